@@ -1,0 +1,19 @@
+"""The one small error hierarchy of the core library."""
+
+from __future__ import annotations
+
+
+class BoostqaError(Exception):
+    """Base class for every error raised on purpose by boostqa."""
+
+
+class ConfigError(BoostqaError):
+    """A configuration value is wrong; retrying will not help (operators fail without retry)."""
+
+
+class StackError(BoostqaError):
+    """An embedded-stack service could not be started, reached or stopped; the message names the fix."""
+
+
+class SourceError(BoostqaError):
+    """A seed source could not be fetched or parsed as a whole (row-level problems go to quarantine)."""

@@ -1,0 +1,1 @@
+"""Seed ingestion: source configuration, readers per kind and format, validation, normalization, quarantine."""

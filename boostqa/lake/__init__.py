@@ -1,0 +1,1 @@
+"""The data lake: bucket layout, the S3 object store, deterministic parquet writes and manifests."""

@@ -1,0 +1,34 @@
+"""Bucket layout of the lake: every key a stage writes is built here and nowhere else."""
+
+from __future__ import annotations
+
+from datetime import date
+
+RAW_SEEDS = "raw/seeds"
+QUARANTINE = "quarantine"
+MANIFEST_NAME = "_manifest.json"
+
+
+def ingest_run_id(ingest_date: date) -> str:
+    """Run id of a seed ingest: one per logical date, so a rerun of the date replaces its own output."""
+    return f"ingest_{ingest_date.isoformat()}"
+
+
+def raw_seed_prefix(source: str, ingest_date: date) -> str:
+    """Partition folder of one source's seeds for one ingest date (trailing slash)."""
+    return f"{RAW_SEEDS}/source={source}/ingest_date={ingest_date.isoformat()}/"
+
+
+def quarantine_prefix(stage: str, run_id: str, source: str) -> str:
+    """Quarantine folder of one source in one run of a stage (trailing slash)."""
+    return f"{QUARANTINE}/{stage}/run_id={run_id}/source={source}/"
+
+
+def part_name(index: int) -> str:
+    """File name of the index-th parquet part."""
+    return f"part-{index:05d}.parquet"
+
+
+def seeds_manifest_key(source: str, ingest_date: date) -> str:
+    """Manifest of a raw seed partition; written last, so its presence marks the partition complete."""
+    return raw_seed_prefix(source, ingest_date) + MANIFEST_NAME

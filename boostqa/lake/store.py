@@ -1,0 +1,127 @@
+"""S3 object store access (SeaweedFS here, AWS S3 or MinIO in production) with retries on transient errors."""
+
+from __future__ import annotations
+
+import logging
+from functools import cached_property
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, SecretStr
+from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponential_jitter
+
+from boostqa.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+
+class LakeConfig(BaseModel):
+    """Where the lake lives and how to sign requests; built from the ``boostqa_s3`` connection in Airflow."""
+
+    model_config = ConfigDict(frozen=True)
+
+    endpoint_url: str | None = None
+    access_key: str
+    secret_key: SecretStr
+    bucket: str
+    region: str = "us-east-1"
+
+    def uri(self, key: str) -> str:
+        """``s3://bucket/key`` for logs, manifests and XCom."""
+        return f"s3://{self.bucket}/{key}"
+
+
+def _is_transient(exc: BaseException) -> bool:
+    """Connection drops, throttling and 5xx are worth a retry; 4xx client errors are not."""
+    from botocore.exceptions import ClientError, ConnectionError, ReadTimeoutError
+
+    if isinstance(exc, ConnectionError | ReadTimeoutError):
+        return True
+    if isinstance(exc, ClientError):
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        return status >= 500 or exc.response.get("Error", {}).get("Code") in {"SlowDown", "Throttling"}
+    return False
+
+
+_retry = retry(
+    retry=retry_if_exception(_is_transient),
+    stop=stop_after_attempt(5),
+    wait=wait_exponential_jitter(initial=0.5, max=8),
+    reraise=True,
+)
+
+
+class ObjectStore:
+    """Thin, retrying wrapper over boto3 for the handful of calls the pipeline makes."""
+
+    def __init__(self, config: LakeConfig) -> None:
+        self.config = config
+
+    @cached_property
+    def client(self) -> Any:
+        """The boto3 S3 client, created on first use (path-style addressing works with every S3 server)."""
+        import boto3
+        from botocore.config import Config
+
+        return boto3.client(
+            "s3",
+            endpoint_url=self.config.endpoint_url,
+            aws_access_key_id=self.config.access_key,
+            aws_secret_access_key=self.config.secret_key.get_secret_value(),
+            region_name=self.config.region,
+            config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 2}, connect_timeout=5),
+        )
+
+    @_retry
+    def put_bytes(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> None:
+        """Write one object; an S3 PUT replaces the whole object atomically."""
+        self.client.put_object(Bucket=self.config.bucket, Key=key, Body=data, ContentType=content_type)
+
+    @_retry
+    def get_bytes(self, key: str, bucket: str | None = None) -> bytes:
+        """Read one object."""
+        response = self.client.get_object(Bucket=bucket or self.config.bucket, Key=key)
+        body: bytes = response["Body"].read()
+        return body
+
+    def get_bytes_or_none(self, key: str) -> bytes | None:
+        """Read one object, or None where it does not exist."""
+        from botocore.exceptions import ClientError
+
+        try:
+            return self.get_bytes(key)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in {"NoSuchKey", "404"}:
+                return None
+            raise
+
+    @_retry
+    def list_keys(self, prefix: str, bucket: str | None = None) -> list[str]:
+        """All keys under a prefix, sorted."""
+        paginator = self.client.get_paginator("list_objects_v2")
+        keys: list[str] = []
+        for page in paginator.paginate(Bucket=bucket or self.config.bucket, Prefix=prefix):
+            keys.extend(item["Key"] for item in page.get("Contents", []))
+        return sorted(keys)
+
+    @_retry
+    def delete_keys(self, keys: list[str]) -> None:
+        """Delete objects (no-op for an empty list)."""
+        for start in range(0, len(keys), 1000):
+            chunk: list[Any] = [{"Key": k} for k in keys[start : start + 1000]]
+            self.client.delete_objects(Bucket=self.config.bucket, Delete={"Objects": chunk, "Quiet": True})
+
+    def check(self) -> None:
+        """Fail with a clear message when the bucket cannot be reached.
+
+        Raises:
+            ConfigError: the endpoint is down, the credentials are wrong or the bucket is missing.
+        """
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            self.client.head_bucket(Bucket=self.config.bucket)
+        except (BotoCoreError, ClientError) as exc:
+            raise ConfigError(
+                f"cannot reach bucket {self.config.bucket!r} at {self.config.endpoint_url or 'AWS'}: {exc}. "
+                "Is the store up (`boostqa stack status`) and are the boostqa_s3 credentials right?"
+            ) from exc

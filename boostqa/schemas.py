@@ -1,0 +1,93 @@
+"""Core records shared by every stage: seeds, quarantine rows and manifests (pydantic, one source of truth)."""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SEED_SCHEMA_VERSION = "seed.v1"
+Language = Literal["en", "zh"]
+
+
+class QuarantineReason(StrEnum):
+    """Why a row was quarantined; a closed set so dbt can test ``accepted_values``."""
+
+    INVALID_UTF8 = "invalid_utf8"
+    UNPARSEABLE_ROW = "unparseable_row"
+    UNKNOWN_COLUMNS = "unknown_columns"
+    MISSING_QUESTION = "missing_question"
+    MISSING_ANSWER = "missing_answer"
+    WRONG_TYPE = "wrong_type"
+    TEXT_TOO_LONG = "text_too_long"
+    INVALID_OPTIONS = "invalid_options"
+    INVALID_VALUE = "invalid_value"
+    DUPLICATE_SOURCE_ROW_ID = "duplicate_source_row_id"
+    DUPLICATE_CONTENT = "duplicate_content"
+
+
+class SeedRecord(BaseModel):
+    """A validated, normalized seed question in the canonical schema (``raw/seeds`` rows)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    seed_id: str = Field(description="sha256 of normalized question + options + answer")
+    source: str
+    source_row_id: str
+    row_number: int = Field(ge=0, description="0-based position of the row in the fetched source")
+    question: str
+    options: list[str] | None = Field(default=None, description="multiple-choice options, in order")
+    answer: str = Field(description="option letter for multiple choice, free text otherwise")
+    subject_hint: str | None = None
+    difficulty_hint: int | None = Field(default=None, ge=1, le=5)
+    language: Language
+    license: str
+    ingest_date: date
+    run_id: str
+    schema_version: str = SEED_SCHEMA_VERSION
+
+
+class QuarantineRecord(BaseModel):
+    """A row that failed a stage, kept verbatim with the first reason it failed."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    run_id: str
+    stage: str
+    source: str
+    ingest_date: date
+    row_number: int
+    source_row_id: str | None
+    reason: QuarantineReason
+    detail: str
+    raw_record: str = Field(description="the original row as text (undecodable bytes backslash-escaped)")
+    schema_version: str = SEED_SCHEMA_VERSION
+
+
+class PartInfo(BaseModel):
+    """One object written by a stage, with what a reader needs to verify it."""
+
+    key: str
+    rows: int
+    bytes: int
+    sha256: str
+
+
+class IngestManifest(BaseModel):
+    """``_manifest.json`` of one source partition: written last, so it doubles as the completion marker."""
+
+    schema_version: str = SEED_SCHEMA_VERSION
+    source: str
+    ingest_date: date
+    run_id: str
+    location: str
+    source_sha256: str = Field(description="sha256 of the fetched source bytes (all files, in order)")
+    config_sha256: str = Field(description="sha256 of the source's configuration")
+    rows_read: int
+    rows_valid: int
+    rows_quarantined: int
+    quarantine_reasons: dict[str, int]
+    parts: list[PartInfo]
+    quarantine_parts: list[PartInfo]

@@ -1,0 +1,69 @@
+"""Environment-sourced, non-secret defaults (``BOOSTQA_`` prefix), built on first use, never at import."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+RESOURCES = Path(__file__).resolve().parent / "resources"
+
+
+class PortSettings(BaseModel):
+    """Loopback ports of the embedded stack; change them when one is taken (``BOOSTQA_PORTS__S3=...``)."""
+
+    s3: int = 8333
+    seaweed_master: int = 9333
+    seaweed_volume: int = 9340
+    seaweed_filer: int = 8888
+    seaweed_admin: int = 23646
+    seaweed_metrics: int = 9327
+    llm: int = 8000
+    airflow_api: int = 8080
+    dbt_docs: int = 8081
+
+
+class LakeSettings(BaseModel):
+    """Object-store defaults for the embedded SeaweedFS (production uses the ``boostqa_s3`` connection)."""
+
+    bucket: str = "boostqa"
+    region: str = "us-east-1"
+    # Dev-only credentials of the embedded store; production secrets come from Airflow connections.
+    access_key: str = "boostqa"
+    secret_key: str = "boostqa-dev-secret"
+
+
+class BoostqaSettings(BaseSettings):
+    """All environment-driven defaults of the project."""
+
+    model_config = SettingsConfigDict(env_prefix="BOOSTQA_", env_nested_delimiter="__", extra="ignore")
+
+    state_dir: Path = Field(default=PROJECT_ROOT / ".state", description="all embedded-stack state, logs, PIDs")
+    seed_sources: Path = Field(default=RESOURCES / "seed_sources.yaml", description="seed source config")
+    ports: PortSettings = PortSettings()
+    lake: LakeSettings = LakeSettings()
+    host: str = "127.0.0.1"
+
+    @property
+    def warehouse_path(self) -> Path:
+        """The DuckDB file dbt writes (dbt is its only writer)."""
+        return self.state_dir / "warehouse" / "boostqa.duckdb"
+
+    @property
+    def airflow_home(self) -> Path:
+        """AIRFLOW_HOME of the embedded stack (SQLite metadata DB)."""
+        return self.state_dir / "airflow"
+
+    @property
+    def s3_endpoint(self) -> str:
+        """HTTP endpoint of the embedded S3 API."""
+        return f"http://{self.host}:{self.ports.s3}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> BoostqaSettings:
+    """Return the process-wide settings, read from the environment on first call."""
+    return BoostqaSettings()
