@@ -1,0 +1,129 @@
+"""The ``boostqa`` command line: manage the embedded stack, ingest seeds, run the demo, print summaries."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from boostqa.errors import BoostqaError
+from boostqa.settings import get_settings
+
+app = typer.Typer(help="BoostQA Warehouse: seeds -> S3 -> dbt warehouse under Airflow.", no_args_is_help=True)
+stack_app = typer.Typer(help="The embedded stack (SeaweedFS S3, Airflow home, DuckDB warehouse).",
+                        no_args_is_help=True)
+app.add_typer(stack_app, name="stack")
+console = Console()
+
+
+def _print_parts(title: str, parts: list) -> bool:  # type: ignore[type-arg]
+    table = Table(title=title)
+    table.add_column("part")
+    table.add_column("ok")
+    table.add_column("detail")
+    for part in parts:
+        table.add_row(part.name, "[green]yes[/]" if part.healthy else "[red]no[/]", part.detail)
+    console.print(table)
+    return all(p.healthy for p in parts)
+
+
+def _fail(exc: BoostqaError) -> typer.Exit:
+    console.print(f"[red]error:[/] {exc}")
+    return typer.Exit(code=1)
+
+
+@app.callback()
+def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="debug logging")] = False) -> None:
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@stack_app.command("up")
+def stack_up(ui: Annotated[bool, typer.Option("--ui", help="also start the Airflow UI and dbt docs")] = False) -> None:
+    """Start the embedded stack (idempotent: running parts are left as they are)."""
+    from boostqa.stack import manager
+
+    try:
+        _print_parts("stack up", manager.up(get_settings(), with_ui=ui))
+    except BoostqaError as exc:
+        raise _fail(exc) from exc
+
+
+@stack_app.command("down")
+def stack_down() -> None:
+    """Stop every process `stack up` started (by PID); data under .state/ is kept."""
+    from boostqa.stack import manager
+
+    try:
+        _print_parts("stack down", manager.down(get_settings()))
+    except BoostqaError as exc:
+        raise _fail(exc) from exc
+
+
+@stack_app.command("status")
+def stack_status() -> None:
+    """Report the health of each part; exit code 1 when a required part is unhealthy."""
+    from boostqa.stack import manager
+
+    if not _print_parts("stack status", manager.status(get_settings())):
+        raise typer.Exit(code=1)
+
+
+@stack_app.command("env")
+def stack_env() -> None:
+    """Print the path of the env file to `source` before running airflow or dbt by hand."""
+    from boostqa.stack.airflow_home import write_env_file
+
+    console.print(str(write_env_file(get_settings())))
+
+
+@app.command("ingest")
+def ingest(
+    ingest_date: Annotated[str, typer.Option("--date", help="logical date YYYY-MM-DD")] = date.today().isoformat(),
+    source: Annotated[list[str] | None, typer.Option(help="only these sources (repeatable)")] = None,
+) -> None:
+    """Ingest seed sources into the lake directly, without Airflow (same code the DAG runs)."""
+    from boostqa.ingest.config import load_sources
+    from boostqa.ingest.runner import ingest_source
+    from boostqa.lake.store import ObjectStore
+    from boostqa.stack.seaweedfs import lake_config
+
+    settings = get_settings()
+    try:
+        store = ObjectStore(lake_config(settings))
+        for config in load_sources(settings.seed_sources):
+            if source and config.name not in source:
+                continue
+            result = ingest_source(config, date.fromisoformat(ingest_date), store)
+            console.print(f"{result.source}: {result.rows_valid} valid, {result.rows_quarantined} quarantined "
+                          f"{result.quarantine_reasons or ''} -> {result.manifest_uri}")
+    except BoostqaError as exc:
+        raise _fail(exc) from exc
+
+
+@app.command("demo")
+def demo(
+    ingest_date: Annotated[str, typer.Option("--date", help="logical date of the run")] = date.today().isoformat(),
+) -> None:
+    """Stack up, run seed_ingest and warehouse_build through Airflow, print the summary."""
+    from boostqa.demo import run_demo
+
+    try:
+        run_demo(get_settings(), date.fromisoformat(ingest_date), console)
+    except BoostqaError as exc:
+        raise _fail(exc) from exc
+
+
+@app.command("summary")
+def summary() -> None:
+    """Print the warehouse summary (rows per source, quarantine reasons, where things live)."""
+    from boostqa.report.summary import print_summary
+
+    try:
+        print_summary(get_settings(), console)
+    except BoostqaError as exc:
+        raise _fail(exc) from exc

@@ -1,0 +1,17 @@
+"""Names shared by the stack and the Airflow adapter: connection ids, pools (one source of truth)."""
+
+from __future__ import annotations
+
+S3_CONN_ID = "boostqa_s3"
+WAREHOUSE_CONN_ID = "boostqa_warehouse"
+LLM_ROLES = ("annotator", "generator", "refiner")
+LLM_CONN_IDS = {role: f"boostqa_llm_{role}" for role in LLM_ROLES}
+
+DBT_POOL = "boostqa_dbt"
+LLM_POOLS = {role: f"boostqa_llm_{role}" for role in LLM_ROLES}
+
+# name -> (slots, description); DuckDB has one writer, hence one dbt slot.
+POOLS: dict[str, tuple[int, str]] = {
+    DBT_POOL: (1, "dbt writes the single-writer DuckDB warehouse: one task at a time"),
+    **{pool: (4, f"concurrent tasks calling the {role} LLM role") for role, pool in LLM_POOLS.items()},
+}

@@ -1,0 +1,48 @@
+"""Optional UI services: ``airflow standalone`` (web UI + scheduler) and a static server for the dbt docs."""
+
+from __future__ import annotations
+
+import sys
+
+from boostqa.settings import PROJECT_ROOT, BoostqaSettings
+from boostqa.stack.airflow_home import airflow_env
+from boostqa.stack.ports import port_is_open, require_free, wait_until
+from boostqa.stack.process import ServiceProcess, read_pid, start
+
+DBT_DOCS_DIR = PROJECT_ROOT / "dbt_project" / "target"
+
+
+def airflow_service(settings: BoostqaSettings) -> ServiceProcess:
+    """``airflow standalone``: api-server, scheduler, dag-processor and triggerer in one process group."""
+    return ServiceProcess(
+        name="airflow",
+        argv=[sys.executable, "-m", "airflow", "standalone"],
+        state_dir=settings.state_dir,
+        env=airflow_env(settings),
+    )
+
+
+def dbt_docs_service(settings: BoostqaSettings) -> ServiceProcess:
+    """A static file server over ``dbt docs generate`` output (the same files ``dbt docs serve`` serves)."""
+    return ServiceProcess(
+        name="dbt_docs",
+        argv=[sys.executable, "-m", "http.server", str(settings.ports.dbt_docs), "--bind", settings.host,
+              "--directory", str(DBT_DOCS_DIR)],
+        state_dir=settings.state_dir,
+    )
+
+
+def up(settings: BoostqaSettings) -> list[str]:
+    """Start both UIs and wait until they answer; return status lines."""
+    lines = []
+    DBT_DOCS_DIR.mkdir(parents=True, exist_ok=True)
+    for spec, label, port, what, timeout in (
+        (airflow_service(settings), "airflow_api", settings.ports.airflow_api, "Airflow UI", 180.0),
+        (dbt_docs_service(settings), "dbt_docs", settings.ports.dbt_docs, "dbt docs", 30.0),
+    ):
+        if read_pid(spec) is None:
+            require_free(settings.host, {label: port})
+        pid = start(spec)
+        wait_until(lambda p=port: port_is_open(settings.host, p), what, timeout, str(spec.log_file))
+        lines.append(f"{what}: http://{settings.host}:{port} (pid {pid})")
+    return lines

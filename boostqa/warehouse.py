@@ -1,0 +1,70 @@
+"""The DuckDB warehouse as dbt sees it: the environment its profile reads, and read-only access to marts."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from boostqa.errors import ConfigError
+from boostqa.lake.store import LakeConfig
+from boostqa.settings import PROJECT_ROOT
+
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+
+
+def duckdb_extension_dir() -> str:
+    """Folder holding the httpfs extension shipped by the ``duckdb-ext-httpfs`` wheel.
+
+    DuckDB cannot download extensions on these machines, so its ``extension_directory`` points here.
+
+    Raises:
+        ConfigError: the wheel is not installed.
+    """
+    spec = importlib.util.find_spec("duckdb_ext")
+    if spec is None or not spec.submodule_search_locations:
+        raise ConfigError("duckdb-ext-httpfs is not installed: run `make install`")
+    return str(Path(next(iter(spec.submodule_search_locations))) / "extensions")
+
+
+def dbt_env(lake: LakeConfig, warehouse_path: Path) -> dict[str, str]:
+    """Environment variables read by ``dbt_project/profiles.yml`` (and by the cosmos profile mapping)."""
+    return {
+        "BOOSTQA_WAREHOUSE_PATH": str(warehouse_path),
+        "BOOSTQA_DUCKDB_EXTENSION_DIR": duckdb_extension_dir(),
+        "BOOSTQA_S3_ENDPOINT": lake.endpoint_url or f"https://s3.{lake.region}.amazonaws.com",
+        "BOOSTQA_S3_ACCESS_KEY": lake.access_key,
+        "BOOSTQA_S3_SECRET_KEY": lake.secret_key.get_secret_value(),
+        "BOOSTQA_S3_REGION": lake.region,
+        "BOOSTQA_LAKE_BUCKET": lake.bucket,
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
+        "DO_NOT_TRACK": "1",
+    }
+
+
+def run_dbt(args: list[str], env: dict[str, str], project_dir: Path = DBT_PROJECT_DIR) -> None:
+    """Run the ``dbt`` CLI of this environment against the project (outside Airflow: CLI, tests).
+
+    Raises:
+        ConfigError: dbt exited non-zero (its output was streamed above).
+    """
+    dbt = Path(sys.executable).parent / "dbt"
+    argv = [str(dbt), *args, "--project-dir", str(project_dir), "--profiles-dir", str(project_dir)]
+    result = subprocess.run(argv, env={**os.environ, **env}, check=False)  # noqa: S603
+    if result.returncode != 0:
+        raise ConfigError(f"`dbt {' '.join(args)}` failed (exit {result.returncode}); see the output above")
+
+
+def query(warehouse_path: Path, sql: str) -> list[dict[str, Any]]:
+    """Run a read-only query on the warehouse (never write: dbt is its only writer)."""
+    import duckdb
+
+    if not warehouse_path.exists():
+        raise ConfigError(f"warehouse {warehouse_path} does not exist yet: run the warehouse_build DAG first")
+    with duckdb.connect(str(warehouse_path), read_only=True) as con:
+        cursor = con.execute(sql)
+        columns = [d[0] for d in cursor.description]
+        return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]

@@ -1,0 +1,8 @@
+"""Airflow assets that chain the DAGs: each stage updates one, the next stage is scheduled on it."""
+
+from __future__ import annotations
+
+from airflow.sdk import Asset
+
+SEEDS = Asset(name="boostqa_seeds", uri="boostqa://lake/raw/seeds")
+WAREHOUSE = Asset(name="boostqa_warehouse", uri="boostqa://warehouse/marts")
