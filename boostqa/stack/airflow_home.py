@@ -56,7 +56,9 @@ def airflow_env(settings: BoostqaSettings) -> dict[str, str]:
     return {
         "AIRFLOW_HOME": str(home),
         "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_ROOT / "dags"),
-        "AIRFLOW__CORE__PLUGINS_FOLDER": str(PROJECT_ROOT / "plugins"),
+        # boostqa_airflow is an installed package; Airflow's plugin scan would import each of its files as a
+        # top-level module (plugins/boostqa_airflow/dbt.py as `dbt`), so the scanned folder stays empty.
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(home / "plugins"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
         "AIRFLOW__CORE__PARALLELISM": "4",
@@ -91,7 +93,7 @@ def airflow_command(settings: BoostqaSettings, *args: str, check: bool = True) -
 def prepare(settings: BoostqaSettings) -> str:
     """Migrate the SQLite DB and create the pools once per Airflow version (a no-op afterwards)."""
     home = settings.airflow_home
-    home.mkdir(parents=True, exist_ok=True)
+    (home / "plugins").mkdir(parents=True, exist_ok=True)
     marker = home / f".prepared-{version('apache-airflow')}"
     if not marker.exists():
         log.info("migrating the Airflow metadata DB in %s", home)

@@ -1,0 +1,26 @@
+"""warehouse_build: dbt (via cosmos) builds taxonomy seeds, staging, intermediate and marts over the lake."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from airflow.providers.standard.operators.empty import EmptyOperator
+from airflow.sdk import DAG
+
+from boostqa_airflow import assets
+from boostqa_airflow.constants import DEFAULT_RETRIES, OWNER
+from boostqa_airflow.dbt import warehouse_task_group
+
+with DAG(
+    dag_id="warehouse_build",
+    description="dbt build of the DuckDB warehouse, one task per model, in the one-slot dbt pool",
+    schedule=[assets.SEEDS],
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    max_active_runs=1,
+    tags=["boostqa", "dbt"],
+    default_args={"owner": OWNER, "retries": DEFAULT_RETRIES, "retry_delay": timedelta(minutes=1)},
+    doc_md=__doc__,
+) as dag:
+    build = warehouse_task_group("dbt", default_args={"owner": OWNER, "retries": DEFAULT_RETRIES})
+    build >> EmptyOperator(task_id="publish_warehouse", outlets=[assets.WAREHOUSE])

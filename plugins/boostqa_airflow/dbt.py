@@ -1,0 +1,84 @@
+"""The one place that builds cosmos configuration: the dbt project, its profile from our connections, task groups."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
+from cosmos.constants import InvocationMode, LoadMode, TestBehavior
+from cosmos.profiles.base import BaseProfileMapping
+
+from boostqa.warehouse import DBT_PROJECT_DIR, dbt_env
+from boostqa_airflow.constants import DBT_POOL, S3_CONN_ID, WAREHOUSE_CONN_ID
+from boostqa_airflow.hooks.lake import LakeHook
+from boostqa_airflow.hooks.warehouse import WarehouseHook
+
+PROFILE_NAME = "boostqa"
+TARGET_NAME = "dev"
+MANIFEST_PATH = DBT_PROJECT_DIR / "target" / "manifest.json"
+
+
+@cache
+def _checked_in_profile() -> dict[str, Any]:
+    """The target of dbt_project/profiles.yml: one profile definition for Airflow and the command line."""
+    profiles = yaml.safe_load((DBT_PROJECT_DIR / "profiles.yml").read_text())
+    output: dict[str, Any] = profiles[PROFILE_NAME]["outputs"][TARGET_NAME]
+    return output
+
+
+class WarehouseProfileMapping(BaseProfileMapping):
+    """Profile = the checked-in DuckDB profile; its env vars come from the warehouse and S3 connections.
+
+    Secrets stay out of the rendered profile: it only holds ``env_var()`` references, and cosmos passes
+    the values as environment of the dbt invocation (cosmos' secret-as-env-ref pattern).
+    """
+
+    airflow_connection_type: str = "duckdb"
+    dbt_profile_type: str = "duckdb"
+    required_fields = ["path"]
+    airflow_param_mapping = {"path": "host"}
+
+    def __init__(self, conn_id: str = WAREHOUSE_CONN_ID, lake_conn_id: str = S3_CONN_ID, **kwargs: Any) -> None:
+        super().__init__(conn_id=conn_id, **kwargs)
+        self.lake_conn_id = lake_conn_id
+
+    @property
+    def profile(self) -> dict[str, Any]:
+        """The checked-in profile (``env_var`` references only)."""
+        return dict(_checked_in_profile())
+
+    @property
+    def env_vars(self) -> dict[str, str]:
+        """Values for the profile's ``env_var`` references, read through the hooks at execution time."""
+        lake = LakeHook(self.lake_conn_id).get_config()
+        return dbt_env(lake, WarehouseHook(self.conn_id).get_path())
+
+
+def profile_config() -> ProfileConfig:
+    """cosmos ProfileConfig over our connections."""
+    return ProfileConfig(profile_name=PROFILE_NAME, target_name=TARGET_NAME, profile_mapping=WarehouseProfileMapping())
+
+
+def warehouse_task_group(group_id: str, select: list[str] | None = None, **kwargs: Any) -> DbtTaskGroup:
+    """A DbtTaskGroup over the project, rendered from the parsed manifest (no dbt call at DAG parse time).
+
+    Every dbt task runs in the one-slot ``boostqa_dbt`` pool: DuckDB allows a single writer.
+    """
+    if not Path(MANIFEST_PATH).exists():
+        raise FileNotFoundError(f"{MANIFEST_PATH} is missing: run `make install` (it runs `dbt parse`)")
+    return DbtTaskGroup(
+        group_id=group_id,
+        project_config=ProjectConfig(
+            dbt_project_path=DBT_PROJECT_DIR, manifest_path=MANIFEST_PATH, install_dbt_deps=False
+        ),
+        profile_config=profile_config(),
+        execution_config=ExecutionConfig(invocation_mode=InvocationMode.DBT_RUNNER),
+        render_config=RenderConfig(
+            load_method=LoadMode.DBT_MANIFEST, select=select or [], test_behavior=TestBehavior.BUILD
+        ),
+        operator_args={"pool": DBT_POOL, "install_deps": False},
+        **kwargs,
+    )
