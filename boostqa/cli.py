@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 from datetime import date
 from typing import Annotated
 
@@ -17,7 +18,8 @@ app = typer.Typer(help="BoostQA Warehouse: seeds -> S3 -> dbt warehouse under Ai
 stack_app = typer.Typer(help="The embedded stack (SeaweedFS S3, Airflow home, DuckDB warehouse).",
                         no_args_is_help=True)
 app.add_typer(stack_app, name="stack")
-console = Console()
+# Wide output when piped (make, CI logs) so tables and paths do not wrap.
+console = Console(width=None if sys.stdout.isatty() else 140)
 
 
 def _print_parts(title: str, parts: list) -> bool:  # type: ignore[type-arg]
@@ -125,5 +127,21 @@ def summary() -> None:
 
     try:
         print_summary(get_settings(), console)
+    except BoostqaError as exc:
+        raise _fail(exc) from exc
+
+
+@app.command("docs")
+def docs() -> None:
+    """Generate the dbt docs (lineage from the S3 sources) and serve them on the dbt_docs port."""
+    from boostqa.stack import ui
+    from boostqa.stack.seaweedfs import lake_config
+    from boostqa.warehouse import dbt_env, run_dbt
+
+    settings = get_settings()
+    try:
+        run_dbt(["docs", "generate"], dbt_env(lake_config(settings), settings.warehouse_path))
+        for line in ui.up(settings, airflow=False, docs=True):
+            console.print(line)
     except BoostqaError as exc:
         raise _fail(exc) from exc

@@ -32,14 +32,17 @@ def dbt_docs_service(settings: BoostqaSettings) -> ServiceProcess:
     )
 
 
-def up(settings: BoostqaSettings) -> list[str]:
-    """Start both UIs and wait until they answer; return status lines."""
+def up(settings: BoostqaSettings, airflow: bool = True, docs: bool = True) -> list[str]:
+    """Start the chosen UIs and wait until they answer; return status lines."""
     lines = []
     DBT_DOCS_DIR.mkdir(parents=True, exist_ok=True)
-    for spec, label, port, what, timeout in (
-        (airflow_service(settings), "airflow_api", settings.ports.airflow_api, "Airflow UI", 180.0),
-        (dbt_docs_service(settings), "dbt_docs", settings.ports.dbt_docs, "dbt docs", 30.0),
-    ):
+    wanted = [
+        (airflow_service(settings), "airflow_api", settings.ports.airflow_api, "Airflow UI", 180.0, airflow),
+        (dbt_docs_service(settings), "dbt_docs", settings.ports.dbt_docs, "dbt docs", 30.0, docs),
+    ]
+    for spec, label, port, what, timeout, enabled in wanted:
+        if not enabled:
+            continue
         if read_pid(spec) is None:
             require_free(settings.host, {label: port})
         pid = start(spec)

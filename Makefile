@@ -1,0 +1,72 @@
+# BoostQA Warehouse. `make demo` and `make test` install whatever is missing first (idempotent).
+# Virtual environments (see README "Environments"):
+#   .venv-tools  uv, the installer (bootstrapped with pip from PyPI)
+#   .venv        the pipeline: boostqa + boostqa_airflow + Airflow 3.3 + cosmos + dbt-duckdb + S3 clients
+#                (locked in requirements/pipeline.lock)
+# Later stages add .venv-vllm (vLLM CPU build: pins its own torch/transformers) and .venv-train (torch, DeepSpeed).
+
+SHELL := /bin/bash
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+STAMPS := .make
+UV := .venv-tools/bin/uv
+VENV := .venv
+BIN := $(VENV)/bin
+MANIFEST := dbt_project/target/manifest.json
+DBT_SOURCES := $(shell find dbt_project -path dbt_project/target -prune -o -type f \( -name '*.sql' -o -name '*.yml' -o -name '*.csv' \) -print)
+PYTEST_ARGS ?=
+
+.PHONY: install demo test test-fast lint lock stack-up stack-down stack-status docs clean
+
+install: $(STAMPS)/pipeline $(MANIFEST)
+
+$(STAMPS)/uv:
+	@mkdir -p $(STAMPS)
+	$(PYTHON) -m venv .venv-tools
+	.venv-tools/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	@touch $@
+
+$(STAMPS)/pipeline: requirements/pipeline.lock pyproject.toml $(STAMPS)/uv
+	$(UV) venv $(VENV) --python $(PYTHON) --allow-existing --quiet
+	VIRTUAL_ENV=$(VENV) $(UV) pip install --quiet -r requirements/pipeline.lock
+	VIRTUAL_ENV=$(VENV) $(UV) pip install --quiet --no-deps -e .
+	@touch $@
+
+# cosmos renders the dbt DAG from this manifest; parsing needs no database, so placeholders suffice.
+$(MANIFEST): $(STAMPS)/pipeline $(DBT_SOURCES)
+	cd dbt_project && BOOSTQA_WAREHOUSE_PATH=/dev/null BOOSTQA_DUCKDB_EXTENSION_DIR=/dev/null \
+	  BOOSTQA_S3_ACCESS_KEY=parse BOOSTQA_S3_SECRET_KEY=parse BOOSTQA_S3_ENDPOINT=http://127.0.0.1 \
+	  DBT_SEND_ANONYMOUS_USAGE_STATS=False ../$(BIN)/dbt parse --profiles-dir . --quiet
+	@touch $@
+
+lock: $(STAMPS)/uv
+	$(UV) pip compile pyproject.toml --extra pipeline --extra dev --python-version 3.11 -o requirements/pipeline.lock
+
+demo: install
+	$(BIN)/boostqa demo
+
+test: install
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+# Everything but the slow end-to-end tests, for a quick local loop.
+test-fast: install
+	$(BIN)/pytest -m "not integration" $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+
+stack-up: install
+	$(BIN)/boostqa stack up
+
+stack-down:
+	@if [ -x $(BIN)/boostqa ]; then $(BIN)/boostqa stack down; fi
+
+stack-status: install
+	$(BIN)/boostqa stack status
+
+docs: install
+	$(BIN)/boostqa docs
+
+clean: stack-down
+	rm -rf .state dbt_project/target

@@ -1,0 +1,1 @@
+"""Operator-facing summaries and reports built from the warehouse marts."""

@@ -1,0 +1,94 @@
+"""The operator summary printed by ``make demo`` and ``boostqa summary``: counts, quarantine, where things live."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from rich.console import Console
+from rich.table import Table
+
+from boostqa.settings import BoostqaSettings
+from boostqa.warehouse import query
+
+
+def _latest_date(settings: BoostqaSettings) -> date | None:
+    rows = query(settings.warehouse_path, "select max(ingest_date) as d from marts.fct_seed_ingest_counts")
+    return rows[0]["d"] if rows else None
+
+
+def _sources_table(settings: BoostqaSettings, day: date) -> Table:
+    rows = query(
+        settings.warehouse_path,
+        f"""
+        select source_name, string_agg(language || ':' || seed_rows, ' ' order by language) as by_language,
+               sum(seed_rows) as seed_rows, max(source_quarantined_rows) as quarantined
+        from marts.fct_seed_ingest_counts where ingest_date = date '{day.isoformat()}'
+        group by 1 order by 1
+        """,
+    )
+    table = Table(title=f"seeds per source, ingest date {day}")
+    for column in ("source", "valid rows", "by language", "quarantined"):
+        table.add_column(column, justify="right" if column != "source" else "left")
+    for row in rows:
+        table.add_row(row["source_name"], str(row["seed_rows"]), row["by_language"], str(row["quarantined"]))
+    table.add_row("[bold]total", f"[bold]{sum(r['seed_rows'] for r in rows)}", "",
+                  f"[bold]{sum(r['quarantined'] for r in rows)}")
+    return table
+
+
+def _reasons_table(settings: BoostqaSettings, day: date) -> Table:
+    rows = query(
+        settings.warehouse_path,
+        f"""
+        select reason, sum(quarantined_rows) as n, string_agg(distinct source_name, ', ') as sources
+        from marts.fct_quarantine_reasons where ingest_date = date '{day.isoformat()}'
+        group by 1 order by n desc, reason
+        """,
+    )
+    table = Table(title="quarantined rows per reason")
+    table.add_column("reason")
+    table.add_column("rows", justify="right")
+    table.add_column("sources")
+    for row in rows:
+        table.add_row(row["reason"], str(row["n"]), row["sources"])
+    return table
+
+
+def _coverage_line(settings: BoostqaSettings) -> str:
+    row = query(
+        settings.warehouse_path,
+        """
+        select sum(distinct_seeds) as seeds, count(distinct discipline_id) filter (where discipline_id <> 'unmapped')
+               as disciplines, count(distinct difficulty_hint) as bands,
+               count(distinct category_id) filter (where category_id <> 'unmapped') as categories
+        from marts.fct_seed_coverage
+        """,
+    )[0]
+    return (f"{row['seeds']} distinct seeds over {row['disciplines']} disciplines in {row['categories']} categories, "
+            f"{row['bands']} difficulty bands (by the sources' hints; annotation comes next)")
+
+
+def print_summary(settings: BoostqaSettings, console: Console, day: date | None = None) -> None:
+    """Print what the last run produced and where to look next."""
+    day = day or _latest_date(settings)
+    if day is None:
+        console.print("[yellow]the warehouse has no seeds yet: run `make demo`[/]")
+        return
+    console.print(_sources_table(settings, day))
+    console.print(_reasons_table(settings, day))
+    console.print(f"coverage: {_coverage_line(settings)}")
+    bucket = settings.lake.bucket
+    console.print(
+        "\n[bold]where the data lives[/]\n"
+        f"  raw zone      s3://{bucket}/raw/seeds/source=<name>/ingest_date={day}/ (+ _manifest.json)\n"
+        f"  quarantine    s3://{bucket}/quarantine/ingest/run_id=ingest_{day}/source=<name>/\n"
+        f"  S3 endpoint   {settings.s3_endpoint} (credentials in {settings.state_dir / 'env.sh'})\n"
+        f"  warehouse     {settings.warehouse_path} (marts.fct_seed_ingest_counts, marts.fct_quarantine_reasons)\n"
+        f"  logs          {settings.state_dir / 'logs'}\n"
+        "\n[bold]next[/]\n"
+        f"  Airflow UI    `.venv/bin/boostqa stack up --ui` -> http://{settings.host}:{settings.ports.airflow_api}\n"
+        f"  dbt docs      `make docs` -> http://{settings.host}:{settings.ports.dbt_docs} (lineage from S3 sources)\n"
+        "  inspect       `source .state/env.sh` then `.venv/bin/dbt show --project-dir dbt_project "
+        "--profiles-dir dbt_project --inline 'select * from marts.fct_quarantine_reasons'`\n"
+        "  stop          `.venv/bin/boostqa stack down`"
+    )
