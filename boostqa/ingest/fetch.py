@@ -65,7 +65,7 @@ def _is_retryable_http(exc: BaseException) -> bool:
 @retry(
     retry=retry_if_exception(_is_retryable_http),
     stop=stop_after_attempt(4),
-    wait=wait_exponential_jitter(initial=0.5, max=8),
+    wait=wait_exponential_jitter(multiplier=0.5, max=8),
     reraise=True,
 )
 def _get_url(url: str) -> bytes:

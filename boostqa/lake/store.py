@@ -45,7 +45,7 @@ def _is_transient(exc: BaseException) -> bool:
 _retry = retry(
     retry=retry_if_exception(_is_transient),
     stop=stop_after_attempt(5),
-    wait=wait_exponential_jitter(initial=0.5, max=8),
+    wait=wait_exponential_jitter(multiplier=0.5, max=8),
     reraise=True,
 )
 

@@ -1,0 +1,82 @@
+"""Shared test setup: an isolated AIRFLOW_HOME, an in-memory object store, the embedded stack on free ports."""
+
+from __future__ import annotations
+
+import os
+import random
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+# Airflow reads AIRFLOW_HOME at import time: give every test process its own, never ~/airflow.
+os.environ["AIRFLOW_HOME"] = tempfile.mkdtemp(prefix="boostqa-airflow-home-")
+os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+
+from boostqa.lake.store import LakeConfig  # noqa: E402
+from boostqa.settings import RESOURCES, BoostqaSettings, PortSettings  # noqa: E402
+from boostqa.stack.ports import port_is_free  # noqa: E402
+
+SEEDS_DIR = RESOURCES / "seeds"
+
+
+class MemoryStore:
+    """In-memory stand-in for ObjectStore in unit tests of our own write logic (same method contract)."""
+
+    def __init__(self, bucket: str = "test-bucket") -> None:
+        self.config = LakeConfig(access_key="k", secret_key="s", bucket=bucket)  # type: ignore[arg-type]
+        self.objects: dict[str, bytes] = {}
+
+    def put_bytes(self, key: str, data: bytes, content_type: str = "") -> None:
+        self.objects[key] = data
+
+    def get_bytes(self, key: str, bucket: str | None = None) -> bytes:
+        return self.objects[key]
+
+    def get_bytes_or_none(self, key: str) -> bytes | None:
+        return self.objects.get(key)
+
+    def list_keys(self, prefix: str, bucket: str | None = None) -> list[str]:
+        return sorted(k for k in self.objects if k.startswith(prefix))
+
+    def delete_keys(self, keys: list[str]) -> None:
+        for key in keys:
+            self.objects.pop(key, None)
+
+
+@pytest.fixture
+def memory_store() -> MemoryStore:
+    return MemoryStore()
+
+
+def _free_ports(count: int, paired_offset: int = 10_000) -> list[int]:
+    """Ports p that are free together with p + paired_offset (weed's gRPC ports)."""
+    chosen: list[int] = []
+    rng = random.Random(os.getpid())
+    while len(chosen) < count:
+        port = rng.randrange(20_000, 29_000)
+        if port not in chosen and port_is_free("127.0.0.1", port) and port_is_free("127.0.0.1", port + paired_offset):
+            chosen.append(port)
+    return chosen
+
+
+def isolated_settings(state_dir: Path) -> BoostqaSettings:
+    """Settings for a private stack: its own state folder and free loopback ports."""
+    s3, master, volume, filer, admin, metrics, airflow_api, docs = _free_ports(8)
+    ports = PortSettings(s3=s3, seaweed_master=master, seaweed_volume=volume, seaweed_filer=filer,
+                         seaweed_admin=admin, seaweed_metrics=metrics, airflow_api=airflow_api, dbt_docs=docs)
+    return BoostqaSettings(state_dir=state_dir, ports=ports)
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BoostqaSettings]:
+    """The real embedded stack (SeaweedFS + migrated Airflow home) on free ports, stopped at the end."""
+    from boostqa.stack import manager
+
+    settings = isolated_settings(tmp_path_factory.mktemp("state"))
+    manager.up(settings)
+    try:
+        yield settings
+    finally:
+        manager.down(settings)
