@@ -79,6 +79,6 @@ def warehouse_task_group(group_id: str, select: list[str] | None = None, **kwarg
         render_config=RenderConfig(
             load_method=LoadMode.DBT_MANIFEST, select=select or [], test_behavior=TestBehavior.BUILD
         ),
-        operator_args={"pool": DBT_POOL, "install_deps": False},
+        operator_args={"pool": DBT_POOL},
         **kwargs,
     )

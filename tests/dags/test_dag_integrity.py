@@ -1,0 +1,58 @@
+"""Every DAG imports with no connections defined, fast, with owners, retries and tags (cosmos-style check)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from boostqa.settings import PROJECT_ROOT
+
+pytestmark = pytest.mark.dag
+EXPECTED_DAGS = {"seed_ingest", "warehouse_build"}
+
+
+@pytest.fixture(scope="module")
+def dagbag() -> Iterator[object]:
+    from airflow.dag_processing.dagbag import DagBag
+
+    saved = {k: os.environ.pop(k) for k in list(os.environ) if k.startswith("AIRFLOW_CONN_")}
+    try:
+        yield DagBag(dag_folder=str(PROJECT_ROOT / "dags"))
+    finally:
+        os.environ.update(saved)
+
+
+def test_dags_import_without_errors_or_connections(dagbag: object) -> None:
+    assert dagbag.import_errors == {}  # type: ignore[attr-defined]
+    assert set(dagbag.dags) == EXPECTED_DAGS  # type: ignore[attr-defined]
+    for stat in dagbag.dagbag_stats:  # type: ignore[attr-defined]
+        seconds = stat.duration.total_seconds()
+        print(f"parse time {stat.file}: {seconds:.2f}s ({stat.task_num} tasks)")
+        assert seconds < 30, f"{stat.file} parses too slowly ({seconds:.1f}s)"
+
+
+def test_every_task_has_owner_retries_and_every_dag_tags(dagbag: object) -> None:
+    for dag in dagbag.dags.values():  # type: ignore[attr-defined]
+        assert "boostqa" in dag.tags
+        for task in dag.tasks:
+            assert task.owner == "boostqa", task.task_id
+            assert task.retries >= 1, task.task_id
+
+
+def test_dbt_tasks_run_in_the_one_slot_pool_and_cover_the_marts(dagbag: object) -> None:
+    dag = dagbag.dags["warehouse_build"]  # type: ignore[attr-defined]
+    dbt_tasks = [t for t in dag.tasks if t.task_id.startswith("dbt.")]
+    assert dbt_tasks and all(t.pool == "boostqa_dbt" for t in dbt_tasks)
+    ids = {t.task_id for t in dbt_tasks}
+    for model in ("stg_seeds__questions", "fct_seed_ingest_counts", "fct_quarantine_reasons", "dim_disciplines"):
+        assert any(model in task_id for task_id in ids), model
+
+
+def test_warehouse_build_is_scheduled_on_the_seeds_asset(dagbag: object) -> None:
+    ingest = dagbag.dags["seed_ingest"]  # type: ignore[attr-defined]
+    publish = ingest.get_task("publish_seeds")
+    assert [o.name for o in publish.outlets] == ["boostqa_seeds"]
+    build = dagbag.dags["warehouse_build"]  # type: ignore[attr-defined]
+    assert "boostqa_seeds" in repr(build.timetable.asset_condition)
