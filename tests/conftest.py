@@ -53,7 +53,7 @@ def memory_store() -> MemoryStore:
 def _free_ports(count: int, paired_offset: int = 10_000) -> list[int]:
     """Ports p that are free together with p + paired_offset (weed's gRPC ports)."""
     chosen: list[int] = []
-    rng = random.Random(os.getpid())
+    rng = random.Random()
     while len(chosen) < count:
         port = rng.randrange(20_000, 29_000)
         if port not in chosen and port_is_free("127.0.0.1", port) and port_is_free("127.0.0.1", port + paired_offset):

@@ -102,6 +102,21 @@ def _pgid(pid: int) -> int | None:
         return None
 
 
+def _reap(pid: int, timeout: float = 5.0) -> None:
+    """Collect the exit status when the service is our own child, so no zombie is left behind.
+
+    A multi-threaded leader shows as a zombie before its last thread is gone; only then can it be reaped.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if os.waitpid(pid, os.WNOHANG)[0] == pid or time.monotonic() > deadline:
+                return
+        except ChildProcessError:
+            return  # not our child: its own parent (or init) reaps it
+        time.sleep(0.05)
+
+
 def stop(service: ServiceProcess, timeout: float = 20.0) -> bool:
     """Stop the service's whole process group (SIGINT, then SIGTERM, then SIGKILL); True if it was running."""
     pid = read_pid(service)
@@ -119,6 +134,7 @@ def stop(service: ServiceProcess, timeout: float = 20.0) -> bool:
             time.sleep(0.2)
         if not _group_alive(pgid):
             break
+    _reap(pid)
     if _group_alive(pgid):
         raise StackError(f"{service.name} (process group {pgid}) survived SIGKILL; inspect with `ps -g {pgid}`")
     log.info("stopped %s (pid %d)", service.name, pid)

@@ -65,7 +65,9 @@ def profile_config() -> ProfileConfig:
 def warehouse_task_group(group_id: str, select: list[str] | None = None, **kwargs: Any) -> DbtTaskGroup:
     """A DbtTaskGroup over the project, rendered from the parsed manifest (no dbt call at DAG parse time).
 
-    Every dbt task runs in the one-slot ``boostqa_dbt`` pool: DuckDB allows a single writer.
+    Every dbt task runs in the one-slot ``boostqa_dbt`` pool: DuckDB allows a single writer. Tests run once,
+    after all models (AFTER_ALL): relationship tests span models, so a per-model test could run before the
+    model it references exists on a fresh warehouse.
     """
     if not Path(MANIFEST_PATH).exists():
         raise FileNotFoundError(f"{MANIFEST_PATH} is missing: run `make install` (it runs `dbt parse`)")
@@ -77,7 +79,7 @@ def warehouse_task_group(group_id: str, select: list[str] | None = None, **kwarg
         profile_config=profile_config(),
         execution_config=ExecutionConfig(invocation_mode=InvocationMode.DBT_RUNNER),
         render_config=RenderConfig(
-            load_method=LoadMode.DBT_MANIFEST, select=select or [], test_behavior=TestBehavior.BUILD
+            load_method=LoadMode.DBT_MANIFEST, select=select or [], test_behavior=TestBehavior.AFTER_ALL
         ),
         operator_args={"pool": DBT_POOL},
         **kwargs,

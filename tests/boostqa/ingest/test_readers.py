@@ -33,7 +33,7 @@ def test_jsonl_keeps_bad_lines_as_errors_and_numbers_rows_across_files() -> None
 
 
 def test_csv_flags_invalid_utf8_and_ragged_rows_and_maps_empty_to_none() -> None:
-    data = "q,a\nok,1\n".encode() + b"bad \xfe,2\n" + b"too,many,fields\nempty,\n"
+    data = b"q,a\nok,1\n" + b"bad \xfe,2\n" + b"too,many,fields\nempty,\n"
     rows = list(read_rows(_source("csv"), [SourceBlob("f.csv", data)]))
     assert rows[0].record == {"q": "ok", "a": "1"}
     assert rows[1].error is not None and rows[1].error[0] == QuarantineReason.INVALID_UTF8
