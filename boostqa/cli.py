@@ -97,6 +97,7 @@ def ingest(
     settings = get_settings()
     try:
         store = ObjectStore(lake_config(settings))
+        store.check()
         for config in load_sources(settings.seed_sources):
             if source and config.name not in source:
                 continue

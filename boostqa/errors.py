@@ -17,3 +17,7 @@ class StackError(BoostqaError):
 
 class SourceError(BoostqaError):
     """A seed source could not be fetched or parsed as a whole (row-level problems go to quarantine)."""
+
+
+class LakeError(BoostqaError):
+    """The object store cannot be reached or refuses us; usually transient, so orchestrators should retry."""

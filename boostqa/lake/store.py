@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, SecretStr
 from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
-from boostqa.errors import ConfigError
+from boostqa.errors import LakeError
 
 log = logging.getLogger(__name__)
 
@@ -114,14 +114,14 @@ class ObjectStore:
         """Fail with a clear message when the bucket cannot be reached.
 
         Raises:
-            ConfigError: the endpoint is down, the credentials are wrong or the bucket is missing.
+            LakeError: the endpoint is down, the credentials are wrong or the bucket is missing.
         """
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
             self.client.head_bucket(Bucket=self.config.bucket)
         except (BotoCoreError, ClientError) as exc:
-            raise ConfigError(
+            raise LakeError(
                 f"cannot reach bucket {self.config.bucket!r} at {self.config.endpoint_url or 'AWS'}: {exc}. "
                 "Is the store up (`boostqa stack status`) and are the boostqa_s3 credentials right?"
             ) from exc

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from datetime import date
+from pathlib import Path
 
 import pytest
 
@@ -13,7 +15,7 @@ from boostqa.schemas import IngestManifest
 from boostqa.settings import BoostqaSettings
 from boostqa.stack import manager
 from boostqa.stack.seaweedfs import lake_config
-from boostqa.warehouse import query
+from boostqa.warehouse import dbt_env, query, run_dbt
 
 pytestmark = pytest.mark.integration
 DAY = date(2026, 11, 20)
@@ -41,9 +43,16 @@ def _marts(settings: BoostqaSettings) -> tuple[dict[str, int], dict[str, int]]:
     return {r["source_name"]: r["n"] for r in valid}, {r["reason"]: r["n"] for r in reasons}
 
 
-def test_ingest_and_warehouse_through_airflow_are_correct_and_rerun_safe(stack: BoostqaSettings) -> None:
+@pytest.fixture(scope="module")
+def built(stack: BoostqaSettings) -> BoostqaSettings:
+    """The stack after one run of both DAGs for DAY."""
     run_dag(stack, "seed_ingest", DAY)
     run_dag(stack, "warehouse_build", DAY)
+    return stack
+
+
+def test_ingest_and_warehouse_through_airflow_are_correct_and_rerun_safe(built: BoostqaSettings) -> None:
+    stack = built
     valid, reasons = _marts(stack)
     assert valid == EXPECTED_VALID
     assert reasons == EXPECTED_REASONS
@@ -72,3 +81,22 @@ def test_status_reports_every_part_healthy(stack: BoostqaSettings) -> None:
     parts = {p.name: p for p in manager.status(stack)}
     assert parts["s3 (seaweedfs)"].healthy, parts["s3 (seaweedfs)"].detail
     assert parts["airflow home"].healthy
+
+
+def test_docs_show_lineage_from_the_s3_sources_and_describe_every_column(
+    built: BoostqaSettings, tmp_path: Path
+) -> None:
+    run_dbt(["docs", "generate", "--target-path", str(tmp_path)], dbt_env(lake_config(built), built.warehouse_path))
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    catalog = json.loads((tmp_path / "catalog.json").read_text())
+    children = manifest["child_map"]
+    assert "model.boostqa.stg_seeds__questions" in children["source.boostqa.seeds.questions"]
+    assert "model.boostqa.stg_seeds__quarantined_rows" in children["source.boostqa.seeds.quarantined_rows"]
+    assert (tmp_path / "index.html").exists()
+    undocumented = []
+    for unique_id, node in catalog["nodes"].items():
+        documented = manifest["nodes"][unique_id]
+        assert documented["description"].strip(), f"{unique_id} has no description"
+        described = {name.lower() for name, col in documented["columns"].items() if col["description"].strip()}
+        undocumented += [f"{unique_id}.{c}" for c in node["columns"] if c.lower() not in described]
+    assert undocumented == []
