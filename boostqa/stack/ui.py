@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sys
+from pathlib import Path
 
 from boostqa.settings import PROJECT_ROOT, BoostqaSettings
 from boostqa.stack.airflow_home import airflow_env
@@ -18,7 +20,8 @@ def airflow_service(settings: BoostqaSettings) -> ServiceProcess:
         name="airflow",
         argv=[sys.executable, "-m", "airflow", "standalone"],
         state_dir=settings.state_dir,
-        env=airflow_env(settings),
+        # standalone starts its components as `airflow ...` subprocesses found on PATH.
+        env={**airflow_env(settings), "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"},
     )
 
 
