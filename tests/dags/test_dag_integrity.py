@@ -24,12 +24,13 @@ def dagbag() -> Iterator[object]:
         os.environ.update(saved)
 
 
-def test_dags_import_without_errors_or_connections(dagbag: object) -> None:
+def test_dags_import_without_errors_or_connections(dagbag: object, capsys: pytest.CaptureFixture[str]) -> None:
     assert dagbag.import_errors == {}  # type: ignore[attr-defined]
     assert set(dagbag.dags) == EXPECTED_DAGS  # type: ignore[attr-defined]
     for stat in dagbag.dagbag_stats:  # type: ignore[attr-defined]
         seconds = stat.duration.total_seconds()
-        print(f"parse time {stat.file}: {seconds:.2f}s ({stat.task_num} tasks)")
+        with capsys.disabled():  # shown in every run, not only on failure
+            print(f"\n  parse time {stat.file}: {seconds:.2f}s ({stat.task_num} tasks)", end="")
         assert seconds < 30, f"{stat.file} parses too slowly ({seconds:.1f}s)"
 
 
