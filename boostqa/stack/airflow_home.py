@@ -68,6 +68,8 @@ def airflow_env(settings: BoostqaSettings) -> dict[str, str]:
         "AIRFLOW__API_AUTH__JWT_SECRET": _jwt_secret(home),
         "AIRFLOW__API__PORT": str(settings.ports.airflow_api),
         "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home / "logs"),
+        "AIRFLOW__COSMOS__CACHE_DIR": str(home / "cosmos_cache"),
+        "DBT_LOG_PATH": str(settings.state_dir / "logs" / "dbt"),
         "BOOSTQA_STATE_DIR": str(settings.state_dir),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
         "DO_NOT_TRACK": "1",
