@@ -1,0 +1,131 @@
+"""``LlmClient``: cached, throttled, retried structured-output calls with a bounded re-ask and a ledger."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
+
+from boostqa.errors import BoostqaError
+from boostqa.llm.cache import ResponseCache
+from boostqa.llm.ledger import Ledger
+from boostqa.llm.throttle import AimdLimiter
+from boostqa.llm.transport import RateLimited, TransientError, Transport, parse_json_object
+from boostqa.llm.types import LedgerRow, LlmEndpoint, LlmOutcome, LlmRequest, TransportResult, cache_key
+
+log = logging.getLogger(__name__)
+REASK = ("Your previous reply was not valid: {error}. Reply again with only a JSON object that matches the "
+         "required schema.")
+
+
+class LlmUnavailable(BoostqaError):
+    """The server kept failing (5xx, timeouts, 429) past the attempt budget; the task should retry later."""
+
+
+class LlmClient:
+    """One role's client. The task never builds it: hooks (Airflow) or the CLI hand it over."""
+
+    def __init__(self, endpoint: LlmEndpoint, transport: Transport, cache: ResponseCache, run_id: str,
+                 ledger: Ledger | None = None, backoff_s: float = 0.5) -> None:
+        self.endpoint = endpoint
+        self.transport = transport
+        self.cache = cache
+        self.run_id = run_id
+        self.ledger = ledger or Ledger()
+        self.limiter = AimdLimiter(endpoint.max_concurrency)
+        self.backoff_s = backoff_s
+
+    async def generate(self, request: LlmRequest, schema: type[BaseModel]) -> LlmOutcome:
+        """Call (or replay) until the output validates against ``schema``, re-asking at most ``max_reasks`` times.
+
+        Raises:
+            LlmUnavailable: the server could not be reached within the attempt budget.
+        """
+        messages = list(request.messages)
+        error = ""
+        result: TransportResult | None = None
+        hit = False
+        for turn in range(1, self.endpoint.max_reasks + 2):
+            result, hit = await self._call(request, messages)
+            try:
+                parsed = schema.model_validate(parse_json_object(result.text)).model_dump(mode="json")
+            except (ValueError, ValidationError) as exc:
+                error = _short(exc)
+                messages = [*messages, {"role": "assistant", "content": result.text},
+                            {"role": "user", "content": REASK.format(error=error)}]
+                continue
+            return LlmOutcome(item_id=request.item_id, status="ok", parsed=parsed, raw_text=result.text,
+                              request_id=result.request_id, model=result.model, cache_hit=hit, turns=turn)
+        assert result is not None
+        return LlmOutcome(item_id=request.item_id, status="invalid", raw_text=result.text,
+                          reason=f"invalid_output: {error}", request_id=result.request_id, model=result.model,
+                          cache_hit=hit, turns=self.endpoint.max_reasks + 1)
+
+    async def _call(self, request: LlmRequest, messages: list[dict[str, str]]) -> tuple[TransportResult, bool]:
+        key = cache_key(self.endpoint.model, messages, request.json_schema, request.sampling, request.prompt_version)
+        cached = self.cache.get(key)
+        if cached is not None:
+            self._record(request, cached, 0.0, cache_hit=True, attempts=0)
+            return cached, True
+        started = time.perf_counter()
+        attempts = 0
+        try:
+            async for attempt in AsyncRetrying(
+                retry=retry_if_exception_type((TransientError, RateLimited)),
+                stop=stop_after_attempt(self.endpoint.max_attempts),
+                wait=wait_exponential_jitter(multiplier=self.backoff_s, max=30 * self.backoff_s, jitter=self.backoff_s),
+                reraise=True,
+            ):
+                with attempt:
+                    attempts += 1
+                    result = await self._one_call(request, messages)
+        except (TransientError, RateLimited) as exc:
+            raise LlmUnavailable(
+                f"{self.endpoint.role} server {self.endpoint.base_url} failed {attempts} times: {exc}. "
+                "Check it with `boostqa stack status` (embedded) or the cluster's health endpoint."
+            ) from exc
+        self.cache.put(key, result)
+        self._record(request, result, (time.perf_counter() - started) * 1000, cache_hit=False, attempts=attempts)
+        return result, False
+
+    async def _one_call(self, request: LlmRequest, messages: list[dict[str, str]]) -> TransportResult:
+        async with self.limiter:
+            try:
+                result = await self.transport.chat(self.endpoint, messages, request.schema_name,
+                                                   request.json_schema, request.sampling)
+            except RateLimited:
+                self.limiter.on_rate_limit()
+                raise
+        self.limiter.on_success()
+        return result
+
+    def _record(self, request: LlmRequest, result: TransportResult, latency_ms: float, cache_hit: bool,
+                attempts: int) -> None:
+        self.ledger.add(LedgerRow(
+            run_id=self.run_id, role=self.endpoint.role, model=result.model, item_id=request.item_id,
+            request_id=result.request_id, prompt_version=request.prompt_version,
+            prompt_tokens=result.prompt_tokens, completion_tokens=result.completion_tokens,
+            latency_ms=latency_ms, cache_hit=cache_hit, status="ok", attempts=attempts,
+        ))
+
+
+def _short(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        first = exc.errors()[0]
+        return f"{'.'.join(str(p) for p in first['loc']) or 'output'}: {first['msg']}"
+    return str(exc)[:200]
+
+
+async def gather_bounded(coroutines: list[Any], limit: int) -> list[Any]:
+    """Await coroutines with at most ``limit`` pending at once, keeping their order."""
+    semaphore = asyncio.Semaphore(limit)
+
+    async def bounded(coro: Any) -> Any:
+        async with semaphore:
+            return await coro
+
+    return list(await asyncio.gather(*(bounded(c) for c in coroutines)))
