@@ -91,3 +91,37 @@ class IngestManifest(BaseModel):
     quarantine_reasons: dict[str, int]
     parts: list[PartInfo]
     quarantine_parts: list[PartInfo]
+
+
+class AnnotationRecord(BaseModel):
+    """Labels of one seed or QA item from the annotator role (``annotations/`` rows)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    item_id: str
+    category: str
+    discipline_id: str
+    difficulty: int = Field(ge=1, le=5)
+    grade_band: str
+    rationale: str
+    annotator_model: str
+    prompt_version: str
+    taxonomy_version: str
+    request_id: str
+    run_id: str
+
+
+class LlmQuarantineRecord(BaseModel):
+    """An LLM output that stayed invalid after the re-ask budget, kept raw with its reason."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    run_id: str
+    stage: str
+    item_id: str
+    reason: str
+    detail: str
+    raw_output: str
+    model: str
+    request_id: str
+    prompt_version: str

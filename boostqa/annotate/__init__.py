@@ -1,0 +1,1 @@
+"""Discipline x difficulty annotation: taxonomy access and the annotation task (prompt + schema + parse)."""
