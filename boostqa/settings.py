@@ -36,6 +36,19 @@ class LakeSettings(BaseModel):
     secret_key: str = "boostqa-dev-secret"
 
 
+class LlmServerSettings(BaseModel):
+    """The embedded vLLM CPU server (``BOOSTQA_LLM_SERVER__*``); production points the role connections elsewhere."""
+
+    enabled: bool = True
+    venv: Path = PROJECT_ROOT / ".venv-vllm"
+    served_model_name: str = "smollm2-135m-instruct"
+    max_model_len: int = 2048
+    kv_cache_gib: int = 1
+    omp_threads_bind: str = "0-1"
+    startup_timeout_s: float = 300.0
+    models_dir: Path | None = Field(default=None, description="converted-model cache (default: <state_dir>/models)")
+
+
 class BoostqaSettings(BaseSettings):
     """All environment-driven defaults of the project."""
 
@@ -45,6 +58,7 @@ class BoostqaSettings(BaseSettings):
     seed_sources: Path = Field(default=RESOURCES / "seed_sources.yaml", description="seed source config")
     ports: PortSettings = PortSettings()
     lake: LakeSettings = LakeSettings()
+    llm_server: LlmServerSettings = LlmServerSettings()
     host: str = "127.0.0.1"
 
     @property
@@ -56,6 +70,16 @@ class BoostqaSettings(BaseSettings):
     def airflow_home(self) -> Path:
         """AIRFLOW_HOME of the embedded stack (SQLite metadata DB)."""
         return self.state_dir / "airflow"
+
+    @property
+    def llm_base_url(self) -> str:
+        """OpenAI-compatible base URL of the embedded LLM server."""
+        return f"http://{self.host}:{self.ports.llm}/v1"
+
+    @property
+    def llm_cache_path(self) -> Path:
+        """The engine's response cache (content-addressed; persisted across runs)."""
+        return self.state_dir / "llm" / "response_cache.sqlite"
 
     @property
     def s3_endpoint(self) -> str:

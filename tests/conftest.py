@@ -15,7 +15,7 @@ os.environ["AIRFLOW_HOME"] = tempfile.mkdtemp(prefix="boostqa-airflow-home-")
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 
 from boostqa.lake.store import LakeConfig  # noqa: E402
-from boostqa.settings import RESOURCES, BoostqaSettings, PortSettings  # noqa: E402
+from boostqa.settings import PROJECT_ROOT, RESOURCES, BoostqaSettings, LlmServerSettings, PortSettings  # noqa: E402
 from boostqa.stack.ports import port_is_free  # noqa: E402
 
 SEEDS_DIR = RESOURCES / "seeds"
@@ -63,10 +63,12 @@ def _free_ports(count: int, paired_offset: int = 10_000) -> list[int]:
 
 def isolated_settings(state_dir: Path) -> BoostqaSettings:
     """Settings for a private stack: its own state folder and free loopback ports."""
-    s3, master, volume, filer, admin, metrics, airflow_api, docs = _free_ports(8)
+    s3, master, volume, filer, admin, metrics, airflow_api, docs, llm = _free_ports(9)
     ports = PortSettings(s3=s3, seaweed_master=master, seaweed_volume=volume, seaweed_filer=filer,
-                         seaweed_admin=admin, seaweed_metrics=metrics, airflow_api=airflow_api, dbt_docs=docs)
-    return BoostqaSettings(state_dir=state_dir, ports=ports)
+                         seaweed_admin=admin, seaweed_metrics=metrics, airflow_api=airflow_api, dbt_docs=docs, llm=llm)
+    # The converted model is cached in the checkout's .state/, so test sessions convert it once.
+    llm_server = LlmServerSettings(models_dir=PROJECT_ROOT / ".state" / "models")
+    return BoostqaSettings(state_dir=state_dir, ports=ports, llm_server=llm_server)
 
 
 @pytest.fixture(scope="session")
@@ -75,7 +77,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BoostqaSettings]
     from boostqa.stack import manager
 
     settings = isolated_settings(tmp_path_factory.mktemp("state"))
-    manager.up(settings)
+    manager.up(settings, with_llm=False)
     try:
         yield settings
     finally:

@@ -15,7 +15,6 @@ from boostqa.settings import PROJECT_ROOT, BoostqaSettings
 from boostqa.stack.names import LLM_CONN_IDS, POOLS, S3_CONN_ID, WAREHOUSE_CONN_ID
 
 log = logging.getLogger(__name__)
-DEFAULT_LLM_MODEL = "smollm2-135m-instruct"
 
 
 def _jwt_secret(home: Path) -> str:
@@ -43,9 +42,9 @@ def connections(settings: BoostqaSettings) -> dict[str, str]:
     for role, conn_id in LLM_CONN_IDS.items():
         conns[conn_id] = {
             "conn_type": "openai",
-            "host": f"http://{settings.host}:{settings.ports.llm}/v1",
+            "host": settings.llm_base_url,
             "password": "EMPTY",
-            "extra": {"model": DEFAULT_LLM_MODEL, "role": role},
+            "extra": {"model": settings.llm_server.served_model_name, "role": role},
         }
     return {f"AIRFLOW_CONN_{cid.upper()}": json.dumps(c, sort_keys=True) for cid, c in conns.items()}
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from boostqa.settings import BoostqaSettings
-from boostqa.stack import airflow_home, seaweedfs, ui
+from boostqa.stack import airflow_home, llm_server, seaweedfs, ui
 from boostqa.stack.process import ServiceProcess, read_pid, stop
 
 
@@ -18,11 +18,13 @@ class PartStatus:
     detail: str
 
 
-def up(settings: BoostqaSettings, with_ui: bool = False) -> list[PartStatus]:
-    """Start SeaweedFS, prepare the Airflow home and the warehouse folder; optionally start the UIs."""
+def up(settings: BoostqaSettings, with_ui: bool = False, with_llm: bool | None = None) -> list[PartStatus]:
+    """Start SeaweedFS, the LLM server (unless disabled), prepare Airflow and the warehouse; optionally the UIs."""
     airflow_home.require_airflow()
     parts = [PartStatus("s3 (seaweedfs)", True, seaweedfs.up(settings))]
     parts.append(PartStatus("airflow home", True, airflow_home.prepare(settings)))
+    if settings.llm_server.enabled if with_llm is None else with_llm:
+        parts.append(PartStatus("llm (vllm)", True, llm_server.up(settings)))
     settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
     parts.append(PartStatus("warehouse", True, f"{settings.warehouse_path} (DuckDB, written by dbt only)"))
     env_file = airflow_home.write_env_file(settings)
@@ -34,7 +36,8 @@ def up(settings: BoostqaSettings, with_ui: bool = False) -> list[PartStatus]:
 
 def services(settings: BoostqaSettings) -> list[ServiceProcess]:
     """Every background process the stack may have started, UIs first so they stop before the store."""
-    return [ui.airflow_service(settings), ui.dbt_docs_service(settings), seaweedfs.service(settings)]
+    return [ui.airflow_service(settings), ui.dbt_docs_service(settings), llm_server.service(settings),
+            seaweedfs.service(settings)]
 
 
 def down(settings: BoostqaSettings) -> list[PartStatus]:
@@ -49,6 +52,7 @@ def status(settings: BoostqaSettings) -> list[PartStatus]:
     """Health of each part."""
     parts = [PartStatus("s3 (seaweedfs)", *seaweedfs.health(settings))]
     parts.append(PartStatus("airflow home", *airflow_home.health(settings)))
+    parts.append(PartStatus("llm (vllm)", *llm_server.health(settings)))
     wh = settings.warehouse_path
     parts.append(PartStatus("warehouse", wh.exists(), str(wh) if wh.exists() else f"{wh} not built yet (run dbt)"))
     for spec in (ui.airflow_service(settings), ui.dbt_docs_service(settings)):

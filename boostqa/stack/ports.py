@@ -45,15 +45,18 @@ def require_free(host: str, ports: dict[str, int]) -> None:
             )
 
 
-def wait_until(check: Callable[[], bool], what: str, timeout: float, log_hint: str) -> None:
-    """Poll ``check`` until it holds.
+def wait_until(check: Callable[[], bool], what: str, timeout: float, log_hint: str,
+               alive: Callable[[], bool] | None = None) -> None:
+    """Poll ``check`` until it holds; give up early when ``alive`` says the process died.
 
     Raises:
-        StackError: it did not hold within ``timeout`` seconds.
+        StackError: it did not hold within ``timeout`` seconds, or the process exited first.
     """
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if check():
             return
+        if alive is not None and not alive():
+            raise StackError(f"{what} exited during start-up; see {log_hint}")
         time.sleep(0.3)
     raise StackError(f"{what} did not become ready within {timeout:.0f}s; see {log_hint}")

