@@ -32,3 +32,22 @@ def part_name(index: int) -> str:
 def seeds_manifest_key(source: str, ingest_date: date) -> str:
     """Manifest of a raw seed partition; written last, so its presence marks the partition complete."""
     return raw_seed_prefix(source, ingest_date) + MANIFEST_NAME
+
+
+ANNOTATIONS = "annotations"
+LEDGER = "llm/ledger"
+
+
+def annotations_prefix(run_id: str) -> str:
+    """Annotation parts of one annotate run (trailing slash)."""
+    return f"{ANNOTATIONS}/run_id={run_id}/"
+
+
+def ledger_prefix(stage: str, run_id: str) -> str:
+    """Token-ledger parts of one stage's run (trailing slash)."""
+    return f"{LEDGER}/stage={stage}/run_id={run_id}/"
+
+
+def shard_marker(prefix: str, shard: int) -> str:
+    """Completion marker of one shard: written after all of the shard's objects."""
+    return f"{prefix}_SUCCESS.{shard:05d}"

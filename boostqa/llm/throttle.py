@@ -18,19 +18,29 @@ class AimdLimiter:
         self.decrease = decrease
         self.limit = float(maximum)
         self.in_flight = 0
-        self._changed = asyncio.Condition()
+        self._changed: asyncio.Condition | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def _condition(self) -> asyncio.Condition:
+        # One condition per event loop: a client may serve several asyncio.run() calls (one per shard).
+        loop = asyncio.get_running_loop()
+        if self._changed is None or self._loop is not loop:
+            self._changed, self._loop, self.in_flight = asyncio.Condition(), loop, 0
+        return self._changed
 
     async def __aenter__(self) -> AimdLimiter:
-        async with self._changed:
-            await self._changed.wait_for(lambda: self.in_flight < int(self.limit))
+        changed = self._condition()
+        async with changed:
+            await changed.wait_for(lambda: self.in_flight < int(self.limit))
             self.in_flight += 1
         return self
 
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                         tb: TracebackType | None) -> None:
-        async with self._changed:
+        changed = self._condition()
+        async with changed:
             self.in_flight -= 1
-            self._changed.notify_all()
+            changed.notify_all()
 
     def on_success(self) -> None:
         """Additive increase: about +1 per window of ``limit`` successes."""

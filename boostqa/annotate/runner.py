@@ -1,0 +1,109 @@
+"""Annotate pending seeds in resumable shards: annotations, quarantine and ledger parquet + a marker per shard."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from pydantic import BaseModel
+
+from boostqa.annotate.task import STAGE, AnnotationTask, SeedToAnnotate
+from boostqa.lake import layout
+from boostqa.lake.parquet import parquet_bytes
+from boostqa.lake.read import read_prefix
+from boostqa.lake.store import ObjectStore
+from boostqa.llm.client import LlmClient, gather_bounded
+from boostqa.llm.ledger import Ledger
+from boostqa.llm.progress import Progress
+from boostqa.schemas import AnnotationRecord, LlmQuarantineRecord
+
+log = logging.getLogger(__name__)
+
+ANNOTATION_SCHEMA = pa.schema([(name, pa.int8() if name == "difficulty" else pa.string())
+                               for name in AnnotationRecord.model_fields])
+LLM_QUARANTINE_SCHEMA = pa.schema([(name, pa.string()) for name in LlmQuarantineRecord.model_fields])
+
+
+class AnnotateResult(BaseModel):
+    """Small, XCom-friendly summary of one annotate run."""
+
+    run_id: str
+    pending: int
+    shards: int
+    shards_skipped: int
+    annotated: int
+    quarantined: int
+    llm_calls: int
+    cache_hits: int
+    annotations_uri: str
+
+
+def _ids_done_elsewhere(store: ObjectStore, run_id: str, prompt_version: str) -> set[str]:
+    done: set[str] = set()
+    for prefix in (f"{layout.ANNOTATIONS}/", f"{layout.QUARANTINE}/{STAGE}/"):
+        table = read_prefix(store, prefix, ["item_id", "run_id", "prompt_version"])
+        if table is not None:
+            keep = pc.and_(pc.not_equal(table["run_id"], run_id), pc.equal(table["prompt_version"], prompt_version))
+            done.update(table.filter(keep)["item_id"].to_pylist())
+    return done
+
+
+def seeds_to_annotate(store: ObjectStore, run_id: str, prompt_version: str, limit: int | None = None
+                      ) -> list[SeedToAnnotate]:
+    """Distinct seeds of the raw zone not yet annotated (or quarantined) by another run with this prompt version.
+
+    The current run's own output is not excluded, so a resumed run rebuilds the same shards and skips finished ones.
+    """
+    raw = read_prefix(store, f"{layout.RAW_SEEDS}/", ["seed_id", "question", "options", "language"])
+    if raw is None:
+        return []
+    done = _ids_done_elsewhere(store, run_id, prompt_version)
+    seen: dict[str, SeedToAnnotate] = {}
+    for row in raw.to_pylist():
+        if row["seed_id"] not in done and row["seed_id"] not in seen:
+            seen[row["seed_id"]] = SeedToAnnotate.model_validate(row)
+    pending = [seen[k] for k in sorted(seen)]
+    return pending[:limit] if limit is not None else pending
+
+
+def _write_shard(store: ObjectStore, run_id: str, shard: int, records: list[AnnotationRecord | LlmQuarantineRecord],
+                 ledger: Ledger) -> tuple[int, int]:
+    annotations = [r.model_dump() for r in records if isinstance(r, AnnotationRecord)]
+    rejected = [r.model_dump() for r in records if isinstance(r, LlmQuarantineRecord)]
+    name = layout.part_name(shard)
+    prefix = layout.annotations_prefix(run_id)
+    store.put_bytes(prefix + name, parquet_bytes(pa.Table.from_pylist(annotations, schema=ANNOTATION_SCHEMA)))
+    q_key = f"{layout.QUARANTINE}/{STAGE}/run_id={run_id}/{name}"
+    store.put_bytes(q_key, parquet_bytes(pa.Table.from_pylist(rejected, schema=LLM_QUARANTINE_SCHEMA)))
+    store.put_bytes(layout.ledger_prefix(STAGE, run_id) + name, ledger.to_parquet())
+    store.put_bytes(layout.shard_marker(prefix, shard), b"")  # last: the shard is complete
+    return len(annotations), len(rejected)
+
+
+def annotate_seeds(seeds: list[SeedToAnnotate], task: AnnotationTask, client: LlmClient, store: ObjectStore,
+                   run_id: str, shard_size: int = 64) -> AnnotateResult:
+    """Annotate ``seeds`` shard by shard; finished shards (marker present) are skipped, so a rerun resumes."""
+    shards = [seeds[i : i + shard_size] for i in range(0, len(seeds), shard_size)]
+    progress = Progress(f"annotate {run_id}", len(seeds))
+    annotated = quarantined = skipped = calls = hits = 0
+    prefix = layout.annotations_prefix(run_id)
+    for index, shard in enumerate(shards):
+        if store.get_bytes_or_none(layout.shard_marker(prefix, index)) is not None:
+            skipped += 1
+            progress.advance(len(shard))
+            continue
+        client.ledger = Ledger()
+        requests = [task.build_request(seed) for seed in shard]
+        outcomes = asyncio.run(gather_bounded([client.generate(r, task.output_model) for r in requests],
+                                              limit=4 * client.endpoint.max_concurrency))
+        good, bad = _write_shard(store, run_id, index, [task.parse(o, run_id) for o in outcomes], client.ledger)
+        annotated, quarantined = annotated + good, quarantined + bad
+        calls, hits = calls + client.ledger.calls(), hits + sum(r.cache_hit for r in client.ledger.rows)
+        progress.advance(len(shard))
+    log.info("annotate %s: %d annotated, %d quarantined, %d shards skipped, %d LLM calls, %d cache hits",
+             run_id, annotated, quarantined, skipped, calls, hits)
+    return AnnotateResult(run_id=run_id, pending=len(seeds), shards=len(shards), shards_skipped=skipped,
+                          annotated=annotated, quarantined=quarantined, llm_calls=calls, cache_hits=hits,
+                          annotations_uri=store.config.uri(prefix))

@@ -1,0 +1,21 @@
+"""Read parquet parts back from the lake (small, column-pruned reads for row-level stages)."""
+
+from __future__ import annotations
+
+import io
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from boostqa.lake.store import ObjectStore
+
+
+def read_prefix(store: ObjectStore, prefix: str, columns: list[str]) -> pa.Table | None:
+    """Concatenate the given columns of every ``*.parquet`` under ``prefix``; None when there is none."""
+    tables = [
+        pq.read_table(io.BytesIO(store.get_bytes(key)), columns=columns)
+        for key in store.list_keys(prefix)
+        if key.endswith(".parquet")
+    ]
+    tables = [t for t in tables if t.num_rows]
+    return pa.concat_tables(tables, promote_options="default") if tables else None
