@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -21,7 +22,7 @@ from boostqa.warehouse import DBT_PROJECT_DIR, dbt_env, run_dbt
 DEMO_DAGS = ("seed_ingest", "warehouse_build")
 
 
-def run_dag(settings: BoostqaSettings, dag_id: str, logical_date: date) -> float:
+def run_dag(settings: BoostqaSettings, dag_id: str, logical_date: date, conf: dict[str, object] | None = None) -> float:
     """Run one DAG through ``airflow dags test``; its log goes to ``.state/logs``; return seconds taken.
 
     Raises:
@@ -32,7 +33,8 @@ def run_dag(settings: BoostqaSettings, dag_id: str, logical_date: date) -> float
     started = time.monotonic()
     with log_file.open("w") as handle:
         result = subprocess.run(  # noqa: S603
-            [sys.executable, "-m", "airflow", "dags", "test", dag_id, logical_date.isoformat()],
+            [sys.executable, "-m", "airflow", "dags", "test", dag_id, logical_date.isoformat(),
+             *(["--conf", json.dumps(conf)] if conf else [])],
             env={**os.environ, **airflow_env(settings)}, stdout=handle, stderr=subprocess.STDOUT, check=False,
         )
     # `dags test` can exit 0 for a failed run: trust the run's final state line as well.

@@ -82,3 +82,16 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BoostqaSettings]
         yield settings
     finally:
         manager.down(settings)
+
+
+@pytest.fixture(scope="session")
+def stack_with_llm(stack: BoostqaSettings) -> Iterator[BoostqaSettings]:
+    """The stack plus the real vLLM CPU server (about a minute to start; shared by the LLM tests)."""
+    from boostqa.stack import llm_server
+    from boostqa.stack.process import stop
+
+    llm_server.up(stack)
+    try:
+        yield stack
+    finally:
+        stop(llm_server.service(stack))

@@ -6,3 +6,4 @@ from airflow.sdk import Asset
 
 SEEDS = Asset(name="boostqa_seeds", uri="boostqa://lake/raw/seeds")
 WAREHOUSE = Asset(name="boostqa_warehouse", uri="boostqa://warehouse/marts")
+ANNOTATIONS = Asset(name="boostqa_annotations", uri="boostqa://lake/annotations")

@@ -10,7 +10,7 @@ import pytest
 from boostqa.settings import PROJECT_ROOT
 
 pytestmark = pytest.mark.dag
-EXPECTED_DAGS = {"seed_ingest", "warehouse_build"}
+EXPECTED_DAGS = {"seed_ingest", "seed_annotate", "warehouse_build"}
 
 
 @pytest.fixture(scope="module")

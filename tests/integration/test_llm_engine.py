@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
@@ -21,19 +20,13 @@ from boostqa.llm.types import LlmEndpoint, LlmOutcome
 from boostqa.settings import RESOURCES, BoostqaSettings
 from boostqa.stack import llm_server
 from boostqa.stack.process import stop
-from tests.conftest import isolated_settings
 
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BoostqaSettings]:
-    settings = isolated_settings(tmp_path_factory.mktemp("llm-state"))
-    llm_server.up(settings)
-    try:
-        yield settings
-    finally:
-        stop(llm_server.service(settings))
+@pytest.fixture
+def server(stack_with_llm: BoostqaSettings) -> BoostqaSettings:
+    return stack_with_llm
 
 
 def _seeds(count: int) -> list[SeedToAnnotate]:

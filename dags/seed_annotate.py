@@ -1,0 +1,39 @@
+"""seed_annotate: label new seeds with discipline x difficulty through the annotator LLM role (incremental)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from airflow.sdk import DAG, Param
+
+from boostqa_airflow import assets
+from boostqa_airflow.constants import DEFAULT_RETRIES, LLM_POOLS, OWNER
+from boostqa_airflow.operators.annotate import AnnotateSeedsOperator
+
+with DAG(
+    dag_id="seed_annotate",
+    description="Seeds not yet annotated -> annotator role -> annotations/ (+ quarantine, token ledger)",
+    schedule=[assets.SEEDS],
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    max_active_runs=1,
+    tags=["boostqa", "llm", "annotate"],
+    params={
+        "limit": Param(None, type=["null", "integer"], minimum=1, description="annotate at most this many seeds"),
+        "shard_size": Param(64, type="integer", minimum=1, description="seeds per resumable shard"),
+        "prompt_version": Param("annotate_v1", type="string", description="prompt template version"),
+    },
+    default_args={"owner": OWNER, "retries": DEFAULT_RETRIES, "retry_delay": timedelta(minutes=2),
+                  "retry_exponential_backoff": True},
+    doc_md=__doc__,
+) as dag:
+    AnnotateSeedsOperator(
+        task_id="annotate_seeds",
+        run_id="annotate_{{ ds }}",
+        prompt_version="{{ params.prompt_version }}",
+        limit="{{ params.limit }}",
+        shard_size="{{ params.shard_size }}",
+        pool=LLM_POOLS["annotator"],
+        execution_timeout=timedelta(hours=6),
+        outlets=[assets.ANNOTATIONS],
+    )

@@ -1,0 +1,54 @@
+"""Operator of the ``seed_annotate`` DAG: annotate the seeds no earlier run has labelled."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import cached_property
+from typing import Any
+
+from airflow.sdk import BaseOperator
+from airflow.sdk.exceptions import AirflowFailException
+
+from boostqa.annotate.runner import annotate_seeds, seeds_to_annotate
+from boostqa.annotate.task import AnnotationTask
+from boostqa.annotate.taxonomy import load_taxonomy
+from boostqa_airflow.constants import S3_CONN_ID
+from boostqa_airflow.hooks.lake import LakeHook
+from boostqa_airflow.hooks.llm import LlmHook
+
+
+class AnnotateSeedsOperator(BaseOperator):
+    """Label pending seeds with discipline x difficulty through the annotator role; resumable by shard."""
+
+    template_fields: Sequence[str] = ("run_id", "prompt_version", "limit", "shard_size")
+
+    def __init__(self, *, run_id: str = "annotate_{{ ds }}", prompt_version: str = "annotate_v1",
+                 limit: int | str | None = None, shard_size: int | str = 64, lake_conn_id: str = S3_CONN_ID,
+                 **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.run_id = run_id
+        self.prompt_version = prompt_version
+        self.limit = limit
+        self.shard_size = shard_size
+        self.lake_conn_id = lake_conn_id
+
+    @cached_property
+    def lake(self) -> LakeHook:
+        return LakeHook(self.lake_conn_id)
+
+    @cached_property
+    def llm(self) -> LlmHook:
+        return LlmHook("annotator")
+
+    def execute(self, context: Any) -> dict[str, Any]:
+        try:
+            limit = int(self.limit) if self.limit not in (None, "", "None") else None
+            shard_size = int(self.shard_size)
+            task = AnnotationTask(load_taxonomy(), prompt_version=self.prompt_version)
+        except (ValueError, FileNotFoundError) as exc:
+            raise AirflowFailException(f"bad annotate parameters: {exc}") from exc
+        store = self.lake.get_conn()
+        seeds = seeds_to_annotate(store, self.run_id, task.prompt_version, limit)
+        self.log.info("%d seeds to annotate in run %s (shards of %d)", len(seeds), self.run_id, shard_size)
+        result = annotate_seeds(seeds, task, self.llm.get_client(self.run_id), store, self.run_id, shard_size)
+        return result.model_dump()
