@@ -10,11 +10,12 @@ from airflow.sdk import DAG
 from boostqa_airflow import assets
 from boostqa_airflow.constants import DEFAULT_RETRIES, OWNER
 from boostqa_airflow.dbt import warehouse_task_group
+from boostqa_airflow.operators.lake import PrepareLakeOperator
 
 with DAG(
     dag_id="warehouse_build",
     description="dbt build of the DuckDB warehouse, one task per model, in the one-slot dbt pool",
-    schedule=[assets.SEEDS],
+    schedule=(assets.SEEDS | assets.ANNOTATIONS),
     start_date=datetime(2026, 1, 1),
     catchup=False,
     max_active_runs=1,
@@ -23,4 +24,5 @@ with DAG(
     doc_md=__doc__,
 ) as dag:
     build = warehouse_task_group("dbt", default_args={"owner": OWNER, "retries": DEFAULT_RETRIES})
-    build >> EmptyOperator(task_id="publish_warehouse", outlets=[assets.WAREHOUSE])
+    publish = EmptyOperator(task_id="publish_warehouse", outlets=[assets.WAREHOUSE])
+    PrepareLakeOperator(task_id="prepare_lake") >> build >> publish

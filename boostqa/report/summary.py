@@ -68,6 +68,18 @@ def _coverage_line(settings: BoostqaSettings) -> str:
             f"{row['bands']} difficulty bands (by the sources' hints; annotation comes next)")
 
 
+def _planning_lines(settings: BoostqaSettings) -> list[str]:
+    status = query(settings.warehouse_path, "select * from marts.fct_annotation_status order by 1")
+    plan = query(settings.warehouse_path, """
+        select strategy, count(*) as buckets, sum(quota) as quota
+        from marts.fct_generation_plan group by 1 order by 1""")
+    lines = ["annotation: " + ", ".join(f"{r['annotation_status']} {r['seeds']}" for r in status)]
+    lines.append(f"generation plan (s3://{settings.lake.bucket}/plans/plan_id=latest/): "
+                 + (", ".join(f"{r['strategy']} {r['quota']} items over {r['buckets']} buckets" for r in plan)
+                    or "nothing to generate"))
+    return lines
+
+
 def print_summary(settings: BoostqaSettings, console: Console, day: date | None = None) -> None:
     """Print what the last run produced and where to look next."""
     day = day or _latest_date(settings)
@@ -77,6 +89,8 @@ def print_summary(settings: BoostqaSettings, console: Console, day: date | None 
     console.print(_sources_table(settings, day))
     console.print(_reasons_table(settings, day))
     console.print(f"coverage: {_coverage_line(settings)}")
+    for line in _planning_lines(settings):
+        console.print(line)
     bucket = settings.lake.bucket
     console.print(
         "\n[bold]where the data lives[/]\n"

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from boostqa.errors import StackError
+from boostqa.lake.bootstrap import ensure_schema_parts
 from boostqa.lake.store import LakeConfig, ObjectStore
 from boostqa.settings import BoostqaSettings
 from boostqa.stack.ports import port_is_open, require_free, wait_until
@@ -87,6 +88,7 @@ def up(settings: BoostqaSettings) -> str:
     wait_until(lambda: port_is_open(settings.host, settings.ports.s3), "SeaweedFS S3 API", 60, str(spec.log_file))
     store = ObjectStore(lake_config(settings))
     wait_until(lambda: _bucket_ready(store), f"bucket {settings.lake.bucket!r}", 60, str(spec.log_file))
+    ensure_schema_parts(store)
     return f"pid {pid}, S3 API {settings.s3_endpoint}, bucket s3://{settings.lake.bucket}"
 
 

@@ -57,3 +57,4 @@ def test_warehouse_build_is_scheduled_on_the_seeds_asset(dagbag: object) -> None
     assert [o.name for o in publish.outlets] == ["boostqa_seeds"]
     build = dagbag.dags["warehouse_build"]  # type: ignore[attr-defined]
     assert "boostqa_seeds" in repr(build.timetable.asset_condition)
+    assert "boostqa_annotations" in repr(build.timetable.asset_condition)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 from datetime import date
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 
 from boostqa.demo import run_dag
@@ -70,6 +72,12 @@ def test_ingest_and_warehouse_through_airflow_are_correct_and_rerun_safe(built: 
     run_dag(stack, "warehouse_build", DAY)
     assert _snapshot(stack) == first, "a rerun of the same logical date must produce the same objects"
     assert _marts(stack) == (valid, reasons)
+
+    status = query(stack.warehouse_path, "select annotation_status, seeds from marts.fct_annotation_status")
+    assert sum(r["seeds"] for r in status) == 322
+    plan = ObjectStore(lake_config(stack)).get_bytes("plans/plan_id=latest/generation_plan.parquet")
+    quotas = pq.read_table(io.BytesIO(plan)).column("quota").to_pylist()
+    assert quotas and min(quotas) > 0 and sum(quotas) <= 500
 
     coverage = query(stack.warehouse_path, """
         select count(distinct discipline_id) as d, count(distinct difficulty_hint) as b,

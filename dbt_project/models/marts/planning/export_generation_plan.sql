@@ -1,0 +1,8 @@
+-- The generation plan as parquet in the lake, where the synthesis DAG reads it (Python never reads DuckDB).
+{{ config(
+    materialized='external',
+    location="s3://" ~ env_var('BOOSTQA_LAKE_BUCKET', 'boostqa') ~ "/plans/plan_id=" ~ var('plan_id') ~ "/generation_plan.parquet",
+    format='parquet'
+) }}
+
+select * from {{ ref('fct_generation_plan') }}
