@@ -19,7 +19,7 @@ from boostqa.stack.airflow_home import airflow_env
 from boostqa.stack.seaweedfs import lake_config
 from boostqa.warehouse import DBT_PROJECT_DIR, dbt_env, run_dbt
 
-DEMO_DAGS = ("seed_ingest", "warehouse_build")
+DEMO_DAGS = ("seed_ingest", "seed_annotate", "warehouse_build")
 
 
 def run_dag(settings: BoostqaSettings, dag_id: str, logical_date: date, conf: dict[str, object] | None = None) -> float:
@@ -50,16 +50,21 @@ def ensure_manifest(settings: BoostqaSettings) -> None:
         run_dbt(["parse", "--quiet"], dbt_env(lake_config(settings), settings.warehouse_path))
 
 
-def run_demo(settings: BoostqaSettings, logical_date: date, console: Console) -> None:
-    """Stack up -> seed_ingest -> warehouse_build (dbt via cosmos) -> summary."""
+def run_demo(settings: BoostqaSettings, logical_date: date, console: Console, annotate_limit: int | None = 48) -> None:
+    """Stack up -> seed_ingest -> seed_annotate (vLLM) -> warehouse_build (dbt via cosmos) -> summary.
+
+    ``annotate_limit`` caps the seeds one demo run annotates (the 135M CPU model takes seconds per seed);
+    None annotates every pending seed. Annotation is incremental, so later runs continue with the rest.
+    """
     with console.status("starting the embedded stack"):
         parts = manager.up(settings)
     for part in parts:
         console.print(f"[green]ok[/] {part.name}: {part.detail}")
     ensure_manifest(settings)
+    confs: dict[str, dict[str, object]] = {"seed_annotate": {"limit": annotate_limit, "shard_size": 16}}
     for dag_id in DEMO_DAGS:
         with console.status(f"running DAG {dag_id} for {logical_date} through Airflow"):
-            seconds = run_dag(settings, dag_id, logical_date)
+            seconds = run_dag(settings, dag_id, logical_date, conf=confs.get(dag_id))
         console.print(f"[green]ok[/] DAG {dag_id} succeeded in {seconds:.0f}s "
                       f"(log: {settings.state_dir / 'logs' / f'dags_test-{dag_id}-{logical_date}.log'})")
     print_summary(settings, console, logical_date)

@@ -65,7 +65,25 @@ def _coverage_line(settings: BoostqaSettings) -> str:
         """,
     )[0]
     return (f"{row['seeds']} distinct seeds over {row['disciplines']} disciplines in {row['categories']} categories, "
-            f"{row['bands']} difficulty bands (by the sources' hints; annotation comes next)")
+            f"{row['bands']} difficulty bands (by the sources' hints)")
+
+
+def _distribution_table(settings: BoostqaSettings) -> Table | None:
+    rows = query(settings.warehouse_path, """
+        select discipline_id, difficulty, items from marts.fct_annotation_distribution""")
+    if not rows:
+        return None
+    cells: dict[str, dict[int, int]] = {}
+    for row in rows:
+        cells.setdefault(row["discipline_id"], {})[row["difficulty"]] = row["items"]
+    table = Table(title="annotated seeds: discipline x difficulty")
+    table.add_column("discipline")
+    for level in range(1, 6):
+        table.add_column(str(level), justify="right")
+    table.add_column("total", justify="right")
+    for discipline, counts in sorted(cells.items(), key=lambda kv: -sum(kv[1].values())):
+        table.add_row(discipline, *(str(counts.get(d, "")) for d in range(1, 6)), str(sum(counts.values())))
+    return table
 
 
 def _planning_lines(settings: BoostqaSettings) -> list[str]:
@@ -89,6 +107,9 @@ def print_summary(settings: BoostqaSettings, console: Console, day: date | None 
     console.print(_sources_table(settings, day))
     console.print(_reasons_table(settings, day))
     console.print(f"coverage: {_coverage_line(settings)}")
+    distribution = _distribution_table(settings)
+    if distribution is not None:
+        console.print(distribution)
     for line in _planning_lines(settings):
         console.print(line)
     bucket = settings.lake.bucket
