@@ -36,10 +36,18 @@ class OpenAiTransport:
 
     def __init__(self) -> None:
         self._clients: dict[str, Any] = {}
+        self._loop: Any = None
 
     def _client(self, endpoint: LlmEndpoint) -> Any:
+        import asyncio
+
         from openai import AsyncOpenAI
 
+        # An AsyncOpenAI client's connection pool belongs to the event loop it was used on; stages run one
+        # asyncio.run() per shard, so clients are kept per loop (reusing one across loops fails: loop closed).
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:
+            self._clients, self._loop = {}, loop
         if endpoint.base_url not in self._clients:
             self._clients[endpoint.base_url] = AsyncOpenAI(
                 base_url=endpoint.base_url, api_key=endpoint.api_key.get_secret_value(), max_retries=0,
