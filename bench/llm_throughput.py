@@ -64,7 +64,9 @@ async def _bare(endpoint: LlmEndpoint, requests: list[LlmRequest], concurrency: 
 
     started = time.perf_counter()
     tokens = sum(await asyncio.gather(*(one(r) for r in requests)))
-    return time.perf_counter() - started, tokens
+    elapsed = time.perf_counter() - started
+    await client.close()
+    return elapsed, tokens
 
 
 def _engine(endpoint: LlmEndpoint, task: AnnotationTask, requests: list[LlmRequest], cache: Path) -> tuple[float, int]:
