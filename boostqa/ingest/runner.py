@@ -80,7 +80,10 @@ def split_rows(
             else:
                 ids_seen[result.source_row_id] = row.row_number
                 content_seen[result.seed_id] = row.row_number
-        (seeds if isinstance(result, SeedRecord) else quarantined).append(result)  # type: ignore[arg-type]
+        if isinstance(result, SeedRecord):
+            seeds.append(result)
+        else:
+            quarantined.append(result)
         if (row.row_number + 1) % PROGRESS_EVERY == 0:
             rate = (row.row_number + 1) / max(time.monotonic() - started, 1e-9)
             log.info("%s: %d rows validated (%.0f rows/s), %d quarantined", source.name, row.row_number + 1, rate,

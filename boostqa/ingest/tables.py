@@ -50,5 +50,4 @@ def seeds_table(seeds: Sequence[SeedRecord]) -> pa.Table:
 
 def quarantine_table(rows: Sequence[QuarantineRecord]) -> pa.Table:
     """Quarantine records as an arrow table in row order."""
-    return pa.Table.from_pylist([r.model_dump(mode="json") | {"ingest_date": r.ingest_date} for r in rows],
-                                schema=QUARANTINE_SCHEMA)
+    return pa.Table.from_pylist([r.model_dump() for r in rows], schema=QUARANTINE_SCHEMA)
