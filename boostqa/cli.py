@@ -111,7 +111,7 @@ def ingest(
 @app.command("demo")
 def demo(
     ingest_date: Annotated[str, typer.Option("--date", help="logical date of the run")] = date.today().isoformat(),
-    annotate_limit: Annotated[int, typer.Option(help="seeds to annotate in this run; 0 = every pending seed")] = 48,
+    annotate_limit: Annotated[int, typer.Option(help="seeds to annotate in this run; 0 = every pending seed")] = 0,
 ) -> None:
     """Stack up, run seed_ingest, seed_annotate and warehouse_build through Airflow, print the summary."""
     from boostqa.demo import run_demo

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from datetime import date
+from pathlib import Path
 
 from rich.console import Console
+from rich.status import Status
 
 from boostqa.errors import StackError
 from boostqa.report.summary import print_summary
@@ -20,10 +24,38 @@ from boostqa.stack.seaweedfs import lake_config
 from boostqa.warehouse import DBT_PROJECT_DIR, dbt_env, run_dbt
 
 DEMO_DAGS = ("seed_ingest", "seed_annotate", "warehouse_build")
+# What boostqa.llm.progress.Progress logs: "<stage> <run>: done/total (rate/s, ETA ...)".
+PROGRESS_LINE = re.compile(r"\S+ \S+: \d+/\d+ \([0-9.]+/s, ETA [^)]*\)")
 
 
-def run_dag(settings: BoostqaSettings, dag_id: str, logical_date: date, conf: dict[str, object] | None = None) -> float:
+def latest_progress(text: str) -> str | None:
+    """The last progress line in a chunk of task log, if any."""
+    found = PROGRESS_LINE.findall(text)
+    return found[-1] if found else None
+
+
+def _wait_following(process: subprocess.Popen[bytes], log_file: Path, on_progress: Callable[[str], None]) -> int:
+    """Wait for ``process``, passing each new progress line of its log to ``on_progress``."""
+    offset = 0
+    while True:
+        code = process.poll()
+        with log_file.open("rb") as handle:
+            handle.seek(offset)
+            chunk = handle.read()
+        offset += len(chunk)
+        line = latest_progress(chunk.decode("utf-8", errors="replace"))
+        if line:
+            on_progress(line)
+        if code is not None:
+            return code
+        time.sleep(1.0)
+
+
+def run_dag(settings: BoostqaSettings, dag_id: str, logical_date: date, conf: dict[str, object] | None = None,
+            on_progress: Callable[[str], None] | None = None) -> float:
     """Run one DAG through ``airflow dags test``; its log goes to ``.state/logs``; return seconds taken.
+
+    ``on_progress`` receives the tasks' progress lines (done/total, rate, ETA) while the run goes on.
 
     Raises:
         StackError: the DAG run did not succeed (the message names the log to read).
@@ -32,14 +64,15 @@ def run_dag(settings: BoostqaSettings, dag_id: str, logical_date: date, conf: di
     log_file.parent.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     with log_file.open("w") as handle:
-        result = subprocess.run(  # noqa: S603
+        process = subprocess.Popen(  # noqa: S603
             [sys.executable, "-m", "airflow", "dags", "test", dag_id, logical_date.isoformat(),
              *(["--conf", json.dumps(conf)] if conf else [])],
-            env={**os.environ, **airflow_env(settings)}, stdout=handle, stderr=subprocess.STDOUT, check=False,
+            env={**os.environ, **airflow_env(settings)}, stdout=handle, stderr=subprocess.STDOUT,
         )
+        returncode = _wait_following(process, log_file, on_progress or (lambda line: None))
     # `dags test` can exit 0 for a failed run: trust the run's final state line as well.
     final = log_file.read_text(errors="replace").rsplit("DagRun Finished", 1)[-1]
-    if result.returncode != 0 or f"dag_id={dag_id}" not in final or "state=success" not in final:
+    if returncode != 0 or f"dag_id={dag_id}" not in final or "state=success" not in final:
         raise StackError(f"DAG {dag_id} did not succeed for {logical_date}; read {log_file}")
     return time.monotonic() - started
 
@@ -50,21 +83,28 @@ def ensure_manifest(settings: BoostqaSettings) -> None:
         run_dbt(["parse", "--quiet"], dbt_env(lake_config(settings), settings.warehouse_path))
 
 
-def run_demo(settings: BoostqaSettings, logical_date: date, console: Console, annotate_limit: int | None = 48) -> None:
+def run_demo(settings: BoostqaSettings, logical_date: date, console: Console, annotate_limit: int | None = None
+             ) -> None:
     """Stack up -> seed_ingest -> seed_annotate (vLLM) -> warehouse_build (dbt via cosmos) -> summary.
 
-    ``annotate_limit`` caps the seeds one demo run annotates (the 135M CPU model takes seconds per seed);
-    None annotates every pending seed. Annotation is incremental, so later runs continue with the rest.
+    ``annotate_limit`` caps the seeds one demo run annotates (None: every pending seed, about 4 minutes for the
+    sample corpus on 2 cores). Annotation is incremental, so a later run continues with the rest.
     """
     with console.status("starting the embedded stack"):
         parts = manager.up(settings)
     for part in parts:
         console.print(f"[green]ok[/] {part.name}: {part.detail}")
     ensure_manifest(settings)
-    confs: dict[str, dict[str, object]] = {"seed_annotate": {"limit": annotate_limit, "shard_size": 16}}
+    confs: dict[str, dict[str, object]] = {"seed_annotate": {"limit": annotate_limit, "shard_size": 64}}
     for dag_id in DEMO_DAGS:
-        with console.status(f"running DAG {dag_id} for {logical_date} through Airflow"):
-            seconds = run_dag(settings, dag_id, logical_date, conf=confs.get(dag_id))
+        title = f"running DAG {dag_id} for {logical_date} through Airflow"
+        with console.status(title) as status:
+            def show(line: str, status: Status = status, title: str = title) -> None:
+                status.update(f"{title} - {line}")
+                if not console.is_terminal:  # piped (make, CI): a plain line, not a spinner redraw
+                    console.print(f"  {line}")
+
+            seconds = run_dag(settings, dag_id, logical_date, conf=confs.get(dag_id), on_progress=show)
         console.print(f"[green]ok[/] DAG {dag_id} succeeded in {seconds:.0f}s "
                       f"(log: {settings.state_dir / 'logs' / f'dags_test-{dag_id}-{logical_date}.log'})")
     print_summary(settings, console, logical_date)

@@ -109,6 +109,7 @@ class AnnotationRecord(BaseModel):
     taxonomy_version: str
     request_id: str
     run_id: str
+    sample_index: int = Field(default=0, ge=0, description="which of the configured samples per item (0 when one)")
 
 
 class LlmQuarantineRecord(BaseModel):

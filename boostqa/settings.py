@@ -45,6 +45,10 @@ class LlmServerSettings(BaseModel):
     max_model_len: int = 2048
     kv_cache_gib: int = 1
     omp_threads_bind: str = "0-1"
+    max_concurrency: int = Field(default=16, ge=1, description="requests per role in flight against this server "
+                                 "(continuous batching: 16 gives about 1.4x the throughput of 4 on 2 cores)")
+    dtype: str = Field(default="auto", description="auto: bfloat16 where the CPU has native bf16 (AVX512-BF16/AMX), "
+                       "else float32 (emulated bf16 halves the token rate on AVX2-only CPUs)")
     startup_timeout_s: float = 300.0
     models_dir: Path | None = Field(default=None, description="converted-model cache (default: <state_dir>/models)")
 

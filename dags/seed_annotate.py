@@ -8,7 +8,7 @@ from airflow.sdk import DAG, Param
 
 from boostqa_airflow import assets
 from boostqa_airflow.constants import DEFAULT_RETRIES, LLM_POOLS, OWNER
-from boostqa_airflow.operators.annotate import AnnotateSeedsOperator
+from boostqa_airflow.operators.annotate import DEFAULT_PROMPT_VERSION, AnnotateSeedsOperator
 
 with DAG(
     dag_id="seed_annotate",
@@ -21,7 +21,9 @@ with DAG(
     params={
         "limit": Param(None, type=["null", "integer"], minimum=1, description="annotate at most this many seeds"),
         "shard_size": Param(64, type="integer", minimum=1, description="seeds per resumable shard"),
-        "prompt_version": Param("annotate_v1", type="string", description="prompt template version"),
+        "samples": Param(1, type="integer", minimum=1, maximum=9,
+                         description="labels per seed; several give a consensus and an agreement rate in dbt"),
+        "prompt_version": Param(DEFAULT_PROMPT_VERSION, type="string", description="prompt template version"),
     },
     default_args={"owner": OWNER, "retries": DEFAULT_RETRIES, "retry_delay": timedelta(minutes=2),
                   "retry_exponential_backoff": True},
@@ -33,6 +35,7 @@ with DAG(
         prompt_version="{{ params.prompt_version }}",
         limit="{{ params.limit }}",
         shard_size="{{ params.shard_size }}",
+        samples="{{ params.samples }}",
         pool=LLM_POOLS["annotator"],
         execution_timeout=timedelta(hours=6),
         outlets=[assets.ANNOTATIONS],

@@ -14,15 +14,15 @@ from boostqa.lake import layout
 from boostqa.lake.parquet import parquet_bytes
 from boostqa.lake.read import read_prefix
 from boostqa.lake.store import ObjectStore
-from boostqa.llm.client import LlmClient, gather_bounded
+from boostqa.llm.client import LlmClient
 from boostqa.llm.ledger import Ledger
 from boostqa.llm.progress import Progress
 from boostqa.schemas import AnnotationRecord, LlmQuarantineRecord
 
 log = logging.getLogger(__name__)
 
-ANNOTATION_SCHEMA = pa.schema([(name, pa.int8() if name == "difficulty" else pa.string())
-                               for name in AnnotationRecord.model_fields])
+_INTEGER_COLUMNS = {"difficulty": pa.int8(), "sample_index": pa.int16()}
+ANNOTATION_SCHEMA = pa.schema([(name, _INTEGER_COLUMNS.get(name, pa.string())) for name in AnnotationRecord.model_fields])
 LLM_QUARANTINE_SCHEMA = pa.schema([(name, pa.string()) for name in LlmQuarantineRecord.model_fields])
 
 
@@ -86,22 +86,22 @@ def annotate_seeds(seeds: list[SeedToAnnotate], task: AnnotationTask, client: Ll
                    run_id: str, shard_size: int = 64) -> AnnotateResult:
     """Annotate ``seeds`` shard by shard; finished shards (marker present) are skipped, so a rerun resumes."""
     shards = [seeds[i : i + shard_size] for i in range(0, len(seeds), shard_size)]
-    progress = Progress(f"annotate {run_id}", len(seeds))
+    progress = Progress(f"annotate {run_id}", len(seeds) * task.samples)
     annotated = quarantined = skipped = calls = hits = 0
     prefix = layout.annotations_prefix(run_id)
     for index, shard in enumerate(shards):
         if store.get_bytes_or_none(layout.shard_marker(prefix, index)) is not None:
             skipped += 1
-            progress.advance(len(shard))
+            progress.advance(len(shard) * task.samples)
             continue
         client.ledger = Ledger()
-        requests = [task.build_request(seed) for seed in shard]
-        outcomes = asyncio.run(gather_bounded([client.generate(r, task.output_model) for r in requests],
-                                              limit=4 * client.endpoint.max_concurrency))
-        good, bad = _write_shard(store, run_id, index, [task.parse(o, run_id) for o in outcomes], client.ledger)
+        requests = [request for seed in shard for request in task.build_requests(seed)]
+        outcomes = asyncio.run(client.run_batch(requests, task.output_model, on_done=progress.advance))
+        sample_indexes = [i % task.samples for i in range(len(outcomes))]  # requests are seed-major
+        records = [task.parse(o, run_id, k) for o, k in zip(outcomes, sample_indexes, strict=True)]
+        good, bad = _write_shard(store, run_id, index, records, client.ledger)
         annotated, quarantined = annotated + good, quarantined + bad
         calls, hits = calls + client.ledger.calls(), hits + sum(r.cache_hit for r in client.ledger.rows)
-        progress.advance(len(shard))
     log.info("annotate %s: %d annotated, %d quarantined, %d shards skipped, %d LLM calls, %d cache hits",
              run_id, annotated, quarantined, skipped, calls, hits)
     return AnnotateResult(run_id=run_id, pending=len(seeds), shards=len(shards), shards_skipped=skipped,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from boostqa.annotate.runner import ANNOTATION_SCHEMA, LLM_QUARANTINE_SCHEMA
 from boostqa.lake import layout
@@ -23,12 +24,21 @@ TABLES: dict[str, pa.Schema] = {
 }
 
 
+def _schema_of(data: bytes) -> pa.Schema:
+    return pq.read_schema(pa.BufferReader(data))
+
+
 def ensure_schema_parts(store: ObjectStore) -> list[str]:
-    """Write ``<prefix>run_id=_bootstrap/part-00000.parquet`` (zero rows) where missing; return the keys written."""
+    """Write ``<prefix>run_id=_bootstrap/part-00000.parquet`` (zero rows) where missing or outdated.
+
+    The part always carries the current schema, so ``union_by_name`` sees a column added since older parts were
+    written (those read as null). Returns the keys written.
+    """
     written = []
     for prefix, schema in TABLES.items():
         key = f"{prefix}run_id={BOOTSTRAP_RUN}/{layout.part_name(0)}"
-        if store.get_bytes_or_none(key) is None:
+        existing = store.get_bytes_or_none(key)
+        if existing is None or not _schema_of(existing).equals(schema):
             store.put_bytes(key, parquet_bytes(schema.empty_table()))
             written.append(key)
     if written:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -14,7 +15,7 @@ from boostqa.errors import BoostqaError
 from boostqa.llm.cache import ResponseCache
 from boostqa.llm.ledger import Ledger
 from boostqa.llm.throttle import AimdLimiter
-from boostqa.llm.transport import RateLimited, TransientError, Transport, parse_json_object
+from boostqa.llm.transport import RateLimited, TransientError, Transport, parse_json_object, split_reasoning
 from boostqa.llm.types import LedgerRow, LlmEndpoint, LlmOutcome, LlmRequest, TransportResult, cache_key
 
 log = logging.getLogger(__name__)
@@ -49,21 +50,52 @@ class LlmClient:
         error = ""
         result: TransportResult | None = None
         hit = False
+        reasoning: str | None = None
         for turn in range(1, self.endpoint.max_reasks + 2):
             result, hit = await self._call(request, messages)
+            think, answer = split_reasoning(result.text)
+            reasoning = result.reasoning or think
             try:
-                parsed = schema.model_validate(parse_json_object(result.text)).model_dump(mode="json")
+                parsed = schema.model_validate(parse_json_object(answer)).model_dump(mode="json")
             except (ValueError, ValidationError) as exc:
                 error = _short(exc)
-                messages = [*messages, {"role": "assistant", "content": result.text},
+                messages = [*messages, {"role": "assistant", "content": answer},
                             {"role": "user", "content": REASK.format(error=error)}]
                 continue
             return LlmOutcome(item_id=request.item_id, status="ok", parsed=parsed, raw_text=result.text,
-                              request_id=result.request_id, model=result.model, cache_hit=hit, turns=turn)
+                              reasoning=reasoning, request_id=result.request_id, model=result.model, cache_hit=hit,
+                              turns=turn)
         assert result is not None
-        return LlmOutcome(item_id=request.item_id, status="invalid", raw_text=result.text,
+        return LlmOutcome(item_id=request.item_id, status="invalid", raw_text=result.text, reasoning=reasoning,
                           reason=f"invalid_output: {error}", request_id=result.request_id, model=result.model,
                           cache_hit=hit, turns=self.endpoint.max_reasks + 1)
+
+    async def aclose(self) -> None:
+        """Release the transport's connections; call at the end of each event loop (``run_batch`` does)."""
+        await self.transport.aclose()
+
+    async def run_batch(self, requests: list[LlmRequest], schema: type[BaseModel] | Sequence[type[BaseModel]],
+                        on_done: Callable[[], None] | None = None) -> list[LlmOutcome]:
+        """Generate for all ``requests`` (order kept, bounded fan-out), then close the connections.
+
+        ``schema`` is one model for all requests or one per request; ``on_done`` is called as each request
+        finishes (progress output).
+        """
+        schemas = [schema] * len(requests) if isinstance(schema, type) else list(schema)
+        if len(schemas) != len(requests):
+            raise ValueError(f"{len(schemas)} schemas for {len(requests)} requests")
+
+        async def one(request: LlmRequest, model: type[BaseModel]) -> LlmOutcome:
+            outcome = await self.generate(request, model)
+            if on_done is not None:
+                on_done()
+            return outcome
+
+        try:
+            return await gather_bounded([one(r, m) for r, m in zip(requests, schemas, strict=True)],
+                                        limit=4 * self.endpoint.max_concurrency)
+        finally:
+            await self.aclose()
 
     async def _call(self, request: LlmRequest, messages: list[dict[str, str]]) -> tuple[TransportResult, bool]:
         key = cache_key(self.endpoint.model, messages, request.json_schema, request.sampling, request.prompt_version)

@@ -21,6 +21,7 @@ class FakeTransport:
         self.calls: list[list[dict[str, str]]] = []
         self.in_flight = 0
         self.max_in_flight = 0
+        self.closed = 0
 
     async def chat(self, endpoint: LlmEndpoint, messages: list[dict[str, str]], schema_name: str,
                    json_schema: dict[str, Any], sampling: Sampling) -> TransportResult:
@@ -38,3 +39,7 @@ class FakeTransport:
         return TransportResult(text=reply, model=endpoint.model, request_id=f"fake-{len(self.calls)}",
                                prompt_tokens=sum(len(m["content"].split()) for m in messages),
                                completion_tokens=len(reply.split()))
+
+    async def aclose(self) -> None:
+        """Nothing to release; counted so tests can check that stages close their transports."""
+        self.closed += 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, Protocol
 
 from boostqa.llm.types import LlmEndpoint, Sampling, TransportResult
@@ -30,6 +31,9 @@ class Transport(Protocol):
     async def chat(self, endpoint: LlmEndpoint, messages: list[dict[str, str]], schema_name: str,
                    json_schema: dict[str, Any], sampling: Sampling) -> TransportResult: ...
 
+    async def aclose(self) -> None:
+        """Release connections opened on the running event loop."""
+
 
 class OpenAiTransport:
     """Calls an OpenAI-compatible server (vLLM) through the ``openai`` async client; retries are the engine's."""
@@ -55,6 +59,12 @@ class OpenAiTransport:
             )
         return self._clients[endpoint.base_url]
 
+    async def aclose(self) -> None:
+        """Close this loop's clients before the loop ends (else their sockets are closed by GC on a dead loop)."""
+        clients, self._clients, self._loop = list(self._clients.values()), {}, None
+        for client in clients:
+            await client.close()
+
     async def chat(self, endpoint: LlmEndpoint, messages: list[dict[str, str]], schema_name: str,
                    json_schema: dict[str, Any], sampling: Sampling) -> TransportResult:
         import openai
@@ -79,13 +89,29 @@ class OpenAiTransport:
                 raise TransientError(f"HTTP {exc.status_code}: {exc}") from exc
             raise FatalError(f"HTTP {exc.status_code}: {exc}") from exc
         usage = response.usage
+        message = response.choices[0].message
         return TransportResult(
-            text=response.choices[0].message.content or "",
+            text=message.content or "",
+            reasoning=getattr(message, "reasoning_content", None) or getattr(message, "reasoning", None),
             model=response.model,
             request_id=response.id,
             prompt_tokens=usage.prompt_tokens if usage else 0,
             completion_tokens=usage.completion_tokens if usage else 0,
         )
+
+
+THINK = re.compile(r"<think>(.*?)(?:</think>|$)", re.DOTALL)
+
+
+def split_reasoning(text: str) -> tuple[str | None, str]:
+    """Separate ``<think>…</think>`` traces (as DeepSeek-R1 emits them) from the answer text.
+
+    Returns (the traces joined, or None; the text without them). An unclosed ``<think>`` runs to the end.
+    """
+    traces = [m.strip() for m in THINK.findall(text)]
+    if not traces:
+        return None, text
+    return "\n\n".join(t for t in traces if t) or None, THINK.sub("", text).strip()
 
 
 def parse_json_object(text: str) -> dict[str, Any]:

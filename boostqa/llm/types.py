@@ -59,6 +59,8 @@ class TransportResult(BaseModel):
     request_id: str
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    reasoning: str | None = Field(default=None, description="reasoning trace a server returned apart "
+                                  "(vLLM's reasoning parser: message.reasoning_content)")
 
 
 class LlmOutcome(BaseModel):
@@ -68,6 +70,7 @@ class LlmOutcome(BaseModel):
     status: OutcomeStatus
     parsed: dict[str, Any] | None = None
     raw_text: str
+    reasoning: str | None = Field(default=None, description="the <think> trace, kept apart from the answer")
     reason: str | None = None
     request_id: str
     model: str

@@ -98,6 +98,25 @@ def _planning_lines(settings: BoostqaSettings) -> list[str]:
     return lines
 
 
+def _usage_table(settings: BoostqaSettings) -> Table | None:
+    rows = query(settings.warehouse_path, """
+        select stage, run_id, model, items, calls, cache_hits, billed_prompt_tokens, billed_completion_tokens,
+               p50_latency_ms, cost_usd
+        from marts.fct_llm_usage where run_id != '_bootstrap' order by stage, run_id, model""")
+    if not rows:
+        return None
+    table = Table(title="LLM usage (token ledger; cache hits cost no call)")
+    for column in ("stage", "run", "model", "items", "calls", "cache hits", "prompt tok", "completion tok",
+                   "p50 ms", "cost $"):
+        table.add_column(column, justify="left" if column in ("stage", "run", "model") else "right")
+    for r in rows:
+        cost = "n/a" if r["cost_usd"] is None else f"{r['cost_usd']:.4f}"
+        p50 = "" if r["p50_latency_ms"] is None else f"{r['p50_latency_ms']:.0f}"
+        table.add_row(r["stage"], r["run_id"], r["model"], str(r["items"]), str(r["calls"]), str(r["cache_hits"]),
+                      str(r["billed_prompt_tokens"]), str(r["billed_completion_tokens"]), p50, cost)
+    return table
+
+
 def print_summary(settings: BoostqaSettings, console: Console, day: date | None = None) -> None:
     """Print what the last run produced and where to look next."""
     day = day or _latest_date(settings)
@@ -110,6 +129,9 @@ def print_summary(settings: BoostqaSettings, console: Console, day: date | None 
     distribution = _distribution_table(settings)
     if distribution is not None:
         console.print(distribution)
+    usage = _usage_table(settings)
+    if usage is not None:
+        console.print(usage)
     for line in _planning_lines(settings):
         console.print(line)
     bucket = settings.lake.bucket

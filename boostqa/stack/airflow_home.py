@@ -44,7 +44,8 @@ def connections(settings: BoostqaSettings) -> dict[str, str]:
             "conn_type": "openai",
             "host": settings.llm_base_url,
             "password": "EMPTY",
-            "extra": {"model": settings.llm_server.served_model_name, "role": role},
+            "extra": {"model": settings.llm_server.served_model_name, "role": role,
+                      "max_concurrency": settings.llm_server.max_concurrency},
         }
     return {f"AIRFLOW_CONN_{cid.upper()}": json.dumps(c, sort_keys=True) for cid, c in conns.items()}
 

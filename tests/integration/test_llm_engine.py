@@ -14,7 +14,7 @@ from boostqa.ingest.config import get_source
 from boostqa.ingest.fetch import fetch_source
 from boostqa.ingest.runner import split_rows
 from boostqa.llm.cache import ResponseCache
-from boostqa.llm.client import LlmClient, LlmUnavailable, gather_bounded
+from boostqa.llm.client import LlmClient, LlmUnavailable
 from boostqa.llm.transport import OpenAiTransport
 from boostqa.llm.types import LlmEndpoint, LlmOutcome
 from boostqa.settings import RESOURCES, BoostqaSettings
@@ -45,7 +45,7 @@ def _client(settings: BoostqaSettings, cache: Path, max_attempts: int = 6) -> Ll
 def _annotate(client: LlmClient, seeds: list[SeedToAnnotate]) -> list[LlmOutcome]:
     task = AnnotationTask(load_taxonomy())
     requests = [task.build_request(seed) for seed in seeds]
-    return asyncio.run(gather_bounded([client.generate(r, task.output_model) for r in requests], limit=8))
+    return asyncio.run(client.run_batch(requests, task.output_model))
 
 
 def test_structured_annotation_then_a_rerun_makes_zero_calls(server: BoostqaSettings, tmp_path: Path) -> None:

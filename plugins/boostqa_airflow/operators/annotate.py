@@ -10,26 +10,29 @@ from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException
 
 from boostqa.annotate.runner import annotate_seeds, seeds_to_annotate
-from boostqa.annotate.task import AnnotationTask
+from boostqa.annotate.task import DEFAULT_PROMPT_VERSION, AnnotationTask
 from boostqa.annotate.taxonomy import load_taxonomy
 from boostqa_airflow.constants import S3_CONN_ID
 from boostqa_airflow.hooks.lake import LakeHook
 from boostqa_airflow.hooks.llm import LlmHook
 
+__all__ = ["DEFAULT_PROMPT_VERSION", "AnnotateSeedsOperator"]
+
 
 class AnnotateSeedsOperator(BaseOperator):
     """Label pending seeds with discipline x difficulty through the annotator role; resumable by shard."""
 
-    template_fields: Sequence[str] = ("run_id", "prompt_version", "limit", "shard_size")
+    template_fields: Sequence[str] = ("run_id", "prompt_version", "limit", "shard_size", "samples")
 
-    def __init__(self, *, run_id: str = "annotate_{{ ds }}", prompt_version: str = "annotate_v1",
-                 limit: int | str | None = None, shard_size: int | str = 64, lake_conn_id: str = S3_CONN_ID,
-                 **kwargs: Any) -> None:
+    def __init__(self, *, run_id: str = "annotate_{{ ds }}", prompt_version: str = DEFAULT_PROMPT_VERSION,
+                 limit: int | str | None = None, shard_size: int | str = 64, samples: int | str = 1,
+                 lake_conn_id: str = S3_CONN_ID, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.run_id = run_id
         self.prompt_version = prompt_version
         self.limit = limit
         self.shard_size = shard_size
+        self.samples = samples
         self.lake_conn_id = lake_conn_id
 
     @cached_property
@@ -44,7 +47,7 @@ class AnnotateSeedsOperator(BaseOperator):
         try:
             limit = int(self.limit) if self.limit not in (None, "", "None") else None
             shard_size = int(self.shard_size)
-            task = AnnotationTask(load_taxonomy(), prompt_version=self.prompt_version)
+            task = AnnotationTask(load_taxonomy(), prompt_version=self.prompt_version, samples=int(self.samples))
         except (ValueError, FileNotFoundError) as exc:
             raise AirflowFailException(f"bad annotate parameters: {exc}") from exc
         store = self.lake.get_conn()

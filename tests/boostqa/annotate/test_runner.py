@@ -91,3 +91,23 @@ def test_a_run_killed_by_an_outage_resumes_without_duplicates(lake: MemoryStore,
     quarantined = _rows(lake, "quarantine/annotate/run_id=a1/")
     ids = [r["item_id"] for r in annotations + quarantined]
     assert len(ids) == len(set(ids)) == 102
+
+
+def test_several_samples_give_one_labelled_row_each_with_distinct_seeds(lake: MemoryStore, tmp_path: Path) -> None:
+    task = AnnotationTask(load_taxonomy(), samples=3)
+    seeds = seeds_to_annotate(lake, "s1", task.prompt_version, limit=4)
+    transport = FakeTransport(lambda messages: GOOD)
+    client = _client(tmp_path, transport)
+    result = annotate_seeds(seeds, task, client, lake, "s1", shard_size=2)
+    assert (result.annotated, result.quarantined, result.llm_calls) == (12, 0, 12)
+    rows = _rows(lake, "annotations/run_id=s1/")
+    assert sorted((r["item_id"], r["sample_index"]) for r in rows) == sorted(
+        (s.seed_id, k) for s in seeds for k in range(3))
+    # Sampled, with a seed per sample: identical prompts are still three distinct cached requests.
+    assert [s.seed for s in task.sampling] == [0, 1, 2] and all(s.temperature > 0 for s in task.sampling)
+    assert len(transport.calls) == 12
+
+
+def test_samples_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="samples"):
+        AnnotationTask(load_taxonomy(), samples=0)

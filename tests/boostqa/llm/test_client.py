@@ -123,3 +123,28 @@ def test_concurrency_never_exceeds_the_role_bound(tmp_path: Path) -> None:
 
     outcomes = asyncio.run(run_all())
     assert len(outcomes) == 20 and transport.max_in_flight == 3
+
+
+def test_run_batch_keeps_order_and_closes_the_transport_even_on_failure(tmp_path: Path) -> None:
+    transport = FakeTransport(lambda m: json.dumps({"label": m[-1]["content"]}), delay_s=0.001)
+    client = _client(tmp_path, transport)
+    outcomes = asyncio.run(client.run_batch([_request(f"i{n}") for n in range(10)], Label))
+    assert [o.parsed["label"] for o in outcomes if o.parsed] == [f"label i{n}" for n in range(10)]
+    assert transport.closed == 1
+
+    down = FakeTransport(lambda m: TransientError("HTTP 503"))
+    failing = _client(tmp_path / "other", down, max_attempts=2)
+    with pytest.raises(LlmUnavailable):
+        asyncio.run(failing.run_batch([_request("j1")], Label))
+    assert down.closed == 1
+
+
+def test_reasoning_traces_are_kept_apart_from_the_parsed_answer(tmp_path: Path) -> None:
+    from boostqa.llm.transport import split_reasoning
+
+    reply = '<think>The user wants {"label": "wrong"}; think more.</think>\n{"label": "right"}'
+    outcome = asyncio.run(_client(tmp_path, FakeTransport(lambda m: reply)).generate(_request(), Label))
+    assert outcome.parsed == {"label": "right"}
+    assert outcome.reasoning == 'The user wants {"label": "wrong"}; think more.'
+    assert split_reasoning("no trace") == (None, "no trace")
+    assert split_reasoning("<think>cut off mid-thought") == ("cut off mid-thought", "")

@@ -1,4 +1,4 @@
--- One row per item per annotate run.
+-- One row per item per annotate run per sample (several samples when the run asked for them).
 with
 
 source as (
@@ -14,6 +14,8 @@ renamed as (
         item_id,
         run_id as annotate_run_id,
         request_id,
+        -- parts written before samples existed have no column: they held one sample
+        coalesce(cast(sample_index as integer), 0) as sample_index,
 
         -- labels
         category as category_id,

@@ -1,15 +1,16 @@
--- One row per model turn of the annotate stage.
+-- One row per model turn of any LLM stage; the stage comes from the part's path (llm/ledger/stage=<stage>/...).
 with
 
 source as (
 
-    select * from {{ source('annotations', 'ledger') }}
+    select * from {{ source('llm', 'ledger') }}
 
 ),
 
 renamed as (
 
     select
+        regexp_extract(filename, '/stage=([^/]+)/', 1) as stage,
         run_id,
         role,
         model,
