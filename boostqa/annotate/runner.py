@@ -22,7 +22,8 @@ from boostqa.schemas import AnnotationRecord, LlmQuarantineRecord
 log = logging.getLogger(__name__)
 
 _INTEGER_COLUMNS = {"difficulty": pa.int8(), "sample_index": pa.int16()}
-ANNOTATION_SCHEMA = pa.schema([(name, _INTEGER_COLUMNS.get(name, pa.string())) for name in AnnotationRecord.model_fields])
+ANNOTATION_SCHEMA = pa.schema([(name, _INTEGER_COLUMNS.get(name, pa.string()))
+                               for name in AnnotationRecord.model_fields])
 LLM_QUARANTINE_SCHEMA = pa.schema([(name, pa.string()) for name in LlmQuarantineRecord.model_fields])
 
 
