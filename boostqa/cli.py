@@ -112,12 +112,13 @@ def ingest(
 def demo(
     ingest_date: Annotated[str, typer.Option("--date", help="logical date of the run")] = date.today().isoformat(),
     annotate_limit: Annotated[int, typer.Option(help="seeds to annotate in this run; 0 = every pending seed")] = 0,
+    synthesis_limit: Annotated[int, typer.Option(help="plan jobs to synthesize in this run")] = 72,
 ) -> None:
-    """Stack up, run seed_ingest, seed_annotate and warehouse_build through Airflow, print the summary."""
+    """Stack up, run seed_ingest, seed_annotate, warehouse_build and qa_synthesis through Airflow, print the summary."""
     from boostqa.demo import run_demo
 
     try:
-        run_demo(get_settings(), date.fromisoformat(ingest_date), console, annotate_limit or None)
+        run_demo(get_settings(), date.fromisoformat(ingest_date), console, annotate_limit or None, synthesis_limit)
     except BoostqaError as exc:
         raise _fail(exc) from exc
 

@@ -23,7 +23,7 @@ from boostqa.stack.airflow_home import airflow_env
 from boostqa.stack.seaweedfs import lake_config
 from boostqa.warehouse import DBT_PROJECT_DIR, dbt_env, run_dbt
 
-DEMO_DAGS = ("seed_ingest", "seed_annotate", "warehouse_build")
+DEMO_DAGS = ("seed_ingest", "seed_annotate", "warehouse_build", "qa_synthesis")
 # What boostqa.llm.progress.Progress logs: "<stage> <run>: done/total (rate/s, ETA ...)".
 PROGRESS_LINE = re.compile(r"\S+ \S+: \d+/\d+ \([0-9.]+/s, ETA [^)]*\)")
 
@@ -83,19 +83,26 @@ def ensure_manifest(settings: BoostqaSettings) -> None:
         run_dbt(["parse", "--quiet"], dbt_env(lake_config(settings), settings.warehouse_path))
 
 
-def run_demo(settings: BoostqaSettings, logical_date: date, console: Console, annotate_limit: int | None = None
-             ) -> None:
-    """Stack up -> seed_ingest -> seed_annotate (vLLM) -> warehouse_build (dbt via cosmos) -> summary.
+def run_demo(settings: BoostqaSettings, logical_date: date, console: Console, annotate_limit: int | None = None,
+             synthesis_limit: int = 72, difficulty_tolerance: int = 3) -> None:
+    """Stack up -> seed_ingest -> seed_annotate -> warehouse_build (plan) -> qa_synthesis -> summary.
 
-    ``annotate_limit`` caps the seeds one demo run annotates (None: every pending seed, about 4 minutes for the
+    ``annotate_limit`` caps the seeds one demo run annotates (None: every pending seed, about 5 minutes for the
     sample corpus on 2 cores). Annotation is incremental, so a later run continues with the rest.
+    ``synthesis_limit`` caps the plan's jobs the demo synthesizes; ``difficulty_tolerance`` is the verify step's
+    slack: the 135M annotator rarely rates anything above 2, so at 0 nearly every hard question would be
+    rejected as degraded (see docs/synthesis.md); ``plain_text`` keeps its strings from running away.
     """
     with console.status("starting the embedded stack"):
         parts = manager.up(settings)
     for part in parts:
         console.print(f"[green]ok[/] {part.name}: {part.detail}")
     ensure_manifest(settings)
-    confs: dict[str, dict[str, object]] = {"seed_annotate": {"limit": annotate_limit, "shard_size": 64}}
+    confs: dict[str, dict[str, object]] = {
+        "seed_annotate": {"limit": annotate_limit, "shard_size": 64},
+        "qa_synthesis": {"limit": synthesis_limit, "shard_size": 32, "difficulty_tolerance": difficulty_tolerance,
+                         "plain_text": True},
+    }
     for dag_id in DEMO_DAGS:
         title = f"running DAG {dag_id} for {logical_date} through Airflow"
         with console.status(title) as status:

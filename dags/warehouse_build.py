@@ -24,5 +24,6 @@ with DAG(
     doc_md=__doc__,
 ) as dag:
     build = warehouse_task_group("dbt", default_args={"owner": OWNER, "retries": DEFAULT_RETRIES})
-    publish = EmptyOperator(task_id="publish_warehouse", outlets=[assets.WAREHOUSE])
+    # The plan and its synthesis jobs are exported by this build: it also announces a new plan.
+    publish = EmptyOperator(task_id="publish_warehouse", outlets=[assets.WAREHOUSE, assets.PLAN])
     PrepareLakeOperator(task_id="prepare_lake") >> build >> publish

@@ -95,3 +95,13 @@ def stack_with_llm(stack: BoostqaSettings) -> Iterator[BoostqaSettings]:
         yield stack
     finally:
         stop(llm_server.service(stack))
+
+
+def lake_rows(store: object, prefix: str) -> list[dict[str, object]]:
+    """Every row of the parquet parts under ``prefix`` (an ObjectStore or a MemoryStore)."""
+    import io
+
+    import pyarrow.parquet as pq
+
+    keys = [k for k in store.list_keys(prefix) if k.endswith(".parquet")]  # type: ignore[attr-defined]
+    return [row for key in keys for row in pq.read_table(io.BytesIO(store.get_bytes(key))).to_pylist()]  # type: ignore[attr-defined]

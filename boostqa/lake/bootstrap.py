@@ -12,6 +12,8 @@ from boostqa.lake import layout
 from boostqa.lake.parquet import parquet_bytes
 from boostqa.lake.store import ObjectStore
 from boostqa.llm.ledger import LEDGER_SCHEMA
+from boostqa.synthesize.stage import QA_SCHEMA, REJECT_SCHEMA
+from boostqa.synthesize.stage import STAGE as SYNTHESIZE
 
 log = logging.getLogger(__name__)
 BOOTSTRAP_RUN = "_bootstrap"
@@ -21,6 +23,8 @@ TABLES: dict[str, pa.Schema] = {
     f"{layout.ANNOTATIONS}/": ANNOTATION_SCHEMA,
     f"{layout.QUARANTINE}/annotate/": LLM_QUARANTINE_SCHEMA,
     f"{layout.LEDGER}/stage=annotate/": LEDGER_SCHEMA,
+    f"{layout.QA}/": QA_SCHEMA,
+    f"{layout.QUARANTINE}/{SYNTHESIZE}/": REJECT_SCHEMA,
 }
 
 

@@ -51,3 +51,23 @@ def ledger_prefix(stage: str, run_id: str) -> str:
 def shard_marker(prefix: str, shard: int) -> str:
     """Completion marker of one shard: written after all of the shard's objects."""
     return f"{prefix}_SUCCESS.{shard:05d}"
+
+
+QA = "qa"
+SYNTHESIS = "synthesis"
+PLANS = "plans"
+
+
+def plan_object(plan_id: str, name: str) -> str:
+    """An object the warehouse exports for a plan (``generation_plan.parquet``, ``synthesis_jobs.parquet``)."""
+    return f"{PLANS}/plan_id={plan_id}/{name}"
+
+
+def synthesis_jobs_snapshot(run_id: str) -> str:
+    """The jobs a synthesis run works on, frozen at its start so a resumed run rebuilds the same shards."""
+    return f"{SYNTHESIS}/run_id={run_id}/jobs.parquet"
+
+
+def qa_prefix(run_id: str) -> str:
+    """Synthesized QA parts of one synthesis run (trailing slash)."""
+    return f"{QA}/run_id={run_id}/"

@@ -100,21 +100,55 @@ def _planning_lines(settings: BoostqaSettings) -> list[str]:
 
 def _usage_table(settings: BoostqaSettings) -> Table | None:
     rows = query(settings.warehouse_path, """
-        select stage, run_id, model, items, calls, cache_hits, billed_prompt_tokens, billed_completion_tokens,
+        select stage, run_id, role, model, items, calls, cache_hits, billed_prompt_tokens, billed_completion_tokens,
                p50_latency_ms, cost_usd
-        from marts.fct_llm_usage where run_id != '_bootstrap' order by stage, run_id, model""")
+        from marts.fct_llm_usage where run_id != '_bootstrap' order by stage, run_id, role, model""")
     if not rows:
         return None
     table = Table(title="LLM usage (token ledger; cache hits cost no call)")
-    for column in ("stage", "run", "model", "items", "calls", "cache hits", "prompt tok", "completion tok",
+    for column in ("stage", "run", "role", "model", "items", "calls", "cache hits", "prompt tok", "completion tok",
                    "p50 ms", "cost $"):
-        table.add_column(column, justify="left" if column in ("stage", "run", "model") else "right")
+        table.add_column(column, justify="left" if column in ("stage", "run", "role", "model") else "right")
     for r in rows:
         cost = "n/a" if r["cost_usd"] is None else f"{r['cost_usd']:.4f}"
         p50 = "" if r["p50_latency_ms"] is None else f"{r['p50_latency_ms']:.0f}"
-        table.add_row(r["stage"], r["run_id"], r["model"], str(r["items"]), str(r["calls"]), str(r["cache_hits"]),
+        table.add_row(r["stage"], r["run_id"], r["role"], r["model"], str(r["items"]), str(r["calls"]),
+                      str(r["cache_hits"]),
                       str(r["billed_prompt_tokens"]), str(r["billed_completion_tokens"]), p50, cost)
     return table
+
+
+def _funnel_table(settings: BoostqaSettings) -> Table | None:
+    rows = query(settings.warehouse_path, """
+        select strategy, sum(jobs) as jobs, sum(generated) as generated, sum(verified) as verified,
+               sum(reached_difficulty) as reached, sum(kept) as kept, sum(rejected_difficulty_degraded) as degraded,
+               sum(rejected_refine_unresolved + rejected_refine_disagreement + rejected_refine_invalid) as refine_lost
+        from marts.fct_synthesis_funnel where synthesis_run_id != '_bootstrap' group by 1 order by 1""")
+    if not rows:
+        return None
+    table = Table(title="synthesis funnel (all runs)")
+    for column in ("strategy", "jobs", "valid draft", "verified", "reached difficulty", "kept", "degraded",
+                   "lost in refine"):
+        table.add_column(column, justify="left" if column == "strategy" else "right")
+    for r in rows:
+        table.add_row(r["strategy"], *(str(r[k]) for k in ("jobs", "generated", "verified", "reached", "kept",
+                                                             "degraded", "refine_lost")))
+    return table
+
+
+def _examples(settings: BoostqaSettings, count: int = 3) -> list[str]:
+    rows = query(settings.warehouse_path, f"""
+        select strategy, discipline_id, target_difficulty, verified_difficulty, question, options, refined_option,
+               refined_answer
+        from marts.fct_synthesized_items order by length(question) desc, item_id limit {int(count)}""")
+    lines = []
+    for r in rows:
+        options = "".join(f"\n      {chr(65 + i)}. {o}" for i, o in enumerate(r["options"] or []))
+        answer = f"{r['refined_option']}: " if r["refined_option"] else ""
+        lines.append(f"  [{r['strategy']}, {r['discipline_id']}, target {r['target_difficulty']}, "
+                     f"verified {r['verified_difficulty']}] {r['question'][:300]}{options}\n"
+                     f"      answer {answer}{r['refined_answer'][:300]}")
+    return lines
 
 
 def print_summary(settings: BoostqaSettings, console: Console, day: date | None = None) -> None:
@@ -132,6 +166,12 @@ def print_summary(settings: BoostqaSettings, console: Console, day: date | None 
     usage = _usage_table(settings)
     if usage is not None:
         console.print(usage)
+    funnel = _funnel_table(settings)
+    if funnel is not None:
+        console.print(funnel)
+        console.print("[bold]examples of synthesized items[/]")
+        for line in _examples(settings):
+            console.print(line, markup=False)
     for line in _planning_lines(settings):
         console.print(line)
     bucket = settings.lake.bucket

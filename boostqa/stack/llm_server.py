@@ -70,6 +70,9 @@ def service(settings: BoostqaSettings) -> ServiceProcess:
         "--host", settings.host, "--port", str(settings.ports.llm),
         "--dtype", resolve_dtype(server.dtype), "--max-model-len", str(server.max_model_len), "--enforce-eager",
         "--structured-outputs-config", STRUCTURED_OUTPUTS,
+        # vLLM 0.32 CPU: a seeded request whose token is discarded after a partial (chunked) prefill calls
+        # get_offset() on a CPU torch.Generator and kills the engine; whole prefills keep per-request seeds working.
+        "--no-enable-chunked-prefill",
     ]
     env = {
         "VLLM_CPU_KVCACHE_SPACE": str(server.kv_cache_gib),

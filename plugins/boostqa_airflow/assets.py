@@ -7,3 +7,5 @@ from airflow.sdk import Asset
 SEEDS = Asset(name="boostqa_seeds", uri="boostqa://lake/raw/seeds")
 WAREHOUSE = Asset(name="boostqa_warehouse", uri="boostqa://warehouse/marts")
 ANNOTATIONS = Asset(name="boostqa_annotations", uri="boostqa://lake/annotations")
+PLAN = Asset(name="boostqa_plan", uri="boostqa://lake/plans/latest")
+QA = Asset(name="boostqa_qa", uri="boostqa://lake/qa")

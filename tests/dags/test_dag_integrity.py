@@ -10,7 +10,7 @@ import pytest
 from boostqa.settings import PROJECT_ROOT
 
 pytestmark = pytest.mark.dag
-EXPECTED_DAGS = {"seed_ingest", "seed_annotate", "warehouse_build"}
+EXPECTED_DAGS = {"seed_ingest", "seed_annotate", "warehouse_build", "qa_synthesis"}
 
 
 @pytest.fixture(scope="module")
@@ -58,3 +58,18 @@ def test_warehouse_build_is_scheduled_on_the_seeds_asset(dagbag: object) -> None
     build = dagbag.dags["warehouse_build"]  # type: ignore[attr-defined]
     assert "boostqa_seeds" in repr(build.timetable.asset_condition)
     assert "boostqa_annotations" in repr(build.timetable.asset_condition)
+
+
+def test_qa_synthesis_is_chained_by_the_plan_and_qa_assets(dagbag: object) -> None:
+    build = dagbag.dags["warehouse_build"]  # type: ignore[attr-defined]
+    assert {o.name for o in build.get_task("publish_warehouse").outlets} == {"boostqa_warehouse", "boostqa_plan"}
+    synthesis = dagbag.dags["qa_synthesis"]  # type: ignore[attr-defined]
+    assert "boostqa_plan" in repr(synthesis.timetable.asset_condition)
+    assert [o.name for o in synthesis.get_task("publish_qa").outlets] == ["boostqa_qa"]
+    shard = synthesis.get_task("synthesize_shard")
+    assert shard.pool == "boostqa_llm_generator" and shard.retries >= 1
+    dbt_ids = {t.task_id for t in synthesis.tasks if t.task_id.startswith("dbt_synthesis.")}
+    for model in ("stg_qa__items", "fct_synthesis_funnel", "fct_synthesis_usage", "fct_plan_vs_actual"):
+        assert any(model in task_id for task_id in dbt_ids), model
+    # The plan is not rebuilt here: a synthesis run must not announce a new plan (that would loop).
+    assert not any("fct_generation_plan" in task_id for task_id in dbt_ids)

@@ -3,24 +3,19 @@
 from __future__ import annotations
 
 import hashlib
-import io
 from datetime import date
 
-import pyarrow.parquet as pq
 import pytest
 
 from boostqa.demo import run_dag
 from boostqa.lake.store import ObjectStore
 from boostqa.settings import BoostqaSettings
 from boostqa.stack.seaweedfs import lake_config
+from tests.conftest import lake_rows
 
 pytestmark = pytest.mark.integration
 DAY = date(2026, 11, 22)
 
-
-def _rows(store: ObjectStore, prefix: str) -> list[dict[str, object]]:
-    return [row for key in store.list_keys(prefix) if key.endswith(".parquet")
-            for row in pq.read_table(io.BytesIO(store.get_bytes(key))).to_pylist()]
 
 
 def test_seed_annotate_dag_labels_or_quarantines_every_seed_once(stack_with_llm: BoostqaSettings) -> None:
@@ -29,12 +24,12 @@ def test_seed_annotate_dag_labels_or_quarantines_every_seed_once(stack_with_llm:
     run_dag(settings, "seed_annotate", DAY, conf={"limit": 6, "shard_size": 3})
     store = ObjectStore(lake_config(settings))
     run = f"run_id=annotate_{DAY}/"
-    annotations = _rows(store, f"annotations/{run}")
-    quarantined = _rows(store, f"quarantine/annotate/{run}")
+    annotations = lake_rows(store, f"annotations/{run}")
+    quarantined = lake_rows(store, f"quarantine/annotate/{run}")
     ids = [r["item_id"] for r in annotations + quarantined]
     assert len(ids) == len(set(ids)) == 6
     assert all(r["annotator_model"] == "smollm2-135m-instruct" and r["request_id"] for r in annotations)
-    ledger = _rows(store, f"llm/ledger/stage=annotate/{run}")
+    ledger = lake_rows(store, f"llm/ledger/stage=annotate/{run}")
     assert ledger and not any(r["cache_hit"] for r in ledger)
 
     keys = store.list_keys(f"annotations/{run}") + store.list_keys(f"llm/ledger/stage=annotate/{run}")

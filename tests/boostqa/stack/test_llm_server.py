@@ -32,3 +32,4 @@ def test_service_argv_carries_dtype_and_compact_json(tmp_path: Path) -> None:
     argv = service(settings).argv
     assert argv[argv.index("--dtype") + 1] == "float32"
     assert "disable_any_whitespace" in argv[argv.index("--structured-outputs-config") + 1]
+    assert "--no-enable-chunked-prefill" in argv  # per-request seeds crash the CPU engine otherwise

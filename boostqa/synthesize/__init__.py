@@ -1,0 +1,1 @@
+"""Question synthesis (STEM multi-grade, high-difficulty), difficulty verification and answer refinement."""

@@ -1,0 +1,99 @@
+"""Records of the synthesis stage: jobs (from the dbt plan), synthesized items, and rejects with a reason."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+StrategyName = Literal["multi_grade", "high_difficulty"]
+RejectReason = Literal[
+    "invalid_output",  # the generator's output stayed invalid after the re-ask budget
+    "verify_invalid",  # the re-annotation of the new question stayed invalid
+    "difficulty_degraded",  # the new question was annotated below its target difficulty (minus the tolerance)
+    "refine_invalid",  # the refiner's output stayed invalid
+    "refine_disagreement",  # draft and refined answers disagree and the policy drops such items
+    "refine_unresolved",  # a second refiner sample did not confirm the first
+]
+
+
+class SynthesisJob(BaseModel):
+    """One new item to make: a seed, a strategy and a target bucket (rows of ``plans/.../synthesis_jobs``)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    job_id: str
+    plan_id: str
+    strategy: StrategyName
+    replica: int = Field(ge=0, description="n-th job of the same seed, strategy and bucket (its sampling seed)")
+    seed_id: str
+    discipline_id: str
+    category_id: str
+    language: str
+    seed_question: str
+    seed_options: list[str] | None = None
+    seed_answer: str
+    seed_difficulty: int
+    target_difficulty: int = Field(ge=1, le=5)
+    target_grade_band: str
+
+    @property
+    def is_multiple_choice(self) -> bool:
+        """Multiple choice when the seed is: the new item keeps the seed's format."""
+        return bool(self.seed_options)
+
+
+class _JobOutcome(BaseModel):
+    """What every outcome of a job records: which job, run, plan, strategy, seed and bucket."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    item_id: str
+    run_id: str
+    plan_id: str
+    strategy: StrategyName
+    seed_id: str
+    discipline_id: str
+
+
+class SynthesizedItem(_JobOutcome):
+    """A synthesized, verified and refined QA item with full lineage (``qa/`` rows)."""
+
+    category_id: str
+    language: str
+    target_difficulty: int
+    verified_difficulty: int
+    question: str
+    options: list[str] | None
+    draft_answer: str
+    draft_option: str | None
+    refined_answer: str
+    refined_option: str | None
+    answer_agreement: bool = Field(description="draft and refined answers agree")
+    refine_decision: str = Field(description="agreed | kept_refined | confirmed_by_second_sample")
+    reasoning: str | None = Field(description="generator's <think> trace, stripped from the question")
+    generator_model: str
+    refiner_model: str
+    annotator_model: str
+    generator_prompt_version: str
+    refiner_prompt_version: str
+    verify_prompt_version: str
+    temperature: float
+    top_p: float
+    sampling_seed: int
+    generator_request_id: str
+    refiner_request_id: str
+    verify_request_id: str
+
+
+class SynthesisReject(_JobOutcome):
+    """A job that did not become an item: the step, the reason and what the model said."""
+
+    target_difficulty: int
+    verified_difficulty: int | None
+    step: Literal["generate", "verify", "refine"]
+    reason: RejectReason
+    detail: str
+    raw_output: str
+    model: str
+    request_id: str

@@ -1,0 +1,170 @@
+"""Synthesize one shard of jobs: generate drafts -> verify difficulty -> refine answers -> items and rejects."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+
+from boostqa.annotate.taxonomy import Taxonomy
+from boostqa.llm.client import LlmClient
+from boostqa.llm.progress import Progress
+from boostqa.llm.types import LedgerRow, LlmOutcome
+from boostqa.synthesize.records import RejectReason, SynthesisJob, SynthesisReject, SynthesizedItem
+from boostqa.synthesize.refine import DisagreementPolicy, RefineTask, answers_agree
+from boostqa.synthesize.strategies import ChoiceDraft, OpenDraft, Strategy
+from boostqa.synthesize.verify import DifficultyCheck
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Roles:
+    """The three role clients a shard uses (their ledgers are collected per shard)."""
+
+    generator: LlmClient
+    annotator: LlmClient
+    refiner: LlmClient
+
+    def ledger_rows(self) -> list[LedgerRow]:
+        """Every model turn of the shard, all roles."""
+        return [row for client in (self.generator, self.annotator, self.refiner) for row in client.ledger.rows]
+
+
+@dataclass
+class ShardOutput:
+    """What one shard produced."""
+
+    items: list[SynthesizedItem] = field(default_factory=list)
+    rejects: list[SynthesisReject] = field(default_factory=list)
+
+
+@dataclass
+class _Survivor:
+    job: SynthesisJob
+    draft: OpenDraft
+    generated: LlmOutcome
+    verified: LlmOutcome | None = None
+    difficulty: int | None = None
+
+
+@dataclass(frozen=True)
+class Synthesizer:
+    """The steps of a shard, configured once per run."""
+
+    strategies: dict[str, Strategy]
+    taxonomy: Taxonomy
+    check: DifficultyCheck
+    refine: RefineTask
+    policy: DisagreementPolicy = "second_sample"
+
+    def run_shard(self, jobs: list[SynthesisJob], roles: Roles, run_id: str, label: str = "synthesize"
+                  ) -> ShardOutput:
+        """All jobs of one shard through the three steps; every job ends as an item or a reject.
+
+        Progress (done/total, rate, ETA) is logged per step as ``<label> <step>``.
+        """
+        out = ShardOutput()
+        survivors = self._generate(jobs, roles.generator, run_id, out, Progress(f"{label} generate", len(jobs)))
+        survivors = self._verify(survivors, roles.annotator, run_id, out,
+                                 Progress(f"{label} verify", len(survivors)))
+        self._refine(survivors, roles.refiner, run_id, out, Progress(f"{label} refine", len(survivors)))
+        return out
+
+    def _generate(self, jobs: list[SynthesisJob], client: LlmClient, run_id: str, out: ShardOutput,
+                  progress: Progress) -> list[_Survivor]:
+        strategies = [self.strategies[job.strategy] for job in jobs]
+        requests = [s.build_request(job, self.taxonomy) for s, job in zip(strategies, jobs, strict=True)]
+        schemas = [s.output_model(job) for s, job in zip(strategies, jobs, strict=True)]
+        outcomes = asyncio.run(client.run_batch(requests, schemas, on_done=progress.advance))
+        survivors = []
+        for job, schema, outcome in zip(jobs, schemas, outcomes, strict=True):
+            if outcome.status == "ok" and outcome.parsed is not None:
+                survivors.append(_Survivor(job, schema.model_validate(outcome.parsed), outcome))
+            else:
+                out.rejects.append(_reject(job, run_id, "generate", "invalid_output", outcome))
+        return survivors
+
+    def _verify(self, survivors: list[_Survivor], client: LlmClient, run_id: str, out: ShardOutput,
+                progress: Progress) -> list[_Survivor]:
+        requests = [self.check.build_request(s.job.job_id, s.job.language, s.draft) for s in survivors]
+        outcomes = asyncio.run(client.run_batch(requests, self.check.task.output_model, on_done=progress.advance))
+        kept = []
+        for survivor, outcome in zip(survivors, outcomes, strict=True):
+            survivor.verified = outcome
+            if outcome.status != "ok" or outcome.parsed is None:
+                out.rejects.append(_reject(survivor.job, run_id, "verify", "verify_invalid", outcome))
+                continue
+            survivor.difficulty = int(outcome.parsed["difficulty"])
+            if self.check.reached(survivor.job.target_difficulty, survivor.difficulty):
+                kept.append(survivor)
+            else:
+                out.rejects.append(_reject(survivor.job, run_id, "verify", "difficulty_degraded", outcome,
+                                           survivor.difficulty, f"annotated {survivor.difficulty}, target "
+                                           f"{survivor.job.target_difficulty}, tolerance {self.check.tolerance}"))
+        return kept
+
+    def _refine(self, survivors: list[_Survivor], client: LlmClient, run_id: str, out: ShardOutput,
+                progress: Progress) -> None:
+        requests = [self.refine.build_request(s.job.job_id, s.job.language, s.draft) for s in survivors]
+        schemas = [self.refine.output_model(s.draft) for s in survivors]
+        firsts = asyncio.run(client.run_batch(requests, schemas, on_done=progress.advance))
+        second_needed = [i for i, (s, o) in enumerate(zip(survivors, firsts, strict=True))
+                         if o.status == "ok" and o.parsed is not None
+                         and not RefineTask.draft_agrees(s.draft, o.parsed) and self.policy == "second_sample"]
+        seconds = dict(zip(second_needed, asyncio.run(client.run_batch(
+            [self.refine.build_request(survivors[i].job.job_id, survivors[i].job.language, survivors[i].draft,
+                                       second_opinion=True) for i in second_needed],
+            [schemas[i] for i in second_needed])), strict=True))
+        for index, (survivor, first) in enumerate(zip(survivors, firsts, strict=True)):
+            job = survivor.job
+            if first.status != "ok" or first.parsed is None:
+                out.rejects.append(_reject(job, run_id, "refine", "refine_invalid", first, survivor.difficulty))
+                continue
+            agreed = RefineTask.draft_agrees(survivor.draft, first.parsed)
+            decision = "agreed"
+            if not agreed and self.policy == "drop":
+                out.rejects.append(_reject(job, run_id, "refine", "refine_disagreement", first, survivor.difficulty,
+                                           "draft and refined answers disagree (policy: drop)"))
+                continue
+            if not agreed and self.policy == "second_sample":
+                second = seconds[index]
+                if second.status != "ok" or second.parsed is None or not answers_agree(first.parsed, second.parsed):
+                    out.rejects.append(_reject(job, run_id, "refine", "refine_unresolved", second,
+                                               survivor.difficulty, "a second refiner sample did not confirm"))
+                    continue
+                decision = "confirmed_by_second_sample"
+            elif not agreed:
+                decision = "kept_refined"
+            out.items.append(self._item(survivor, first, run_id, agreed, decision))
+
+    def _item(self, survivor: _Survivor, refined: LlmOutcome, run_id: str, agreed: bool, decision: str
+              ) -> SynthesizedItem:
+        job, draft, generated = survivor.job, survivor.draft, survivor.generated
+        assert refined.parsed is not None and survivor.verified is not None and survivor.difficulty is not None
+        strategy = self.strategies[job.strategy]
+        choice = draft if isinstance(draft, ChoiceDraft) else None
+        return SynthesizedItem(
+            item_id=job.job_id, run_id=run_id, plan_id=job.plan_id, strategy=job.strategy, seed_id=job.seed_id,
+            discipline_id=job.discipline_id, category_id=job.category_id, language=job.language,
+            target_difficulty=job.target_difficulty, verified_difficulty=survivor.difficulty,
+            question=draft.question, options=choice.options if choice else None, draft_answer=draft.draft_answer,
+            draft_option=choice.answer_option if choice else None, refined_answer=refined.parsed["final_answer"],
+            refined_option=refined.parsed.get("answer_option"), answer_agreement=agreed, refine_decision=decision,
+            reasoning=generated.reasoning, generator_model=generated.model, refiner_model=refined.model,
+            annotator_model=survivor.verified.model, generator_prompt_version=strategy.prompt_version,
+            refiner_prompt_version=self.refine.prompt_version, verify_prompt_version=self.check.task.prompt_version,
+            temperature=strategy.temperature, top_p=strategy.top_p, sampling_seed=job.replica,
+            generator_request_id=generated.request_id, refiner_request_id=refined.request_id,
+            verify_request_id=survivor.verified.request_id,
+        )
+
+
+def _reject(job: SynthesisJob, run_id: str, step: str, reason: RejectReason, outcome: LlmOutcome,
+            difficulty: int | None = None, detail: str | None = None) -> SynthesisReject:
+    return SynthesisReject(
+        item_id=job.job_id, run_id=run_id, plan_id=job.plan_id, strategy=job.strategy, seed_id=job.seed_id,
+        discipline_id=job.discipline_id, target_difficulty=job.target_difficulty, verified_difficulty=difficulty,
+        step=step, reason=reason, detail=detail or outcome.reason or "", raw_output=outcome.raw_text,  # type: ignore[arg-type]
+        model=outcome.model, request_id=outcome.request_id,
+    )

@@ -1,0 +1,122 @@
+"""The synthesis stage on the lake: snapshot the plan's jobs, then run shards idempotently with completion markers."""
+
+from __future__ import annotations
+
+import io
+import logging
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from pydantic import BaseModel
+
+from boostqa.errors import LakeError
+from boostqa.lake import layout
+from boostqa.lake.parquet import parquet_bytes
+from boostqa.lake.store import ObjectStore
+from boostqa.llm.ledger import LEDGER_SCHEMA, Ledger
+from boostqa.synthesize.records import SynthesisJob
+from boostqa.synthesize.runner import Roles, Synthesizer
+
+log = logging.getLogger(__name__)
+STAGE = "synthesize"
+
+QA_SCHEMA = pa.schema([
+    *[(n, pa.string()) for n in ("item_id", "run_id", "plan_id", "strategy", "seed_id", "discipline_id",
+                                 "category_id", "language")],
+    ("target_difficulty", pa.int8()), ("verified_difficulty", pa.int8()),
+    ("question", pa.string()), ("options", pa.list_(pa.string())),
+    *[(n, pa.string()) for n in ("draft_answer", "draft_option", "refined_answer", "refined_option")],
+    ("answer_agreement", pa.bool_()), ("refine_decision", pa.string()), ("reasoning", pa.string()),
+    *[(n, pa.string()) for n in ("generator_model", "refiner_model", "annotator_model", "generator_prompt_version",
+                                 "refiner_prompt_version", "verify_prompt_version")],
+    ("temperature", pa.float64()), ("top_p", pa.float64()), ("sampling_seed", pa.int32()),
+    *[(n, pa.string()) for n in ("generator_request_id", "refiner_request_id", "verify_request_id")],
+    ("prompt_tokens", pa.int64()), ("completion_tokens", pa.int64()),
+])
+REJECT_SCHEMA = pa.schema([
+    *[(n, pa.string()) for n in ("item_id", "run_id", "plan_id", "strategy", "seed_id", "discipline_id")],
+    ("target_difficulty", pa.int8()), ("verified_difficulty", pa.int8()),
+    *[(n, pa.string()) for n in ("step", "reason", "detail", "raw_output", "model", "request_id")],
+])
+
+
+class SynthesisShardResult(BaseModel):
+    """Small, XCom-friendly summary of one shard."""
+
+    run_id: str
+    shard: int
+    skipped: bool
+    jobs: int
+    items: int
+    rejects: int
+    llm_calls: int
+
+
+def snapshot_jobs(store: ObjectStore, plan_id: str, run_id: str, limit: int | None = None) -> int:
+    """Freeze the plan's jobs for this run (first ``limit`` in job order); an existing snapshot is kept.
+
+    Raises:
+        LakeError: the plan has no exported jobs (run warehouse_build first).
+    """
+    key = layout.synthesis_jobs_snapshot(run_id)
+    existing = store.get_bytes_or_none(key)
+    if existing is not None:
+        rows = pq.read_metadata(io.BytesIO(existing)).num_rows
+        log.info("synthesis %s resumes on its snapshot of %d jobs", run_id, rows)
+        return rows
+    source = layout.plan_object(plan_id, "synthesis_jobs.parquet")
+    data = store.get_bytes_or_none(source)
+    if data is None:
+        raise LakeError(f"no synthesis jobs at {store.config.uri(source)}: run the warehouse_build DAG first")
+    table = pq.read_table(io.BytesIO(data)).sort_by("job_order")
+    if limit is not None:
+        table = table.slice(0, limit)
+    store.put_bytes(key, parquet_bytes(table))
+    log.info("synthesis %s: %d jobs from plan %s (limit %s)", run_id, table.num_rows, plan_id, limit)
+    return table.num_rows
+
+
+def shard_indexes(jobs: int, shard_size: int) -> list[int]:
+    """Shard numbers for ``jobs`` jobs (what the DAG maps over)."""
+    return list(range((jobs + shard_size - 1) // shard_size))
+
+
+def load_shard(store: ObjectStore, run_id: str, shard: int, shard_size: int) -> list[SynthesisJob]:
+    """The jobs of one shard, from the run's snapshot."""
+    table = pq.read_table(io.BytesIO(store.get_bytes(layout.synthesis_jobs_snapshot(run_id))))
+    rows = table.slice(shard * shard_size, shard_size).to_pylist()
+    return [SynthesisJob.model_validate(row) for row in rows]
+
+
+def synthesize_shard(store: ObjectStore, run_id: str, shard: int, shard_size: int, synthesizer: Synthesizer,
+                     roles: Roles) -> SynthesisShardResult:
+    """Run one shard unless its marker exists; write items, rejects and ledger, then the marker (last)."""
+    prefix = layout.qa_prefix(run_id)
+    marker = layout.shard_marker(prefix, shard)
+    if store.get_bytes_or_none(marker) is not None:
+        log.info("synthesis %s shard %d is complete: skipped", run_id, shard)
+        return SynthesisShardResult(run_id=run_id, shard=shard, skipped=True, jobs=0, items=0, rejects=0, llm_calls=0)
+    jobs = load_shard(store, run_id, shard, shard_size)
+    for client in (roles.generator, roles.annotator, roles.refiner):
+        client.ledger = Ledger()
+    out = synthesizer.run_shard(jobs, roles, run_id, label=f"synthesize {run_id}/{shard}")
+    name = layout.part_name(shard)
+    ledger_rows = roles.ledger_rows()
+    tokens: dict[str, list[int]] = {}
+    for row in ledger_rows:  # every turn of every role spent on the item, replayed turns included
+        spent = tokens.setdefault(row.item_id, [0, 0])
+        spent[0] += row.prompt_tokens
+        spent[1] += row.completion_tokens
+    items = [i.model_dump() | dict(zip(("prompt_tokens", "completion_tokens"), tokens.get(i.item_id, [0, 0]),
+                                       strict=True)) for i in out.items]
+    store.put_bytes(prefix + name, parquet_bytes(pa.Table.from_pylist(items, schema=QA_SCHEMA)))
+    store.put_bytes(f"{layout.QUARANTINE}/{STAGE}/run_id={run_id}/{name}", parquet_bytes(pa.Table.from_pylist(
+        [r.model_dump() for r in out.rejects], schema=REJECT_SCHEMA)))
+    store.put_bytes(layout.ledger_prefix(STAGE, run_id) + name, parquet_bytes(pa.Table.from_pylist(
+        [r.model_dump() for r in ledger_rows], schema=LEDGER_SCHEMA)))
+    store.put_bytes(marker, b"")
+    calls = sum(1 for r in ledger_rows if not r.cache_hit)
+    log.info("synthesis %s shard %d: %d jobs -> %d items, %d rejects, %d LLM calls", run_id, shard, len(jobs),
+             len(out.items), len(out.rejects), calls)
+    return SynthesisShardResult(run_id=run_id, shard=shard, skipped=False, jobs=len(jobs), items=len(out.items),
+                                rejects=len(out.rejects), llm_calls=calls)

@@ -1,0 +1,63 @@
+"""qa_synthesis: the plan's jobs -> generator (drafts) -> annotator (difficulty check) -> refiner -> qa/.
+
+Scheduled on the plan asset. Mapped over shards of the frozen job list; each shard is idempotent (completion
+marker, cached calls), so a retried or rerun DAG continues where it stopped. Ends with the dbt models of the
+synthesized items (funnel, usage, plan versus actual) and announces the ``boostqa_qa`` asset.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from airflow.providers.standard.operators.empty import EmptyOperator
+from airflow.sdk import DAG, Param
+
+from boostqa_airflow import assets
+from boostqa_airflow.constants import DEFAULT_RETRIES, LLM_POOLS, OWNER
+from boostqa_airflow.dbt import warehouse_task_group
+from boostqa_airflow.operators.synthesize import REFINE_POLICIES, SnapshotSynthesisJobsOperator, SynthesizeShardOperator
+
+RUN_ID = "synthesize_{{ ds_nodash }}"
+
+with DAG(
+    dag_id="qa_synthesis",
+    description="Synthesize STEM multi-grade and high-difficulty QA from the plan; verify difficulty; refine answers",
+    schedule=[assets.PLAN],
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    max_active_runs=1,
+    tags=["boostqa", "llm", "synthesis"],
+    params={
+        "plan_id": Param("latest", type="string", description="plan whose jobs to run"),
+        "limit": Param(None, type=["null", "integer"], minimum=1, description="take at most this many jobs"),
+        "shard_size": Param(32, type="integer", minimum=1, description="jobs per mapped, resumable shard"),
+        "difficulty_tolerance": Param(0, type="integer", minimum=0, maximum=4,
+                                      description="levels below its target a new question may be annotated"),
+        "refine_policy": Param("second_sample", enum=list(REFINE_POLICIES),
+                               description="when draft and refined answers disagree"),
+        "temperature": Param(0.8, type="number", minimum=0, maximum=2, description="generator sampling"),
+        "top_p": Param(0.95, type="number", minimum=0, maximum=1, description="generator sampling"),
+        "plain_text": Param(False, type="boolean", description="one-line text fields bounded by a pattern: for "
+                            "small local models that run away (no LaTeX); leave off for production models"),
+    },
+    default_args={"owner": OWNER, "retries": DEFAULT_RETRIES, "retry_delay": timedelta(minutes=2),
+                  "retry_exponential_backoff": True},
+    doc_md=__doc__,
+) as dag:
+    shards = SnapshotSynthesisJobsOperator(
+        task_id="snapshot_jobs", run_id=RUN_ID, plan_id="{{ params.plan_id }}", limit="{{ params.limit }}",
+        shard_size="{{ params.shard_size }}",
+    )
+    synthesize = SynthesizeShardOperator.partial(
+        task_id="synthesize_shard", run_id=RUN_ID, shard_size="{{ params.shard_size }}",
+        difficulty_tolerance="{{ params.difficulty_tolerance }}", refine_policy="{{ params.refine_policy }}",
+        temperature="{{ params.temperature }}", top_p="{{ params.top_p }}",
+        plain_text="{{ params.plain_text }}", pool=LLM_POOLS["generator"],
+        execution_timeout=timedelta(hours=6),
+    ).expand(shard=shards.output)
+    marts = warehouse_task_group(
+        "dbt_synthesis", select=["path:models/staging/qa", "path:models/marts/synthesis", "path:models/staging/llm",
+                                 "path:models/marts/llm"],
+    )
+    publish = EmptyOperator(task_id="publish_qa", outlets=[assets.QA])
+    synthesize >> marts >> publish

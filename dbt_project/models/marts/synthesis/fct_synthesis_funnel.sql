@@ -1,0 +1,64 @@
+-- The synthesis funnel per run x strategy x target bucket: jobs -> generated -> verified -> reached the target
+-- difficulty -> kept after refinement, with the count of each reject reason and the difficulty-degraded rate.
+with
+
+items as (
+
+    select synthesis_run_id, strategy, discipline_id, target_difficulty, 'kept' as outcome
+    from {{ ref('stg_qa__items') }}
+
+),
+
+rejects as (
+
+    select synthesis_run_id, strategy, discipline_id, target_difficulty, reason as outcome
+    from {{ ref('stg_qa__rejects') }}
+
+),
+
+jobs as (
+
+    select * from items
+    union all
+    select * from rejects
+
+),
+
+counted as (
+
+    select
+        synthesis_run_id,
+        strategy,
+        discipline_id,
+        target_difficulty,
+        count(*) as jobs,
+        count(*) filter (where outcome != 'invalid_output') as generated,
+        count(*) filter (where outcome not in ('invalid_output', 'verify_invalid')) as verified,
+        count(*) filter (
+            where outcome not in ('invalid_output', 'verify_invalid', 'difficulty_degraded')
+        ) as reached_difficulty,
+        count(*) filter (where outcome = 'kept') as kept,
+        count(*) filter (where outcome = 'invalid_output') as rejected_invalid_output,
+        count(*) filter (where outcome = 'verify_invalid') as rejected_verify_invalid,
+        count(*) filter (where outcome = 'difficulty_degraded') as rejected_difficulty_degraded,
+        count(*) filter (where outcome = 'refine_invalid') as rejected_refine_invalid,
+        count(*) filter (where outcome = 'refine_disagreement') as rejected_refine_disagreement,
+        count(*) filter (where outcome = 'refine_unresolved') as rejected_refine_unresolved
+
+    from jobs
+    group by all
+
+),
+
+final as (
+
+    select
+        *,
+        rejected_difficulty_degraded / nullif(verified, 0) as difficulty_degraded_rate,
+        kept / jobs as yield
+
+    from counted
+
+)
+
+select * from final

@@ -1,0 +1,32 @@
+-- One row per synthesis job that did not become an item, with the step and reason.
+with
+
+source as (
+
+    select * from {{ source('qa', 'rejects') }}
+
+),
+
+renamed as (
+
+    select
+        item_id,
+        run_id as synthesis_run_id,
+        plan_id,
+        seed_id,
+        strategy,
+        discipline_id,
+        cast(target_difficulty as integer) as target_difficulty,
+        cast(verified_difficulty as integer) as verified_difficulty,
+        step,
+        reason,
+        detail,
+        raw_output,
+        model,
+        request_id
+
+    from source
+
+)
+
+select * from renamed

@@ -1,0 +1,50 @@
+"""qa_synthesis through Airflow on the real stack: plan -> jobs -> generate/verify/refine -> qa/ and the funnel."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date
+
+import pytest
+
+from boostqa.demo import run_dag
+from boostqa.lake.store import ObjectStore
+from boostqa.settings import BoostqaSettings
+from boostqa.stack.seaweedfs import lake_config
+from boostqa.warehouse import query
+from tests.conftest import lake_rows
+
+pytestmark = pytest.mark.integration
+DAY = date(2026, 11, 23)
+CONF = {"limit": 4, "shard_size": 2, "difficulty_tolerance": 4, "plain_text": True}
+
+
+
+def test_qa_synthesis_turns_every_job_into_an_item_or_a_reject(stack_with_llm: BoostqaSettings) -> None:
+    settings = stack_with_llm
+    run_dag(settings, "seed_ingest", DAY)
+    run_dag(settings, "seed_annotate", DAY, conf={"limit": 12, "shard_size": 12})
+    run_dag(settings, "warehouse_build", DAY)
+    run_dag(settings, "qa_synthesis", DAY, conf=CONF)
+
+    store = ObjectStore(lake_config(settings))
+    run = "run_id=synthesize_20261123/"
+    jobs = lake_rows(store, f"synthesis/{run}")
+    items, rejects = lake_rows(store, f"qa/{run}"), lake_rows(store, f"quarantine/synthesize/{run}")
+    assert len(jobs) == 4
+    assert sorted(r["item_id"] for r in items + rejects) == sorted(j["job_id"] for j in jobs)
+    for item in items:
+        assert item["generator_model"] == item["refiner_model"] == "smollm2-135m-instruct"
+        assert item["question"] and item["refined_answer"] and item["generator_request_id"]
+        assert (item["options"] is None) == (item["refined_option"] is None)
+    ledger = lake_rows(store, f"llm/ledger/stage=synthesize/{run}")
+    assert {r["role"] for r in ledger} >= {"generator"}
+
+    funnel = query(settings.warehouse_path, "select sum(jobs) as jobs, sum(kept) as kept from "
+                   "marts.fct_synthesis_funnel where synthesis_run_id = 'synthesize_20261123'")
+    assert funnel == [{"jobs": 4, "kept": len(items)}]
+
+    keys = store.list_keys(f"qa/{run}") + store.list_keys(f"llm/ledger/stage=synthesize/{run}")
+    before = {k: hashlib.sha256(store.get_bytes(k)).hexdigest() for k in keys}
+    run_dag(settings, "qa_synthesis", DAY, conf=CONF)
+    assert {k: hashlib.sha256(store.get_bytes(k)).hexdigest() for k in keys} == before
