@@ -17,6 +17,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, create_model, model_validator
 
 from boostqa.annotate.taxonomy import Taxonomy
+from boostqa.llm.schema_fields import text_field
 from boostqa.llm.types import LlmOutcome, LlmRequest, Sampling
 from boostqa.schemas import AnnotationRecord, LlmQuarantineRecord
 
@@ -65,8 +66,7 @@ def _reply_schema(taxonomy: Taxonomy) -> dict[str, Any]:
                 "discipline": {"type": "string", "enum": taxonomy.discipline_ids},
                 "difficulty": {"type": "integer", "const": difficulty},
                 "grade_band": {"type": "string", "const": band},
-                # Excluding quotes, backslashes and newlines keeps the string one plain sentence.
-                "rationale": {"type": "string", "pattern": f'^[^"\\\\\\n]{{1,{RATIONALE_CHARS}}}$'},
+                "rationale": text_field(1, RATIONALE_CHARS, plain=True),
             },
             "required": ["discipline", "difficulty", "grade_band", "rationale"],
             "additionalProperties": False,

@@ -8,8 +8,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from boostqa.llm.schema_fields import text_field
 from boostqa.llm.types import LlmRequest, Sampling
-from boostqa.synthesize.strategies import LETTERS, ChoiceDraft, OpenDraft, load_prompt, text_field
+from boostqa.synthesize.strategies import LETTERS, ChoiceDraft, OpenDraft, load_prompt
 
 DisagreementPolicy = Literal["keep_refined", "drop", "second_sample"]
 MC_RULES = 'Reply with JSON only: {"answer_option": <"A", "B", "C" or "D">, "final_answer": ..., "draft_correct": ...}'

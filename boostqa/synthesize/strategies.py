@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import BaseModel, Field, model_validator
 
 from boostqa.annotate.taxonomy import Taxonomy
+from boostqa.llm.schema_fields import text_field
 from boostqa.llm.types import LlmRequest, Sampling
 from boostqa.synthesize.records import StrategyName, SynthesisJob
 
@@ -17,7 +18,6 @@ PROMPTS = Path(__file__).parent / "prompts"
 LETTERS = ("A", "B", "C", "D")
 MC_RULES = ('Reply with JSON only: {"question": <the question, without the options>, "options": [4 distinct '
             'options], "answer_option": <"A", "B", "C" or "D">, "draft_answer": <a short worked answer>}')
-PATTERN_PIECE = 100
 OPEN_RULES = 'Reply with JSON only: {"question": <the question>, "draft_answer": <a short worked answer>}'
 
 
@@ -46,21 +46,6 @@ class ChoiceDraft(OpenDraft):
         if len(normalized) != 4 or "" in normalized:
             raise ValueError("the four options must be distinct and non-empty")
         return self
-
-
-def text_field(min_chars: int, max_chars: int, plain: bool) -> dict[str, Any]:
-    """A string field; ``plain`` bounds it with a pattern guided decoding enforces (one line, no quotes or
-    backslashes: no LaTeX), which stops a small model's runaway strings. maxLength alone is not enforced by
-    vLLM's xgrammar backend, only checked afterwards."""
-    if not plain:
-        return {"type": "string", "minLength": min_chars, "maxLength": max_chars}
-    # xgrammar rejects one bounded repetition much above 100 ({10,200} fails to compile: HTTP 500), so the
-    # bound is a chain of pieces of at most 100 characters.
-    char = '[^"\\\\\\n]'
-    first = min(max_chars, PATTERN_PIECE)
-    rest = "".join(f"{char}{{0,{min(PATTERN_PIECE, max_chars - done)}}}"
-                   for done in range(first, max_chars, PATTERN_PIECE))
-    return {"type": "string", "pattern": f"^{char}{{{min(min_chars, first)},{first}}}{rest}$"}
 
 
 def _schema(multiple_choice: bool, plain: bool) -> dict[str, Any]:
