@@ -71,3 +71,20 @@ def synthesis_jobs_snapshot(run_id: str) -> str:
 def qa_prefix(run_id: str) -> str:
     """Synthesized QA parts of one synthesis run (trailing slash)."""
     return f"{QA}/run_id={run_id}/"
+
+
+QC = "qc"
+
+
+def qc_prefix(run_id: str) -> str:
+    """QC decisions of one synthesis run: ``kept.parquet``, ``removals.parquet``, then ``_SUCCESS`` (trailing slash)."""
+    return f"{QC}/run_id={run_id}/"
+
+
+def qc_index_part(run_id: str) -> str:
+    """The dedup index entries (exact keys, shingle sets) of the items one run kept; all runs' parts form the
+    incremental index later runs are deduplicated against."""
+    return f"{QC}/index/run_id={run_id}/part-00000.parquet"
+
+
+QC_INDEX_PREFIX = f"{QC}/index/"

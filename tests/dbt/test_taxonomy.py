@@ -24,7 +24,7 @@ def test_taxonomy_builds_and_maps_every_benchmark_subject(tmp_path: Path) -> Non
     assert {d["category_id"] for d in disciplines} == {"stem", "humanities", "social_science", "other",
                                                         "china_specific"}
     subjects = query(warehouse, "select benchmark, count(*) as n from taxonomy.taxonomy_subject_map group by 1")
-    assert {r["benchmark"]: r["n"] for r in subjects} == {"mmlu": 57, "cmmlu": 67}
+    assert {r["benchmark"]: r["n"] for r in subjects} == {"mmlu": 57, "cmmlu": 67, "ceval": 52}
     maths = next(d for d in disciplines if d["discipline_id"] == "mathematics")
     assert maths["is_stem"] and "abstract_algebra" in maths["mmlu_subjects"]
     bands = query(warehouse, "select difficulty, grade_band from taxonomy.difficulty_bands order by 1")

@@ -18,7 +18,8 @@ subjects as (
     select
         discipline_id,
         list(subject order by subject) filter (where benchmark = 'mmlu') as mmlu_subjects,
-        list(subject order by subject) filter (where benchmark = 'cmmlu') as cmmlu_subjects
+        list(subject order by subject) filter (where benchmark = 'cmmlu') as cmmlu_subjects,
+        list(subject order by subject) filter (where benchmark = 'ceval') as ceval_subjects
 
     from {{ ref('taxonomy_subject_map') }}
     group by 1
@@ -35,6 +36,7 @@ final as (
         disciplines.category_id = 'stem' as is_stem,
         coalesce(subjects.mmlu_subjects, []) as mmlu_subjects,
         coalesce(subjects.cmmlu_subjects, []) as cmmlu_subjects,
+        coalesce(subjects.ceval_subjects, []) as ceval_subjects,
         disciplines.taxonomy_version
 
     from disciplines

@@ -1,0 +1,1 @@
+"""Quality control of synthesized items: filters, benchmark decontamination, exact and near-duplicate removal."""

@@ -1,0 +1,80 @@
+"""The incremental dedup index in the lake: exact keys and shingle sets of every item earlier runs kept."""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from boostqa.errors import ConfigError
+from boostqa.lake import layout
+from boostqa.lake.parquet import parquet_bytes
+from boostqa.lake.store import ObjectStore
+from boostqa.qc.minhash import Shingled
+
+log = logging.getLogger(__name__)
+
+INDEX_SCHEMA = pa.schema([
+    ("item_id", pa.string()), ("run_id", pa.string()), ("exact_key", pa.string()),
+    ("shingle_fingerprint", pa.string()), ("shingles", pa.list_(pa.uint64())),
+])
+
+
+@dataclass(frozen=True)
+class DedupIndex:
+    """Items already in the corpus, in admission order (earlier runs first): they always win a cluster."""
+
+    item_ids: list[str]
+    exact_keys: list[str]
+    shingled: Shingled
+
+    def __len__(self) -> int:
+        return len(self.item_ids)
+
+
+def _run_of(key: str) -> str:
+    return key.removeprefix(layout.QC_INDEX_PREFIX).split("/", 1)[0].removeprefix("run_id=")
+
+
+def load_index(store: ObjectStore, fingerprint: str, exclude_run: str) -> DedupIndex:
+    """Every run's index part except ``exclude_run`` (the run being checked, so a rerun is not its own duplicate).
+
+    Raises:
+        ConfigError: a part was built with other shingle settings; its shingles cannot be compared.
+    """
+    keys = sorted(k for k in store.list_keys(layout.QC_INDEX_PREFIX)
+                  if k.endswith(".parquet") and _run_of(k) != exclude_run)
+    tables = [pq.read_table(io.BytesIO(store.get_bytes(k)), schema=INDEX_SCHEMA) for k in keys]
+    tables = [t for t in tables if t.num_rows]
+    if not tables:
+        return DedupIndex([], [], Shingled(np.zeros(0, np.uint64), np.zeros(0, np.int64), np.zeros(0, np.int64)))
+    table = pa.concat_tables(tables)
+    foreign = set(table.column("shingle_fingerprint").to_pylist()) - {fingerprint}
+    if foreign:
+        raise ConfigError(f"the dedup index under {store.config.uri(layout.QC_INDEX_PREFIX)} holds shingles made "
+                          f"with {sorted(foreign)}, this run uses {fingerprint!r}: keep the shingle settings, or "
+                          f"rebuild the index by rerunning QC of every run with the new ones")
+    shingles = table.column("shingles").combine_chunks()
+    offsets = shingles.offsets.to_numpy().astype(np.int64)
+    index = DedupIndex(table.column("item_id").to_pylist(), table.column("exact_key").to_pylist(),
+                       Shingled(shingles.values.to_numpy(), offsets[:-1], offsets[1:]))
+    log.info("dedup index: %d items kept by %d earlier runs", len(index), len(tables))
+    return index
+
+
+def write_index_part(store: ObjectStore, run_id: str, item_ids: Sequence[str], exact_keys: Sequence[str],
+                     shingle_sets: Sequence[np.ndarray], fingerprint: str) -> None:
+    """Replace this run's index part with its kept items."""
+    table = pa.table({
+        "item_id": pa.array(item_ids, pa.string()),
+        "run_id": pa.array([run_id] * len(item_ids), pa.string()),
+        "exact_key": pa.array(exact_keys, pa.string()),
+        "shingle_fingerprint": pa.array([fingerprint] * len(item_ids), pa.string()),
+        "shingles": pa.array(list(shingle_sets), pa.list_(pa.uint64())),
+    }, schema=INDEX_SCHEMA)
+    store.put_bytes(layout.qc_index_part(run_id), parquet_bytes(table))

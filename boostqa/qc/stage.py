@@ -1,0 +1,163 @@
+"""The QC stage of one synthesis run: filters, decontamination, exact and near dedup; decisions to the lake."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from collections.abc import Sequence
+
+import pyarrow as pa
+from pydantic import BaseModel
+
+from boostqa.annotate.task import PROMPTS as ANNOTATE_PROMPTS
+from boostqa.benchmarks.loader import BenchmarkItem, load_items
+from boostqa.lake import layout
+from boostqa.lake.parquet import parquet_bytes
+from boostqa.lake.read import read_prefix
+from boostqa.lake.store import ObjectStore
+from boostqa.qc.decontaminate import Decontaminator
+from boostqa.qc.dedup import exact_duplicates, exact_key, near_duplicates
+from boostqa.qc.filters import run_filters
+from boostqa.qc.index import load_index, write_index_part
+from boostqa.qc.minhash import MinHasher, Shingled
+from boostqa.qc.records import QcConfig, QcItem, Removal
+from boostqa.qc.text import item_text, tokens
+from boostqa.synthesize.strategies import PROMPTS as SYNTHESIS_PROMPTS
+
+log = logging.getLogger(__name__)
+
+REMOVAL_SCHEMA = pa.schema([
+    *[(n, pa.string()) for n in ("item_id", "run_id", "step", "reason")], ("rank", pa.int16()),
+    ("detail", pa.string()), ("duplicate_of", pa.string()), ("similarity", pa.float64()),
+    ("benchmark", pa.string()), ("benchmark_item_id", pa.string()),
+])
+KEPT_SCHEMA = pa.schema([("item_id", pa.string()), ("run_id", pa.string()), ("exact_key", pa.string())])
+
+
+class QcResult(BaseModel):
+    """Small, XCom-friendly summary of one run's QC."""
+
+    run_id: str
+    skipped: bool
+    items: int
+    kept: int
+    removed: int
+    reasons: dict[str, int]
+
+
+def prompt_boilerplate() -> list[str]:
+    """Our prompt templates' text: n-grams from it are instructions, never evidence of contamination."""
+    return [p.read_text(encoding="utf-8") for d in (SYNTHESIS_PROMPTS, ANNOTATE_PROMPTS) for p in sorted(d.glob("*"))]
+
+
+def load_run_items(store: ObjectStore, run_id: str) -> list[QcItem]:
+    """The synthesized items of a run, in item id order."""
+    table = read_prefix(store, layout.qa_prefix(run_id), list(QcItem.model_fields))
+    items = [QcItem.model_validate(row) for row in table.to_pylist()] if table is not None else []
+    return sorted(items, key=lambda i: i.item_id)
+
+
+def keep_order(items: Sequence[QcItem]) -> list[QcItem]:
+    """The deterministic rule for which member of a duplicate cluster stays: items of earlier runs (the index)
+    first, then the higher verified difficulty, then the smaller item id."""
+    return sorted(items, key=lambda i: (-i.verified_difficulty, i.item_id))
+
+
+class QualityControl:
+    """Applies the QC steps in order; each step only sees the items every earlier step kept."""
+
+    def __init__(self, config: QcConfig, benchmark_items: Sequence[BenchmarkItem] | None = None) -> None:
+        self.config = config
+        items = benchmark_items if benchmark_items is not None else load_items(config.benchmark_source, splits="all")
+        self.decontaminator = Decontaminator(items, config.decontamination, boilerplate=prompt_boilerplate())
+        self.hasher = MinHasher(config.minhash)
+
+    def filter(self, items: Sequence[QcItem], removals: list[Removal]) -> list[QcItem]:
+        survivors = []
+        for item in items:
+            failures = run_filters(item, self.config.filters)
+            removals.extend(Removal(item_id=item.item_id, run_id=item.run_id, step="filter", reason=reason, rank=rank,
+                                    detail=detail) for rank, (reason, detail) in enumerate(failures, start=1))
+            if not failures:
+                survivors.append(item)
+        return survivors
+
+    def decontaminate(self, items: Sequence[QcItem], removals: list[Removal]) -> list[QcItem]:
+        survivors = []
+        for item in items:
+            hit = self.decontaminator.find(item_text(item.question, item.options, item.refined_answer))
+            if hit is None:
+                survivors.append(item)
+                continue
+            removals.append(Removal(
+                item_id=item.item_id, run_id=item.run_id, step="decontaminate", reason="benchmark_contaminated", rank=1,
+                detail=f"{hit.overlapping_ngrams} shared n-gram(s) with {hit.benchmark_item_id}, e.g. {hit.ngram!r}",
+                benchmark=hit.benchmark, benchmark_item_id=hit.benchmark_item_id))
+        return survivors
+
+    def run(self, store: ObjectStore, run_id: str, items: Sequence[QcItem]
+            ) -> tuple[list[tuple[QcItem, str]], list[Removal]]:
+        """Kept items with their exact keys, and every removal; writes this run's part of the dedup index."""
+        removals: list[Removal] = []
+        started = time.monotonic()
+        survivors = self.filter(items, removals)
+        log.info("qc %s: filters kept %d of %d", run_id, len(survivors), len(items))
+        survivors = keep_order(self.decontaminate(survivors, removals))
+        log.info("qc %s: decontamination kept %d (%d benchmark items)", run_id, len(survivors),
+                 len(self.decontaminator))
+
+        index = load_index(store, self.hasher.shingle_fingerprint, exclude_run=run_id)
+        words = [tokens(item_text(i.question, i.options)) for i in survivors]
+        keys = [exact_key(w) for w in words]
+        ids = index.item_ids + [i.item_id for i in survivors]
+        gone: set[int] = set()
+        for dup in exact_duplicates(index.exact_keys + keys, protected=len(index)):
+            gone.add(dup.index - len(index))
+            item = survivors[dup.index - len(index)]
+            removals.append(Removal(item_id=item.item_id, run_id=run_id, step="exact_dedup", reason="exact_duplicate",
+                                    rank=1, detail=f"same normalized question and options as {ids[dup.kept_index]}",
+                                    duplicate_of=ids[dup.kept_index], similarity=1.0))
+        remaining = [i for i in range(len(survivors)) if i not in gone]
+        log.info("qc %s: exact dedup kept %d (index of %d earlier items)", run_id, len(remaining), len(index))
+
+        shingled = self.hasher.shingle([words[i] for i in remaining])
+        near_ids = index.item_ids + [survivors[i].item_id for i in remaining]
+        near_gone: set[int] = set()
+        for dup in near_duplicates(self.hasher, Shingled.concat(index.shingled, shingled), protected=len(index)):
+            near_gone.add(dup.index - len(index))
+            item = survivors[remaining[dup.index - len(index)]]
+            removals.append(Removal(item_id=item.item_id, run_id=run_id, step="near_dedup", reason="near_duplicate",
+                                    rank=1, detail=f"Jaccard {dup.similarity:.2f} with {near_ids[dup.kept_index]} "
+                                                   f"({self.config.minhash.shingle_size}-token shingles)",
+                                    duplicate_of=near_ids[dup.kept_index], similarity=dup.similarity))
+        kept_positions = [p for p in range(len(remaining)) if p not in near_gone]
+        kept = [(survivors[remaining[p]], keys[remaining[p]]) for p in kept_positions]
+        write_index_part(store, run_id, [i.item_id for i, _ in kept], [k for _, k in kept],
+                         [shingled.of(p) for p in kept_positions], self.hasher.shingle_fingerprint)
+        log.info("qc %s: near dedup kept %d; %d of %d items kept in %.1f s", run_id, len(kept), len(kept), len(items),
+                 time.monotonic() - started)
+        return kept, removals
+
+
+def run_qc(store: ObjectStore, run_id: str, config: QcConfig | None = None,
+           benchmark_items: Sequence[BenchmarkItem] | None = None, force: bool = False) -> QcResult:
+    """QC one synthesis run unless its marker exists (``force`` redoes it); the marker is written last."""
+    prefix = layout.qc_prefix(run_id)
+    marker = prefix + "_SUCCESS"
+    if store.get_bytes_or_none(marker) is not None and not force:
+        log.info("qc %s is complete: skipped", run_id)
+        return QcResult(run_id=run_id, skipped=True, items=0, kept=0, removed=0, reasons={})
+    store.delete_keys([marker])
+    items = load_run_items(store, run_id)
+    kept, removals = QualityControl(config or QcConfig(), benchmark_items).run(store, run_id, items)
+    store.put_bytes(prefix + "removals.parquet", parquet_bytes(pa.Table.from_pylist(
+        [r.model_dump() for r in removals], schema=REMOVAL_SCHEMA)))
+    store.put_bytes(prefix + "kept.parquet", parquet_bytes(pa.Table.from_pylist(
+        [{"item_id": item.item_id, "run_id": run_id, "exact_key": key} for item, key in kept], schema=KEPT_SCHEMA)))
+    store.put_bytes(marker, b"")
+    reasons = dict(sorted(Counter(r.reason for r in removals if r.rank == 1).items()))
+    log.info("qc %s: %d items -> %d kept, %d removed %s", run_id, len(items), len(kept), len(items) - len(kept),
+             reasons)
+    return QcResult(run_id=run_id, skipped=False, items=len(items), kept=len(kept), removed=len(items) - len(kept),
+                    reasons=reasons)

@@ -1,0 +1,98 @@
+"""The QC stage on a fixture with planted problems: each caught with the right reason, look-alikes kept."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+from boostqa.benchmarks.loader import load_items
+from boostqa.lake import layout
+from boostqa.lake.parquet import parquet_bytes
+from boostqa.qc.records import QcConfig
+from boostqa.qc.stage import run_qc
+from boostqa.synthesize.stage import QA_SCHEMA
+from tests.boostqa.qc.planted import RUN_ID, Planted, planted_items
+from tests.conftest import MemoryStore, lake_rows
+
+
+def _put_items(store: MemoryStore, rows: list[dict[str, object]], run_id: str = RUN_ID) -> None:
+    full = [{name: row.get(name) for name in QA_SCHEMA.names} | {"run_id": run_id} for row in rows]
+    store.put_bytes(layout.qa_prefix(run_id) + layout.part_name(0), parquet_bytes(pa.Table.from_pylist(
+        full, schema=QA_SCHEMA)))
+
+
+def _decisions(store: MemoryStore, run_id: str = RUN_ID) -> tuple[set[str], dict[str, dict[str, object]]]:
+    kept = {r["item_id"] for r in lake_rows(store, layout.qc_prefix(run_id)) if "exact_key" in r}
+    removals = [r for r in lake_rows(store, layout.qc_prefix(run_id)) if "reason" in r]
+    return kept, {str(r["item_id"]): r for r in removals if r["rank"] == 1}
+
+
+def _planted() -> tuple[list[Planted], list[object]]:
+    benchmarks = load_items(splits="all")
+    return planted_items(benchmarks), benchmarks
+
+
+def test_every_planted_problem_is_caught_with_its_reason_and_look_alikes_survive(memory_store: MemoryStore) -> None:
+    planted, benchmarks = _planted()
+    _put_items(memory_store, [p.row for p in planted])
+
+    result = run_qc(memory_store, RUN_ID, QcConfig(), benchmark_items=benchmarks)  # type: ignore[arg-type]
+    kept, first = _decisions(memory_store)
+
+    bad = [p for p in planted if p.expected_reason]
+    assert {p.row["item_id"]: first[p.row["item_id"]]["reason"] for p in bad if p.row["item_id"] in first} == {
+        p.row["item_id"]: p.expected_reason for p in bad}
+    for p in bad:
+        decision = first[p.row["item_id"]]
+        if p.duplicate_of:
+            assert decision["duplicate_of"] == p.duplicate_of
+        if p.benchmark_item_id:
+            assert decision["benchmark_item_id"] == p.benchmark_item_id
+    look_alikes = [p.row["item_id"] for p in planted if p.expected_reason is None]
+    assert len(look_alikes) >= 100
+    survived = sum(item_id in kept for item_id in look_alikes)
+    assert survived / len(look_alikes) >= 0.99, [i for i in look_alikes if i not in kept]
+    # Every item is kept or has exactly one first reason.
+    assert kept.isdisjoint(first) and kept | set(first) == {p.row["item_id"] for p in planted}
+    assert result.items == len(planted) and result.kept == len(kept)
+    assert sum(result.reasons.values()) == len(bad)
+
+
+def test_filters_report_every_reason_with_the_first_ranked_one(memory_store: MemoryStore) -> None:
+    row = planted_items([])[-1].row | {"item_id": "two-faults", "refined_answer": "<think>" + " loop" * 40}
+    _put_items(memory_store, [row])
+    run_qc(memory_store, RUN_ID, QcConfig(), benchmark_items=[])
+    removals = sorted((r for r in lake_rows(memory_store, layout.qc_prefix(RUN_ID)) if "reason" in r),
+                      key=lambda r: r["rank"])
+    assert [(r["reason"], r["rank"]) for r in removals] == [("reasoning_leftover", 1), ("repeated_ngrams", 2)]
+
+
+def test_a_later_run_is_deduplicated_against_the_index_of_earlier_runs(memory_store: MemoryStore) -> None:
+    planted, _ = _planted()
+    first_rows = [p.row for p in planted if p.expected_reason is None][:30]
+    _put_items(memory_store, first_rows, run_id="run_a")
+    assert run_qc(memory_store, "run_a", benchmark_items=[]).kept == 30
+
+    again = [r | {"item_id": "b-" + str(r["item_id"])} for r in first_rows[:5]]
+    fresh = [p.row | {"item_id": "b-fresh-" + str(p.row["item_id"])}
+             for p in planted if p.expected_reason is None][30:35]
+    _put_items(memory_store, again + fresh, run_id="run_b")
+    result = run_qc(memory_store, "run_b", benchmark_items=[])
+
+    kept, first = _decisions(memory_store, "run_b")
+    assert kept == {str(r["item_id"]) for r in fresh}
+    assert {k: v["duplicate_of"] for k, v in first.items()} == {
+        str(r["item_id"]): str(r["item_id"]).removeprefix("b-") for r in again}
+    assert result.reasons == {"exact_duplicate": 5}
+
+
+def test_rerun_skips_and_forced_rerun_gives_the_same_decisions(memory_store: MemoryStore) -> None:
+    planted, benchmarks = _planted()
+    _put_items(memory_store, [p.row for p in planted])
+    run_qc(memory_store, RUN_ID, benchmark_items=benchmarks)  # type: ignore[arg-type]
+    before = {k: v for k, v in memory_store.objects.items() if k.startswith(layout.QC)}
+
+    assert run_qc(memory_store, RUN_ID, benchmark_items=benchmarks).skipped  # type: ignore[arg-type]
+    redo = run_qc(memory_store, RUN_ID, benchmark_items=benchmarks, force=True)  # type: ignore[arg-type]
+
+    assert not redo.skipped  # its own index part is not used against it: same decisions, same bytes
+    assert {k: v for k, v in memory_store.objects.items() if k.startswith(layout.QC)} == before
