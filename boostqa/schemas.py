@@ -26,6 +26,7 @@ class QuarantineReason(StrEnum):
     INVALID_VALUE = "invalid_value"
     DUPLICATE_SOURCE_ROW_ID = "duplicate_source_row_id"
     DUPLICATE_CONTENT = "duplicate_content"
+    BENCHMARK_CONTAMINATED = "benchmark_contaminated"
 
 
 class SeedRecord(BaseModel):

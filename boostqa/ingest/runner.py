@@ -18,6 +18,8 @@ from boostqa.ingest.validate import INGEST_STAGE, validate_row
 from boostqa.lake import layout
 from boostqa.lake.parquet import replace_parts
 from boostqa.lake.store import ObjectStore
+from boostqa.qc.decontaminate import Decontaminator, default_decontaminator
+from boostqa.qc.text import item_text
 from boostqa.schemas import IngestManifest, QuarantineReason, QuarantineRecord, SeedRecord
 
 log = logging.getLogger(__name__)
@@ -38,7 +40,7 @@ class IngestResult(BaseModel):
     seeds_prefix_uri: str
 
 
-def _as_duplicate(record: SeedRecord, reason: QuarantineReason, detail: str, raw: str) -> QuarantineRecord:
+def _as_rejected(record: SeedRecord, reason: QuarantineReason, detail: str, raw: str) -> QuarantineRecord:
     return QuarantineRecord(
         run_id=record.run_id,
         stage=INGEST_STAGE,
@@ -60,9 +62,11 @@ def _source_sha256(blobs: list[SourceBlob]) -> str:
 
 
 def split_rows(
-    source: SourceConfig, blobs: list[SourceBlob], ingest_date: date, run_id: str
+    source: SourceConfig, blobs: list[SourceBlob], ingest_date: date, run_id: str,
+    decontaminator: Decontaminator | None = None,
 ) -> tuple[list[SeedRecord], list[QuarantineRecord]]:
-    """Validate every row; the first occurrence of a source row id or of a content hash wins."""
+    """Validate every row; the first occurrence of a source row id or of a content hash wins; with a
+    ``decontaminator``, a seed overlapping a benchmark item is quarantined too."""
     seeds: list[SeedRecord] = []
     quarantined: list[QuarantineRecord] = []
     ids_seen: dict[str, int] = {}
@@ -73,13 +77,18 @@ def split_rows(
         if isinstance(result, SeedRecord):
             if result.source_row_id in ids_seen:
                 detail = f"source row id {result.source_row_id!r} already used by row {ids_seen[result.source_row_id]}"
-                result = _as_duplicate(result, QuarantineReason.DUPLICATE_SOURCE_ROW_ID, detail, row.raw_text)
+                result = _as_rejected(result, QuarantineReason.DUPLICATE_SOURCE_ROW_ID, detail, row.raw_text)
             elif result.seed_id in content_seen:
                 detail = f"same content as row {content_seen[result.seed_id]} (seed_id {result.seed_id[:12]})"
-                result = _as_duplicate(result, QuarantineReason.DUPLICATE_CONTENT, detail, row.raw_text)
+                result = _as_rejected(result, QuarantineReason.DUPLICATE_CONTENT, detail, row.raw_text)
             else:
                 ids_seen[result.source_row_id] = row.row_number
                 content_seen[result.seed_id] = row.row_number
+                hit = decontaminator.find(item_text(result.question, result.options, result.answer)) \
+                    if decontaminator is not None else None
+                if hit is not None:
+                    detail = f"overlaps benchmark item {hit.benchmark_item_id}: {hit.ngram!r}"
+                    result = _as_rejected(result, QuarantineReason.BENCHMARK_CONTAMINATED, detail, row.raw_text)
         if isinstance(result, SeedRecord):
             seeds.append(result)
         else:
@@ -92,12 +101,16 @@ def split_rows(
 
 
 def ingest_source(
-    source: SourceConfig, ingest_date: date, store: ObjectStore, rows_per_part: int = 100_000
+    source: SourceConfig, ingest_date: date, store: ObjectStore, rows_per_part: int = 100_000,
+    decontaminator: Decontaminator | None = None,
 ) -> IngestResult:
-    """Ingest one source for one date; rerunning the same date rewrites the same objects and nothing else."""
+    """Ingest one source for one date; rerunning the same date rewrites the same objects and nothing else.
+
+    Seeds are decontaminated against the local benchmark editions unless another ``decontaminator`` is given.
+    """
     run_id = layout.ingest_run_id(ingest_date)
     blobs = [] if source.kind == "hf" else fetch_source(source, store)
-    seeds, quarantined = split_rows(source, blobs, ingest_date, run_id)
+    seeds, quarantined = split_rows(source, blobs, ingest_date, run_id, decontaminator or default_decontaminator())
     reasons = dict(sorted(Counter(q.reason.value for q in quarantined).items()))
 
     manifest_key = layout.seeds_manifest_key(source.name, ingest_date)

@@ -12,6 +12,7 @@ from boostqa.lake import layout
 from boostqa.lake.parquet import parquet_bytes
 from boostqa.lake.store import ObjectStore
 from boostqa.llm.ledger import LEDGER_SCHEMA
+from boostqa.qc.stage import KEPT_SCHEMA, REMOVAL_SCHEMA
 from boostqa.synthesize.stage import QA_SCHEMA, REJECT_SCHEMA
 from boostqa.synthesize.stage import STAGE as SYNTHESIZE
 
@@ -25,6 +26,8 @@ TABLES: dict[str, pa.Schema] = {
     f"{layout.LEDGER}/stage=annotate/": LEDGER_SCHEMA,
     f"{layout.QA}/": QA_SCHEMA,
     f"{layout.QUARANTINE}/{SYNTHESIZE}/": REJECT_SCHEMA,
+    layout.qc_table_prefix("kept"): KEPT_SCHEMA,
+    layout.qc_table_prefix("removals"): REMOVAL_SCHEMA,
 }
 
 

@@ -74,17 +74,21 @@ def qa_prefix(run_id: str) -> str:
 
 
 QC = "qc"
+QC_TABLES = ("kept", "removals", "index")
 
 
-def qc_prefix(run_id: str) -> str:
-    """QC decisions of one synthesis run: ``kept.parquet``, ``removals.parquet``, then ``_SUCCESS`` (trailing slash)."""
-    return f"{QC}/run_id={run_id}/"
+def qc_part(table: str, run_id: str) -> str:
+    """The one part of a QC table for a synthesis run: ``kept`` (item ids that passed), ``removals`` (every reason
+    an item was removed), ``index`` (exact keys and shingle sets of the kept items: all runs' index parts form the
+    incremental dedup index later runs are checked against)."""
+    return f"{QC}/{table}/run_id={run_id}/{part_name(0)}"
 
 
-def qc_index_part(run_id: str) -> str:
-    """The dedup index entries (exact keys, shingle sets) of the items one run kept; all runs' parts form the
-    incremental index later runs are deduplicated against."""
-    return f"{QC}/index/run_id={run_id}/part-00000.parquet"
+def qc_table_prefix(table: str) -> str:
+    """Folder of one QC table across runs (trailing slash)."""
+    return f"{QC}/{table}/"
 
 
-QC_INDEX_PREFIX = f"{QC}/index/"
+def qc_marker(run_id: str) -> str:
+    """Written after a run's QC parts: its presence marks the run's QC complete."""
+    return f"{QC}/done/run_id={run_id}/_SUCCESS"

@@ -5,13 +5,16 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Iterable
-from itertools import accumulate
 from dataclasses import dataclass
+from functools import cache
+from itertools import accumulate
 
 from pydantic import BaseModel, Field
 
-from boostqa.benchmarks.loader import BenchmarkItem
+from boostqa.annotate.task import PROMPTS as ANNOTATE_PROMPTS
+from boostqa.benchmarks.loader import BenchmarkItem, load_items
 from boostqa.qc.text import ngrams, tokens
+from boostqa.synthesize.strategies import PROMPTS as SYNTHESIS_PROMPTS
 
 log = logging.getLogger(__name__)
 
@@ -99,3 +102,22 @@ class Decontaminator:
         item = self._items[owner]
         return Contamination(item.benchmark, item.item_id, " ".join(first_gram[owner]), hits[owner])
 
+
+
+def prompt_boilerplate() -> list[str]:
+    """Our prompt templates' text: n-grams from it are instructions, never evidence of contamination."""
+    return [p.read_text(encoding="utf-8") for d in (SYNTHESIS_PROMPTS, ANNOTATE_PROMPTS) for p in sorted(d.glob("*"))]
+
+
+def benchmark_decontaminator(config: DecontaminationConfig | None = None, source: str = "local",
+                             items: Iterable[BenchmarkItem] | None = None) -> Decontaminator:
+    """A decontaminator over every registered benchmark's scored and few-shot items (``local`` editions or the
+    ``hub``), with our prompt templates as boilerplate."""
+    chosen = items if items is not None else load_items(source, splits="all")
+    return Decontaminator(chosen, config, boilerplate=prompt_boilerplate())
+
+
+@cache
+def default_decontaminator() -> Decontaminator:
+    """The decontaminator over the local editions with default settings, built once per process."""
+    return benchmark_decontaminator()

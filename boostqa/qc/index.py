@@ -37,8 +37,11 @@ class DedupIndex:
         return len(self.item_ids)
 
 
+INDEX_PREFIX = layout.qc_table_prefix("index")
+
+
 def _run_of(key: str) -> str:
-    return key.removeprefix(layout.QC_INDEX_PREFIX).split("/", 1)[0].removeprefix("run_id=")
+    return key.removeprefix(INDEX_PREFIX).split("/", 1)[0].removeprefix("run_id=")
 
 
 def load_index(store: ObjectStore, fingerprint: str, exclude_run: str) -> DedupIndex:
@@ -47,7 +50,7 @@ def load_index(store: ObjectStore, fingerprint: str, exclude_run: str) -> DedupI
     Raises:
         ConfigError: a part was built with other shingle settings; its shingles cannot be compared.
     """
-    keys = sorted(k for k in store.list_keys(layout.QC_INDEX_PREFIX)
+    keys = sorted(k for k in store.list_keys(INDEX_PREFIX)
                   if k.endswith(".parquet") and _run_of(k) != exclude_run)
     tables = [pq.read_table(io.BytesIO(store.get_bytes(k)), schema=INDEX_SCHEMA) for k in keys]
     tables = [t for t in tables if t.num_rows]
@@ -56,7 +59,7 @@ def load_index(store: ObjectStore, fingerprint: str, exclude_run: str) -> DedupI
     table = pa.concat_tables(tables)
     foreign = set(table.column("shingle_fingerprint").to_pylist()) - {fingerprint}
     if foreign:
-        raise ConfigError(f"the dedup index under {store.config.uri(layout.QC_INDEX_PREFIX)} holds shingles made "
+        raise ConfigError(f"the dedup index under {store.config.uri(INDEX_PREFIX)} holds shingles made "
                           f"with {sorted(foreign)}, this run uses {fingerprint!r}: keep the shingle settings, or "
                           f"rebuild the index by rerunning QC of every run with the new ones")
     shingles = table.column("shingles").combine_chunks()
@@ -77,4 +80,4 @@ def write_index_part(store: ObjectStore, run_id: str, item_ids: Sequence[str], e
         "shingle_fingerprint": pa.array([fingerprint] * len(item_ids), pa.string()),
         "shingles": pa.array(list(shingle_sets), pa.list_(pa.uint64())),
     }, schema=INDEX_SCHEMA)
-    store.put_bytes(layout.qc_index_part(run_id), parquet_bytes(table))
+    store.put_bytes(layout.qc_part("index", run_id), parquet_bytes(table))

@@ -53,15 +53,11 @@ class _TokenHasher:
     def __init__(self) -> None:
         self._cache: dict[str, int] = {}
 
-    def __call__(self, words: Sequence[str]) -> np.ndarray:
+    def __call__(self, words: list[str]) -> np.ndarray:
         cache = self._cache
-        out = np.empty(len(words), dtype=np.uint64)
-        for i, word in enumerate(words):
-            value = cache.get(word)
-            if value is None:
-                value = cache[word] = xxhash.xxh3_64_intdigest(word.encode("utf-8"))
-            out[i] = value
-        return out
+        for word in set(words).difference(cache):
+            cache[word] = xxhash.xxh3_64_intdigest(word.encode("utf-8"))
+        return np.fromiter(map(cache.__getitem__, words), dtype=np.uint64, count=len(words))
 
 
 @dataclass(frozen=True)
@@ -110,28 +106,34 @@ class MinHasher:
 
     def shingle(self, documents: Sequence[Sequence[str]]) -> Shingled:
         """Shingle sets of tokenized documents (a document shorter than a shingle is one shingle; an empty
-        document has none)."""
+        document has none). Vectorized over the whole batch."""
         k = self.config.shingle_size
-        pieces: list[np.ndarray] = []
-        lengths = np.zeros(len(documents), dtype=np.int64)
-        for i, words in enumerate(documents):
-            if not words:
-                continue
-            hashed = self._tokens(words)
-            if len(hashed) < k:
-                window = (hashed * self._window[: len(hashed)]).sum(dtype=np.uint64)
-                shingles = np.array([window], dtype=np.uint64)
-            else:
-                count = len(hashed) - k + 1
-                shingles = hashed[:count] * self._window[0]
-                for j in range(1, k):
-                    shingles += hashed[j : j + count] * self._window[j]
-            shingles = np.unique(shingles)
-            lengths[i] = len(shingles)
-            pieces.append(shingles)
-        values = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.uint64)
-        ends = np.cumsum(lengths)
-        return Shingled(values=values, starts=ends - lengths, ends=ends)
+        lengths = np.fromiter((len(d) for d in documents), dtype=np.int64, count=len(documents))
+        hashed = self._tokens([word for words in documents for word in words])
+        doc_ends = np.cumsum(lengths)
+        doc_starts = doc_ends - lengths
+        # Every window of k tokens, then keep those that do not cross a document boundary.
+        count = max(len(hashed) - k + 1, 0)
+        windows = np.zeros(count, dtype=np.uint64)
+        for j in range(k):
+            windows += hashed[j : j + count] * self._window[j]
+        owner = np.repeat(np.arange(len(documents)), lengths)[:count]
+        inside = np.arange(count) + k <= doc_ends[owner]
+        values, docs = windows[inside], owner[inside]
+        short = np.flatnonzero((lengths > 0) & (lengths < k))
+        if len(short):  # a document shorter than a shingle is one shingle of all its tokens
+            whole = np.array([(hashed[doc_starts[i] : doc_ends[i]] * self._window[: lengths[i]]).sum(dtype=np.uint64)
+                              for i in short], dtype=np.uint64)
+            values, docs = np.concatenate([values, whole]), np.concatenate([docs, short])
+        # Sets: sort by (document, shingle) and drop repeats.
+        order = np.lexsort((values, docs))
+        values, docs = values[order], docs[order]
+        first = np.ones(len(values), dtype=bool)
+        first[1:] = (values[1:] != values[:-1]) | (docs[1:] != docs[:-1])
+        values, docs = values[first], docs[first]
+        ends = np.cumsum(np.bincount(docs, minlength=len(documents)))
+        starts = np.concatenate([[0], ends[:-1]]).astype(np.int64)
+        return Shingled(values=values, starts=starts, ends=ends.astype(np.int64))
 
     def signatures(self, shingled: Shingled) -> np.ndarray:
         """MinHash signatures, shape (documents, num_perm), uint32. Documents without shingles get all-max rows,
@@ -139,6 +141,7 @@ class MinHasher:
         n = len(shingled)
         out = np.full((n, self.config.num_perm), np.iinfo(np.uint32).max, dtype=np.uint32)
         nonempty = np.flatnonzero(shingled.ends > shingled.starts)
+        a, b = self._a[:, None], self._b[:, None]
         i = 0
         while i < len(nonempty):
             # Take whole documents until the chunk holds about _MAX_SHINGLES_PER_CHUNK shingles.
@@ -147,9 +150,11 @@ class MinHasher:
             j = max(j, i + 1)
             docs = nonempty[i:j]
             lo, hi = shingled.starts[docs[0]], shingled.ends[docs[-1]]
-            chunk = shingled.values[lo:hi, None]
-            permuted = ((chunk * self._a + self._b) >> _SHIFT32).astype(np.uint32)
-            out[docs] = np.minimum.reduceat(permuted, shingled.starts[docs] - lo, axis=0)
+            # (permutations, shingles) so the per-document minimum runs along contiguous memory.
+            permuted = a * shingled.values[None, lo:hi]
+            permuted += b
+            permuted >>= _SHIFT32
+            out[docs] = np.minimum.reduceat(permuted, shingled.starts[docs] - lo, axis=1).T
             i = j
         return out
 

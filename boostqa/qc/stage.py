@@ -10,20 +10,18 @@ from collections.abc import Sequence
 import pyarrow as pa
 from pydantic import BaseModel
 
-from boostqa.annotate.task import PROMPTS as ANNOTATE_PROMPTS
-from boostqa.benchmarks.loader import BenchmarkItem, load_items
+from boostqa.benchmarks.loader import BenchmarkItem
 from boostqa.lake import layout
 from boostqa.lake.parquet import parquet_bytes
 from boostqa.lake.read import read_prefix
 from boostqa.lake.store import ObjectStore
-from boostqa.qc.decontaminate import Decontaminator
+from boostqa.qc.decontaminate import benchmark_decontaminator
 from boostqa.qc.dedup import exact_duplicates, exact_key, near_duplicates
 from boostqa.qc.filters import run_filters
 from boostqa.qc.index import load_index, write_index_part
 from boostqa.qc.minhash import MinHasher, Shingled
 from boostqa.qc.records import QcConfig, QcItem, Removal
 from boostqa.qc.text import item_text, tokens
-from boostqa.synthesize.strategies import PROMPTS as SYNTHESIS_PROMPTS
 
 log = logging.getLogger(__name__)
 
@@ -46,11 +44,6 @@ class QcResult(BaseModel):
     reasons: dict[str, int]
 
 
-def prompt_boilerplate() -> list[str]:
-    """Our prompt templates' text: n-grams from it are instructions, never evidence of contamination."""
-    return [p.read_text(encoding="utf-8") for d in (SYNTHESIS_PROMPTS, ANNOTATE_PROMPTS) for p in sorted(d.glob("*"))]
-
-
 def load_run_items(store: ObjectStore, run_id: str) -> list[QcItem]:
     """The synthesized items of a run, in item id order."""
     table = read_prefix(store, layout.qa_prefix(run_id), list(QcItem.model_fields))
@@ -69,8 +62,8 @@ class QualityControl:
 
     def __init__(self, config: QcConfig, benchmark_items: Sequence[BenchmarkItem] | None = None) -> None:
         self.config = config
-        items = benchmark_items if benchmark_items is not None else load_items(config.benchmark_source, splits="all")
-        self.decontaminator = Decontaminator(items, config.decontamination, boilerplate=prompt_boilerplate())
+        self.decontaminator = benchmark_decontaminator(config.decontamination, config.benchmark_source,
+                                                       benchmark_items)
         self.hasher = MinHasher(config.minhash)
 
     def filter(self, items: Sequence[QcItem], removals: list[Removal]) -> list[QcItem]:
@@ -131,6 +124,11 @@ class QualityControl:
                                     rank=1, detail=f"Jaccard {dup.similarity:.2f} with {near_ids[dup.kept_index]} "
                                                    f"({self.config.minhash.shingle_size}-token shingles)",
                                     duplicate_of=near_ids[dup.kept_index], similarity=dup.similarity))
+        # An exact duplicate whose kept twin then lost a near-duplicate cluster points at that cluster's keeper.
+        near_keeper = {r.item_id: r for r in removals if r.step == "near_dedup"}
+        removals = [r.model_copy(update={"duplicate_of": near_keeper[r.duplicate_of].duplicate_of,
+                                         "similarity": near_keeper[r.duplicate_of].similarity})
+                    if r.step == "exact_dedup" and r.duplicate_of in near_keeper else r for r in removals]
         kept_positions = [p for p in range(len(remaining)) if p not in near_gone]
         kept = [(survivors[remaining[p]], keys[remaining[p]]) for p in kept_positions]
         write_index_part(store, run_id, [i.item_id for i, _ in kept], [k for _, k in kept],
@@ -143,17 +141,16 @@ class QualityControl:
 def run_qc(store: ObjectStore, run_id: str, config: QcConfig | None = None,
            benchmark_items: Sequence[BenchmarkItem] | None = None, force: bool = False) -> QcResult:
     """QC one synthesis run unless its marker exists (``force`` redoes it); the marker is written last."""
-    prefix = layout.qc_prefix(run_id)
-    marker = prefix + "_SUCCESS"
+    marker = layout.qc_marker(run_id)
     if store.get_bytes_or_none(marker) is not None and not force:
         log.info("qc %s is complete: skipped", run_id)
         return QcResult(run_id=run_id, skipped=True, items=0, kept=0, removed=0, reasons={})
     store.delete_keys([marker])
     items = load_run_items(store, run_id)
     kept, removals = QualityControl(config or QcConfig(), benchmark_items).run(store, run_id, items)
-    store.put_bytes(prefix + "removals.parquet", parquet_bytes(pa.Table.from_pylist(
+    store.put_bytes(layout.qc_part("removals", run_id), parquet_bytes(pa.Table.from_pylist(
         [r.model_dump() for r in removals], schema=REMOVAL_SCHEMA)))
-    store.put_bytes(prefix + "kept.parquet", parquet_bytes(pa.Table.from_pylist(
+    store.put_bytes(layout.qc_part("kept", run_id), parquet_bytes(pa.Table.from_pylist(
         [{"item_id": item.item_id, "run_id": run_id, "exact_key": key} for item, key in kept], schema=KEPT_SCHEMA)))
     store.put_bytes(marker, b"")
     reasons = dict(sorted(Counter(r.reason for r in removals if r.rank == 1).items()))

@@ -2,10 +2,13 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 from datetime import date
+from pathlib import Path
 
 import pyarrow.parquet as pq
 
+from boostqa.benchmarks.loader import load_items
 from boostqa.ingest.config import get_source
 from boostqa.ingest.runner import ingest_source
 from boostqa.schemas import IngestManifest
@@ -83,3 +86,21 @@ def test_seed_ids_are_stable_across_dates(memory_store: MemoryStore) -> None:
 
     assert ids(DAY) == ids(date(2026, 11, 26))
     assert len(set(ids(DAY))) == 100
+
+
+def test_a_seed_copying_a_benchmark_item_is_quarantined_with_the_benchmark_item(
+        memory_store: MemoryStore, tmp_path: Path) -> None:
+    arc = next(i for i in load_items(names=["arc_challenge"]) if len(i.question.split()) >= 14)
+    rows = [{"id": "ok-1", "q": "What is the chemical symbol of sodium, the soft alkali metal?", "a": "Na",
+             "topic": "chemistry", "level": 1, "lang": "en"},
+            {"id": "leak-1", "q": arc.question, "opts": list(arc.choices or []), "a": "A", "topic": "physics",
+             "level": 2, "lang": "en"}]
+    (tmp_path / "dump.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    source = get_source(SOURCES, "community_dump").model_copy(update={"location": str(tmp_path / "dump.jsonl")})
+
+    result = ingest_source(source, DAY, memory_store)
+
+    assert result.rows_valid == 1 and result.quarantine_reasons == {"benchmark_contaminated": 1}
+    q_key = f"quarantine/ingest/run_id=ingest_{DAY}/source=community_dump/part-00000.parquet"
+    (row,) = pq.read_table(io.BytesIO(memory_store.objects[q_key])).to_pylist()
+    assert row["source_row_id"] == "leak-1" and arc.item_id in row["detail"]

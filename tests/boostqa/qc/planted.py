@@ -65,8 +65,8 @@ def _look_alikes(rng: random.Random) -> list[dict[str, Any]]:
         a = rng.choice(_ZH_NAMES)
         thing = rng.choice(_ZH_THINGS)
         n, m = rng.randint(10, 60), rng.randint(2, 9)
-        rows.append(_row(f"la-zh-{i:03d}", f"{a}有{n}个{thing}，又买了{m}袋，每袋{m + 3}个。{a}现在一共有多少个{thing}？",
-                         f"{n + m * (m + 3)}个", language="zh", difficulty=2))
+        question = f"{a}有{n}个{thing}，又买了{m}袋，每袋{m + 3}个。{a}现在一共有多少个{thing}？"
+        rows.append(_row(f"la-zh-{i:03d}", question, f"{n + m * (m + 3)}个", language="zh", difficulty=2))
     return rows
 
 

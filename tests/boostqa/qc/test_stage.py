@@ -21,8 +21,8 @@ def _put_items(store: MemoryStore, rows: list[dict[str, object]], run_id: str = 
 
 
 def _decisions(store: MemoryStore, run_id: str = RUN_ID) -> tuple[set[str], dict[str, dict[str, object]]]:
-    kept = {r["item_id"] for r in lake_rows(store, layout.qc_prefix(run_id)) if "exact_key" in r}
-    removals = [r for r in lake_rows(store, layout.qc_prefix(run_id)) if "reason" in r]
+    kept = {r["item_id"] for r in lake_rows(store, layout.qc_part("kept", run_id))}
+    removals = lake_rows(store, layout.qc_part("removals", run_id))
     return kept, {str(r["item_id"]): r for r in removals if r["rank"] == 1}
 
 
@@ -61,8 +61,7 @@ def test_filters_report_every_reason_with_the_first_ranked_one(memory_store: Mem
     row = planted_items([])[-1].row | {"item_id": "two-faults", "refined_answer": "<think>" + " loop" * 40}
     _put_items(memory_store, [row])
     run_qc(memory_store, RUN_ID, QcConfig(), benchmark_items=[])
-    removals = sorted((r for r in lake_rows(memory_store, layout.qc_prefix(RUN_ID)) if "reason" in r),
-                      key=lambda r: r["rank"])
+    removals = sorted(lake_rows(memory_store, layout.qc_part("removals", RUN_ID)), key=lambda r: r["rank"])
     assert [(r["reason"], r["rank"]) for r in removals] == [("reasoning_leftover", 1), ("repeated_ngrams", 2)]
 
 
@@ -96,3 +95,18 @@ def test_rerun_skips_and_forced_rerun_gives_the_same_decisions(memory_store: Mem
 
     assert not redo.skipped  # its own index part is not used against it: same decisions, same bytes
     assert {k: v for k, v in memory_store.objects.items() if k.startswith(layout.QC)} == before
+
+
+def test_an_exact_duplicate_of_a_near_duplicate_points_at_the_cluster_keeper(memory_store: MemoryStore) -> None:
+    planted, _ = _planted()
+    original = next(p.row for p in planted if p.row["item_id"] == "la-trip-000")
+    words = str(original["question"]).split(" ")
+    words[-3] = "exactly"
+    near = original | {"item_id": "b-near", "question": " ".join(words), "verified_difficulty": 2}
+    twin = near | {"item_id": "c-twin", "question": str(near["question"]).upper()}
+    _put_items(memory_store, [original, near, twin])
+    run_qc(memory_store, RUN_ID, benchmark_items=[])
+    kept, first = _decisions(memory_store)
+    assert kept == {"la-trip-000"}
+    assert {k: (v["reason"], v["duplicate_of"]) for k, v in first.items()} == {
+        "b-near": ("near_duplicate", "la-trip-000"), "c-twin": ("exact_duplicate", "la-trip-000")}
