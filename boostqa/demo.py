@@ -85,7 +85,7 @@ def ensure_manifest(settings: BoostqaSettings) -> None:
 
 def run_demo(settings: BoostqaSettings, logical_date: date, console: Console, annotate_limit: int | None = None,
              synthesis_limit: int = 72, difficulty_tolerance: int = 3) -> None:
-    """Stack up -> seed_ingest -> seed_annotate -> warehouse_build (plan) -> qa_synthesis -> summary.
+    """Stack up -> seed_ingest -> seed_annotate -> warehouse_build (plan) -> qa_synthesis (with QC) -> summary.
 
     ``annotate_limit`` caps the seeds one demo run annotates (None: every pending seed, about 5 minutes for the
     sample corpus on 2 cores). Annotation is incremental, so a later run continues with the rest.

@@ -1,8 +1,10 @@
-"""qa_synthesis: the plan's jobs -> generator (drafts) -> annotator (difficulty check) -> refiner -> qa/.
+"""qa_synthesis: the plan's jobs -> generator (drafts) -> annotator (difficulty check) -> refiner -> qa/ -> QC.
 
 Scheduled on the plan asset. Mapped over shards of the frozen job list; each shard is idempotent (completion
-marker, cached calls), so a retried or rerun DAG continues where it stopped. Ends with the dbt models of the
-synthesized items (funnel, usage, plan versus actual) and announces the ``boostqa_qa`` asset.
+marker, cached calls), so a retried or rerun DAG continues where it stopped. The quality_control task group then
+filters the run's items, drops benchmark-contaminated ones and removes exact and near duplicates (within the run
+and against every earlier run). Ends with the dbt models of the synthesized items and of QC (funnels, usage, plan
+versus actual, audit pairs) and announces the ``boostqa_qa`` asset.
 """
 
 from __future__ import annotations
@@ -10,11 +12,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from airflow.providers.standard.operators.empty import EmptyOperator
-from airflow.sdk import DAG, Param
+from airflow.sdk import DAG, Param, TaskGroup
 
 from boostqa_airflow import assets
 from boostqa_airflow.constants import DEFAULT_RETRIES, LLM_POOLS, OWNER
 from boostqa_airflow.dbt import warehouse_task_group
+from boostqa_airflow.operators.qc import QualityControlOperator
 from boostqa_airflow.operators.synthesize import REFINE_POLICIES, SnapshotSynthesisJobsOperator, SynthesizeShardOperator
 
 RUN_ID = "synthesize_{{ ds_nodash }}"
@@ -39,6 +42,17 @@ with DAG(
         "top_p": Param(0.95, type="number", minimum=0, maximum=1, description="generator sampling"),
         "plain_text": Param(False, type="boolean", description="one-line text fields bounded by a pattern: for "
                             "small local models that run away (no LaTeX); leave off for production models"),
+        "qc_ngram": Param(13, type="integer", minimum=4, maximum=64,
+                          description="decontamination n-gram size (normalized tokens)"),
+        "qc_threshold": Param(0.8, type="number", exclusiveMinimum=0, maximum=1,
+                              description="Jaccard similarity that makes two items near duplicates"),
+        "qc_shingle_size": Param(5, type="integer", minimum=1, maximum=32, description="tokens per MinHash shingle "
+                                 "(changing it needs a rebuilt dedup index, see docs/qc.md)"),
+        "qc_num_perm": Param(128, type="integer", minimum=8, maximum=1024, description="MinHash permutations"),
+        "qc_bands": Param(32, type="integer", minimum=1, description="LSH bands (must divide qc_num_perm)"),
+        "qc_benchmark_source": Param("local", enum=["local", "hub"], description="benchmark items to decontaminate "
+                                     "against: our local editions, or the public ones from the Hub (network)"),
+        "qc_force": Param(False, type="boolean", description="redo QC of a run that already has its decisions"),
     },
     default_args={"owner": OWNER, "retries": DEFAULT_RETRIES, "retry_delay": timedelta(minutes=2),
                   "retry_exponential_backoff": True},
@@ -55,9 +69,18 @@ with DAG(
         plain_text="{{ params.plain_text }}", pool=LLM_POOLS["generator"],
         execution_timeout=timedelta(hours=6),
     ).expand(shard=shards.output)
+    with TaskGroup("quality_control", tooltip="filters -> decontamination -> exact dedup -> near dedup") as qc:
+        QualityControlOperator(
+            task_id="filter_decontaminate_dedup", run_id=RUN_ID, ngram="{{ params.qc_ngram }}",
+            threshold="{{ params.qc_threshold }}", shingle_size="{{ params.qc_shingle_size }}",
+            num_perm="{{ params.qc_num_perm }}", bands="{{ params.qc_bands }}",
+            benchmark_source="{{ params.qc_benchmark_source }}", force="{{ params.qc_force }}",
+            execution_timeout=timedelta(hours=4),
+        )
     marts = warehouse_task_group(
         "dbt_synthesis", select=["path:models/staging/qa", "path:models/marts/synthesis", "path:models/staging/llm",
-                                 "path:models/marts/llm"],
+                                 "path:models/marts/llm", "path:models/staging/qc", "int_qa_items_screened",
+                                 "path:models/marts/qc"],
     )
     publish = EmptyOperator(task_id="publish_qa", outlets=[assets.QA])
-    synthesize >> marts >> publish
+    synthesize >> qc >> marts >> publish

@@ -21,7 +21,9 @@ _HEDGING = re.compile(
     re.IGNORECASE)
 _TRACE = re.compile(r"</?think>|<\|[a-z_]+\|>|^\s*(?:okay|ok|hmm|alright)[,.]?\s+(?:so|let me|let's)\b|"
                     r"^\s*let me think\b|^\s*wait[,.]", re.IGNORECASE | re.MULTILINE)
-_BARE_LABEL = re.compile(r"^\s*(?:option\s*)?[A-H][.):]?\s*$|^\s*[(（]?[A-H][)）]?\s*$", re.IGNORECASE)
+_OPTION_WORD = re.compile(r"^(?:option|choice|answer)$", re.IGNORECASE)
+_LABEL = re.compile(r"^[a-h]$")
+_PLACEHOLDER = re.compile(r"\{\{[^{}]{0,80}\}\}|\{[a-z_]{2,40}\}|<(?:answer|question|option)>", re.IGNORECASE)
 _LETTERS = "ABCD"
 
 
@@ -51,6 +53,12 @@ def missing_answer(item: QcItem, config: FilterConfig) -> str | None:
     return None
 
 
+def _is_label_only(option: str) -> bool:
+    """"B", "Option C", "D (B) (C)": text that only names other options."""
+    words = [w for w in tokens(option) if not _OPTION_WORD.match(w)]
+    return all(_LABEL.match(w) for w in words)
+
+
 def malformed_options(item: QcItem, config: FilterConfig) -> str | None:
     """Four distinct, non-empty options that are more than bare labels, and an answer letter among them."""
     if not item.options:
@@ -60,8 +68,8 @@ def malformed_options(item: QcItem, config: FilterConfig) -> str | None:
         return f"{len(options)} options (expected {len(_LETTERS)})"
     if any(not o for o in options):
         return "an option is empty"
-    if any(_BARE_LABEL.match(o) for o in options):
-        return f"options are bare labels: {options}"
+    if any(_is_label_only(o) for o in options):
+        return f"an option is only option labels: {options}"
     if len({" ".join(tokens(o)) for o in options}) < len(options):
         return "two options say the same thing"
     letter = (item.refined_option or "").strip().upper()[:1]
@@ -99,8 +107,9 @@ def _repeated_fraction(words: Sequence[str], n: int) -> float:
 
 
 def repeated_ngrams(item: QcItem, config: FilterConfig) -> str | None:
-    """No degenerate repetition (a model looping) in the question or answer."""
-    for field, text in (("question", item.question), ("answer", _answer_text(item))):
+    """No degenerate repetition (a model looping) in the question, the options or the answer."""
+    for field, text in (("question", item.question), ("options", " ".join(item.options or [])),
+                        ("answer", _answer_text(item))):
         words = tokens(text)
         if len(words) < config.repetition_min_tokens:
             continue
@@ -119,6 +128,15 @@ def reasoning_leftover(item: QcItem, config: FilterConfig) -> str | None:
     return None
 
 
+def template_leftover(item: QcItem, config: FilterConfig) -> str | None:
+    """No unfilled template placeholder ("{{answer}}", "{question}", "<answer>") in the question or answer."""
+    for field, text in (("question", item.question), ("answer", _answer_text(item))):
+        match = _PLACEHOLDER.search(text)
+        if match:
+            return f"{field} holds a template placeholder: {match.group(0)!r}"
+    return None
+
+
 @dataclass(frozen=True)
 class Filter:
     """A named check; ``reason`` is what a failing item is removed for."""
@@ -133,6 +151,7 @@ FILTERS: tuple[Filter, ...] = (
     Filter("malformed_options", malformed_options),
     Filter("length_out_of_bounds", length_bounds),
     Filter("reasoning_leftover", reasoning_leftover),
+    Filter("template_leftover", template_leftover),
     Filter("refusal", refusal),
     Filter("hedging", hedging),
     Filter("language_mismatch", language_mismatch),

@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 
 INDEX_SCHEMA = pa.schema([
     ("item_id", pa.string()), ("run_id", pa.string()), ("exact_key", pa.string()),
-    ("shingle_fingerprint", pa.string()), ("shingles", pa.list_(pa.uint64())),
+    ("index_fingerprint", pa.string()), ("shingles", pa.list_(pa.uint64())),
 ])
 
 
@@ -57,9 +57,9 @@ def load_index(store: ObjectStore, fingerprint: str, exclude_run: str) -> DedupI
     if not tables:
         return DedupIndex([], [], Shingled(np.zeros(0, np.uint64), np.zeros(0, np.int64), np.zeros(0, np.int64)))
     table = pa.concat_tables(tables)
-    foreign = set(table.column("shingle_fingerprint").to_pylist()) - {fingerprint}
+    foreign = set(table.column("index_fingerprint").to_pylist()) - {fingerprint}
     if foreign:
-        raise ConfigError(f"the dedup index under {store.config.uri(INDEX_PREFIX)} holds shingles made "
+        raise ConfigError(f"the dedup index under {store.config.uri(INDEX_PREFIX)} holds entries made "
                           f"with {sorted(foreign)}, this run uses {fingerprint!r}: keep the shingle settings, or "
                           f"rebuild the index by rerunning QC of every run with the new ones")
     shingles = table.column("shingles").combine_chunks()
@@ -77,7 +77,7 @@ def write_index_part(store: ObjectStore, run_id: str, item_ids: Sequence[str], e
         "item_id": pa.array(item_ids, pa.string()),
         "run_id": pa.array([run_id] * len(item_ids), pa.string()),
         "exact_key": pa.array(exact_keys, pa.string()),
-        "shingle_fingerprint": pa.array([fingerprint] * len(item_ids), pa.string()),
+        "index_fingerprint": pa.array([fingerprint] * len(item_ids), pa.string()),
         "shingles": pa.array(list(shingle_sets), pa.list_(pa.uint64())),
     }, schema=INDEX_SCHEMA)
     store.put_bytes(layout.qc_part("index", run_id), parquet_bytes(table))

@@ -24,6 +24,7 @@ from boostqa.qc.records import QcConfig, QcItem, Removal
 from boostqa.qc.text import item_text, tokens
 
 log = logging.getLogger(__name__)
+EXACT_KEY_VERSION = "exact=question-v1"
 
 REMOVAL_SCHEMA = pa.schema([
     *[(n, pa.string()) for n in ("item_id", "run_id", "step", "reason")], ("rank", pa.int16()),
@@ -65,6 +66,8 @@ class QualityControl:
         self.decontaminator = benchmark_decontaminator(config.decontamination, config.benchmark_source,
                                                        benchmark_items)
         self.hasher = MinHasher(config.minhash)
+        # What index entries depend on: the shingle settings and what the exact key hashes.
+        self.index_fingerprint = f"{self.hasher.shingle_fingerprint};{EXACT_KEY_VERSION}"
 
     def filter(self, items: Sequence[QcItem], removals: list[Removal]) -> list[QcItem]:
         survivors = []
@@ -100,16 +103,17 @@ class QualityControl:
         log.info("qc %s: decontamination kept %d (%d benchmark items)", run_id, len(survivors),
                  len(self.decontaminator))
 
-        index = load_index(store, self.hasher.shingle_fingerprint, exclude_run=run_id)
+        index = load_index(store, self.index_fingerprint, exclude_run=run_id)
         words = [tokens(item_text(i.question, i.options)) for i in survivors]
-        keys = [exact_key(w) for w in words]
+        # The question alone decides exact duplicates: the same question with other options is the same item.
+        keys = [exact_key(tokens(i.question)) for i in survivors]
         ids = index.item_ids + [i.item_id for i in survivors]
         gone: set[int] = set()
         for dup in exact_duplicates(index.exact_keys + keys, protected=len(index)):
             gone.add(dup.index - len(index))
             item = survivors[dup.index - len(index)]
             removals.append(Removal(item_id=item.item_id, run_id=run_id, step="exact_dedup", reason="exact_duplicate",
-                                    rank=1, detail=f"same normalized question and options as {ids[dup.kept_index]}",
+                                    rank=1, detail=f"same normalized question as {ids[dup.kept_index]}",
                                     duplicate_of=ids[dup.kept_index], similarity=1.0))
         remaining = [i for i in range(len(survivors)) if i not in gone]
         log.info("qc %s: exact dedup kept %d (index of %d earlier items)", run_id, len(remaining), len(index))
@@ -132,7 +136,7 @@ class QualityControl:
         kept_positions = [p for p in range(len(remaining)) if p not in near_gone]
         kept = [(survivors[remaining[p]], keys[remaining[p]]) for p in kept_positions]
         write_index_part(store, run_id, [i.item_id for i, _ in kept], [k for _, k in kept],
-                         [shingled.of(p) for p in kept_positions], self.hasher.shingle_fingerprint)
+                         [shingled.of(p) for p in kept_positions], self.index_fingerprint)
         log.info("qc %s: near dedup kept %d; %d of %d items kept in %.1f s", run_id, len(kept), len(kept), len(items),
                  time.monotonic() - started)
         return kept, removals

@@ -136,11 +136,36 @@ def _funnel_table(settings: BoostqaSettings) -> Table | None:
     return table
 
 
+_QC_REASONS = ("contaminated", "exact_duplicates", "near_duplicates", "missing_answer", "malformed_options",
+               "length_out_of_bounds", "reasoning_leftover", "template_leftover", "refusal", "hedging",
+               "language_mismatch", "repeated_ngrams")
+
+
+def _qc_table(settings: BoostqaSettings) -> Table | None:
+    sums = ", ".join(f"sum(removed_{r}) as {r}" for r in _QC_REASONS)
+    rows = query(settings.warehouse_path, f"""
+        select strategy, sum(synthesized) as synthesized, sum(after_filters) as filters,
+               sum(after_decontamination) as decontaminated, sum(after_exact_dedup) as exact, sum(kept) as kept,
+               {sums}
+        from marts.fct_qc_funnel where synthesis_run_id != '_bootstrap' group by 1 order by 1""")
+    if not rows:
+        return None
+    removed = {r: sum(int(row[r]) for row in rows) for r in _QC_REASONS}
+    caption = "removed by first reason: " + (", ".join(f"{r} {n}" for r, n in removed.items() if n) or "none")
+    table = Table(title="QC funnel (all runs)", caption=caption)
+    for column in ("strategy", "synthesized", "passed filters", "not contaminated", "not exact dup", "kept"):
+        table.add_column(column, justify="left" if column == "strategy" else "right")
+    for r in rows:
+        table.add_row(r["strategy"], *(str(r[k]) for k in ("synthesized", "filters", "decontaminated", "exact",
+                                                             "kept")))
+    return table
+
+
 def _examples(settings: BoostqaSettings, count: int = 3) -> list[str]:
     rows = query(settings.warehouse_path, f"""
         select strategy, discipline_id, target_difficulty, verified_difficulty, question, options, refined_option,
                refined_answer
-        from marts.fct_synthesized_items order by length(question) desc, item_id limit {int(count)}""")
+        from marts.fct_qc_passed_items order by length(question) desc, item_id limit {int(count)}""")
     lines = []
     for r in rows:
         options = "".join(f"\n      {chr(65 + i)}. {o}" for i, o in enumerate(r["options"] or []))
@@ -169,7 +194,10 @@ def print_summary(settings: BoostqaSettings, console: Console, day: date | None 
     funnel = _funnel_table(settings)
     if funnel is not None:
         console.print(funnel)
-        console.print("[bold]examples of synthesized items[/]")
+    qc = _qc_table(settings)
+    if qc is not None:
+        console.print(qc)
+        console.print("[bold]examples of items that passed QC[/]")
         for line in _examples(settings):
             console.print(line, markup=False)
     for line in _planning_lines(settings):
@@ -179,6 +207,8 @@ def print_summary(settings: BoostqaSettings, console: Console, day: date | None 
         "\n[bold]where the data lives[/]\n"
         f"  raw zone      s3://{bucket}/raw/seeds/source=<name>/ingest_date={day}/ (+ _manifest.json)\n"
         f"  quarantine    s3://{bucket}/quarantine/ingest/run_id=ingest_{day}/source=<name>/\n"
+        f"  QC decisions  s3://{bucket}/qc/{{kept,removals,index}}/run_id=<synthesis run>/ "
+        "(marts.fct_qc_funnel, fct_qc_duplicate_pairs, fct_qc_contamination_pairs, fct_qc_passed_items)\n"
         f"  S3 endpoint   {settings.s3_endpoint} (credentials in {settings.state_dir / 'env.sh'})\n"
         f"  warehouse     {settings.warehouse_path} (marts.fct_seed_ingest_counts, marts.fct_quarantine_reasons)\n"
         f"  logs          {settings.state_dir / 'logs'}\n"

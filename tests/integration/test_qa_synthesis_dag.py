@@ -19,8 +19,8 @@ DAY = date(2026, 11, 23)
 CONF = {"limit": 4, "shard_size": 2, "difficulty_tolerance": 4, "plain_text": True}
 
 
-
-def test_qa_synthesis_turns_every_job_into_an_item_or_a_reject(stack_with_llm: BoostqaSettings) -> None:
+def test_qa_synthesis_makes_an_item_or_reject_per_job_and_qc_decides_each_item(
+        stack_with_llm: BoostqaSettings) -> None:
     settings = stack_with_llm
     run_dag(settings, "seed_ingest", DAY)
     run_dag(settings, "seed_annotate", DAY, conf={"limit": 12, "shard_size": 12})
@@ -44,7 +44,15 @@ def test_qa_synthesis_turns_every_job_into_an_item_or_a_reject(stack_with_llm: B
                    "marts.fct_synthesis_funnel where synthesis_run_id = 'synthesize_20261123'")
     assert funnel == [{"jobs": 4, "kept": len(items)}]
 
-    keys = store.list_keys(f"qa/{run}") + store.list_keys(f"llm/ledger/stage=synthesize/{run}")
+    kept = lake_rows(store, f"qc/kept/{run}")
+    first_reasons = [r for r in lake_rows(store, f"qc/removals/{run}") if r["rank"] == 1]
+    assert sorted(r["item_id"] for r in kept + first_reasons) == sorted(r["item_id"] for r in items)
+    qc_funnel = query(settings.warehouse_path, "select sum(synthesized) as synthesized, sum(kept) as kept from "
+                      "marts.fct_qc_funnel where synthesis_run_id = 'synthesize_20261123'")
+    assert qc_funnel == [{"synthesized": len(items), "kept": len(kept)}]
+
+    keys = [k for prefix in (f"qa/{run}", f"llm/ledger/stage=synthesize/{run}", f"qc/kept/{run}",
+                             f"qc/removals/{run}") for k in store.list_keys(prefix)]
     before = {k: hashlib.sha256(store.get_bytes(k)).hexdigest() for k in keys}
     run_dag(settings, "qa_synthesis", DAY, conf=CONF)
     assert {k: hashlib.sha256(store.get_bytes(k)).hexdigest() for k in keys} == before

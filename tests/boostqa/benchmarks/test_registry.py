@@ -69,3 +69,20 @@ def test_generative_answers_are_extracted_the_way_scorers_need_them() -> None:
 def test_a_malformed_row_names_its_format_and_problem() -> None:
     with pytest.raises(BenchmarkRowError, match="arc row is malformed: ValueError"):
         parse_row("arc", {"question": "q", "choices": {"text": ["a", "b"], "label": ["A", "B"]}, "answerKey": "E"})
+
+
+def test_production_rows_from_the_hub_parse_like_the_local_edition(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Hub path calls ``datasets.load_dataset`` per config and split; its rows share the local schema."""
+    import datasets
+
+    calls: list[tuple[str, str, str]] = []
+    local = {i.config: i.row for i in load_local(get_benchmark("ceval"))}
+
+    def fake_load_dataset(path: str, name: str, split: str) -> list[dict[str, object]]:
+        calls.append((path, name, split))
+        return [local[name]] if name in local else []
+
+    monkeypatch.setattr(datasets, "load_dataset", fake_load_dataset)
+    items = load_items("hub", names=["ceval"])
+    assert len(calls) == 52 and calls[0] == ("ceval/ceval-exam", "accountant", "val")
+    assert {i.config for i in items} == set(local) and all(i.discipline_id for i in items)

@@ -117,6 +117,8 @@ def planted_items(benchmarks: list[BenchmarkItem], seed: int = 7) -> list[Plante
         "length_out_of_bounds": _row("broken-short", "Why?", "Because."),
         "reasoning_leftover": _row("broken-think", "What is the derivative of x squared with respect to x?",
                                    "<think>power rule</think> 2x"),
+        "template_leftover": _row("broken-template", "How long does light from the Sun take to reach Earth?",
+                                  "{{answer}}"),
         "refusal": _row("broken-refusal", "Explain how vaccines train the adaptive immune system to respond.",
                         "I'm sorry, but I cannot help with that request."),
         "hedging": _row("broken-hedge", "Which gas makes up most of the atmosphere of the planet Earth?",

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pyarrow as pa
+import pytest
 
 from boostqa.benchmarks.loader import load_items
+from boostqa.errors import ConfigError
 from boostqa.lake import layout
 from boostqa.lake.parquet import parquet_bytes
 from boostqa.qc.records import QcConfig
@@ -110,3 +112,25 @@ def test_an_exact_duplicate_of_a_near_duplicate_points_at_the_cluster_keeper(mem
     assert kept == {"la-trip-000"}
     assert {k: (v["reason"], v["duplicate_of"]) for k, v in first.items()} == {
         "b-near": ("near_duplicate", "la-trip-000"), "c-twin": ("exact_duplicate", "la-trip-000")}
+
+
+def test_the_same_question_with_other_options_is_an_exact_duplicate(memory_store: MemoryStore) -> None:
+    planted, _ = _planted()
+    original = next(p.row for p in planted if p.row["item_id"] == "la-share-000")
+    other_options = original | {"item_id": "la-share-zzz", "options": ["1", "2", "3", "4"]}
+    _put_items(memory_store, [original, other_options])
+    run_qc(memory_store, RUN_ID, benchmark_items=[])
+    kept, first = _decisions(memory_store)
+    assert kept == {"la-share-000"} and first["la-share-zzz"]["reason"] == "exact_duplicate"
+
+
+def test_an_index_built_with_other_shingle_settings_is_refused_with_the_fix(memory_store: MemoryStore) -> None:
+    planted, _ = _planted()
+    rows = [p.row for p in planted if p.expected_reason is None][:3]
+    _put_items(memory_store, rows, run_id="run_a")
+    run_qc(memory_store, "run_a", benchmark_items=[])
+    _put_items(memory_store, rows, run_id="run_b")
+    other = QcConfig.model_validate({"minhash": {"shingle_size": 4}})
+    with pytest.raises(ConfigError, match="k=5.*rebuild the index"):
+        run_qc(memory_store, "run_b", other, benchmark_items=[])
+    assert memory_store.get_bytes_or_none(layout.qc_marker("run_b")) is None
