@@ -108,6 +108,30 @@ def ingest(
         raise _fail(exc) from exc
 
 
+@app.command("qc")
+def qc(
+    run_id: Annotated[str | None, typer.Argument(help="synthesis run to check, e.g. synthesize_20261125")] = None,
+    force: Annotated[bool, typer.Option(help="redo a run that already has its decisions")] = False,
+    rebuild_index: Annotated[bool, typer.Option(help="empty the dedup index, redo QC of every run in order")] = False,
+) -> None:
+    """Quality-control a synthesis run directly, without Airflow (same code the quality_control task runs)."""
+    from boostqa.lake.store import ObjectStore
+    from boostqa.qc.stage import rebuild_index as rebuild
+    from boostqa.qc.stage import run_qc
+    from boostqa.stack.seaweedfs import lake_config
+
+    if not run_id and not rebuild_index:
+        raise typer.BadParameter("give a synthesis run id, or --rebuild-index")
+    try:
+        store = ObjectStore(lake_config(get_settings()))
+        results = rebuild(store) if rebuild_index else [run_qc(store, run_id or "", force=force)]
+    except BoostqaError as exc:
+        raise _fail(exc) from exc
+    for result in results:
+        state = "already done (--force redoes it)" if result.skipped else f"{result.items} items, {result.kept} kept"
+        console.print(f"qc {result.run_id}: {state} {result.reasons or ''}")
+
+
 @app.command("demo")
 def demo(
     ingest_date: Annotated[str, typer.Option("--date", help="logical date of the run")] = date.today().isoformat(),

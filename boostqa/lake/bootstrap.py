@@ -17,7 +17,7 @@ from boostqa.synthesize.stage import QA_SCHEMA, REJECT_SCHEMA
 from boostqa.synthesize.stage import STAGE as SYNTHESIZE
 
 log = logging.getLogger(__name__)
-BOOTSTRAP_RUN = "_bootstrap"
+BOOTSTRAP_RUN = layout.BOOTSTRAP_RUN
 
 # prefix (up to the run partition) -> schema of the parts under it
 TABLES: dict[str, pa.Schema] = {

@@ -6,6 +6,7 @@ from datetime import date
 
 RAW_SEEDS = "raw/seeds"
 QUARANTINE = "quarantine"
+BOOTSTRAP_RUN = "_bootstrap"  # run id of the empty typed parts that keep dbt's globs valid
 MANIFEST_NAME = "_manifest.json"
 
 

@@ -23,7 +23,10 @@ _TRACE = re.compile(r"</?think>|<\|[a-z_]+\|>|^\s*(?:okay|ok|hmm|alright)[,.]?\s
                     r"^\s*let me think\b|^\s*wait[,.]", re.IGNORECASE | re.MULTILINE)
 _OPTION_WORD = re.compile(r"^(?:option|choice|answer)$", re.IGNORECASE)
 _LABEL = re.compile(r"^[a-h]$")
-_PLACEHOLDER = re.compile(r"\{\{[^{}]{0,80}\}\}|\{[a-z_]{2,40}\}|<(?:answer|question|option)>", re.IGNORECASE)
+# Unfilled placeholders ({{answer}}, {question}, <answer>), our schemas' field names, and JSON debris.
+_PLACEHOLDER = re.compile(
+    r"\{\{[^{}]{0,80}\}\}|\{[a-z_]{2,40}\}|<(?:answer|question|option)>"
+    r"|\b(?:draft_answer|refined_answer|answer_options?|grade_band|draft_correct)\w*|^\s*[\]}]", re.IGNORECASE)
 _LETTERS = "ABCD"
 
 
@@ -46,8 +49,8 @@ def length_bounds(item: QcItem, config: FilterConfig) -> str | None:
 
 def missing_answer(item: QcItem, config: FilterConfig) -> str | None:
     """An answer text, and for multiple choice an option letter."""
-    if not _answer_text(item):
-        return "refined answer is empty"
+    if not tokens(_answer_text(item)):
+        return f"refined answer has no words or numbers: {_answer_text(item)!r}"
     if item.options and not (item.refined_option or "").strip():
         return "multiple-choice item has no answer option"
     return None
@@ -129,8 +132,10 @@ def reasoning_leftover(item: QcItem, config: FilterConfig) -> str | None:
 
 
 def template_leftover(item: QcItem, config: FilterConfig) -> str | None:
-    """No unfilled template placeholder ("{{answer}}", "{question}", "<answer>") in the question or answer."""
-    for field, text in (("question", item.question), ("answer", _answer_text(item))):
+    """No unfilled template placeholder ("{{answer}}", "{question}", "<answer>"), schema field name
+    ("draft_answer_id:") or JSON debris in the question, an option or the answer."""
+    for field, text in (("question", item.question), *(("option", o) for o in item.options or []),
+                        ("answer", _answer_text(item))):
         match = _PLACEHOLDER.search(text)
         if match:
             return f"{field} holds a template placeholder: {match.group(0)!r}"

@@ -57,11 +57,14 @@ def load_index(store: ObjectStore, fingerprint: str, exclude_run: str) -> DedupI
     if not tables:
         return DedupIndex([], [], Shingled(np.zeros(0, np.uint64), np.zeros(0, np.int64), np.zeros(0, np.int64)))
     table = pa.concat_tables(tables)
-    foreign = set(table.column("index_fingerprint").to_pylist()) - {fingerprint}
-    if foreign:
-        raise ConfigError(f"the dedup index under {store.config.uri(INDEX_PREFIX)} holds entries made "
-                          f"with {sorted(foreign)}, this run uses {fingerprint!r}: keep the shingle settings, or "
-                          f"rebuild the index by rerunning QC of every run with the new ones")
+    stale = sorted({run for run, made in zip(table.column("run_id").to_pylist(),
+                                              table.column("index_fingerprint").to_pylist(), strict=True)
+                    if made != fingerprint})
+    if stale:
+        raise ConfigError(f"the dedup index under {store.config.uri(INDEX_PREFIX)} has entries of runs {stale} made "
+                          f"with other settings or an older format than this run's {fingerprint!r}: keep the "
+                          f"shingle settings, or rebuild the index with `boostqa qc --rebuild-index` (redoes QC of "
+                          f"every run in run order)")
     shingles = table.column("shingles").combine_chunks()
     offsets = shingles.offsets.to_numpy().astype(np.int64)
     index = DedupIndex(table.column("item_id").to_pylist(), table.column("exact_key").to_pylist(),

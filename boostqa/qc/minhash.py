@@ -131,9 +131,9 @@ class MinHasher:
         first = np.ones(len(values), dtype=bool)
         first[1:] = (values[1:] != values[:-1]) | (docs[1:] != docs[:-1])
         values, docs = values[first], docs[first]
-        ends = np.cumsum(np.bincount(docs, minlength=len(documents)))
-        starts = np.concatenate([[0], ends[:-1]]).astype(np.int64)
-        return Shingled(values=values, starts=starts, ends=ends.astype(np.int64))
+        counts = np.bincount(docs, minlength=len(documents)).astype(np.int64)
+        ends = np.cumsum(counts)
+        return Shingled(values=values, starts=ends - counts, ends=ends)
 
     def signatures(self, shingled: Shingled) -> np.ndarray:
         """MinHash signatures, shape (documents, num_perm), uint32. Documents without shingles get all-max rows,

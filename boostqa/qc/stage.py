@@ -145,13 +145,17 @@ class QualityControl:
 def run_qc(store: ObjectStore, run_id: str, config: QcConfig | None = None,
            benchmark_items: Sequence[BenchmarkItem] | None = None, force: bool = False) -> QcResult:
     """QC one synthesis run unless its marker exists (``force`` redoes it); the marker is written last."""
-    marker = layout.qc_marker(run_id)
-    if store.get_bytes_or_none(marker) is not None and not force:
+    if store.get_bytes_or_none(layout.qc_marker(run_id)) is not None and not force:
         log.info("qc %s is complete: skipped", run_id)
         return QcResult(run_id=run_id, skipped=True, items=0, kept=0, removed=0, reasons={})
+    return _run_one(store, run_id, QualityControl(config or QcConfig(), benchmark_items))
+
+
+def _run_one(store: ObjectStore, run_id: str, quality: QualityControl) -> QcResult:
+    marker = layout.qc_marker(run_id)
     store.delete_keys([marker])
     items = load_run_items(store, run_id)
-    kept, removals = QualityControl(config or QcConfig(), benchmark_items).run(store, run_id, items)
+    kept, removals = quality.run(store, run_id, items)
     store.put_bytes(layout.qc_part("removals", run_id), parquet_bytes(pa.Table.from_pylist(
         [r.model_dump() for r in removals], schema=REMOVAL_SCHEMA)))
     store.put_bytes(layout.qc_part("kept", run_id), parquet_bytes(pa.Table.from_pylist(
@@ -162,3 +166,17 @@ def run_qc(store: ObjectStore, run_id: str, config: QcConfig | None = None,
              reasons)
     return QcResult(run_id=run_id, skipped=False, items=len(items), kept=len(kept), removed=len(items) - len(kept),
                     reasons=reasons)
+
+def rebuild_index(store: ObjectStore, config: QcConfig | None = None,
+                  benchmark_items: Sequence[BenchmarkItem] | None = None) -> list[QcResult]:
+    """Redo QC of every QC'd run in run order on an emptied index (after changing shingle settings or an index
+    format change): each run is deduplicated against the runs before it, as when they first ran."""
+    runs: set[str] = set()
+    for table in ("done", "kept", "index"):  # a run QC touched, finished or not
+        prefix = layout.qc_table_prefix(table)
+        runs |= {k.removeprefix(prefix).split("/", 1)[0].removeprefix("run_id=") for k in store.list_keys(prefix)}
+    runs = sorted(runs - {layout.BOOTSTRAP_RUN})
+    store.delete_keys(store.list_keys(layout.qc_table_prefix("index")))
+    log.info("rebuilding the dedup index from %d runs: %s", len(runs), runs)
+    quality = QualityControl(config or QcConfig(), benchmark_items)
+    return [_run_one(store, run, quality) for run in runs]

@@ -40,3 +40,16 @@ def test_operator_runs_qc_of_the_run_and_returns_counts(memory_store: MemoryStor
         result = operator.execute(context={})
     assert result["items"] == 3 and result["kept"] == 0 and sum(result["reasons"].values()) == 3
     assert memory_store.get_bytes_or_none(layout.qc_marker("synthesize_20261125")) is not None
+
+
+def test_an_incompatible_index_fails_the_task_without_retry(memory_store: MemoryStore) -> None:
+    rows = [{n: p.row.get(n) for n in QA_SCHEMA.names} | {"run_id": run} for run in ("run_a", "run_b")
+            for p in planted_items([])[:2]]
+    for run in ("run_a", "run_b"):
+        memory_store.put_bytes(layout.qa_prefix(run) + layout.part_name(0), parquet_bytes(pa.Table.from_pylist(
+            [r for r in rows if r["run_id"] == run], schema=QA_SCHEMA)))
+    with patch("boostqa_airflow.operators.qc.LakeHook") as hook:
+        hook.return_value.get_conn.return_value = memory_store
+        QualityControlOperator(task_id="qc", run_id="run_a").execute(context={})
+        with pytest.raises(AirflowFailException, match="rebuild-index"):
+            QualityControlOperator(task_id="qc", run_id="run_b", shingle_size="4").execute(context={})

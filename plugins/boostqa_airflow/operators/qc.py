@@ -9,6 +9,7 @@ from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException
 from pydantic import ValidationError
 
+from boostqa.errors import ConfigError
 from boostqa.qc.records import QcConfig
 from boostqa.qc.stage import run_qc
 from boostqa_airflow.constants import S3_CONN_ID
@@ -54,7 +55,10 @@ class QualityControlOperator(BaseOperator):
         config = qc_config(self.ngram, self.threshold, self.shingle_size, self.num_perm, self.bands,
                            self.benchmark_source)
         force = str(self.force).lower() in ("true", "1")
-        result = run_qc(LakeHook(self.lake_conn_id).get_conn(), self.run_id, config, force=force)
+        try:
+            result = run_qc(LakeHook(self.lake_conn_id).get_conn(), self.run_id, config, force=force)
+        except ConfigError as exc:  # e.g. an index built with other settings: a retry would fail the same way
+            raise AirflowFailException(str(exc)) from exc
         self.log.info("qc %s: %d items, %d kept, removed by first reason %s", self.run_id, result.items, result.kept,
                       result.reasons)
         return result.model_dump()

@@ -64,3 +64,10 @@ def test_near_duplicates_keep_the_best_ranked_member_and_protect_the_index() -> 
 def test_exact_duplicates_keep_the_first_and_never_remove_protected() -> None:
     assert [(d.index, d.kept_index) for d in exact_duplicates(["k1", "k2", "k1", "k1"])] == [(2, 0), (3, 0)]
     assert [d.index for d in exact_duplicates(["k1", "k1", "k1"], protected=2)] == [2]
+
+
+def test_an_empty_batch_has_no_shingles_and_no_duplicates() -> None:
+    hasher = MinHasher()
+    empty = hasher.shingle([])
+    assert len(empty) == 0 and hasher.signatures(empty).shape == (0, 128)
+    assert near_duplicates(hasher, Shingled.concat(hasher.shingle([["a"] * 9, ["b"] * 9]), empty), protected=2) == []

@@ -10,7 +10,7 @@ from boostqa.errors import ConfigError
 from boostqa.lake import layout
 from boostqa.lake.parquet import parquet_bytes
 from boostqa.qc.records import QcConfig
-from boostqa.qc.stage import run_qc
+from boostqa.qc.stage import EXACT_KEY_VERSION, rebuild_index, run_qc
 from boostqa.synthesize.stage import QA_SCHEMA
 from tests.boostqa.qc.planted import RUN_ID, Planted, planted_items
 from tests.conftest import MemoryStore, lake_rows
@@ -131,6 +131,20 @@ def test_an_index_built_with_other_shingle_settings_is_refused_with_the_fix(memo
     run_qc(memory_store, "run_a", benchmark_items=[])
     _put_items(memory_store, rows, run_id="run_b")
     other = QcConfig.model_validate({"minhash": {"shingle_size": 4}})
-    with pytest.raises(ConfigError, match="k=5.*rebuild the index"):
+    with pytest.raises(ConfigError, match=r"runs \['run_a'\].*boostqa qc --rebuild-index"):
         run_qc(memory_store, "run_b", other, benchmark_items=[])
     assert memory_store.get_bytes_or_none(layout.qc_marker("run_b")) is None
+
+
+def test_rebuilding_the_index_redoes_every_run_in_order(memory_store: MemoryStore) -> None:
+    planted, _ = _planted()
+    rows = [p.row for p in planted if p.expected_reason is None][:4]
+    for run in ("run_a", "run_b"):
+        _put_items(memory_store, rows, run_id=run)
+        run_qc(memory_store, run, benchmark_items=[])
+    other = QcConfig.model_validate({"minhash": {"shingle_size": 4}})
+    results = rebuild_index(memory_store, other, benchmark_items=[])
+    assert [(r.run_id, r.kept, r.reasons) for r in results] == [
+        ("run_a", 4, {}), ("run_b", 0, {"exact_duplicate": 4})]
+    rows_a = lake_rows(memory_store, layout.qc_part("index", "run_a"))
+    assert {r["index_fingerprint"] for r in rows_a} == {f"tokens-v1-xxh3;k=4;seed=1;{EXACT_KEY_VERSION}"}
