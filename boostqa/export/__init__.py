@@ -1,0 +1,1 @@
+"""Mixture export: HF-compatible parquet shards with a dataset card, tokenized packed sequences, a manifest."""

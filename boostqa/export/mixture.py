@@ -1,0 +1,126 @@
+"""Export a training mixture: HF parquet shards + dataset card, packed token shards, lineage and a manifest."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from pydantic import BaseModel
+
+from boostqa.export.card import dataset_card
+from boostqa.export.packing import Packer, TargetTokenizer, batched
+from boostqa.export.text import training_text
+from boostqa.lake.store import ObjectStore
+
+log = logging.getLogger(__name__)
+MANIFEST_VERSION = 1  # training/data.py reads this version
+PARQUET_COLUMNS = ("text", "source", "sample_id", "item_id", "strategy", "discipline_id", "difficulty", "language",
+                   "synthesis_run_id", "mixture_version")
+LINEAGE_SCHEMA = pa.schema([
+    ("mixture_version", pa.string()), ("sample_id", pa.string()), ("source", pa.string()), ("item_id", pa.string()),
+    ("parquet_shard", pa.string()), ("parquet_row", pa.int64()), ("packed_shard", pa.int32()),
+    ("packed_sequence", pa.int64()), ("token_offset", pa.int32()), ("tokens", pa.int32()),
+])
+
+
+class MixtureExportResult(BaseModel):
+    """Small, XCom-friendly summary of an export."""
+
+    mixture_version: str
+    samples: int
+    boostqa_samples: int
+    general_samples: int
+    tokens: int
+    packed_sequences: int
+    manifest_uri: str
+    local_dir: str
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _write_parquet_shards(out_dir: Path, rows: list[dict[str, Any]], rows_per_shard: int) -> list[dict[str, Any]]:
+    count = max(1, -(-len(rows) // rows_per_shard))
+    shards = []
+    for index in range(count):
+        chunk = rows[index * rows_per_shard : (index + 1) * rows_per_shard]
+        name = f"data/train-{index:05d}-of-{count:05d}.parquet"
+        path = out_dir / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(pa.Table.from_pylist([{k: r[k] for k in PARQUET_COLUMNS} for r in chunk]), path,
+                       compression="zstd")
+        shards.append({"path": name, "rows": len(chunk), "sha256": _sha256(path)})
+    return shards
+
+
+def export_mixture(store: ObjectStore, selection: list[dict[str, Any]], mixture_version: str,
+                   tokenizer: TargetTokenizer, out_dir: Path, seq_len: int = 512, rows_per_shard: int = 50_000,
+                   sequences_per_shard: int = 4096) -> MixtureExportResult:
+    """Write the mixture under ``out_dir`` and upload it to ``mixtures/<version>/`` (manifest last).
+
+    ``selection`` is the dbt export in its shuffled order: one row per sample with ``source`` (boostqa |
+    general), ids, bucket columns and the raw fields :func:`training_text` formats.
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rows = [r | {"text": training_text(r), "mixture_version": mixture_version} for r in selection]
+    parquet = _write_parquet_shards(out_dir, rows, rows_per_shard)
+    packer = Packer(out_dir, seq_len, tokenizer.eos_token_id, tokenizer.vocab_size, sequences_per_shard)
+    lineage: list[dict[str, Any]] = []
+    tokens_by_source: Counter[str] = Counter()
+    for start, batch in zip(range(0, len(rows), 256), batched((r["text"] for r in rows), 256), strict=True):
+        for offset, ids in enumerate(tokenizer.encode_batch(batch)):
+            row = rows[start + offset]
+            shard, sequence, token_offset = packer.add(ids)
+            tokens_by_source[row["source"]] += len(ids) + 1
+            position = start + offset
+            lineage.append({"mixture_version": mixture_version, "sample_id": row["sample_id"],
+                            "source": row["source"], "item_id": row["item_id"],
+                            "parquet_shard": parquet[position // rows_per_shard]["path"],
+                            "parquet_row": position % rows_per_shard, "packed_shard": shard,
+                            "packed_sequence": sequence, "token_offset": token_offset, "tokens": len(ids) + 1})
+        log.info("export %s: tokenized %d/%d samples", mixture_version, min(start + 256, len(rows)), len(rows))
+    packed = packer.close()
+    pq.write_table(pa.Table.from_pylist(lineage, schema=LINEAGE_SCHEMA), out_dir / "lineage.parquet",
+                   compression="zstd")
+    counts = {
+        "samples": len(rows),
+        "by_source": dict(Counter(r["source"] for r in rows)),
+        "by_discipline": dict(sorted(Counter(r["discipline_id"] or "none" for r in rows).items())),
+        "by_difficulty": {str(k): v for k, v in sorted(Counter(r["difficulty"] for r in rows
+                                                               if r["difficulty"] is not None).items())},
+        "by_strategy": dict(sorted(Counter(r["strategy"] for r in rows if r["strategy"]).items())),
+        "tokens_by_source": dict(tokens_by_source),
+    }
+    manifest = {
+        "manifest_version": MANIFEST_VERSION,
+        "mixture_version": mixture_version,
+        "synthesis_runs": sorted({r["synthesis_run_id"] for r in rows if r["synthesis_run_id"]}),
+        "counts": counts,
+        "tokens": sum(tokens_by_source.values()),
+        "tokenizer": {"path": str(tokenizer.path), "sha256": tokenizer.sha256},
+        "parquet": parquet,
+        "lineage": {"path": "lineage.parquet", "sha256": _sha256(out_dir / "lineage.parquet")},
+        "packed": {"seq_len": seq_len, "dtype": str(packer.dtype), "eos_token_id": tokenizer.eos_token_id,
+                   "vocab_size": tokenizer.vocab_size, "shards": [s.__dict__ for s in packed]},
+    }
+    (out_dir / "README.md").write_text(dataset_card(manifest), encoding="utf-8")
+    (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True), encoding="utf-8")
+    prefix = f"mixtures/{mixture_version}/"
+    store.delete_keys([prefix + "manifest.json"])  # an interrupted upload is visibly incomplete
+    for path in sorted(p for p in out_dir.rglob("*") if p.is_file() and p.name != "manifest.json"):
+        store.put_bytes(prefix + path.relative_to(out_dir).as_posix(), path.read_bytes())
+    store.put_bytes(prefix + "manifest.json", (out_dir / "manifest.json").read_bytes(), "application/json")
+    log.info("export %s: %d samples, %d tokens, %d packed sequences -> %s", mixture_version, len(rows),
+             manifest["tokens"], sum(s.sequences for s in packed), store.config.uri(prefix))
+    return MixtureExportResult(mixture_version=mixture_version, samples=len(rows),
+                               boostqa_samples=counts["by_source"].get("boostqa", 0),
+                               general_samples=counts["by_source"].get("general", 0), tokens=manifest["tokens"],
+                               packed_sequences=sum(s.sequences for s in packed),
+                               manifest_uri=store.config.uri(prefix + "manifest.json"), local_dir=str(out_dir))

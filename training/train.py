@@ -1,0 +1,184 @@
+"""Mid-training entry point for the `deepspeed` launcher or `torchrun`: packed mixture in; checkpoints, metrics,
+status and an HF folder out.
+
+    deepspeed --num_gpus 1 training/train.py --config cpu_smoke --override data.manifest=/path/manifest.json
+    torchrun --nproc_per_node 2 -m training.train --config cpu_smoke --override max_steps=50
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+if __package__ in (None, ""):  # run as a script by the deepspeed launcher
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from training.config import TrainConfig, deepspeed_config_path, load_config
+from training.data import PackedMixture
+from training.status import read_metrics, write_metrics, write_status
+
+LATEST = "latest"  # DeepSpeed's pointer file to the last checkpoint tag
+
+
+def _lr_lambda(config: TrainConfig) -> Any:
+    optim = config.optim
+
+    def factor(step: int) -> float:
+        if step < optim.warmup_steps:
+            return (step + 1) / max(optim.warmup_steps, 1)
+        progress = min(1.0, (step - optim.warmup_steps) / max(config.max_steps - optim.warmup_steps, 1))
+        return optim.min_lr_ratio + (1 - optim.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
+
+    return factor
+
+
+def build_model(config: TrainConfig, vocab_size: int) -> Any:
+    """The HF model of the config, or a tiny random-init Llama (smoke tests)."""
+    import torch
+    from transformers import AutoModelForCausalLM, LlamaConfig, LlamaForCausalLM
+
+    if config.model.source == "hf":
+        if not config.model.path:
+            raise ValueError("model.source=hf needs model.path (an HF folder)")
+        return AutoModelForCausalLM.from_pretrained(config.model.path, dtype=torch.float32)
+    tiny = LlamaConfig(vocab_size=config.model.vocab_size or vocab_size, hidden_size=config.model.hidden_size,
+                       intermediate_size=config.model.hidden_size * 4, num_hidden_layers=config.model.layers,
+                       num_attention_heads=config.model.heads, num_key_value_heads=config.model.heads,
+                       max_position_embeddings=4096, tie_word_embeddings=True)
+    torch.manual_seed(0)
+    return LlamaForCausalLM(tiny)
+
+
+def deepspeed_dict(config: TrainConfig, world_size: int) -> dict[str, Any]:
+    """The DeepSpeed JSON with the run's batch sizes, optimizer and precision filled in."""
+    ds = json.loads(deepspeed_config_path(config).read_text())
+    ds["train_micro_batch_size_per_gpu"] = config.micro_batch_size
+    ds["gradient_accumulation_steps"] = config.grad_accum_steps
+    ds["train_batch_size"] = config.micro_batch_size * config.grad_accum_steps * world_size
+    ds["gradient_clipping"] = config.optim.grad_clip
+    ds.setdefault("optimizer", {"type": "AdamW", "params": {}})
+    ds["optimizer"]["params"].update({"lr": config.optim.lr, "betas": list(config.optim.betas),
+                                      "weight_decay": config.optim.weight_decay})
+    ds["bf16"] = {"enabled": config.precision == "bf16"}
+    return ds
+
+
+def _export_hf(config: TrainConfig, engine: Any, model: Any, output: Path, tag: str) -> Path:
+    """Consolidate the ZeRO checkpoint to fp32 and save an HF folder (never save_pretrained on a ZeRO-3 engine)."""
+    from deepspeed.utils.zero_to_fp32 import get_fp32_state_dict_from_zero_checkpoint
+
+    state = get_fp32_state_dict_from_zero_checkpoint(str(output), tag=tag)
+    model.load_state_dict(state, strict=False)
+    target = output / "hf"
+    partial = output / "hf.partial"
+    shutil.rmtree(partial, ignore_errors=True)
+    model.save_pretrained(partial, safe_serialization=True)
+    if config.model.source == "hf" and config.model.path:
+        for name in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "chat_template.jinja"):
+            if (Path(config.model.path) / name).exists():
+                shutil.copy(Path(config.model.path) / name, partial / name)
+    shutil.rmtree(target, ignore_errors=True)
+    partial.rename(target)
+    return target
+
+
+def train(config: TrainConfig) -> dict[str, Any]:  # noqa: C901 - one loop, kept in one place on purpose
+    """Run (or resume) the training loop; returns the final status on rank 0."""
+    import deepspeed
+    import torch
+
+    on_gpu = torch.cuda.is_available()
+    deepspeed.init_distributed(dist_backend="nccl" if on_gpu else "gloo")
+    rank, world = torch.distributed.get_rank(), torch.distributed.get_world_size()
+    if on_gpu:
+        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+    output = Path(config.output_dir)
+    if rank == 0:
+        write_status(output, "starting", world_size=world)
+    data = PackedMixture(config.data.manifest)
+    model = build_model(config, data.vocab_size)
+    engine, _, _, scheduler = deepspeed.initialize(
+        model=model, model_parameters=[p for p in model.parameters() if p.requires_grad],
+        config=deepspeed_dict(config, world),
+        lr_scheduler=lambda optimizer: torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_lambda(config)),
+    )
+    start_step, metrics = 0, []
+    if (output / LATEST).exists():
+        _, client = engine.load_checkpoint(str(output))
+        start_step = int(client["step"])
+        metrics = [m for m in read_metrics(output) if m["step"] < start_step]
+        if rank == 0:
+            print(f"[train] resumed from {output} at step {start_step}", flush=True)
+    global_batch = config.micro_batch_size * config.grad_accum_steps * world
+    tokens_per_step = global_batch * data.seq_len
+    device = engine.device
+    last_tag = None
+    for step in range(start_step, config.max_steps):
+        started = time.perf_counter()
+        indexes = data.samples_for_step(step, global_batch, config.data.seed)
+        mine = indexes.reshape(config.grad_accum_steps, world, config.micro_batch_size)[:, rank]
+        losses = []
+        for micro in mine:
+            batch = torch.as_tensor(np.stack([data.sequence(int(i)) for i in micro]), device=device)
+            loss = engine(input_ids=batch, labels=batch).loss
+            engine.backward(loss)
+            engine.step()
+            losses.append(float(loss.detach()))
+        mean_loss = torch.tensor(sum(losses) / len(losses), device=device)
+        torch.distributed.all_reduce(mean_loss)
+        seconds = time.perf_counter() - started
+        row = {"step": step, "loss": float(mean_loss) / world, "lr": float(scheduler.get_last_lr()[0]),
+               "tokens": tokens_per_step, "seconds": seconds, "tokens_per_s": tokens_per_step / seconds,
+               "sample_indexes": [int(i) for i in indexes]}
+        metrics.append(row)
+        if rank == 0 and (step % config.log_every == 0 or step == config.max_steps - 1):
+            print(f"[train] step {step + 1}/{config.max_steps} loss {row['loss']:.4f} lr {row['lr']:.2e} "
+                  f"{row['tokens_per_s']:.0f} tokens/s", flush=True)
+        done = step + 1
+        if done % config.checkpoint_every == 0 or done == config.max_steps:
+            last_tag = f"step_{done}"
+            engine.save_checkpoint(str(output), tag=last_tag, client_state={"step": done})
+            if rank == 0:
+                write_metrics(output, metrics)
+                write_status(output, "running", step=done, max_steps=config.max_steps, loss=row["loss"],
+                             checkpoint=str(output / last_tag))
+    final: dict[str, Any] = {"step": config.max_steps, "max_steps": config.max_steps,
+                             "loss_first": metrics[0]["loss"] if metrics else None,
+                             "loss_last": metrics[-1]["loss"] if metrics else None}
+    if rank == 0:
+        if config.export_hf:
+            tag = last_tag or (output / LATEST).read_text().strip()
+            final["hf_folder"] = str(_export_hf(config, engine, model, output, tag))
+        write_metrics(output, metrics)
+        write_status(output, "succeeded", **final)
+    torch.distributed.barrier()
+    return final
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--config", default="cpu_smoke", help="configs/<name>.yaml or a path")
+    parser.add_argument("--override", action="append", default=[], help="dotted key=value (repeatable)")
+    parser.add_argument("--local_rank", type=int, default=-1, help="set by the deepspeed launcher")
+    args = parser.parse_args(argv)
+    config = load_config(args.config, args.override)
+    output = Path(config.output_dir)
+    try:
+        train(config)
+    except BaseException as exc:
+        if int(os.environ.get("RANK", "0")) == 0:
+            write_status(output, "failed", error=f"{type(exc).__name__}: {exc}")
+        raise
+
+
+if __name__ == "__main__":
+    main()
