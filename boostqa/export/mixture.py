@@ -13,6 +13,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pydantic import BaseModel
 
+from boostqa.errors import LakeError
 from boostqa.export.card import dataset_card
 from boostqa.export.packing import Packer, TargetTokenizer, batched
 from boostqa.export.text import training_text
@@ -20,6 +21,7 @@ from boostqa.lake.store import ObjectStore
 
 log = logging.getLogger(__name__)
 MANIFEST_VERSION = 1  # training/data.py reads this version
+SELECTION_NAME = "selection.parquet"  # what dbt's export_training_mixture writes beside the export
 PARQUET_COLUMNS = ("text", "source", "sample_id", "item_id", "strategy", "discipline_id", "difficulty", "language",
                    "synthesis_run_id", "mixture_version")
 LINEAGE_SCHEMA = pa.schema([
@@ -116,6 +118,12 @@ def export_mixture(store: ObjectStore, selection: list[dict[str, Any]], mixture_
     store.delete_keys([prefix + "manifest.json"])  # an interrupted upload is visibly incomplete
     for path in sorted(p for p in out_dir.rglob("*") if p.is_file() and p.name != "manifest.json"):
         store.put_bytes(prefix + path.relative_to(out_dir).as_posix(), path.read_bytes())
+    # The lineage again where the warehouse reads every version's (fct_mixture_lineage).
+    store.put_bytes(f"mixtures/lineage/run_id={mixture_version}/part-00000.parquet",
+                    (out_dir / "lineage.parquet").read_bytes())
+    written = {prefix + p.relative_to(out_dir).as_posix() for p in out_dir.rglob("*") if p.is_file()}
+    stale = [k for k in store.list_keys(prefix) if k not in written and k != prefix + SELECTION_NAME]
+    store.delete_keys(stale)  # shards of an earlier, larger export of the same version
     store.put_bytes(prefix + "manifest.json", (out_dir / "manifest.json").read_bytes(), "application/json")
     log.info("export %s: %d samples, %d tokens, %d packed sequences -> %s", mixture_version, len(rows),
              manifest["tokens"], sum(s.sequences for s in packed), store.config.uri(prefix))
@@ -124,3 +132,17 @@ def export_mixture(store: ObjectStore, selection: list[dict[str, Any]], mixture_
                                general_samples=counts["by_source"].get("general", 0), tokens=manifest["tokens"],
                                packed_sequences=sum(s.sequences for s in packed),
                                manifest_uri=store.config.uri(prefix + "manifest.json"), local_dir=str(out_dir))
+
+
+def load_selection(store: ObjectStore, mixture_version: str) -> list[dict[str, Any]]:
+    """The samples dbt selected for a mixture version, in their shuffled order.
+
+    Raises:
+        LakeError: the warehouse has not exported that version (run the mixture_export DAG's dbt group).
+    """
+    key = f"mixtures/{mixture_version}/{SELECTION_NAME}"
+    data = store.get_bytes_or_none(key)
+    if data is None:
+        raise LakeError(f"no mixture selection at {store.config.uri(key)}: build export_training_mixture with "
+                        f"mixture_version={mixture_version} first")
+    return pq.read_table(pa.BufferReader(data)).sort_by("sample_order").to_pylist()

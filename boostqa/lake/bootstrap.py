@@ -8,6 +8,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from boostqa.annotate.runner import ANNOTATION_SCHEMA, LLM_QUARANTINE_SCHEMA
+from boostqa.export.general import GENERAL_SCHEMA
+from boostqa.export.mixture import LINEAGE_SCHEMA
 from boostqa.lake import layout
 from boostqa.lake.parquet import parquet_bytes
 from boostqa.lake.store import ObjectStore
@@ -28,6 +30,8 @@ TABLES: dict[str, pa.Schema] = {
     f"{layout.QUARANTINE}/{SYNTHESIZE}/": REJECT_SCHEMA,
     layout.qc_table_prefix("kept"): KEPT_SCHEMA,
     layout.qc_table_prefix("removals"): REMOVAL_SCHEMA,
+    "raw/general/": GENERAL_SCHEMA,
+    "mixtures/lineage/": LINEAGE_SCHEMA,
 }
 
 

@@ -10,7 +10,7 @@ import pytest
 from boostqa.settings import PROJECT_ROOT
 
 pytestmark = pytest.mark.dag
-EXPECTED_DAGS = {"seed_ingest", "seed_annotate", "warehouse_build", "qa_synthesis"}
+EXPECTED_DAGS = {"seed_ingest", "seed_annotate", "warehouse_build", "qa_synthesis", "mixture_export"}
 
 
 @pytest.fixture(scope="module")
@@ -73,3 +73,23 @@ def test_qa_synthesis_is_chained_by_the_plan_and_qa_assets(dagbag: object) -> No
         assert any(model in task_id for task_id in dbt_ids), model
     # The plan is not rebuilt here: a synthesis run must not announce a new plan (that would loop).
     assert not any("fct_generation_plan" in task_id for task_id in dbt_ids)
+
+
+def test_qa_synthesis_ends_with_quality_control_before_its_marts(dagbag: object) -> None:
+    synthesis = dagbag.dags["qa_synthesis"]  # type: ignore[attr-defined]
+    qc = synthesis.get_task("quality_control.filter_decontaminate_dedup")
+    assert "synthesize_shard" in qc.upstream_task_ids
+    dbt_ids = {t.task_id for t in synthesis.tasks if t.task_id.startswith("dbt_synthesis.")}
+    for model in ("stg_qc__removals", "int_qa_items_screened", "fct_qc_funnel", "fct_qc_passed_items"):
+        assert any(model in task_id for task_id in dbt_ids), model
+
+
+def test_mixture_export_runs_on_qa_and_announces_the_training_mixture(dagbag: object) -> None:
+    mixture = dagbag.dags["mixture_export"]  # type: ignore[attr-defined]
+    assert "boostqa_qa" in repr(mixture.timetable.asset_condition)
+    assert [o.name for o in mixture.get_task("publish_mixture").outlets] == ["training_mixture"]
+    selection = {t.task_id for t in mixture.tasks if t.task_id.startswith("dbt_mixture.")}
+    assert any("export_training_mixture" in t for t in selection)
+    assert not any("fct_qc" in t for t in selection)  # QC marts belong to qa_synthesis
+    export = mixture.get_task("export_mixture")
+    assert any(t.startswith("dbt_mixture.") for t in export.upstream_task_ids)

@@ -1,0 +1,65 @@
+"""The mixture in dbt on the real lake: QC'd items + staged general corpus -> selection -> export -> lineage."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from boostqa.benchmarks.loader import load_items
+from boostqa.export.general import load_general_sources, stage_general_corpus
+from boostqa.export.mixture import export_mixture, load_selection
+from boostqa.export.packing import load_target_tokenizer
+from boostqa.lake import layout
+from boostqa.lake.bootstrap import ensure_schema_parts
+from boostqa.lake.parquet import parquet_bytes
+from boostqa.lake.store import ObjectStore
+from boostqa.qc.stage import run_qc
+from boostqa.settings import BoostqaSettings
+from boostqa.stack.seaweedfs import lake_config
+from boostqa.synthesize.stage import QA_SCHEMA
+from boostqa.warehouse import dbt_env, query, run_dbt
+from tests.boostqa.export.test_mixture import tokenizer_dir  # noqa: F401 - fixture
+from tests.boostqa.qc.planted import planted_items
+
+pytestmark = pytest.mark.integration
+RUN_RUN = "mixture_run"
+
+
+def _build(stack: BoostqaSettings, tmp_path: Path, warehouse: Path, *select: str) -> None:
+    run_dbt(["build", "--select", *select, "--indirect-selection", "cautious", "--target-path",
+             str(tmp_path / "target")], dbt_env(lake_config(stack), warehouse))
+
+
+def test_mixture_takes_passed_items_and_general_text_one_to_one_and_traces_every_sample(
+        stack: BoostqaSettings, tmp_path: Path, tokenizer_dir: Path) -> None:  # noqa: F811
+    store = ObjectStore(lake_config(stack))
+    planted = planted_items(load_items(splits="all"))
+    rows = [{n: p.row.get(n) for n in QA_SCHEMA.names} | {"run_id": RUN_RUN} for p in planted]
+    store.put_bytes(layout.qa_prefix(RUN_RUN) + layout.part_name(0),
+                    parquet_bytes(pa.Table.from_pylist(rows, schema=QA_SCHEMA)))
+    ensure_schema_parts(store)
+    kept = run_qc(store, RUN_RUN, force=True).kept
+    for source in load_general_sources():
+        stage_general_corpus(store, source)
+
+    warehouse = tmp_path / "wh.duckdb"
+    _build(stack, tmp_path, warehouse, "taxonomy_disciplines", "path:models/staging/qa", "path:models/staging/qc",
+           "fct_qc_passed_items", "stg_general__documents", "fct_training_mixture", "export_training_mixture")
+    mix = query(warehouse, "select source, count(*) as n, sum(chars) as chars from marts.fct_training_mixture "
+                "group by 1 order by 1")
+    by_source = {r["source"]: r for r in mix}
+    assert by_source["boostqa"]["n"] == kept
+    (longest,) = query(warehouse, "select max(chars) as m from marts.fct_training_mixture where source = 'general'")
+    longest = longest["m"]
+    assert by_source["boostqa"]["chars"] <= by_source["general"]["chars"] < by_source["boostqa"]["chars"] + longest
+
+    selection = load_selection(store, "v1")
+    assert [r["sample_order"] for r in selection] == list(range(1, len(selection) + 1))
+    result = export_mixture(store, selection, "v1", load_target_tokenizer(tokenizer_dir), tmp_path / "v1",
+                            seq_len=32)
+    _build(stack, tmp_path, warehouse, "fct_mixture_lineage")
+    lineage = query(warehouse, "select count(*) as n, count(synthesis_run_id) as traced from marts.fct_mixture_lineage "
+                    "where mixture_version = 'v1'")
+    assert lineage == [{"n": result.samples, "traced": kept}]  # every BoostQA sample leads back to its run
