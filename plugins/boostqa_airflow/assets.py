@@ -10,3 +10,4 @@ ANNOTATIONS = Asset(name="boostqa_annotations", uri="boostqa://lake/annotations"
 PLAN = Asset(name="boostqa_plan", uri="boostqa://lake/plans/latest")
 QA = Asset(name="boostqa_qa", uri="boostqa://lake/qa")
 TRAINING_MIXTURE = Asset(name="training_mixture", uri="boostqa://lake/mixtures")
+CHECKPOINT = Asset(name="checkpoint", uri="boostqa://checkpoints/midtrain")

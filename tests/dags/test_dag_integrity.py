@@ -10,7 +10,7 @@ import pytest
 from boostqa.settings import PROJECT_ROOT
 
 pytestmark = pytest.mark.dag
-EXPECTED_DAGS = {"seed_ingest", "seed_annotate", "warehouse_build", "qa_synthesis", "mixture_export"}
+EXPECTED_DAGS = {"seed_ingest", "seed_annotate", "warehouse_build", "qa_synthesis", "mixture_export", "midtrain"}
 
 
 @pytest.fixture(scope="module")
@@ -93,3 +93,10 @@ def test_mixture_export_runs_on_qa_and_announces_the_training_mixture(dagbag: ob
     assert not any("fct_qc" in t for t in selection)  # QC marts belong to qa_synthesis
     export = mixture.get_task("export_mixture")
     assert any(t.startswith("dbt_mixture.") for t in export.upstream_task_ids)
+
+
+def test_midtrain_runs_on_the_mixture_and_announces_the_checkpoint(dagbag: object) -> None:
+    midtrain = dagbag.dags["midtrain"]  # type: ignore[attr-defined]
+    assert "training_mixture" in repr(midtrain.timetable.asset_condition)
+    train = midtrain.get_task("train")
+    assert [o.name for o in train.outlets] == ["checkpoint"] and train.start_from_trigger is False

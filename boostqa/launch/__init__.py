@@ -1,0 +1,1 @@
+"""Launch the trainer where it runs: a local subprocess (embedded), a Kubernetes job, a Slurm batch job."""

@@ -1,0 +1,101 @@
+"""Production launchers: a Kubernetes Job or a Slurm batch script rendered from the templates in ``infra/``."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import shutil
+import subprocess
+from pathlib import Path
+from string import Template
+from typing import Any
+
+import yaml
+from pydantic import BaseModel
+
+from boostqa.errors import ConfigError
+from boostqa.launch.spec import LaunchSpec, RunStatus, read_status_file
+from boostqa.settings import PROJECT_ROOT
+
+K8S_TEMPLATE = PROJECT_ROOT / "infra" / "k8s" / "training-job.yaml"
+SLURM_TEMPLATE = PROJECT_ROOT / "infra" / "slurm" / "train.sbatch"
+
+
+class ClusterResources(BaseModel):
+    """What one node of the run asks the scheduler for, and the image that holds ``training/``."""
+
+    image: str = "ghcr.io/boostqa/trainer:latest"
+    gpus_per_node: int = 8
+    cpus: int = 96
+    memory: str = "1800Gi"
+    mixture_uri: str = "s3://boostqa/mixtures/v1/"
+    mixture_dir: str = "/work/mixtures/v1"
+
+
+def _values(spec: LaunchSpec, resources: ClusterResources) -> dict[str, Any]:
+    return {"job_name": spec.job_name, "run_id": spec.run_id, "nodes": spec.nodes, "output_dir": spec.output_dir,
+            "train_args": json.dumps(spec.train_args()), "train_args_shell": shlex.join(spec.train_args()),
+            **resources.model_dump()}
+
+
+def render_kubernetes_job(spec: LaunchSpec, resources: ClusterResources, template: Path = K8S_TEMPLATE
+                          ) -> dict[str, Any]:
+    """The Job manifest of a run (parsed, so a template error fails here, not in the cluster)."""
+    text = Template(template.read_text()).substitute(_values(spec, resources))
+    return yaml.safe_load(text)
+
+
+def render_slurm_script(spec: LaunchSpec, resources: ClusterResources, template: Path = SLURM_TEMPLATE) -> str:
+    """The sbatch script of a run."""
+    return Template(template.read_text()).substitute(_values(spec, resources))
+
+
+def _run(argv: list[str], stdin: str | None = None) -> str:
+    if shutil.which(argv[0]) is None:
+        raise ConfigError(f"`{argv[0]}` is not installed here: this launcher needs the cluster's CLI")
+    result = subprocess.run(argv, input=stdin, capture_output=True, text=True, check=False)  # noqa: S603
+    if result.returncode != 0:
+        raise ConfigError(f"`{' '.join(argv)}` failed: {result.stderr.strip()}")
+    return result.stdout
+
+
+class KubernetesLauncher:
+    """Applies the rendered Job with kubectl; status comes from the status file on the shared volume."""
+
+    def __init__(self, resources: ClusterResources | None = None, namespace: str = "boostqa") -> None:
+        self.resources, self.namespace = resources or ClusterResources(), namespace
+
+    def submit(self, spec: LaunchSpec) -> str:
+        manifest = render_kubernetes_job(spec, self.resources)
+        _run(["kubectl", "apply", "-n", self.namespace, "-f", "-"], yaml.safe_dump(manifest))
+        return spec.job_name
+
+    def status(self, handle: str, spec: LaunchSpec) -> RunStatus:
+        status = read_status_file(Path(spec.output_dir))
+        if status is not None and status.finished:
+            return status
+        job = json.loads(_run(["kubectl", "get", "job", handle, "-n", self.namespace, "-o", "json"]))
+        if any(c.get("type") == "Failed" and c.get("status") == "True" for c in job.get("status", {}).get(
+                "conditions", [])):
+            return RunStatus(state="failed", error=f"Kubernetes job {handle} failed (backoff limit reached)")
+        return status or RunStatus(state="submitted")
+
+    def cancel(self, handle: str, spec: LaunchSpec) -> None:
+        _run(["kubectl", "delete", "job", handle, "-n", self.namespace, "--ignore-not-found"])
+
+
+class SlurmLauncher:
+    """Submits the rendered script with sbatch; status from the status file on the shared file system."""
+
+    def __init__(self, resources: ClusterResources | None = None) -> None:
+        self.resources = resources or ClusterResources()
+
+    def submit(self, spec: LaunchSpec) -> str:
+        out = _run(["sbatch", "--parsable"], render_slurm_script(spec, self.resources))
+        return out.strip().split(";")[0]
+
+    def status(self, handle: str, spec: LaunchSpec) -> RunStatus:
+        return read_status_file(Path(spec.output_dir)) or RunStatus(state="submitted")
+
+    def cancel(self, handle: str, spec: LaunchSpec) -> None:
+        _run(["scancel", handle] if handle.isdigit() else ["scancel", "--name", spec.job_name])

@@ -1,0 +1,82 @@
+"""The embedded launcher: torchrun in ``.venv-train`` as a detached local process group."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+from pathlib import Path
+
+from boostqa.errors import ConfigError
+from boostqa.launch.spec import LaunchSpec, RunStatus, read_status_file
+from boostqa.settings import PROJECT_ROOT
+
+
+class LocalLauncher:
+    """Runs ``torchrun -m training.train`` beside the pipeline (CPU here; a single GPU box works the same)."""
+
+    def __init__(self, venv: Path = PROJECT_ROOT / ".venv-train", cwd: Path = PROJECT_ROOT) -> None:
+        self.venv, self.cwd = venv, cwd
+
+    def command(self, spec: LaunchSpec) -> list[str]:
+        """The torchrun command line of a spec."""
+        return [str(self.venv / "bin" / "torchrun"), "--nnodes", "1", "--nproc_per_node", str(spec.nproc_per_node),
+                "-m", "training.train", *spec.train_args()]
+
+    def submit(self, spec: LaunchSpec) -> str:
+        """Start the run; returns its handle (the process id). The log is ``<output_dir>/launcher.log``.
+
+        Raises:
+            ConfigError: the training venv is missing (run `make install`).
+        """
+        if not (self.venv / "bin" / "torchrun").exists():
+            raise ConfigError(f"{self.venv} has no torchrun: run `make install` (it builds .venv-train)")
+        output = Path(spec.output_dir)
+        output.mkdir(parents=True, exist_ok=True)
+        env = {**os.environ, "DS_ACCELERATOR": os.environ.get("DS_ACCELERATOR", "cpu"),
+               "TORCH_EXTENSIONS_DIR": str(PROJECT_ROOT / ".state" / "torch_extensions"), **spec.env}
+        with (output / "launcher.log").open("ab") as log:
+            process = subprocess.Popen(self.command(spec), cwd=self.cwd, env=env, stdout=log,  # noqa: S603
+                                       stderr=subprocess.STDOUT, start_new_session=True)
+        return str(process.pid)
+
+    def status(self, handle: str, spec: LaunchSpec) -> RunStatus:
+        """The run's status file; a run whose process is gone without a final status has failed."""
+        status = read_status_file(Path(spec.output_dir))
+        if status is not None and status.finished:
+            return status
+        if not _alive(int(handle)):
+            log = Path(spec.output_dir) / "launcher.log"
+            tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
+            return RunStatus(state="failed", step=status.step if status else None,
+                             error=f"the training process {handle} exited without a final status; log tail:\n{tail}")
+        return status or RunStatus(state="submitted")
+
+    def cancel(self, handle: str, spec: LaunchSpec) -> None:
+        """Stop every process of the run (torchrun and its workers, which live in their own sessions)."""
+        for pid in _processes_of(spec.output_dir) + ([int(handle)] if handle.isdigit() else []):
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    stat = Path(f"/proc/{pid}/stat")
+    return not (stat.exists() and stat.read_text().split(")")[-1].split()[0] == "Z")  # a zombie has exited
+
+
+def _processes_of(output_dir: str) -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if f"output_dir={output_dir}".encode() in (entry / "cmdline").read_bytes():
+                    pids.append(int(entry.name))
+            except OSError:
+                continue
+    return pids

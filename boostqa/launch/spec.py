@@ -1,0 +1,63 @@
+"""What a training launch needs, whatever runs it, and what its status file says."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+RunState = Literal["submitted", "starting", "running", "succeeded", "failed", "cancelled"]
+
+
+class LaunchSpec(BaseModel):
+    """One training run: the config, its overrides, the world size and where it writes."""
+
+    run_id: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    config: str = Field(description="training/configs/<name>.yaml or a path")
+    overrides: list[str] = Field(default_factory=list, description="dotted key=value overrides")
+    nproc_per_node: int = Field(default=1, ge=1)
+    nodes: int = Field(default=1, ge=1)
+    output_dir: str = Field(description="checkpoints, metrics, status.json and the HF folder land here")
+    env: dict[str, str] = Field(default_factory=dict)
+
+    @property
+    def job_name(self) -> str:
+        """A DNS-1123 name for schedulers (Kubernetes, Slurm)."""
+        return re.sub(r"[^a-z0-9-]+", "-", f"boostqa-train-{self.run_id}".lower()).strip("-")[:63]
+
+    def train_args(self) -> list[str]:
+        """Arguments of ``training.train`` (the output directory always comes from the spec)."""
+        args = ["--config", self.config]
+        for override in [*self.overrides, f"output_dir={self.output_dir}"]:
+            args += ["--override", override]
+        return args
+
+
+class RunStatus(BaseModel):
+    """The trainer's status file, or what the launcher knows before it exists."""
+
+    state: RunState
+    step: int | None = None
+    max_steps: int | None = None
+    loss: float | None = None
+    loss_first: float | None = None
+    loss_last: float | None = None
+    hf_folder: str | None = None
+    error: str | None = None
+
+    @property
+    def finished(self) -> bool:
+        """True once the run can no longer change state."""
+        return self.state in ("succeeded", "failed", "cancelled")
+
+
+def read_status_file(output_dir: Path) -> RunStatus | None:
+    """The status the trainer's rank 0 wrote (``training/status.py``), if any."""
+    path = output_dir / "status.json"
+    if not path.exists():
+        return None
+    raw: dict[str, Any] = json.loads(path.read_text())
+    return RunStatus.model_validate({k: v for k, v in raw.items() if k in RunStatus.model_fields})

@@ -1,0 +1,48 @@
+"""midtrain: mid-train the target model on the exported mixture with DeepSpeed, launched and watched by Airflow.
+
+Scheduled on the ``training_mixture`` asset. The DeepSpeed operator submits ``training.train`` through a
+launcher (``local``: torchrun in .venv-train on this machine; ``kubernetes``: a Job rendered from
+infra/k8s/training-job.yaml; ``slurm``: infra/slurm/train.sbatch), then defers to a trigger that polls the run's
+status file. A killed or preempted run resumes from its last checkpoint with the same data order. On success it
+announces the ``checkpoint`` asset with the exported HF folder.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from airflow.sdk import DAG, Param
+
+from boostqa_airflow import assets
+from boostqa_airflow.constants import OWNER
+from boostqa_airflow.launchers import LAUNCHERS
+from boostqa_airflow.operators.train import DeepSpeedTrainOperator
+
+with DAG(
+    dag_id="midtrain",
+    description="DeepSpeed mid-training on the training mixture; checkpoints, resume, HF export",
+    schedule=[assets.TRAINING_MIXTURE],
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    max_active_runs=1,
+    tags=["boostqa", "training"],
+    params={
+        "config": Param("cpu_smollm2", type="string", description="training/configs/<name>.yaml"),
+        "overrides": Param("", type="string", description="comma-separated dotted overrides, e.g. max_steps=20"),
+        "mixture_version": Param("v1", type="string", description="the exported mixture to train on"),
+        "launcher": Param("local", enum=list(LAUNCHERS), description="where the run executes"),
+        "nproc_per_node": Param(1, type="integer", minimum=1, description="ranks (CPU processes or GPUs) per node"),
+    },
+    default_args={"owner": OWNER, "retries": 1, "retry_delay": timedelta(minutes=5)},
+    doc_md=__doc__,
+) as dag:
+    DeepSpeedTrainOperator(
+        task_id="train",
+        run_id="midtrain_{{ ds_nodash }}",
+        config="{{ params.config }}",
+        mixture_version="{{ params.mixture_version }}",
+        overrides="{{ params.overrides }}",
+        launcher="{{ params.launcher }}",
+        nproc_per_node="{{ params.nproc_per_node }}",
+        outlets=[assets.CHECKPOINT],
+    )

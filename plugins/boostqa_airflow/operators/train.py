@@ -1,0 +1,71 @@
+"""The deferrable DeepSpeed operator: launch a training run, wait in the triggerer, report its HF folder."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+from airflow.sdk import BaseOperator
+from airflow.sdk.exceptions import AirflowFailException
+
+from boostqa.errors import ConfigError
+from boostqa.launch.spec import LaunchSpec, RunStatus
+from boostqa.settings import get_settings
+from boostqa_airflow.launchers import LAUNCHERS, launcher_for
+from boostqa_airflow.triggers.training import TrainingRunTrigger
+
+
+class DeepSpeedTrainOperator(BaseOperator):
+    """Submit ``training.train`` through a launcher and defer until its status file says it finished."""
+
+    template_fields: Sequence[str] = ("run_id", "config", "overrides", "mixture_version", "output_dir", "launcher",
+                                      "nproc_per_node")
+
+    def __init__(self, *, run_id: str, config: str, mixture_version: str = "v1", output_dir: str = "",
+                 overrides: list[str] | str | None = None, launcher: str = "local", nproc_per_node: int | str = 1,
+                 poll_seconds: float = 15.0, timeout: timedelta = timedelta(days=14), **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.run_id, self.config, self.output_dir = run_id, config, output_dir
+        self.mixture_version = mixture_version
+        self.overrides, self.launcher, self.nproc_per_node = overrides or [], launcher, nproc_per_node
+        self.poll_seconds, self.timeout = poll_seconds, timeout
+        self._handle: str | None = None
+
+    def _spec(self) -> LaunchSpec:
+        """The launch: the exported mixture's manifest and the output folder default to the state dir (absolute,
+        so the worker, the triggerer and the trainer agree)."""
+        state = get_settings().state_dir.resolve()
+        overrides = self.overrides
+        if isinstance(overrides, str):  # a templated param arrives as text: comma- or line-separated
+            overrides = [o.strip() for o in overrides.replace("\n", ",").split(",") if o.strip()]
+        manifest = f"data.manifest={state / 'mixtures' / self.mixture_version / 'manifest.json'}"
+        return LaunchSpec(run_id=self.run_id, config=self.config, overrides=[manifest, *overrides],
+                          nproc_per_node=int(self.nproc_per_node),
+                          output_dir=self.output_dir or str(state / "checkpoints" / self.run_id))
+
+    def execute(self, context: Any) -> None:
+        if self.launcher not in LAUNCHERS:
+            raise AirflowFailException(f"launcher must be one of {LAUNCHERS}, got {self.launcher!r}")
+        spec = self._spec()
+        try:
+            self._handle = launcher_for(self.launcher).submit(spec)
+        except ConfigError as exc:
+            raise AirflowFailException(str(exc)) from exc
+        self.log.info("training %s submitted via %s (handle %s), output %s", spec.run_id, self.launcher,
+                      self._handle, spec.output_dir)
+        self.defer(trigger=TrainingRunTrigger(self.launcher, self._handle, spec.model_dump(), self.poll_seconds),
+                   method_name="execute_complete", timeout=self.timeout)
+
+    def execute_complete(self, context: Any, event: dict[str, Any]) -> dict[str, Any]:
+        status = RunStatus.model_validate(event)
+        if status.state != "succeeded":
+            raise AirflowFailException(f"training {self.run_id} ended {status.state}: {status.error}")
+        self.log.info("training %s succeeded: loss %s -> %s, HF folder %s", self.run_id, status.loss_first,
+                      status.loss_last, status.hf_folder)
+        return status.model_dump()
+
+    def on_kill(self) -> None:
+        # After a deferral this is a fresh instance without the handle: launchers also find a run by its spec.
+        spec = self._spec()
+        launcher_for(self.launcher).cancel(self._handle or spec.job_name, spec)

@@ -1,0 +1,1 @@
+"""Triggers: long waits run in the triggerer, not in a worker slot."""

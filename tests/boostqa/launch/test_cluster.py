@@ -1,0 +1,40 @@
+"""The production launchers render valid Kubernetes Jobs and Slurm scripts from the infra/ templates."""
+
+from __future__ import annotations
+
+import pytest
+
+from boostqa.errors import ConfigError
+from boostqa.launch.cluster import ClusterResources, KubernetesLauncher, render_kubernetes_job, render_slurm_script
+from boostqa.launch.spec import LaunchSpec
+
+SPEC = LaunchSpec(run_id="midtrain_20261126", config="llama3_8b_h100", nproc_per_node=8, nodes=2,
+                  overrides=["data.manifest=/work/mixtures/v1/manifest.json"], output_dir="/work/ck/midtrain_20261126")
+
+
+def test_the_kubernetes_job_runs_torchrun_on_every_node_with_its_gpus() -> None:
+    job = render_kubernetes_job(SPEC, ClusterResources(image="registry/trainer:1.0"))
+    assert job["kind"] == "Job" and job["metadata"]["name"] == "boostqa-train-midtrain-20261126"
+    spec = job["spec"]
+    assert spec["completions"] == spec["parallelism"] == 2 and spec["completionMode"] == "Indexed"
+    assert spec["backoffLimit"] >= 1  # a preempted pod restarts and resumes from the checkpoint
+    pod = spec["template"]["spec"]
+    (trainer,) = pod["containers"]
+    assert trainer["image"] == "registry/trainer:1.0" and trainer["resources"]["limits"]["nvidia.com/gpu"] == 8
+    assert "--nnodes 2 --nproc_per_node 8" in trainer["command"][2] and "-m training.train" in trainer["command"][2]
+    assert trainer["args"] == SPEC.train_args() and "output_dir=/work/ck/midtrain_20261126" in trainer["args"]
+    assert pod["subdomain"] == job["metadata"]["name"] and pod["initContainers"][0]["name"] == "fetch-mixture"
+    assert all(s.get("secretRef") for s in trainer["envFrom"])  # credentials come from a Kubernetes secret
+
+
+def test_the_slurm_script_requeues_and_runs_torchrun_per_node() -> None:
+    script = render_slurm_script(SPEC, ClusterResources(gpus_per_node=4))
+    assert "#SBATCH --nodes=2" in script and "#SBATCH --gpus-per-node=4" in script and "--requeue" in script
+    assert "srun torchrun --nnodes 2 --nproc_per_node 4" in script
+    assert "--override output_dir=/work/ck/midtrain_20261126" in script and "$MASTER_ADDR" in script
+
+
+def test_submitting_without_the_cluster_cli_says_what_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("boostqa.launch.cluster.shutil.which", lambda name: None)
+    with pytest.raises(ConfigError, match="kubectl. is not installed"):
+        KubernetesLauncher().submit(SPEC)

@@ -1,0 +1,42 @@
+"""The DeepSpeed operator: refuses a bad launcher, defers to its trigger, and reports the trigger's event."""
+
+from __future__ import annotations
+
+from unittest.mock import patch
+
+import pytest
+from airflow.sdk.exceptions import AirflowFailException, TaskDeferred
+
+from boostqa_airflow.operators.train import DeepSpeedTrainOperator
+from boostqa_airflow.triggers.training import TrainingRunTrigger
+
+
+def _operator(**kwargs: object) -> DeepSpeedTrainOperator:
+    return DeepSpeedTrainOperator(task_id="train", run_id="r1", config="cpu_smoke", output_dir="/tmp/r1",
+                                  overrides="max_steps=2, optim.lr=1e-3", **kwargs)  # type: ignore[arg-type]
+
+
+def test_a_bad_launcher_fails_without_retry() -> None:
+    with pytest.raises(AirflowFailException, match="launcher must be one of"):
+        _operator(launcher="mesos").execute(context={})
+
+
+def test_execute_submits_then_defers_to_a_serializable_trigger() -> None:
+    with patch("boostqa_airflow.operators.train.launcher_for") as launcher_for:
+        launcher_for.return_value.submit.return_value = "4242"
+        with pytest.raises(TaskDeferred) as deferred:
+            _operator().execute(context={})
+    spec = launcher_for.return_value.submit.call_args.args[0]
+    assert spec.overrides[0].startswith("data.manifest=") and spec.overrides[1:] == ["max_steps=2", "optim.lr=1e-3"]
+    trigger = deferred.value.trigger
+    assert isinstance(trigger, TrainingRunTrigger)
+    path, kwargs = trigger.serialize()
+    assert path.endswith("TrainingRunTrigger") and kwargs["handle"] == "4242" and kwargs["spec"]["run_id"] == "r1"
+
+
+def test_a_failed_run_fails_the_task_and_a_finished_one_returns_its_folder() -> None:
+    operator = _operator()
+    with pytest.raises(AirflowFailException, match="ended failed: OOM"):
+        operator.execute_complete({}, {"state": "failed", "error": "OOM"})
+    result = operator.execute_complete({}, {"state": "succeeded", "hf_folder": "/tmp/r1/hf", "loss_last": 2.0})
+    assert result["hf_folder"] == "/tmp/r1/hf"
