@@ -23,7 +23,7 @@ from boostqa.stack.airflow_home import airflow_env
 from boostqa.stack.seaweedfs import lake_config
 from boostqa.warehouse import DBT_PROJECT_DIR, dbt_env, run_dbt
 
-DEMO_DAGS = ("seed_ingest", "seed_annotate", "warehouse_build", "qa_synthesis")
+DEMO_DAGS = ("seed_ingest", "seed_annotate", "warehouse_build", "qa_synthesis", "mixture_export", "midtrain")
 # What boostqa.llm.progress.Progress logs: "<stage> <run>: done/total (rate/s, ETA ...)".
 PROGRESS_LINE = re.compile(r"\S+ \S+: \d+/\d+ \([0-9.]+/s, ETA [^)]*\)")
 
@@ -85,7 +85,8 @@ def ensure_manifest(settings: BoostqaSettings) -> None:
 
 def run_demo(settings: BoostqaSettings, logical_date: date, console: Console, annotate_limit: int | None = None,
              synthesis_limit: int = 72, difficulty_tolerance: int = 3) -> None:
-    """Stack up -> seed_ingest -> seed_annotate -> warehouse_build (plan) -> qa_synthesis (with QC) -> summary.
+    """Stack up -> seed_ingest -> seed_annotate -> warehouse_build (plan) -> qa_synthesis (with QC) ->
+    mixture_export -> midtrain (SmolLM2-135M on CPU, a few minutes) -> summary.
 
     ``annotate_limit`` caps the seeds one demo run annotates (None: every pending seed, about 5 minutes for the
     sample corpus on 2 cores). Annotation is incremental, so a later run continues with the rest.
@@ -100,6 +101,7 @@ def run_demo(settings: BoostqaSettings, logical_date: date, console: Console, an
     ensure_manifest(settings)
     confs: dict[str, dict[str, object]] = {
         "seed_annotate": {"limit": annotate_limit, "shard_size": 64},
+        "midtrain": {"config": "cpu_smollm2"},
         "qa_synthesis": {"limit": synthesis_limit, "shard_size": 32, "difficulty_tolerance": difficulty_tolerance,
                          "plain_text": True},
     }

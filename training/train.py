@@ -91,6 +91,13 @@ def _export_hf(config: TrainConfig, engine: Any, model: Any, output: Path, tag: 
     return target
 
 
+def _prune_checkpoints(output: Path, keep: int) -> None:
+    """Delete all but the newest ``keep`` checkpoint folders (a 135M model's ZeRO state is about 1.6 GB)."""
+    tags = sorted((p for p in output.glob("step_*") if p.is_dir()), key=lambda p: int(p.name.removeprefix("step_")))
+    for old in tags[:-keep]:
+        shutil.rmtree(old, ignore_errors=True)
+
+
 def train(config: TrainConfig) -> dict[str, Any]:  # noqa: C901 - one loop, kept in one place on purpose
     """Run (or resume) the training loop; returns the final status on rank 0."""
     import deepspeed
@@ -148,6 +155,7 @@ def train(config: TrainConfig) -> dict[str, Any]:  # noqa: C901 - one loop, kept
             last_tag = f"step_{done}"
             engine.save_checkpoint(str(output), tag=last_tag, client_state={"step": done})
             if rank == 0:
+                _prune_checkpoints(output, config.keep_checkpoints)
                 write_metrics(output, metrics)
                 write_status(output, "running", step=done, max_steps=config.max_steps, loss=row["loss"],
                              checkpoint=str(output / last_tag))

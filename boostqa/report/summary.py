@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 from rich.console import Console
@@ -176,6 +177,27 @@ def _examples(settings: BoostqaSettings, count: int = 3) -> list[str]:
     return lines
 
 
+def _training_lines(settings: BoostqaSettings, day: date) -> list[str]:
+    manifest = settings.state_dir / "mixtures" / "v1" / "manifest.json"
+    lines = []
+    if manifest.exists():
+        m = json.loads(manifest.read_text())
+        by_source = ", ".join(f"{k} {v}" for k, v in m["counts"]["by_source"].items())
+        packed = sum(s["sequences"] for s in m["packed"]["shards"])
+        lines.append(f"mixture {m['mixture_version']}: {m['counts']['samples']} samples ({by_source}), "
+                     f"{m['tokens']:,} tokens, {packed} packed sequences of {m['packed']['seq_len']} "
+                     f"(s3://{settings.lake.bucket}/mixtures/{m['mixture_version']}/)")
+    status_file = settings.state_dir / "checkpoints" / f"midtrain_{day:%Y%m%d}" / "status.json"
+    if status_file.exists():
+        s = json.loads(status_file.read_text())
+        if s.get("loss_first") is not None:
+            lines.append(f"mid-training ({s['state']}, {s.get('max_steps')} steps): loss {s['loss_first']:.3f} at the "
+                         f"start -> {s['loss_last']:.3f} at the end; HF folder {s.get('hf_folder')}")
+        else:
+            lines.append(f"mid-training: {s['state']} {s.get('error') or ''}")
+    return lines
+
+
 def print_summary(settings: BoostqaSettings, console: Console, day: date | None = None) -> None:
     """Print what the last run produced and where to look next."""
     day = day or _latest_date(settings)
@@ -201,6 +223,8 @@ def print_summary(settings: BoostqaSettings, console: Console, day: date | None 
         for line in _examples(settings):
             console.print(line, markup=False)
     for line in _planning_lines(settings):
+        console.print(line)
+    for line in _training_lines(settings, day):
         console.print(line)
     bucket = settings.lake.bucket
     console.print(

@@ -64,6 +64,7 @@ def test_training_resumes_after_a_kill_without_repeating_data(tmp_path: Path) ->
 
     status = read_status(output)
     assert status["state"] == "succeeded" and Path(status["hf_folder"]).is_dir()  # type: ignore[index]
+    assert [p.name for p in output.glob("step_*")] == ["step_24"]  # keep_checkpoints=1 pruned the older ones
     reload = subprocess.run(  # noqa: S603
         [str(TRAIN_PYTHON / "python"), "-c", "import sys, transformers; "
          "m = transformers.AutoModelForCausalLM.from_pretrained(sys.argv[1]); print(m.num_parameters())",

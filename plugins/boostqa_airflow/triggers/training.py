@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -27,12 +28,15 @@ class TrainingRunTrigger(BaseTrigger):
     async def run(self) -> AsyncIterator[TriggerEvent]:
         launcher = launcher_for(self.launcher)
         spec = LaunchSpec.model_validate(self.spec)
-        last_step = None
+        last_step, started = None, time.monotonic()
         while True:
             status = await asyncio.to_thread(launcher.status, self.handle, spec)
-            if status.step != last_step:
-                self.log.info("training %s: %s, step %s/%s, loss %s", spec.run_id, status.state, status.step,
-                              status.max_steps, status.loss)
+            if status.step != last_step and status.step and status.max_steps:
+                rate = status.step / max(time.monotonic() - started, 1e-9)
+                eta = (status.max_steps - status.step) / rate if rate else 0
+                # The progress-line shape `make demo` relays: "<what> <run>: done/total (rate/s, ETA ...)".
+                self.log.info("train %s: %d/%d (%.2f/s, ETA %ds) loss %s", spec.run_id, status.step,
+                              status.max_steps, rate, eta, status.loss)
                 last_step = status.step
             if status.finished:
                 yield TriggerEvent(status.model_dump())
