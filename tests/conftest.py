@@ -105,3 +105,10 @@ def lake_rows(store: object, prefix: str) -> list[dict[str, object]]:
 
     keys = [k for k in store.list_keys(prefix) if k.endswith(".parquet")]  # type: ignore[attr-defined]
     return [row for key in keys for row in pq.read_table(io.BytesIO(store.get_bytes(key))).to_pylist()]  # type: ignore[attr-defined]
+
+
+def reset_lake_prefixes(store: object, prefixes: list[str]) -> None:
+    """Delete everything under ``prefixes`` of a session-shared lake, so a test's QC index and marts see only its
+    own runs (the dedup index is lake-wide state: an earlier test's kept items would be duplicates of this one's)."""
+    for prefix in prefixes:
+        store.delete_keys(store.list_keys(prefix))  # type: ignore[attr-defined]

@@ -113,6 +113,8 @@ def train(config: TrainConfig) -> dict[str, Any]:  # noqa: C901 - one loop, kept
         write_status(output, "starting", world_size=world)
     data = PackedMixture(config.data.manifest)
     model = build_model(config, data.vocab_size)
+    if on_gpu:  # DeepSpeed broadcasts the initial weights over NCCL, which needs them on the GPU already
+        model = model.to(torch.cuda.current_device())
     engine, _, _, scheduler = deepspeed.initialize(
         model=model, model_parameters=[p for p in model.parameters() if p.requires_grad],
         config=deepspeed_dict(config, world),

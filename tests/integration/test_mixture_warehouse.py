@@ -22,6 +22,7 @@ from boostqa.synthesize.stage import QA_SCHEMA
 from boostqa.warehouse import dbt_env, query, run_dbt
 from tests.boostqa.export.test_mixture import tokenizer_dir  # noqa: F401 - fixture
 from tests.boostqa.qc.planted import planted_items
+from tests.conftest import reset_lake_prefixes
 
 pytestmark = pytest.mark.integration
 RUN_RUN = "mixture_run"
@@ -35,6 +36,7 @@ def _build(stack: BoostqaSettings, tmp_path: Path, warehouse: Path, *select: str
 def test_mixture_takes_passed_items_and_general_text_one_to_one_and_traces_every_sample(
         stack: BoostqaSettings, tmp_path: Path, tokenizer_dir: Path) -> None:  # noqa: F811
     store = ObjectStore(lake_config(stack))
+    reset_lake_prefixes(store, ["qa/", "qc/", "mixtures/"])
     planted = planted_items(load_items(splits="all"))
     rows = [{n: p.row.get(n) for n in QA_SCHEMA.names} | {"run_id": RUN_RUN} for p in planted]
     store.put_bytes(layout.qa_prefix(RUN_RUN) + layout.part_name(0),

@@ -19,6 +19,7 @@ from boostqa.stack.seaweedfs import lake_config
 from boostqa.synthesize.stage import QA_SCHEMA
 from boostqa.warehouse import dbt_env, query, run_dbt
 from tests.boostqa.qc.planted import RUN_ID, planted_items
+from tests.conftest import reset_lake_prefixes
 
 pytestmark = pytest.mark.integration
 SELECT = ["taxonomy_disciplines", "path:models/staging/qa", "path:models/staging/qc", "int_qa_items_screened",
@@ -27,6 +28,7 @@ SELECT = ["taxonomy_disciplines", "path:models/staging/qa", "path:models/staging
 
 def test_qc_marts_account_for_every_planted_item(stack: BoostqaSettings, tmp_path: Path) -> None:
     store = ObjectStore(lake_config(stack))
+    reset_lake_prefixes(store, ["qa/", "qc/"])
     planted = planted_items(load_items(splits="all"))
     rows = [{n: p.row.get(n) for n in QA_SCHEMA.names} for p in planted]
     store.put_bytes(layout.qa_prefix(RUN_ID) + layout.part_name(0),
@@ -50,12 +52,14 @@ def test_qc_marts_account_for_every_planted_item(stack: BoostqaSettings, tmp_pat
                       "contaminated": expected["benchmark_contaminated"], "exact": expected["exact_duplicate"],
                       "near": expected["near_duplicate"]}
     pairs = query(warehouse, "select item_id, duplicate_of, duplicate_of_question is not null as audited "
-                  "from marts.fct_qc_duplicate_pairs")
+                  f"from marts.fct_qc_duplicate_pairs where synthesis_run_id = '{RUN_ID}'")
     assert {(r["item_id"], r["duplicate_of"]) for r in pairs} == {
         (p.row["item_id"], p.duplicate_of) for p in planted if p.duplicate_of}
     assert all(r["audited"] for r in pairs)
-    contaminated = query(warehouse, "select item_id, benchmark_item_id from marts.fct_qc_contamination_pairs")
+    contaminated = query(warehouse, "select item_id, benchmark_item_id from marts.fct_qc_contamination_pairs "
+                         f"where synthesis_run_id = '{RUN_ID}'")
     assert {(r["item_id"], r["benchmark_item_id"]) for r in contaminated} == {
         (p.row["item_id"], p.benchmark_item_id) for p in planted if p.benchmark_item_id}
-    (passed,) = query(warehouse, "select count(*) as n from marts.fct_qc_passed_items")
+    (passed,) = query(warehouse, f"select count(*) as n from marts.fct_qc_passed_items where synthesis_run_id = "
+                      f"'{RUN_ID}'")
     assert passed["n"] == result.kept
