@@ -3,8 +3,9 @@
 Scheduled on the ``training_mixture`` asset. The DeepSpeed operator submits ``training.train`` through a
 launcher (``local``: torchrun in .venv-train on this machine; ``kubernetes``: a Job rendered from
 infra/k8s/training-job.yaml; ``slurm``: infra/slurm/train.sbatch), then defers to a trigger that polls the run's
-status file. A killed or preempted run resumes from its last checkpoint with the same data order. On success it
-announces the ``checkpoint`` asset with the exported HF folder.
+status file. A killed or preempted run resumes from its last checkpoint with the same data order. On success the
+run's per-step metrics go to the lake (``training/metrics/``), the ``checkpoint`` asset is announced with the
+exported HF folder as its event's extra, and dbt builds the training marts (loss curve, run summary).
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from airflow.sdk import DAG, Param
 
 from boostqa_airflow import assets
 from boostqa_airflow.constants import OWNER
+from boostqa_airflow.dbt import warehouse_task_group
 from boostqa_airflow.launchers import LAUNCHERS
-from boostqa_airflow.operators.train import DeepSpeedTrainOperator
+from boostqa_airflow.operators.train import DeepSpeedTrainOperator, PublishTrainingRunOperator
 
 with DAG(
     dag_id="midtrain",
@@ -36,7 +38,7 @@ with DAG(
     default_args={"owner": OWNER, "retries": 1, "retry_delay": timedelta(minutes=5)},
     doc_md=__doc__,
 ) as dag:
-    DeepSpeedTrainOperator(
+    train = DeepSpeedTrainOperator(
         task_id="train",
         run_id="midtrain_{{ ds_nodash }}",
         config="{{ params.config }}",
@@ -44,5 +46,8 @@ with DAG(
         overrides="{{ params.overrides }}",
         launcher="{{ params.launcher }}",
         nproc_per_node="{{ params.nproc_per_node }}",
-        outlets=[assets.CHECKPOINT],
     )
+    publish = PublishTrainingRunOperator(task_id="publish_training_run", outlets=[assets.CHECKPOINT])
+    marts = warehouse_task_group("dbt_training", select=["path:models/staging/training", "fct_training_steps",
+                                                         "fct_training_runs"])
+    train >> publish >> marts

@@ -13,6 +13,7 @@ from boostqa.export.mixture import LINEAGE_SCHEMA
 from boostqa.lake import layout
 from boostqa.lake.parquet import parquet_bytes
 from boostqa.lake.store import ObjectStore
+from boostqa.launch.metrics import TRAINING_METRICS_SCHEMA
 from boostqa.llm.ledger import LEDGER_SCHEMA
 from boostqa.qc.stage import KEPT_SCHEMA, REMOVAL_SCHEMA
 from boostqa.synthesize.stage import QA_SCHEMA, REJECT_SCHEMA
@@ -32,6 +33,7 @@ TABLES: dict[str, pa.Schema] = {
     layout.qc_table_prefix("removals"): REMOVAL_SCHEMA,
     "raw/general/": GENERAL_SCHEMA,
     "mixtures/lineage/": LINEAGE_SCHEMA,
+    f"{layout.TRAINING_METRICS}/": TRAINING_METRICS_SCHEMA,
 }
 
 

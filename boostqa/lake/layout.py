@@ -93,3 +93,11 @@ def qc_table_prefix(table: str) -> str:
 def qc_marker(run_id: str) -> str:
     """Written after a run's QC parts: its presence marks the run's QC complete."""
     return f"{QC}/done/run_id={run_id}/_SUCCESS"
+
+
+TRAINING_METRICS = "training/metrics"
+
+
+def training_metrics_part(run_id: str) -> str:
+    """The per-step metrics of one training run, published from its ``metrics.parquet`` for dbt."""
+    return f"{TRAINING_METRICS}/run_id={run_id}/{part_name(0)}"

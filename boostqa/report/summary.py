@@ -177,24 +177,40 @@ def _examples(settings: BoostqaSettings, count: int = 3) -> list[str]:
     return lines
 
 
+def _mixture_line(settings: BoostqaSettings, version: str | None) -> str | None:
+    manifests = sorted((settings.state_dir / "mixtures").glob("*/manifest.json"), key=lambda p: p.stat().st_mtime)
+    chosen = [p for p in manifests if p.parent.name == version] or manifests[-1:]
+    if not chosen:
+        return None
+    m = json.loads(chosen[-1].read_text())
+    by_source = ", ".join(f"{k} {v}" for k, v in m["counts"]["by_source"].items())
+    packed = sum(s["sequences"] for s in m["packed"]["shards"])
+    return (f"mixture {m['mixture_version']}: {m['counts']['samples']} samples ({by_source}), {m['tokens']:,} "
+            f"tokens, {packed} packed sequences of {m['packed']['seq_len']} "
+            f"(s3://{settings.lake.bucket}/mixtures/{m['mixture_version']}/)")
+
+
 def _training_lines(settings: BoostqaSettings, day: date) -> list[str]:
-    manifest = settings.state_dir / "mixtures" / "v1" / "manifest.json"
-    lines = []
-    if manifest.exists():
-        m = json.loads(manifest.read_text())
-        by_source = ", ".join(f"{k} {v}" for k, v in m["counts"]["by_source"].items())
-        packed = sum(s["sequences"] for s in m["packed"]["shards"])
-        lines.append(f"mixture {m['mixture_version']}: {m['counts']['samples']} samples ({by_source}), "
-                     f"{m['tokens']:,} tokens, {packed} packed sequences of {m['packed']['seq_len']} "
-                     f"(s3://{settings.lake.bucket}/mixtures/{m['mixture_version']}/)")
+    runs = query(settings.warehouse_path, """
+        select run_id, training_config, mixture_version, last_step, loss_first, loss_last, loss_last_trailing_mean,
+               tokens_trained, tokens_per_s, mixture_epochs
+        from marts.fct_training_runs order by run_id desc limit 1""")
+    run = runs[0] if runs else None
+    mixture = _mixture_line(settings, run["mixture_version"] if run else None)
+    lines = [mixture] if mixture else []
+    if run:
+        lines.append(f"mid-training {run['run_id']} ({run['training_config']}, {run['last_step']} steps, "
+                     f"{run['tokens_trained']:,} tokens at {run['tokens_per_s']:.0f} tokens/s, "
+                     f"{run['mixture_epochs'] or 0:.1f} passes over the mixture): loss {run['loss_first']:.3f} at "
+                     f"the start -> {run['loss_last']:.3f} at the end (trailing mean "
+                     f"{run['loss_last_trailing_mean']:.3f}; marts.fct_training_runs, fct_training_steps)")
     status_file = settings.state_dir / "checkpoints" / f"midtrain_{day:%Y%m%d}" / "status.json"
     if status_file.exists():
-        s = json.loads(status_file.read_text())
-        if s.get("loss_first") is not None:
-            lines.append(f"mid-training ({s['state']}, {s.get('max_steps')} steps): loss {s['loss_first']:.3f} at the "
-                         f"start -> {s['loss_last']:.3f} at the end; HF folder {s.get('hf_folder')}")
+        status = json.loads(status_file.read_text())
+        if status["state"] == "succeeded":
+            lines.append(f"mid-trained model (HF folder): {status.get('hf_folder')}")
         else:
-            lines.append(f"mid-training: {s['state']} {s.get('error') or ''}")
+            lines.append(f"mid-training midtrain_{day:%Y%m%d}: {status['state']} {status.get('error') or ''}")
     return lines
 
 
@@ -233,6 +249,9 @@ def print_summary(settings: BoostqaSettings, console: Console, day: date | None 
         f"  quarantine    s3://{bucket}/quarantine/ingest/run_id=ingest_{day}/source=<name>/\n"
         f"  QC decisions  s3://{bucket}/qc/{{kept,removals,index}}/run_id=<synthesis run>/ "
         "(marts.fct_qc_funnel, fct_qc_duplicate_pairs, fct_qc_contamination_pairs, fct_qc_passed_items)\n"
+        f"  mixtures      s3://{bucket}/mixtures/<version>/ (marts.fct_training_mixture, fct_mixture_lineage)\n"
+        f"  training      {settings.state_dir / 'checkpoints'}/<run>/, s3://{bucket}/training/metrics/ "
+        "(marts.fct_training_runs, fct_training_steps)\n"
         f"  S3 endpoint   {settings.s3_endpoint} (credentials in {settings.state_dir / 'env.sh'})\n"
         f"  warehouse     {settings.warehouse_path} (marts.fct_seed_ingest_counts, marts.fct_quarantine_reasons)\n"
         f"  logs          {settings.state_dir / 'logs'}\n"

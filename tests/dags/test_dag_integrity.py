@@ -98,5 +98,7 @@ def test_mixture_export_runs_on_qa_and_announces_the_training_mixture(dagbag: ob
 def test_midtrain_runs_on_the_mixture_and_announces_the_checkpoint(dagbag: object) -> None:
     midtrain = dagbag.dags["midtrain"]  # type: ignore[attr-defined]
     assert "training_mixture" in repr(midtrain.timetable.asset_condition)
-    train = midtrain.get_task("train")
-    assert [o.name for o in train.outlets] == ["checkpoint"] and train.start_from_trigger is False
+    train, publish = midtrain.get_task("train"), midtrain.get_task("publish_training_run")
+    assert train.start_from_trigger is False and publish.upstream_task_ids == {"train"}
+    assert [o.name for o in publish.outlets] == ["checkpoint"]  # announced after the metrics reach the lake
+    assert any(t.startswith("dbt_training.") for t in publish.downstream_task_ids)

@@ -1,4 +1,5 @@
-"""The mixture in dbt on the real lake: QC'd items + staged general corpus -> selection -> export -> lineage."""
+"""The mixture in dbt on the real lake: QC'd items + staged general corpus -> selection -> export -> lineage, and a
+training run on it summarised by the training marts."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from boostqa.lake import layout
 from boostqa.lake.bootstrap import ensure_schema_parts
 from boostqa.lake.parquet import parquet_bytes
 from boostqa.lake.store import ObjectStore
+from boostqa.launch.metrics import publish_training_metrics
 from boostqa.qc.stage import run_qc
 from boostqa.settings import BoostqaSettings
 from boostqa.stack.seaweedfs import lake_config
@@ -23,6 +25,7 @@ from boostqa.warehouse import dbt_env, query, run_dbt
 from tests.boostqa.export.test_mixture import tokenizer_dir  # noqa: F401 - fixture
 from tests.boostqa.qc.planted import planted_items
 from tests.conftest import reset_lake_prefixes
+from training.status import write_metrics
 
 pytestmark = pytest.mark.integration
 RUN_RUN = "mixture_run"
@@ -65,3 +68,19 @@ def test_mixture_takes_passed_items_and_general_text_one_to_one_and_traces_every
     lineage = query(warehouse, "select count(*) as n, count(synthesis_run_id) as traced from marts.fct_mixture_lineage "
                     "where mixture_version = 'v1'")
     assert lineage == [{"n": result.samples, "traced": kept}]  # every BoostQA sample leads back to its run
+
+    # a training run on this mixture: its metrics file published to the lake and summarised by the training marts
+    run_dir = tmp_path / "run"
+    write_metrics(run_dir, [{"step": s, "loss": 3.0 - 0.5 * s, "lr": 1e-3, "tokens": 64, "seconds": 0.5,
+                             "tokens_per_s": 128.0, "sample_indexes": [s, s + 1]} for s in range(4)])
+    reset_lake_prefixes(store, ["training/"])
+    ensure_schema_parts(store)
+    assert publish_training_metrics(store, run_dir, "it_run", "cpu_smoke", "v1") == 4
+    _build(stack, tmp_path, warehouse, "path:models/staging/training", "fct_training_steps", "fct_training_runs")
+    (run,) = query(warehouse, "select * from marts.fct_training_runs")
+    assert (run["run_id"], run["steps"], run["loss_first"], run["loss_last"], run["tokens_trained"]) == (
+        "it_run", 4, 3.0, 1.5, 256)
+    assert run["mixture_tokens"] == result.tokens and run["mixture_epochs"] == pytest.approx(256 / result.tokens)
+    curve = query(warehouse, "select step, tokens_seen, loss_trailing_mean from marts.fct_training_steps order by step")
+    assert [c["tokens_seen"] for c in curve] == [64, 128, 192, 256]
+    assert curve[-1]["loss_trailing_mean"] == pytest.approx((3.0 + 2.5 + 2.0 + 1.5) / 4)

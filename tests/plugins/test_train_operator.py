@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from unittest.mock import patch
+from pathlib import Path
+from types import SimpleNamespace
+from unittest.mock import MagicMock, patch
 
 import pytest
+from airflow.sdk import Asset
 from airflow.sdk.exceptions import AirflowFailException, TaskDeferred
 
-from boostqa_airflow.operators.train import DeepSpeedTrainOperator
+from boostqa_airflow.operators.train import DeepSpeedTrainOperator, PublishTrainingRunOperator
 from boostqa_airflow.triggers.training import TrainingRunTrigger
+from tests.conftest import MemoryStore, lake_rows
+from training.status import write_metrics
 
 
 def _operator(**kwargs: object) -> DeepSpeedTrainOperator:
@@ -40,3 +45,24 @@ def test_a_failed_run_fails_the_task_and_a_finished_one_returns_its_folder() -> 
         operator.execute_complete({}, {"state": "failed", "error": "OOM"})
     result = operator.execute_complete({}, {"state": "succeeded", "hf_folder": "/tmp/r1/hf", "loss_last": 2.0})
     assert result["hf_folder"] == "/tmp/r1/hf"
+
+
+def test_the_publisher_sends_metrics_to_the_lake_and_puts_the_hf_folder_on_the_asset_event(
+        tmp_path: Path, memory_store: MemoryStore) -> None:
+    write_metrics(tmp_path, [{"step": 0, "loss": 2.0, "lr": 1e-4, "tokens": 64, "seconds": 1.0, "tokens_per_s": 64.0,
+                              "sample_indexes": [0]}])
+    run = {"state": "succeeded", "run_id": "r1", "config": "cpu_smoke", "mixture_version": "v1",
+           "output_dir": str(tmp_path), "hf_folder": str(tmp_path / "hf"), "loss_last": 2.0}
+    checkpoint = Asset(name="checkpoint", uri="boostqa://checkpoints/midtrain")
+    events = {checkpoint: SimpleNamespace(extra={})}
+    ti = MagicMock()
+    ti.xcom_pull.return_value = run
+    operator = PublishTrainingRunOperator(task_id="publish", outlets=[checkpoint])
+    with patch("boostqa_airflow.operators.train.LakeHook") as hook:
+        hook.return_value.get_conn.return_value = memory_store
+        result = operator.execute({"ti": ti, "outlet_events": events})
+    assert result["steps"] == 1 and events[checkpoint].extra["hf_folder"] == str(tmp_path / "hf")
+    assert [r["run_id"] for r in lake_rows(memory_store, "training/metrics/")] == ["r1"]
+    ti.xcom_pull.return_value = {"state": "failed"}
+    with pytest.raises(AirflowFailException, match="no succeeded run"):
+        operator.execute({"ti": ti, "outlet_events": events})

@@ -1,17 +1,21 @@
-"""The deferrable DeepSpeed operator: launch a training run, wait in the triggerer, report its HF folder."""
+"""The deferrable DeepSpeed operator (launch a run, wait in the triggerer) and the publisher of its results."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException
 
-from boostqa.errors import ConfigError
+from boostqa.errors import ConfigError, LakeError
+from boostqa.launch.metrics import publish_training_metrics
 from boostqa.launch.spec import LaunchSpec, RunStatus
 from boostqa.settings import get_settings
+from boostqa_airflow.constants import S3_CONN_ID
+from boostqa_airflow.hooks.lake import LakeHook
 from boostqa_airflow.launchers import LAUNCHERS, launcher_for
 from boostqa_airflow.triggers.training import TrainingRunTrigger
 
@@ -63,9 +67,39 @@ class DeepSpeedTrainOperator(BaseOperator):
             raise AirflowFailException(f"training {self.run_id} ended {status.state}: {status.error}")
         self.log.info("training %s succeeded: loss %s -> %s, HF folder %s", self.run_id, status.loss_first,
                       status.loss_last, status.hf_folder)
-        return status.model_dump()
+        # what the metrics publisher downstream needs to find the run (XCom)
+        return status.model_dump() | {"run_id": self.run_id, "config": self.config,
+                                      "mixture_version": self.mixture_version, "output_dir": self._spec().output_dir}
 
     def on_kill(self) -> None:
         # After a deferral this is a fresh instance without the handle: launchers also find a run by its spec.
         spec = self._spec()
         launcher_for(self.launcher).cancel(self._handle or spec.job_name, spec)
+
+
+class PublishTrainingRunOperator(BaseOperator):
+    """Publish the finished run's metrics to the lake for dbt and announce its HF folder on the outlet assets.
+
+    Reads the training task's XCom (``run_id``, ``output_dir``, ``hf_folder``, ...); each asset event carries the
+    HF folder and the run id as ``extra``, so the evaluation DAG knows which model to score.
+    """
+
+    def __init__(self, *, train_task_id: str = "train", lake_conn_id: str = S3_CONN_ID, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.train_task_id, self.lake_conn_id = train_task_id, lake_conn_id
+
+    def execute(self, context: Any) -> dict[str, Any]:
+        run = context["ti"].xcom_pull(task_ids=self.train_task_id)
+        if not run or run.get("state") != "succeeded":
+            raise AirflowFailException(f"task {self.train_task_id} left no succeeded run in XCom: {run!r}")
+        try:
+            steps = publish_training_metrics(LakeHook(self.lake_conn_id).get_conn(), Path(run["output_dir"]),
+                                             run["run_id"], run["config"], run["mixture_version"])
+        except LakeError as exc:
+            raise AirflowFailException(str(exc)) from exc
+        extra = {"run_id": run["run_id"], "hf_folder": run["hf_folder"], "config": run["config"],
+                 "mixture_version": run["mixture_version"], "loss_last": run["loss_last"]}
+        for outlet in self.outlets:
+            context["outlet_events"][outlet].extra = extra
+        self.log.info("published %d steps of %s; checkpoint %s", steps, run["run_id"], run["hf_folder"])
+        return extra | {"steps": steps}

@@ -1,0 +1,61 @@
+"""The demo summary's training lines: read from the training marts and the mixture manifest, failures shown."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import duckdb
+
+from boostqa.report.summary import _training_lines
+from tests.conftest import isolated_settings
+
+DAY = date(2026, 11, 26)
+
+
+def _warehouse(path: Path, runs: list[tuple[object, ...]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect(str(path)) as con:
+        con.execute("create schema marts")
+        con.execute("""create table marts.fct_training_runs (run_id varchar, training_config varchar,
+            mixture_version varchar, last_step bigint, loss_first double, loss_last double,
+            loss_last_trailing_mean double, tokens_trained bigint, tokens_per_s double, mixture_epochs double)""")
+        if runs:
+            con.executemany("insert into marts.fct_training_runs values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", runs)
+
+
+def _manifest(state: Path, version: str, samples: int) -> None:
+    folder = state / "mixtures" / version
+    folder.mkdir(parents=True)
+    (folder / "manifest.json").write_text(json.dumps({
+        "mixture_version": version, "counts": {"samples": samples, "by_source": {"boostqa": samples}},
+        "tokens": 1000, "packed": {"seq_len": 512, "shards": [{"sequences": 2}]}}))
+
+
+def test_the_latest_run_and_its_mixture_are_reported(tmp_path: Path) -> None:
+    settings = isolated_settings(tmp_path)
+    _manifest(tmp_path, "v1", 9)
+    _manifest(tmp_path, "v2", 20)  # newer, but the run trained on v1
+    _warehouse(settings.warehouse_path, [
+        ("midtrain_20261125", "cpu_smollm2", "v2", 4, 3.0, 2.0, 2.2, 2048, 60.0, 1.0),
+        ("midtrain_20261126", "cpu_smollm2", "v1", 16, 1.894, 0.412, 0.5, 8192, 61.5, 16.4),
+    ])
+    status = tmp_path / "checkpoints" / "midtrain_20261126" / "status.json"
+    status.parent.mkdir(parents=True)
+    status.write_text(json.dumps({"state": "succeeded", "hf_folder": "/x/hf"}))
+    mixture, training, folder = _training_lines(settings, DAY)
+    assert mixture.startswith("mixture v1: 9 samples (boostqa 9), 1,000 tokens, 2 packed sequences of 512")
+    assert "midtrain_20261126 (cpu_smollm2, 16 steps, 8,192 tokens at 62 tokens/s, 16.4 passes" in training
+    assert "loss 1.894 at the start -> 0.412 at the end" in training
+    assert folder == "mid-trained model (HF folder): /x/hf"
+
+
+def test_a_failed_run_is_reported_with_its_error(tmp_path: Path) -> None:
+    settings = isolated_settings(tmp_path)
+    _warehouse(settings.warehouse_path, [])
+    status = tmp_path / "checkpoints" / "midtrain_20261126" / "status.json"
+    status.parent.mkdir(parents=True)
+    status.write_text(json.dumps({"state": "failed", "error": "CorruptShardError: packed-00000.bin"}))
+    assert _training_lines(settings, DAY) == ["mid-training midtrain_20261126: failed CorruptShardError: "
+                                              "packed-00000.bin"]
