@@ -101,3 +101,13 @@ TRAINING_METRICS = "training/metrics"
 def training_metrics_part(run_id: str) -> str:
     """The per-step metrics of one training run, published from its ``metrics.parquet`` for dbt."""
     return f"{TRAINING_METRICS}/run_id={run_id}/{part_name(0)}"
+
+
+EVAL = "eval"
+EVAL_TABLES = ("items", "scores")
+
+
+def eval_part(table: str, model_id: str, benchmark: str) -> str:
+    """One benchmark's results for one model: ``items`` (per-item correctness, labelled with discipline and
+    difficulty) or ``scores`` (the benchmark's metrics). Re-evaluating a model replaces them."""
+    return f"{EVAL}/{table}/model_id={model_id}/benchmark={benchmark}/{part_name(0)}"

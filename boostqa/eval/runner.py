@@ -1,0 +1,162 @@
+"""Evaluate one model on one benchmark: requests file -> model side -> responses file -> scored parquet in S3.
+
+The model side is ``training/lm_requests.py`` in the training venv (an HF folder: CPU here, a GPU worker in
+production) or, for generative benchmarks only, an OpenAI-compatible server (vLLM). Requests and responses
+are kept in a work folder, so a rerun after a crash reuses finished model work; lake parts are replaced, so a
+rerun never duplicates results.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+from pydantic import BaseModel, Field
+
+from boostqa.errors import ConfigError
+from boostqa.eval.score import ITEM_RESULT_SCHEMA, benchmark_metrics, score_docs
+from boostqa.eval.tasks import EvalTaskSettings, load_docs, model_requests
+from boostqa.lake import layout
+from boostqa.lake.parquet import parquet_bytes
+from boostqa.lake.store import ObjectStore
+from boostqa.settings import PROJECT_ROOT
+
+log = logging.getLogger(__name__)
+SCORE_SCHEMA = pa.schema([
+    ("model_id", pa.string()), ("eval_run_id", pa.string()), ("evaluated_at", pa.timestamp("us", tz="UTC")),
+    ("benchmark", pa.string()), ("metric", pa.string()),
+    ("value", pa.float64()), ("items", pa.int64()), ("num_fewshot", pa.int32()), ("model_path", pa.string()),
+])
+
+
+class ModelTarget(BaseModel):
+    """The model under evaluation: an HF folder, or an OpenAI-compatible server for generative tasks."""
+
+    model_id: str = Field(pattern=r"^[A-Za-z0-9_.-]+$", description="names the results (baseline, midtrain_...)")
+    hf_folder: str | None = None
+    server_url: str | None = None
+    served_model: str | None = None
+
+    @property
+    def path(self) -> str:
+        """Where the model lives, for the record."""
+        return self.hf_folder or f"{self.server_url}#{self.served_model}"
+
+
+class BenchmarkResult(BaseModel):
+    """Small, XCom-friendly summary of one benchmark's evaluation."""
+
+    model_id: str
+    benchmark: str
+    items: int
+    metrics: dict[str, float]
+    reused_responses: bool
+
+
+def _write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    os.replace(partial, path)
+
+
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def run_hf_model(hf_folder: Path, requests_path: Path, responses_path: Path,
+                 python: Path = PROJECT_ROOT / ".venv-train" / "bin" / "python") -> None:
+    """Answer the requests with ``training.lm_requests`` in the training venv; its progress goes to our log.
+
+    Raises:
+        ConfigError: no training venv or no model folder (not worth a retry).
+        RuntimeError: the model process failed (its last output is in the message).
+    """
+    if not python.exists():
+        raise ConfigError(f"{python} is missing: run `make install` (it builds .venv-train)")
+    if not (hf_folder / "config.json").exists():
+        raise ConfigError(f"{hf_folder} is not an HF model folder (no config.json)")
+    command = [str(python), "-m", "training.lm_requests", "--model", str(hf_folder), "--requests",
+               str(requests_path), "--out", str(responses_path)]
+    lines: list[str] = []
+    with subprocess.Popen(command, cwd=PROJECT_ROOT, stderr=subprocess.PIPE, text=True,  # noqa: S603
+                          env={**os.environ, "TOKENIZERS_PARALLELISM": "false"}) as process:
+        assert process.stderr is not None
+        for line in process.stderr:
+            lines.append(line.rstrip())
+            if line.startswith("[lm_requests]"):
+                log.info("%s", line.rstrip())
+    if process.returncode != 0:
+        raise RuntimeError(f"model process exited {process.returncode}:\n" + "\n".join(lines[-30:]))
+
+
+def run_server_model(target: ModelTarget, requests: list[dict[str, Any]], responses_path: Path,
+                     concurrency: int = 4) -> None:
+    """Answer generative requests with an OpenAI-compatible completions endpoint (greedy)."""
+    if any(r["kind"] != "generate" for r in requests):
+        raise ConfigError("a server target scores generative benchmarks only: log-likelihoods need an HF folder")
+    from openai import OpenAI  # noqa: PLC0415 - only the server path needs it
+
+    client = OpenAI(base_url=target.server_url, api_key=os.environ.get("BOOSTQA_EVAL_API_KEY", "EMPTY"),
+                    max_retries=5, timeout=600)
+
+    def answer(request: dict[str, Any]) -> dict[str, Any]:
+        completion = client.completions.create(model=target.served_model or "", prompt=request["context"],
+                                               max_tokens=request["max_new_tokens"], temperature=0.0,
+                                               stop=request["until"][:4])
+        return {"request_id": request["request_id"], "text": completion.choices[0].text}
+
+    with ThreadPoolExecutor(concurrency) as pool:
+        _write_jsonl(responses_path, list(pool.map(answer, requests)))
+
+
+def _responses_cover(path: Path, requests: list[dict[str, Any]]) -> bool:
+    if not path.exists():
+        return False
+    return {r["request_id"] for r in _read_jsonl(path)} == {r["request_id"] for r in requests}
+
+
+def evaluate_benchmark(store: ObjectStore, target: ModelTarget, benchmark: str, settings: EvalTaskSettings,
+                       work_dir: Path, eval_run_id: str, source: str = "local") -> BenchmarkResult:
+    """Score ``target`` on ``benchmark`` and write ``eval/items`` and ``eval/scores`` parts for it."""
+    started = time.perf_counter()
+    docs = load_docs(benchmark, settings, source)
+    shots = settings.fewshot_for(benchmark)
+    folder = work_dir / target.model_id / benchmark
+    folder.mkdir(parents=True, exist_ok=True)
+    requests = model_requests(docs, settings.max_new_tokens)
+    requests_path, responses_path = folder / "requests.jsonl", folder / "responses.jsonl"
+    previous = _read_jsonl(requests_path) if requests_path.exists() else None
+    reused = previous == requests and _responses_cover(responses_path, requests)
+    if not reused:
+        _write_jsonl(requests_path, requests)
+        log.info("%s on %s: %d items, %d requests, %d-shot", target.model_id, benchmark, len(docs), len(requests),
+                 shots)
+        if target.hf_folder:
+            run_hf_model(Path(target.hf_folder), requests_path, responses_path)
+        elif target.server_url:
+            run_server_model(target, requests, responses_path)
+        else:
+            raise ConfigError(f"model {target.model_id} has neither an HF folder nor a server URL")
+    responses = {r["request_id"]: r for r in _read_jsonl(responses_path)}
+    ids = {"model_id": target.model_id, "eval_run_id": eval_run_id, "evaluated_at": datetime.now(UTC)}
+    results = [ids | row for row in score_docs(docs, responses, shots)]
+    metrics = benchmark_metrics(docs, results)
+    store.put_bytes(layout.eval_part("items", target.model_id, benchmark),
+                    parquet_bytes(pa.Table.from_pylist(results, schema=ITEM_RESULT_SCHEMA)))
+    scores = [ids | {"benchmark": benchmark, "metric": m, "value": v, "items": len(results), "num_fewshot": shots,
+                     "model_path": target.path} for m, v in metrics.items()]
+    store.put_bytes(layout.eval_part("scores", target.model_id, benchmark),
+                    parquet_bytes(pa.Table.from_pylist(scores, schema=SCORE_SCHEMA)))
+    log.info("%s on %s: %s (%d items, %.0f s%s)", target.model_id, benchmark,
+             ", ".join(f"{k} {v:.3f}" for k, v in metrics.items()), len(results), time.perf_counter() - started,
+             ", responses reused" if reused else "")
+    return BenchmarkResult(model_id=target.model_id, benchmark=benchmark, items=len(results), metrics=metrics,
+                           reused_responses=reused)

@@ -1,0 +1,127 @@
+"""Operators of ``benchmark_eval``: decide which models to score, then score one model on one benchmark."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from airflow.sdk import BaseOperator
+from airflow.sdk.exceptions import AirflowFailException
+from pydantic import ValidationError
+
+from boostqa.benchmarks.registry import BY_NAME
+from boostqa.errors import ConfigError
+from boostqa.eval.runner import ModelTarget, evaluate_benchmark
+from boostqa.eval.tasks import EvalTaskSettings
+from boostqa.settings import get_settings
+from boostqa.stack.llm_server import model_dir
+from boostqa_airflow.constants import S3_CONN_ID
+from boostqa_airflow.hooks.lake import LakeHook
+
+BASELINE_MODEL_ID = "baseline"
+
+
+def _checkpoint_from_events(context: Any) -> dict[str, str] | None:
+    """The newest ``checkpoint`` asset event's run id and HF folder (set by midtrain's publish task)."""
+    events = context.get("triggering_asset_events") or {}
+    newest = None
+    for asset_events in events.values():
+        for event in asset_events:
+            if event.extra.get("hf_folder") and (newest is None or event.timestamp > newest.timestamp):
+                newest = event
+    if newest is None:
+        return None
+    return {"model_id": str(newest.extra["run_id"]), "hf_folder": str(newest.extra["hf_folder"])}
+
+
+class ResolveEvalTargetsOperator(BaseOperator):
+    """Turn params (or the triggering checkpoint event) into one ``{model, benchmark}`` per evaluation task.
+
+    The model is ``hf_folder`` (named ``model_id``) when given, else the checkpoint that triggered the run; the
+    baseline (the embedded stack's base model unless ``baseline_hf_folder`` says otherwise) is added when
+    ``with_baseline``, so every run yields a before/after comparison.
+    """
+
+    template_fields: Sequence[str] = ("model_id", "hf_folder", "server_url", "served_model", "with_baseline",
+                                      "baseline_hf_folder", "benchmarks")
+
+    def __init__(self, *, model_id: str = "", hf_folder: str = "", server_url: str = "", served_model: str = "",
+                 with_baseline: bool | str = True, baseline_hf_folder: str = "",
+                 benchmarks: list[str] | str = "", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.model_id, self.hf_folder, self.server_url, self.served_model = model_id, hf_folder, server_url, \
+            served_model
+        self.with_baseline, self.baseline_hf_folder, self.benchmarks = with_baseline, baseline_hf_folder, benchmarks
+
+    def _benchmarks(self) -> list[str]:
+        wanted = self.benchmarks
+        if isinstance(wanted, str):
+            wanted = [b.strip() for b in wanted.replace("\n", ",").split(",") if b.strip()]
+        wanted = list(wanted) or list(BY_NAME)
+        unknown = [b for b in wanted if b not in BY_NAME]
+        if unknown:
+            raise AirflowFailException(f"unknown benchmarks {unknown}; registered: {', '.join(BY_NAME)}")
+        return wanted
+
+    def execute(self, context: Any) -> list[dict[str, Any]]:
+        models: list[dict[str, str]] = []
+        if self.hf_folder or self.server_url:
+            if not self.model_id:
+                raise AirflowFailException("model_id is required with hf_folder or server_url")
+            models.append({"model_id": self.model_id, "hf_folder": self.hf_folder, "server_url": self.server_url,
+                           "served_model": self.served_model})
+        else:
+            checkpoint = _checkpoint_from_events(context)
+            if checkpoint is not None:
+                models.append(checkpoint)
+        if str(self.with_baseline).lower() in ("true", "1"):
+            baseline = self.baseline_hf_folder or str(model_dir(get_settings()))
+            models.insert(0, {"model_id": BASELINE_MODEL_ID, "hf_folder": baseline})
+        if not models:
+            raise AirflowFailException("nothing to evaluate: give hf_folder (and model_id), or trigger from the "
+                                       "checkpoint asset, or set with_baseline")
+        for model in models:
+            try:
+                ModelTarget.model_validate(model)
+            except ValidationError as exc:
+                raise AirflowFailException(f"bad model {model}: {exc}") from exc
+        targets = [{"model": m, "benchmark": b} for m in models for b in self._benchmarks()]
+        self.log.info("evaluating %s on %d benchmarks (%d tasks)", [m["model_id"] for m in models],
+                      len(targets) // len(models), len(targets))
+        return targets
+
+
+class EvaluateBenchmarkOperator(BaseOperator):
+    """Score one model on one benchmark; per-item results and metrics go to ``eval/`` in the lake."""
+
+    template_fields: Sequence[str] = ("benchmark", "model", "limit", "num_fewshot", "max_new_tokens", "source")
+
+    def __init__(self, *, benchmark: str, model: dict[str, str] | str, limit: int | str | None = None,
+                 num_fewshot: dict[str, int] | str = "", max_new_tokens: int | str = 256, source: str = "local",
+                 lake_conn_id: str = S3_CONN_ID, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.benchmark, self.model, self.limit, self.num_fewshot = benchmark, model, limit, num_fewshot
+        self.max_new_tokens, self.source, self.lake_conn_id = max_new_tokens, source, lake_conn_id
+
+    def _settings(self) -> EvalTaskSettings:
+        shots = self.num_fewshot
+        try:
+            if isinstance(shots, str):
+                shots = json.loads(shots) if shots.strip() else {}
+            limit = None if self.limit in (None, "", "None", 0, "0") else int(self.limit)
+            return EvalTaskSettings(num_fewshot=shots, limit=limit, max_new_tokens=int(self.max_new_tokens))
+        except (ValueError, ValidationError) as exc:
+            raise AirflowFailException(f"bad evaluation parameters: {exc}") from exc
+
+    def execute(self, context: Any) -> dict[str, Any]:
+        model = json.loads(self.model) if isinstance(self.model, str) else self.model
+        target = ModelTarget.model_validate({k: v for k, v in model.items() if v})
+        work_dir = get_settings().state_dir.resolve() / "eval"
+        try:
+            result = evaluate_benchmark(LakeHook(self.lake_conn_id).get_conn(), target, self.benchmark,
+                                        self._settings(), Path(work_dir), context["run_id"], self.source)
+        except ConfigError as exc:
+            raise AirflowFailException(str(exc)) from exc
+        return result.model_dump()

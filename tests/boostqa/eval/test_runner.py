@@ -1,0 +1,85 @@
+"""The evaluation runner: results land in the lake per model and benchmark, reruns reuse model work and
+replace parts, a crashed model side is reported, a server target refuses log-likelihood work."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from boostqa.errors import ConfigError
+from boostqa.eval import runner
+from boostqa.eval.runner import ModelTarget, evaluate_benchmark
+from boostqa.eval.tasks import EvalTaskSettings
+from boostqa.lake import layout
+from tests.conftest import MemoryStore, lake_rows
+
+
+def _fake_model(calls: list[Path]):  # type: ignore[no-untyped-def]
+    """Prefers the first choice; answers generative items with 42."""
+    def answer(hf_folder: Path, requests_path: Path, responses_path: Path) -> None:
+        calls.append(requests_path)
+        out = []
+        for line in requests_path.read_text().splitlines():
+            request = json.loads(line)
+            if request["kind"] == "generate":
+                out.append({"request_id": request["request_id"], "text": " #### 42"})
+            else:
+                out.append({"request_id": request["request_id"],
+                            "logprob": 0.0 if request["request_id"].endswith("#0") else -3.0})
+        responses_path.write_text("".join(json.dumps(r) + "\n" for r in out))
+    return answer
+
+
+def test_results_are_written_per_model_and_benchmark_and_reruns_reuse_the_responses(
+        tmp_path: Path, memory_store: MemoryStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[Path] = []
+    monkeypatch.setattr(runner, "run_hf_model", _fake_model(calls))
+    target = ModelTarget(model_id="baseline", hf_folder=str(tmp_path / "hf"))
+    settings = EvalTaskSettings(limit=4)
+    result = evaluate_benchmark(memory_store, target, "arc_easy", settings, tmp_path / "work", "eval_1")
+    items = lake_rows(memory_store, layout.eval_part("items", "baseline", "arc_easy"))
+    assert result.items == len(items) == 4 and not result.reused_responses
+    assert result.metrics["acc"] == pytest.approx(sum(r["gold"] == "A" for r in items) / 4)
+    scores = lake_rows(memory_store, layout.eval_part("scores", "baseline", "arc_easy"))
+    assert {s["metric"] for s in scores} == {"acc", "acc_norm"} and {s["eval_run_id"] for s in scores} == {"eval_1"}
+
+    again = evaluate_benchmark(memory_store, target, "arc_easy", settings, tmp_path / "work", "eval_2")
+    assert again.reused_responses and len(calls) == 1
+    assert len(lake_rows(memory_store, layout.eval_part("items", "baseline", "arc_easy"))) == 4  # replaced
+
+    more = evaluate_benchmark(memory_store, target, "arc_easy", EvalTaskSettings(limit=6), tmp_path / "work", "e3")
+    assert not more.reused_responses and len(calls) == 2 and more.items == 6
+
+
+def test_generative_benchmarks_score_exact_match(tmp_path: Path, memory_store: MemoryStore,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(runner, "run_hf_model", _fake_model([]))
+    target = ModelTarget(model_id="m", hf_folder=str(tmp_path))
+    result = evaluate_benchmark(memory_store, target, "gsm8k", EvalTaskSettings(limit=3), tmp_path / "w", "r")
+    items = lake_rows(memory_store, layout.eval_part("items", "m", "gsm8k"))
+    assert [i["predicted"] for i in items] == ["42"] * 3
+    assert result.metrics["exact_match"] == pytest.approx(sum(i["gold"] == "42" for i in items) / 3)
+
+
+def test_a_missing_model_or_venv_is_a_config_error(tmp_path: Path, memory_store: MemoryStore) -> None:
+    target = ModelTarget(model_id="m", hf_folder=str(tmp_path / "nowhere"))
+    with pytest.raises(ConfigError, match="not an HF model folder|is missing"):
+        evaluate_benchmark(memory_store, target, "piqa", EvalTaskSettings(limit=1), tmp_path / "w", "r")
+    server = ModelTarget(model_id="s", server_url="http://127.0.0.1:9/v1", served_model="x")
+    with pytest.raises(ConfigError, match="log-likelihoods need an HF folder"):
+        evaluate_benchmark(memory_store, server, "piqa", EvalTaskSettings(limit=1), tmp_path / "w", "r")
+    assert memory_store.list_keys("eval/") == []
+
+
+def test_a_failing_model_process_reports_its_output(tmp_path: Path) -> None:
+    (tmp_path / "hf").mkdir()
+    (tmp_path / "hf" / "config.json").write_text("{}")
+    fake_python = tmp_path / "python"
+    fake_python.write_text("#!/bin/sh\necho 'CUDA out of memory' >&2\nexit 3\n")
+    fake_python.chmod(0o755)
+    requests = tmp_path / "req.jsonl"
+    requests.write_text("")
+    with pytest.raises(RuntimeError, match="exited 3:\nCUDA out of memory"):
+        runner.run_hf_model(tmp_path / "hf", requests, tmp_path / "resp.jsonl", python=fake_python)

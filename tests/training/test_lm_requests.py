@@ -1,0 +1,19 @@
+"""The model side of evaluation (training/lm_requests.py), run in the training venv on a tiny random model:
+batched, deduplicated log-likelihoods equal one-request-at-a-time ones; generations stop at their stop string."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from boostqa.settings import PROJECT_ROOT
+
+TRAIN_PYTHON = PROJECT_ROOT / ".venv-train" / "bin" / "python"
+
+
+def test_batched_answers_equal_single_answers(tmp_path: Path) -> None:
+    done = subprocess.run([str(TRAIN_PYTHON), str(Path(__file__).with_name("lm_requests_check.py")), str(tmp_path)],
+                          cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600, check=False,
+                          env={"PYTHONPATH": str(PROJECT_ROOT), "PATH": "/usr/bin:/bin"})
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip() == "ok 10"
