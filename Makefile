@@ -64,7 +64,7 @@ lock-train:
 	rm -rf .venv-train-lock && $(PYTHON) -m venv .venv-train-lock
 	.venv-train-lock/bin/pip install --quiet torch==2.13.0
 	DS_BUILD_OPS=0 .venv-train-lock/bin/pip install --quiet transformers==5.19.0 deepspeed==0.19.8 numpy pyarrow \
-	  "pydantic>=2.7,<3" pyyaml safetensors
+	  "pydantic>=2.7,<3" pyyaml safetensors "lm-eval[hf]==0.4.13"
 	{ sed -n '1,3p' requirements/train.lock; .venv-train-lock/bin/pip freeze; } > requirements/train.lock.new
 	mv requirements/train.lock.new requirements/train.lock && rm -rf .venv-train-lock
 

@@ -158,6 +158,25 @@ def summary() -> None:
         raise _fail(exc) from exc
 
 
+@app.command("report")
+def report(
+    report_id: Annotated[str, typer.Option(help="names the report folder")] = f"report_{date.today():%Y%m%d}",
+    upload: Annotated[bool, typer.Option(help="also write it to s3://<bucket>/reports/<id>/")] = True,
+) -> None:
+    """Render the HTML report (data distribution, QC funnel, token ledger, loss curve, before/after accuracy)."""
+    from boostqa.lake.store import ObjectStore
+    from boostqa.report.html import write_report
+    from boostqa.stack.seaweedfs import lake_config
+
+    settings = get_settings()
+    try:
+        store = ObjectStore(lake_config(settings)) if upload else None
+        path, uri = write_report(settings, store, report_id)
+    except BoostqaError as exc:
+        raise _fail(exc) from exc
+    console.print(f"report: {path}" + (f" ({uri})" if uri else ""))
+
+
 @app.command("docs")
 def docs() -> None:
     """Generate the dbt docs (lineage from the S3 sources) and serve them on the dbt_docs port."""

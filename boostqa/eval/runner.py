@@ -22,7 +22,7 @@ import pyarrow as pa
 from pydantic import BaseModel, Field
 
 from boostqa.errors import ConfigError
-from boostqa.eval.score import ITEM_RESULT_SCHEMA, benchmark_metrics, score_docs
+from boostqa.eval.score import ITEM_RESULT_SCHEMA, SCORE_SCHEMA, benchmark_metrics, score_docs
 from boostqa.eval.tasks import EvalTaskSettings, load_docs, model_requests
 from boostqa.lake import layout
 from boostqa.lake.parquet import parquet_bytes
@@ -30,11 +30,6 @@ from boostqa.lake.store import ObjectStore
 from boostqa.settings import PROJECT_ROOT
 
 log = logging.getLogger(__name__)
-SCORE_SCHEMA = pa.schema([
-    ("model_id", pa.string()), ("eval_run_id", pa.string()), ("evaluated_at", pa.timestamp("us", tz="UTC")),
-    ("benchmark", pa.string()), ("metric", pa.string()),
-    ("value", pa.float64()), ("items", pa.int64()), ("num_fewshot", pa.int32()), ("model_path", pa.string()),
-])
 
 
 class ModelTarget(BaseModel):

@@ -25,6 +25,12 @@ ITEM_RESULT_SCHEMA = pa.schema([
     ("output", pa.string()),
 ])
 
+SCORE_SCHEMA = pa.schema([
+    ("model_id", pa.string()), ("eval_run_id", pa.string()), ("evaluated_at", pa.timestamp("us", tz="UTC")),
+    ("benchmark", pa.string()), ("metric", pa.string()),
+    ("value", pa.float64()), ("items", pa.int64()), ("num_fewshot", pa.int32()), ("model_path", pa.string()),
+])
+
 
 class MissingResponseError(BoostqaError):
     """The responses file lacks a request: the model side crashed or was given another requests file."""

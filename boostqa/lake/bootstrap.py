@@ -8,6 +8,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from boostqa.annotate.runner import ANNOTATION_SCHEMA, LLM_QUARANTINE_SCHEMA
+from boostqa.eval.score import ITEM_RESULT_SCHEMA, SCORE_SCHEMA
 from boostqa.export.general import GENERAL_SCHEMA
 from boostqa.export.mixture import LINEAGE_SCHEMA
 from boostqa.lake import layout
@@ -37,6 +38,18 @@ TABLES: dict[str, pa.Schema] = {
 }
 
 
+# Tables partitioned by model and benchmark: the bootstrap part sits at the same depth as real parts.
+NESTED_TABLES: dict[str, pa.Schema] = {
+    f"{layout.EVAL}/items/model_id={BOOTSTRAP_RUN}/benchmark={BOOTSTRAP_RUN}/": ITEM_RESULT_SCHEMA,
+    f"{layout.EVAL}/scores/model_id={BOOTSTRAP_RUN}/benchmark={BOOTSTRAP_RUN}/": SCORE_SCHEMA,
+}
+
+
+def bootstrap_folders() -> dict[str, pa.Schema]:
+    """Folder of each table's empty part -> its schema."""
+    return {f"{prefix}run_id={BOOTSTRAP_RUN}/": schema for prefix, schema in TABLES.items()} | NESTED_TABLES
+
+
 def _schema_of(data: bytes) -> pa.Schema:
     return pq.read_schema(pa.BufferReader(data))
 
@@ -48,8 +61,8 @@ def ensure_schema_parts(store: ObjectStore) -> list[str]:
     written (those read as null). Returns the keys written.
     """
     written = []
-    for prefix, schema in TABLES.items():
-        key = f"{prefix}run_id={BOOTSTRAP_RUN}/{layout.part_name(0)}"
+    for folder, schema in bootstrap_folders().items():
+        key = folder + layout.part_name(0)
         existing = store.get_bytes_or_none(key)
         if existing is None or not _schema_of(existing).equals(schema):
             store.put_bytes(key, parquet_bytes(schema.empty_table()))

@@ -8,10 +8,12 @@ LLM_ROLES = ("annotator", "generator", "refiner")
 LLM_CONN_IDS = {role: f"boostqa_llm_{role}" for role in LLM_ROLES}
 
 DBT_POOL = "boostqa_dbt"
+EVAL_POOL = "boostqa_eval"
 LLM_POOLS = {role: f"boostqa_llm_{role}" for role in LLM_ROLES}
 
 # name -> (slots, description); DuckDB has one writer, hence one dbt slot.
 POOLS: dict[str, tuple[int, str]] = {
     DBT_POOL: (1, "dbt writes the single-writer DuckDB warehouse: one task at a time"),
+    EVAL_POOL: (1, "benchmark evaluation: each task runs a model on every core (or the eval GPU)"),
     **{pool: (4, f"concurrent tasks calling the {role} LLM role") for role, pool in LLM_POOLS.items()},
 }

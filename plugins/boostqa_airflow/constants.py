@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from boostqa.stack.names import DBT_POOL, LLM_CONN_IDS, LLM_POOLS, POOLS, S3_CONN_ID, WAREHOUSE_CONN_ID
+from boostqa.stack.names import DBT_POOL, EVAL_POOL, LLM_CONN_IDS, LLM_POOLS, POOLS, S3_CONN_ID, WAREHOUSE_CONN_ID
 
 OWNER = "boostqa"
 DEFAULT_RETRIES = 2
@@ -10,6 +10,7 @@ DEFAULT_RETRIES = 2
 __all__ = [
     "DBT_POOL",
     "DEFAULT_RETRIES",
+    "EVAL_POOL",
     "LLM_CONN_IDS",
     "LLM_POOLS",
     "OWNER",

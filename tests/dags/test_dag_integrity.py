@@ -10,7 +10,8 @@ import pytest
 from boostqa.settings import PROJECT_ROOT
 
 pytestmark = pytest.mark.dag
-EXPECTED_DAGS = {"seed_ingest", "seed_annotate", "warehouse_build", "qa_synthesis", "mixture_export", "midtrain"}
+EXPECTED_DAGS = {"seed_ingest", "seed_annotate", "warehouse_build", "qa_synthesis", "mixture_export", "midtrain",
+                 "benchmark_eval"}
 
 
 @pytest.fixture(scope="module")
@@ -102,3 +103,18 @@ def test_midtrain_runs_on_the_mixture_and_announces_the_checkpoint(dagbag: objec
     assert train.start_from_trigger is False and publish.upstream_task_ids == {"train"}
     assert [o.name for o in publish.outlets] == ["checkpoint"]  # announced after the metrics reach the lake
     assert any(t.startswith("dbt_training.") for t in publish.downstream_task_ids)
+
+
+def test_benchmark_eval_runs_on_the_checkpoint_maps_over_models_and_benchmarks_and_refreshes_the_probe(
+        dagbag: object) -> None:
+    dag = dagbag.dags["benchmark_eval"]  # type: ignore[attr-defined]
+    assert "checkpoint" in repr(dag.timetable.asset_condition)
+    evaluate = dag.get_task("evaluate")
+    assert evaluate.upstream_task_ids == {"resolve_models"} and evaluate.pool == "boostqa_eval"
+    dbt_ids = {t.task_id for t in dag.tasks if t.task_id.startswith("dbt_eval.")}
+    for model in ("stg_eval__items", "fct_eval_headline", "fct_eval_bucket_comparison", "fct_deficiency_probe",
+                  "fct_mixing_ratios"):
+        assert any(model in task_id for task_id in dbt_ids), model
+    report = dag.get_task("report")
+    assert [o.name for o in report.outlets] == ["boostqa_eval"]
+    assert any(t.startswith("dbt_eval.") for t in report.upstream_task_ids)

@@ -1,0 +1,64 @@
+"""benchmark_eval: score a model on the 12 benchmarks, compare it with the baseline, refresh the closed loop.
+
+Scheduled on the ``checkpoint`` asset (the model is the HF folder in the triggering event's extra) and
+triggerable by hand for any model folder (params ``model_id`` + ``hf_folder``; or a vLLM server for the
+generative benchmarks). With ``with_baseline`` the base model is scored in the same run, so every run ends
+with a before/after comparison. One mapped task per model x benchmark writes per-item results (labelled with
+discipline and difficulty) and metrics to ``eval/`` in the lake; dbt builds the eval marts and refills
+``fct_deficiency_probe`` and ``fct_mixing_ratios`` (the next ``warehouse_build`` turns them into the next
+generation plan); the report is rendered to ``reports/<run>/index.html``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from airflow.sdk import DAG, Param
+
+from boostqa_airflow import assets
+from boostqa_airflow.constants import EVAL_POOL, OWNER
+from boostqa_airflow.dbt import warehouse_task_group
+from boostqa_airflow.operators.evaluate import EvaluateBenchmarkOperator, ResolveEvalTargetsOperator
+from boostqa_airflow.operators.report import ReportOperator
+
+with DAG(
+    dag_id="benchmark_eval",
+    description="Score checkpoint and baseline on the 12 benchmarks; eval marts, deficiency probe, report",
+    schedule=[assets.CHECKPOINT],
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    max_active_runs=1,
+    tags=["boostqa", "eval"],
+    params={
+        "model_id": Param("", type="string", description="name of the model's results (with hf_folder)"),
+        "hf_folder": Param("", type="string", description="HF folder to score; empty: the triggering checkpoint"),
+        "server_url": Param("", type="string", description="OpenAI-compatible server for generative benchmarks"),
+        "served_model": Param("", type="string", description="model name on that server"),
+        "with_baseline": Param(True, type="boolean", description="also score the baseline model"),
+        "baseline_hf_folder": Param("", type="string", description="baseline HF folder (default: the embedded "
+                                    "stack's base model)"),
+        "benchmarks": Param("", type="string", description="comma-separated registry names; empty: all 12"),
+        "limit": Param(None, type=["null", "integer"], minimum=1, description="items per benchmark; null: all"),
+        "num_fewshot": Param("", type="string", description='JSON overrides, e.g. {"mmlu": 0}'),
+        "max_new_tokens": Param(256, type="integer", minimum=1, description="generation budget (GSM8K, MATH)"),
+        "source": Param("local", enum=["local", "hub"], description="our editions, or the Hub (production)"),
+    },
+    default_args={"owner": OWNER, "retries": 1, "retry_delay": timedelta(minutes=2)},
+    doc_md=__doc__,
+) as dag:
+    targets = ResolveEvalTargetsOperator(
+        task_id="resolve_models", model_id="{{ params.model_id }}", hf_folder="{{ params.hf_folder }}",
+        server_url="{{ params.server_url }}", served_model="{{ params.served_model }}",
+        with_baseline="{{ params.with_baseline }}", baseline_hf_folder="{{ params.baseline_hf_folder }}",
+        benchmarks="{{ params.benchmarks }}",
+    )
+    evaluate = EvaluateBenchmarkOperator.partial(
+        task_id="evaluate", limit="{{ params.limit }}", num_fewshot="{{ params.num_fewshot }}",
+        max_new_tokens="{{ params.max_new_tokens }}", source="{{ params.source }}", pool=EVAL_POOL,
+        execution_timeout=timedelta(hours=6),
+    ).expand_kwargs(targets.output)
+    marts = warehouse_task_group("dbt_eval", select=["eval_benchmarks", "path:models/staging/eval",
+                                                     "path:models/marts/eval", "fct_deficiency_probe",
+                                                     "fct_mixing_ratios"])
+    report = ReportOperator(task_id="report", outlets=[assets.EVAL])
+    evaluate >> marts >> report

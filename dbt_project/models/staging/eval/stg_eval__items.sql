@@ -1,0 +1,34 @@
+-- One row per scored benchmark item of every evaluated model.
+with
+
+source as (
+
+    select * from {{ source('eval', 'items') }}
+
+),
+
+renamed as (
+
+    select
+        model_id,
+        eval_run_id,
+        evaluated_at,
+        benchmark,
+        item_id,
+        config as benchmark_config,
+        discipline_id,
+        cast(difficulty as integer) as difficulty,
+        language,
+        task_type,
+        cast(num_fewshot as integer) as num_fewshot,
+        correct,
+        correct_norm,
+        predicted,
+        gold
+
+    from source
+    where model_id != '_bootstrap'
+
+)
+
+select * from renamed

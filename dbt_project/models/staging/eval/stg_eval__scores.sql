@@ -1,0 +1,28 @@
+-- One row per model x benchmark x metric.
+with
+
+source as (
+
+    select * from {{ source('eval', 'scores') }}
+
+),
+
+renamed as (
+
+    select
+        model_id,
+        eval_run_id,
+        evaluated_at,
+        benchmark,
+        metric,
+        cast(value as double) as metric_value,
+        cast(items as bigint) as items,
+        cast(num_fewshot as integer) as num_fewshot,
+        model_path
+
+    from source
+    where model_id != '_bootstrap'
+
+)
+
+select * from renamed
