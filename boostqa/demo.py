@@ -23,7 +23,10 @@ from boostqa.stack.airflow_home import airflow_env
 from boostqa.stack.seaweedfs import lake_config
 from boostqa.warehouse import DBT_PROJECT_DIR, dbt_env, run_dbt
 
-DEMO_DAGS = ("seed_ingest", "seed_annotate", "warehouse_build", "qa_synthesis", "mixture_export", "midtrain")
+DEMO_DAGS = ("seed_ingest", "seed_annotate", "warehouse_build", "qa_synthesis", "mixture_export", "midtrain",
+             "benchmark_eval")
+# Items per benchmark the demo scores (baseline and mid-trained model; 12 benchmarks): about 3 minutes per model.
+DEMO_EVAL_LIMIT = 8
 # What boostqa.llm.progress.Progress logs: "<stage> <run>: done/total (rate/s, ETA ...)".
 PROGRESS_LINE = re.compile(r"\S+ \S+: \d+/\d+ \([0-9.]+/s, ETA [^)]*\)")
 
@@ -86,7 +89,8 @@ def ensure_manifest(settings: BoostqaSettings) -> None:
 def run_demo(settings: BoostqaSettings, logical_date: date, console: Console, annotate_limit: int | None = None,
              synthesis_limit: int = 72, difficulty_tolerance: int = 3) -> None:
     """Stack up -> seed_ingest -> seed_annotate -> warehouse_build (plan) -> qa_synthesis (with QC) ->
-    mixture_export -> midtrain (SmolLM2-135M on CPU, a few minutes) -> summary.
+    mixture_export -> midtrain (SmolLM2-135M on CPU, a few minutes) -> benchmark_eval (baseline and mid-trained
+    model, ``DEMO_EVAL_LIMIT`` items per benchmark; eval marts, deficiency probe, HTML report) -> summary.
 
     ``annotate_limit`` caps the seeds one demo run annotates (None: every pending seed, about 5 minutes for the
     sample corpus on 2 cores). Annotation is incremental, so a later run continues with the rest.
@@ -102,6 +106,9 @@ def run_demo(settings: BoostqaSettings, logical_date: date, console: Console, an
     confs: dict[str, dict[str, object]] = {
         "seed_annotate": {"limit": annotate_limit, "shard_size": 64},
         "midtrain": {"config": "cpu_smollm2"},
+        "benchmark_eval": {"model_id": f"midtrain_{logical_date:%Y%m%d}", "limit": DEMO_EVAL_LIMIT,
+                           "hf_folder": str(settings.state_dir.resolve() / "checkpoints" /
+                                            f"midtrain_{logical_date:%Y%m%d}" / "hf"), "max_new_tokens": 128},
         "qa_synthesis": {"limit": synthesis_limit, "shard_size": 32, "difficulty_tolerance": difficulty_tolerance,
                          "plain_text": True},
     }

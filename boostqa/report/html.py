@@ -126,6 +126,6 @@ def write_report(settings: BoostqaSettings, store: ObjectStore | None, report_id
     if store is not None:
         key = f"reports/{report_id}/index.html"
         store.put_bytes(key, html.encode("utf-8"), content_type="text/html; charset=utf-8")
-        uri = store.uri(key)
+        uri = store.config.uri(key)
     log.info("report %s written to %s%s", report_id, path, f" and {uri}" if uri else "")
     return path, uri

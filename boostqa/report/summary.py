@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from datetime import date
 
 from rich.console import Console
 from rich.table import Table
 
+from boostqa.report.results import eval_table, report_line, training_lines
 from boostqa.settings import BoostqaSettings
 from boostqa.warehouse import query
 
@@ -177,41 +177,15 @@ def _examples(settings: BoostqaSettings, count: int = 3) -> list[str]:
     return lines
 
 
-def _mixture_line(settings: BoostqaSettings, version: str | None) -> str | None:
-    manifests = sorted((settings.state_dir / "mixtures").glob("*/manifest.json"), key=lambda p: p.stat().st_mtime)
-    chosen = [p for p in manifests if p.parent.name == version] or manifests[-1:]
-    if not chosen:
-        return None
-    m = json.loads(chosen[-1].read_text())
-    by_source = ", ".join(f"{k} {v}" for k, v in m["counts"]["by_source"].items())
-    packed = sum(s["sequences"] for s in m["packed"]["shards"])
-    return (f"mixture {m['mixture_version']}: {m['counts']['samples']} samples ({by_source}), {m['tokens']:,} "
-            f"tokens, {packed} packed sequences of {m['packed']['seq_len']} "
-            f"(s3://{settings.lake.bucket}/mixtures/{m['mixture_version']}/)")
-
-
-def _training_lines(settings: BoostqaSettings, day: date) -> list[str]:
-    runs = query(settings.warehouse_path, """
-        select run_id, training_config, mixture_version, last_step, loss_first, loss_last, loss_last_trailing_mean,
-               tokens_trained, tokens_per_s, mixture_epochs
-        from marts.fct_training_runs order by run_id desc limit 1""")
-    run = runs[0] if runs else None
-    mixture = _mixture_line(settings, run["mixture_version"] if run else None)
-    lines = [mixture] if mixture else []
-    if run:
-        lines.append(f"mid-training {run['run_id']} ({run['training_config']}, {run['last_step']} steps, "
-                     f"{run['tokens_trained']:,} tokens at {run['tokens_per_s']:.0f} tokens/s, "
-                     f"{run['mixture_epochs'] or 0:.1f} passes over the mixture): loss {run['loss_first']:.3f} at "
-                     f"the start -> {run['loss_last']:.3f} at the end (trailing mean "
-                     f"{run['loss_last_trailing_mean']:.3f}; marts.fct_training_runs, fct_training_steps)")
-    status_file = settings.state_dir / "checkpoints" / f"midtrain_{day:%Y%m%d}" / "status.json"
-    if status_file.exists():
-        status = json.loads(status_file.read_text())
-        if status["state"] == "succeeded":
-            lines.append(f"mid-trained model (HF folder): {status.get('hf_folder')}")
-        else:
-            lines.append(f"mid-training midtrain_{day:%Y%m%d}: {status['state']} {status.get('error') or ''}")
-    return lines
+def _print_results(settings: BoostqaSettings, console: Console, day: date) -> None:
+    for line in training_lines(settings, day):
+        console.print(line)
+    evaluation = eval_table(settings)
+    if evaluation is not None:
+        console.print(evaluation)
+    report = report_line(settings)
+    if report:
+        console.print(f"[bold]{report}[/]")
 
 
 def print_summary(settings: BoostqaSettings, console: Console, day: date | None = None) -> None:
@@ -223,15 +197,9 @@ def print_summary(settings: BoostqaSettings, console: Console, day: date | None 
     console.print(_sources_table(settings, day))
     console.print(_reasons_table(settings, day))
     console.print(f"coverage: {_coverage_line(settings)}")
-    distribution = _distribution_table(settings)
-    if distribution is not None:
-        console.print(distribution)
-    usage = _usage_table(settings)
-    if usage is not None:
-        console.print(usage)
-    funnel = _funnel_table(settings)
-    if funnel is not None:
-        console.print(funnel)
+    for table in (_distribution_table(settings), _usage_table(settings), _funnel_table(settings)):
+        if table is not None:
+            console.print(table)
     qc = _qc_table(settings)
     if qc is not None:
         console.print(qc)
@@ -240,8 +208,7 @@ def print_summary(settings: BoostqaSettings, console: Console, day: date | None 
             console.print(line, markup=False)
     for line in _planning_lines(settings):
         console.print(line)
-    for line in _training_lines(settings, day):
-        console.print(line)
+    _print_results(settings, console, day)
     bucket = settings.lake.bucket
     console.print(
         "\n[bold]where the data lives[/]\n"
@@ -252,6 +219,8 @@ def print_summary(settings: BoostqaSettings, console: Console, day: date | None 
         f"  mixtures      s3://{bucket}/mixtures/<version>/ (marts.fct_training_mixture, fct_mixture_lineage)\n"
         f"  training      {settings.state_dir / 'checkpoints'}/<run>/, s3://{bucket}/training/metrics/ "
         "(marts.fct_training_runs, fct_training_steps)\n"
+        f"  evaluation    s3://{bucket}/eval/{{items,scores}}/model_id=<model>/benchmark=<name>/ "
+        "(marts.fct_eval_headline, fct_eval_comparison, fct_eval_bucket_comparison, fct_deficiency_probe)\n"
         f"  S3 endpoint   {settings.s3_endpoint} (credentials in {settings.state_dir / 'env.sh'})\n"
         f"  warehouse     {settings.warehouse_path} (marts.fct_seed_ingest_counts, marts.fct_quarantine_reasons)\n"
         f"  logs          {settings.state_dir / 'logs'}\n"

@@ -1,4 +1,4 @@
-"""The demo summary's training lines: read from the training marts and the mixture manifest, failures shown."""
+"""The model side of the demo summary: training lines from the marts and the mixture manifest, failures shown."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import duckdb
 
-from boostqa.report.summary import _training_lines
+from boostqa.report.results import training_lines as _training_lines
 from tests.conftest import isolated_settings
 
 DAY = date(2026, 11, 26)
