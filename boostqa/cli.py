@@ -135,10 +135,12 @@ def qc(
 @app.command("demo")
 def demo(
     ingest_date: Annotated[str, typer.Option("--date", help="logical date of the run")] = date.today().isoformat(),
-    annotate_limit: Annotated[int, typer.Option(help="seeds to annotate in this run; 0 = every pending seed")] = 0,
-    synthesis_limit: Annotated[int, typer.Option(help="plan jobs to synthesize in this run")] = 72,
+    annotate_limit: Annotated[int, typer.Option(help="seeds to annotate in this run; 0 = every pending seed "
+                                                    "(the rest of the sample corpus waits for the next run)")] = 160,
+    synthesis_limit: Annotated[int, typer.Option(help="plan jobs to synthesize in this run")] = 40,
 ) -> None:
-    """Stack up, run seed_ingest, seed_annotate, warehouse_build and qa_synthesis through Airflow, print the summary."""
+    """Stack up, run the whole pipeline through Airflow (ingest -> annotate -> plan -> synthesize + QC -> mixture ->
+    mid-train -> evaluate baseline and mid-trained model -> report), print the summary."""
     from boostqa.demo import run_demo
 
     try:

@@ -26,7 +26,7 @@ from boostqa.warehouse import DBT_PROJECT_DIR, dbt_env, run_dbt
 DEMO_DAGS = ("seed_ingest", "seed_annotate", "warehouse_build", "qa_synthesis", "mixture_export", "midtrain",
              "benchmark_eval")
 # Items per benchmark the demo scores (baseline and mid-trained model; 12 benchmarks): about 3 minutes per model.
-DEMO_EVAL_LIMIT = 8
+DEMO_EVAL_LIMIT = 6
 # What boostqa.llm.progress.Progress logs: "<stage> <run>: done/total (rate/s, ETA ...)".
 PROGRESS_LINE = re.compile(r"\S+ \S+: \d+/\d+ \([0-9.]+/s, ETA [^)]*\)")
 
@@ -108,7 +108,7 @@ def run_demo(settings: BoostqaSettings, logical_date: date, console: Console, an
         "midtrain": {"config": "cpu_smollm2"},
         "benchmark_eval": {"model_id": f"midtrain_{logical_date:%Y%m%d}", "limit": DEMO_EVAL_LIMIT,
                            "hf_folder": str(settings.state_dir.resolve() / "checkpoints" /
-                                            f"midtrain_{logical_date:%Y%m%d}" / "hf"), "max_new_tokens": 128},
+                                            f"midtrain_{logical_date:%Y%m%d}" / "hf"), "max_new_tokens": 96},
         "qa_synthesis": {"limit": synthesis_limit, "shard_size": 32, "difficulty_tolerance": difficulty_tolerance,
                          "plain_text": True},
     }

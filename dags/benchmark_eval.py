@@ -3,10 +3,11 @@
 Scheduled on the ``checkpoint`` asset (the model is the HF folder in the triggering event's extra) and
 triggerable by hand for any model folder (params ``model_id`` + ``hf_folder``; or a vLLM server for the
 generative benchmarks). With ``with_baseline`` the base model is scored in the same run, so every run ends
-with a before/after comparison. One mapped task per model x benchmark writes per-item results (labelled with
-discipline and difficulty) and metrics to ``eval/`` in the lake; dbt builds the eval marts and refills
-``fct_deficiency_probe`` and ``fct_mixing_ratios`` (the next ``warehouse_build`` turns them into the next
-generation plan); the report is rendered to ``reports/<run>/index.html``.
+with a before/after comparison. One mapped task per model (one model load) scores its benchmarks and writes
+per-item results (labelled with discipline and difficulty) and metrics per benchmark to ``eval/`` in the
+lake; dbt builds the eval marts and refills ``fct_deficiency_probe`` and ``fct_mixing_ratios`` (the next
+``warehouse_build`` turns them into the next generation plan); the report is rendered to
+``reports/<run>/index.html``.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from airflow.sdk import DAG, Param
 from boostqa_airflow import assets
 from boostqa_airflow.constants import EVAL_POOL, OWNER
 from boostqa_airflow.dbt import warehouse_task_group
-from boostqa_airflow.operators.evaluate import EvaluateBenchmarkOperator, ResolveEvalTargetsOperator
+from boostqa_airflow.operators.evaluate import EvaluateModelOperator, ResolveEvalTargetsOperator
 from boostqa_airflow.operators.report import ReportOperator
 
 with DAG(
@@ -52,7 +53,7 @@ with DAG(
         with_baseline="{{ params.with_baseline }}", baseline_hf_folder="{{ params.baseline_hf_folder }}",
         benchmarks="{{ params.benchmarks }}",
     )
-    evaluate = EvaluateBenchmarkOperator.partial(
+    evaluate = EvaluateModelOperator.partial(
         task_id="evaluate", limit="{{ params.limit }}", num_fewshot="{{ params.num_fewshot }}",
         max_new_tokens="{{ params.max_new_tokens }}", source="{{ params.source }}", pool=EVAL_POOL,
         execution_timeout=timedelta(hours=6),

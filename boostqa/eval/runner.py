@@ -13,6 +13,7 @@ import logging
 import os
 import subprocess
 import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,6 +23,7 @@ import pyarrow as pa
 from pydantic import BaseModel, Field
 
 from boostqa.errors import ConfigError
+from boostqa.eval.prompts import EvalDoc
 from boostqa.eval.score import ITEM_RESULT_SCHEMA, SCORE_SCHEMA, benchmark_metrics, score_docs
 from boostqa.eval.tasks import EvalTaskSettings, load_docs, model_requests
 from boostqa.lake import layout
@@ -118,28 +120,30 @@ def _responses_cover(path: Path, requests: list[dict[str, Any]]) -> bool:
     return {r["request_id"] for r in _read_jsonl(path)} == {r["request_id"] for r in requests}
 
 
-def evaluate_benchmark(store: ObjectStore, target: ModelTarget, benchmark: str, settings: EvalTaskSettings,
-                       work_dir: Path, eval_run_id: str, source: str = "local") -> BenchmarkResult:
-    """Score ``target`` on ``benchmark`` and write ``eval/items`` and ``eval/scores`` parts for it."""
-    started = time.perf_counter()
-    docs = load_docs(benchmark, settings, source)
-    shots = settings.fewshot_for(benchmark)
-    folder = work_dir / target.model_id / benchmark
-    folder.mkdir(parents=True, exist_ok=True)
-    requests = model_requests(docs, settings.max_new_tokens)
-    requests_path, responses_path = folder / "requests.jsonl", folder / "responses.jsonl"
-    previous = _read_jsonl(requests_path) if requests_path.exists() else None
-    reused = previous == requests and _responses_cover(responses_path, requests)
-    if not reused:
-        _write_jsonl(requests_path, requests)
-        log.info("%s on %s: %d items, %d requests, %d-shot", target.model_id, benchmark, len(docs), len(requests),
-                 shots)
-        if target.hf_folder:
-            run_hf_model(Path(target.hf_folder), requests_path, responses_path)
-        elif target.server_url:
-            run_server_model(target, requests, responses_path)
-        else:
-            raise ConfigError(f"model {target.model_id} has neither an HF folder nor a server URL")
+def _answer_pending(target: ModelTarget, pending: dict[str, list[dict[str, Any]]], work_dir: Path) -> None:
+    """One model-side run (one model load) for every benchmark whose responses are not on disk yet; the answers
+    are then filed per benchmark (responses first, requests last: a crash never leaves a reusable half)."""
+    batch = work_dir / target.model_id / "_batch"
+    batch.mkdir(parents=True, exist_ok=True)
+    requests = [r for benchmark_requests in pending.values() for r in benchmark_requests]
+    _write_jsonl(batch / "requests.jsonl", requests)
+    log.info("%s: %d requests for %s", target.model_id, len(requests), ", ".join(pending))
+    if target.hf_folder:
+        run_hf_model(Path(target.hf_folder), batch / "requests.jsonl", batch / "responses.jsonl")
+    elif target.server_url:
+        run_server_model(target, requests, batch / "responses.jsonl")
+    else:
+        raise ConfigError(f"model {target.model_id} has neither an HF folder nor a server URL")
+    answers = {r["request_id"]: r for r in _read_jsonl(batch / "responses.jsonl")}
+    for benchmark, benchmark_requests in pending.items():
+        folder = work_dir / target.model_id / benchmark
+        _write_jsonl(folder / "responses.jsonl", [answers[r["request_id"]] for r in benchmark_requests])
+        _write_jsonl(folder / "requests.jsonl", benchmark_requests)
+
+
+def _score(store: ObjectStore, target: ModelTarget, benchmark: str, docs: list[EvalDoc], shots: int,
+           responses_path: Path, eval_run_id: str) -> tuple[int, dict[str, float]]:
+    """Score one benchmark's responses and replace its ``eval/items`` and ``eval/scores`` parts."""
     responses = {r["request_id"]: r for r in _read_jsonl(responses_path)}
     ids = {"model_id": target.model_id, "eval_run_id": eval_run_id, "evaluated_at": datetime.now(UTC)}
     results = [ids | row for row in score_docs(docs, responses, shots)]
@@ -150,8 +154,43 @@ def evaluate_benchmark(store: ObjectStore, target: ModelTarget, benchmark: str, 
                      "model_path": target.path} for m, v in metrics.items()]
     store.put_bytes(layout.eval_part("scores", target.model_id, benchmark),
                     parquet_bytes(pa.Table.from_pylist(scores, schema=SCORE_SCHEMA)))
-    log.info("%s on %s: %s (%d items, %.0f s%s)", target.model_id, benchmark,
-             ", ".join(f"{k} {v:.3f}" for k, v in metrics.items()), len(results), time.perf_counter() - started,
-             ", responses reused" if reused else "")
-    return BenchmarkResult(model_id=target.model_id, benchmark=benchmark, items=len(results), metrics=metrics,
-                           reused_responses=reused)
+    return len(results), metrics
+
+
+def evaluate_model(store: ObjectStore, target: ModelTarget, benchmarks: Sequence[str], settings: EvalTaskSettings,
+                   work_dir: Path, eval_run_id: str, source: str = "local") -> list[BenchmarkResult]:
+    """Score ``target`` on ``benchmarks`` with one model-side run, then write each benchmark's lake parts.
+
+    Benchmarks whose requests and responses are already in ``work_dir`` (a rerun, or a retry after a crash) are
+    not sent to the model again.
+    """
+    started = time.perf_counter()
+    docs = {b: load_docs(b, settings, source) for b in benchmarks}
+    pending: dict[str, list[dict[str, Any]]] = {}
+    for benchmark in benchmarks:
+        requests = model_requests(docs[benchmark], settings.max_new_tokens)
+        folder = work_dir / target.model_id / benchmark
+        folder.mkdir(parents=True, exist_ok=True)
+        previous = _read_jsonl(folder / "requests.jsonl") if (folder / "requests.jsonl").exists() else None
+        if not (previous == requests and _responses_cover(folder / "responses.jsonl", requests)):
+            pending[benchmark] = requests
+    if pending:
+        _answer_pending(target, pending, work_dir)
+    results = []
+    for benchmark in benchmarks:
+        shots = settings.fewshot_for(benchmark)
+        items, metrics = _score(store, target, benchmark, docs[benchmark], shots,
+                                work_dir / target.model_id / benchmark / "responses.jsonl", eval_run_id)
+        log.info("%s on %s: %s (%d items, %d-shot%s)", target.model_id, benchmark,
+                 ", ".join(f"{k} {v:.3f}" for k, v in metrics.items()), items, shots,
+                 "" if benchmark in pending else ", responses reused")
+        results.append(BenchmarkResult(model_id=target.model_id, benchmark=benchmark, items=items, metrics=metrics,
+                                       reused_responses=benchmark not in pending))
+    log.info("%s: %d benchmarks in %.0f s", target.model_id, len(benchmarks), time.perf_counter() - started)
+    return results
+
+
+def evaluate_benchmark(store: ObjectStore, target: ModelTarget, benchmark: str, settings: EvalTaskSettings,
+                       work_dir: Path, eval_run_id: str, source: str = "local") -> BenchmarkResult:
+    """Score ``target`` on one benchmark (see :func:`evaluate_model`)."""
+    return evaluate_model(store, target, [benchmark], settings, work_dir, eval_run_id, source)[0]

@@ -4,7 +4,11 @@ locally and to S3."""
 from __future__ import annotations
 
 import logging
+import shutil
+import tempfile
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,19 +25,36 @@ log = logging.getLogger(__name__)
 TEMPLATES = Path(__file__).parent / "templates"
 
 
-def _rows(settings: BoostqaSettings, sql: str) -> list[dict[str, Any]]:
+@contextmanager
+def warehouse_snapshot(warehouse: Path) -> Iterator[Path]:
+    """A copy of the warehouse file (and its WAL) to read from.
+
+    The report may run in a process that still holds dbt's connection to the warehouse (cosmos runs dbt
+    in-process; DuckDB then refuses a second, read-only connection to the same file, and another process meets
+    its lock). A copy has neither problem, and the report is a snapshot anyway.
+    """
+    with tempfile.TemporaryDirectory(prefix="boostqa-report-") as folder:
+        copy = Path(folder) / warehouse.name
+        shutil.copyfile(warehouse, copy)
+        wal = warehouse.with_name(warehouse.name + ".wal")
+        if wal.exists():
+            shutil.copyfile(wal, copy.with_name(copy.name + ".wal"))
+        yield copy
+
+
+def _rows(warehouse: Path, sql: str) -> list[dict[str, Any]]:
     """Rows of a mart, or none when the mart does not exist yet (its stage never ran)."""
     try:
-        return query(settings.warehouse_path, sql)
+        return query(warehouse, sql)
     except duckdb.CatalogException:
         return []
 
 
-def _eval_sections(settings: BoostqaSettings) -> dict[str, Any]:
-    headline = _rows(settings, "select * from marts.fct_eval_headline order by evaluated_at")
-    comparison = _rows(settings, """select * from marts.fct_eval_comparison where model_id != baseline_model_id
+def _eval_sections(warehouse: Path) -> dict[str, Any]:
+    headline = _rows(warehouse, "select * from marts.fct_eval_headline order by evaluated_at")
+    comparison = _rows(warehouse, """select * from marts.fct_eval_comparison where model_id != baseline_model_id
                                     order by benchmark, model_id""")
-    bucket = _rows(settings, """select discipline_id, difficulty, delta_points from marts.fct_eval_bucket_comparison
+    bucket = _rows(warehouse, """select discipline_id, difficulty, delta_points from marts.fct_eval_bucket_comparison
                                 where model_id = (select model_id from marts.fct_eval_headline
                                                   where not is_baseline order by evaluated_at desc limit 1)""")
     sections: dict[str, Any] = {"headline": headline, "comparison": comparison}
@@ -54,19 +75,19 @@ def _eval_sections(settings: BoostqaSettings) -> dict[str, Any]:
     return sections
 
 
-def _data_sections(settings: BoostqaSettings) -> dict[str, Any]:
+def _data_sections(warehouse: Path) -> dict[str, Any]:
     sections: dict[str, Any] = {}
-    seeds = _rows(settings, "select discipline_id, difficulty, items from marts.fct_annotation_distribution")
+    seeds = _rows(warehouse, "select discipline_id, difficulty, items from marts.fct_annotation_distribution")
     if seeds:
         sections["seed_plot"] = plots.heatmap(seeds, "discipline_id", "difficulty", "items",
                                               "annotated seeds: discipline x difficulty")
-    passed = _rows(settings, """select discipline_id, target_difficulty as difficulty, count(*) as items
+    passed = _rows(warehouse, """select discipline_id, target_difficulty as difficulty, count(*) as items
                                 from marts.fct_qc_passed_items group by all""")
     if passed:
         sections["passed_plot"] = plots.heatmap(passed, "discipline_id", "difficulty", "items",
                                                 "QC-passed BoostQA items: discipline x target difficulty",
                                                 cmap="Greens")
-    funnel = _rows(settings, """select sum(synthesized) as synthesized, sum(after_filters) as after_filters,
+    funnel = _rows(warehouse, """select sum(synthesized) as synthesized, sum(after_filters) as after_filters,
                                        sum(after_decontamination) as after_decontamination,
                                        sum(after_exact_dedup) as after_exact_dedup, sum(kept) as kept
                                 from marts.fct_qc_funnel where synthesis_run_id != '_bootstrap'""")
@@ -74,12 +95,12 @@ def _data_sections(settings: BoostqaSettings) -> dict[str, Any]:
         steps = list(funnel[0])
         sections["qc_plot"] = plots.bars(steps, {"items": [float(funnel[0][s] or 0) for s in steps]},
                                          "QC funnel (all runs)", "items")
-    sections["ledger"] = _rows(settings, """
+    sections["ledger"] = _rows(warehouse, """
         select stage, role, model, sum(calls) as calls, sum(cache_hits) as cache_hits,
                sum(billed_prompt_tokens) as prompt_tokens, sum(billed_completion_tokens) as completion_tokens,
                sum(cost_usd) as cost_usd
         from marts.fct_llm_usage where run_id != '_bootstrap' group by all order by stage, role, model""")
-    steps = _rows(settings, "select run_id, step, loss, loss_trailing_mean from marts.fct_training_steps "
+    steps = _rows(warehouse, "select run_id, step, loss, loss_trailing_mean from marts.fct_training_steps "
                             "order by run_id, step")
     if steps:
         curves: dict[str, tuple[list[float], list[float]]] = {}
@@ -110,8 +131,10 @@ def _fmt() -> dict[str, Any]:
 def render_report(settings: BoostqaSettings, report_id: str) -> str:
     """The report's HTML."""
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"]))
+    with warehouse_snapshot(settings.warehouse_path) as warehouse:
+        sections = _eval_sections(warehouse) | _data_sections(warehouse)
     context = {"report_id": report_id, "generated_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-               "warehouse": settings.warehouse_path, **_fmt(), **_eval_sections(settings), **_data_sections(settings)}
+               "warehouse": settings.warehouse_path, **_fmt(), **sections}
     return env.get_template("report.html.j2").render(context)
 
 

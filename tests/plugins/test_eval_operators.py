@@ -11,8 +11,7 @@ import pytest
 from airflow.sdk.exceptions import AirflowFailException
 
 from boostqa.eval.runner import BenchmarkResult
-from boostqa_airflow.operators.evaluate import EvaluateBenchmarkOperator, ResolveEvalTargetsOperator
-from boostqa_airflow.operators.report import ReportOperator
+from boostqa_airflow.operators.evaluate import EvaluateModelOperator, ResolveEvalTargetsOperator
 
 
 def _resolve(**kwargs: object) -> ResolveEvalTargetsOperator:
@@ -21,8 +20,8 @@ def _resolve(**kwargs: object) -> ResolveEvalTargetsOperator:
 
 def test_a_given_folder_and_the_baseline_are_scored_on_the_chosen_benchmarks() -> None:
     targets = _resolve(model_id="m1", hf_folder="/ckpt/hf", benchmarks="mmlu, gsm8k").execute({})
-    assert [(t["model"]["model_id"], t["benchmark"]) for t in targets] == [
-        ("baseline", "mmlu"), ("baseline", "gsm8k"), ("m1", "mmlu"), ("m1", "gsm8k")]
+    assert [(t["model"]["model_id"], t["benchmarks"]) for t in targets] == [
+        ("baseline", ["mmlu", "gsm8k"]), ("m1", ["mmlu", "gsm8k"])]
     assert targets[0]["model"]["hf_folder"] == "/models/base"
 
 
@@ -32,7 +31,7 @@ def test_the_triggering_checkpoint_event_names_the_model_and_all_twelve_benchmar
     new = SimpleNamespace(extra={"run_id": "midtrain_2", "hf_folder": "/c2/hf"},
                           timestamp=datetime(2026, 1, 2, tzinfo=UTC))
     targets = _resolve(with_baseline="False").execute({"triggering_asset_events": {"checkpoint": [old, new]}})
-    assert {t["model"]["model_id"] for t in targets} == {"midtrain_2"} and len(targets) == 12
+    assert [t["model"]["model_id"] for t in targets] == ["midtrain_2"] and len(targets[0]["benchmarks"]) == 12
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [
@@ -48,24 +47,17 @@ def test_bad_params_fail_without_retry(kwargs: dict[str, object], message: str) 
 
 def test_evaluate_passes_typed_settings_and_refuses_bad_ones(tmp_path: Path) -> None:
     result = BenchmarkResult(model_id="m", benchmark="piqa", items=3, metrics={"acc": 1.0}, reused_responses=False)
-    operator = EvaluateBenchmarkOperator(task_id="evaluate", benchmark="piqa",
+    operator = EvaluateModelOperator(task_id="evaluate", benchmarks=["piqa"],
                                          model={"model_id": "m", "hf_folder": "/f"}, limit="3",
                                          num_fewshot='{"piqa": 2}', max_new_tokens="64")
-    with patch("boostqa_airflow.operators.evaluate.evaluate_benchmark", return_value=result) as call, \
+    with patch("boostqa_airflow.operators.evaluate.evaluate_model", return_value=[result]) as call, \
             patch("boostqa_airflow.operators.evaluate.LakeHook"):
-        assert operator.execute({"run_id": "manual__1"})["metrics"] == {"acc": 1.0}
-    _, target, benchmark, settings, _, run_id, source = call.call_args.args
-    assert (target.hf_folder, benchmark, settings.limit, settings.fewshot_for("piqa"), settings.max_new_tokens,
-            run_id, source) == ("/f", "piqa", 3, 2, 64, "manual__1", "local")
+        assert operator.execute({"run_id": "manual__1"})[0]["metrics"] == {"acc": 1.0}
+    _, target, benchmarks, settings, _, run_id, source = call.call_args.args
+    assert (target.hf_folder, benchmarks, settings.limit, settings.fewshot_for("piqa"), settings.max_new_tokens,
+            run_id, source) == ("/f", ["piqa"], 3, 2, 64, "manual__1", "local")
     operator.limit = "None"
     assert operator._settings().limit is None
     operator.num_fewshot = "{not json"
     with pytest.raises(AirflowFailException, match="bad evaluation parameters"):
         operator._settings()
-
-
-def test_the_report_task_names_the_report_after_the_run(tmp_path: Path) -> None:
-    with patch("boostqa_airflow.operators.report.write_report", return_value=(tmp_path / "r.html", "s3://b/r")) \
-            as write, patch("boostqa_airflow.operators.report.LakeHook"):
-        out = ReportOperator(task_id="report").execute({"run_id": "manual__2026-11-26T00:00:00+00:00"})
-    assert write.call_args.args[2] == "manual__2026-11-26T00_00_00_00_00" and out["uri"] == "s3://b/r"

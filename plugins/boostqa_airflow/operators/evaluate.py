@@ -1,4 +1,4 @@
-"""Operators of ``benchmark_eval``: decide which models to score, then score one model on one benchmark."""
+"""Operators of ``benchmark_eval``: decide which models to score, then score one model on its benchmarks."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from boostqa.benchmarks.registry import BY_NAME
 from boostqa.errors import ConfigError
-from boostqa.eval.runner import ModelTarget, evaluate_benchmark
+from boostqa.eval.runner import ModelTarget, evaluate_model
 from boostqa.eval.tasks import EvalTaskSettings
 from boostqa.settings import get_settings
 from boostqa.stack.llm_server import model_dir
@@ -37,7 +37,7 @@ def _checkpoint_from_events(context: Any) -> dict[str, str] | None:
 
 
 class ResolveEvalTargetsOperator(BaseOperator):
-    """Turn params (or the triggering checkpoint event) into one ``{model, benchmark}`` per evaluation task.
+    """Turn params (or the triggering checkpoint event) into one ``{model, benchmarks}`` per evaluation task.
 
     The model is ``hf_folder`` (named ``model_id``) when given, else the checkpoint that triggered the run; the
     baseline (the embedded stack's base model unless ``baseline_hf_folder`` says otherwise) is added when
@@ -87,22 +87,23 @@ class ResolveEvalTargetsOperator(BaseOperator):
                 ModelTarget.model_validate(model)
             except ValidationError as exc:
                 raise AirflowFailException(f"bad model {model}: {exc}") from exc
-        targets = [{"model": m, "benchmark": b} for m in models for b in self._benchmarks()]
-        self.log.info("evaluating %s on %d benchmarks (%d tasks)", [m["model_id"] for m in models],
-                      len(targets) // len(models), len(targets))
-        return targets
+        benchmarks = self._benchmarks()
+        self.log.info("evaluating %s on %d benchmarks: %s", [m["model_id"] for m in models], len(benchmarks),
+                      ", ".join(benchmarks))
+        return [{"model": m, "benchmarks": benchmarks} for m in models]
 
 
-class EvaluateBenchmarkOperator(BaseOperator):
-    """Score one model on one benchmark; per-item results and metrics go to ``eval/`` in the lake."""
+class EvaluateModelOperator(BaseOperator):
+    """Score one model on its benchmarks with one model load; per-item results and metrics of each benchmark go
+    to ``eval/`` in the lake. Benchmarks already answered by an earlier try are not sent to the model again."""
 
-    template_fields: Sequence[str] = ("benchmark", "model", "limit", "num_fewshot", "max_new_tokens", "source")
+    template_fields: Sequence[str] = ("benchmarks", "model", "limit", "num_fewshot", "max_new_tokens", "source")
 
-    def __init__(self, *, benchmark: str, model: dict[str, str] | str, limit: int | str | None = None,
+    def __init__(self, *, benchmarks: list[str], model: dict[str, str] | str, limit: int | str | None = None,
                  num_fewshot: dict[str, int] | str = "", max_new_tokens: int | str = 256, source: str = "local",
                  lake_conn_id: str = S3_CONN_ID, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.benchmark, self.model, self.limit, self.num_fewshot = benchmark, model, limit, num_fewshot
+        self.benchmarks, self.model, self.limit, self.num_fewshot = benchmarks, model, limit, num_fewshot
         self.max_new_tokens, self.source, self.lake_conn_id = max_new_tokens, source, lake_conn_id
 
     def _settings(self) -> EvalTaskSettings:
@@ -115,13 +116,13 @@ class EvaluateBenchmarkOperator(BaseOperator):
         except (ValueError, ValidationError) as exc:
             raise AirflowFailException(f"bad evaluation parameters: {exc}") from exc
 
-    def execute(self, context: Any) -> dict[str, Any]:
+    def execute(self, context: Any) -> list[dict[str, Any]]:
         model = json.loads(self.model) if isinstance(self.model, str) else self.model
         target = ModelTarget.model_validate({k: v for k, v in model.items() if v})
         work_dir = get_settings().state_dir.resolve() / "eval"
         try:
-            result = evaluate_benchmark(LakeHook(self.lake_conn_id).get_conn(), target, self.benchmark,
-                                        self._settings(), Path(work_dir), context["run_id"], self.source)
+            results = evaluate_model(LakeHook(self.lake_conn_id).get_conn(), target, list(self.benchmarks),
+                                     self._settings(), Path(work_dir), context["run_id"], self.source)
         except ConfigError as exc:
             raise AirflowFailException(str(exc)) from exc
-        return result.model_dump()
+        return [r.model_dump() for r in results]

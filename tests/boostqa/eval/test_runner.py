@@ -83,3 +83,19 @@ def test_a_failing_model_process_reports_its_output(tmp_path: Path) -> None:
     requests.write_text("")
     with pytest.raises(RuntimeError, match="exited 3:\nCUDA out of memory"):
         runner.run_hf_model(tmp_path / "hf", requests, tmp_path / "resp.jsonl", python=fake_python)
+
+
+def test_a_model_is_loaded_once_for_all_benchmarks_and_only_missing_ones_go_to_it(
+        tmp_path: Path, memory_store: MemoryStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[Path] = []
+    monkeypatch.setattr(runner, "run_hf_model", _fake_model(calls))
+    target = ModelTarget(model_id="m", hf_folder=str(tmp_path))
+    settings = EvalTaskSettings(limit=2)
+    first = runner.evaluate_model(memory_store, target, ["arc_easy", "gsm8k"], settings, tmp_path / "w", "r1")
+    assert len(calls) == 1 and [r.benchmark for r in first] == ["arc_easy", "gsm8k"]
+    second = runner.evaluate_model(memory_store, target, ["arc_easy", "piqa"], settings, tmp_path / "w", "r2")
+    assert len(calls) == 2 and [r.reused_responses for r in second] == [True, False]
+    sent = [json.loads(line)["request_id"] for line in calls[-1].read_text().splitlines()]
+    assert sent and all(request_id.startswith("piqa:") for request_id in sent)
+    assert {k.split("/")[3] for k in memory_store.list_keys("eval/items/")} == {
+        "benchmark=arc_easy", "benchmark=gsm8k", "benchmark=piqa"}
