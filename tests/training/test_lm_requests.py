@@ -16,4 +16,4 @@ def test_batched_answers_equal_single_answers(tmp_path: Path) -> None:
                           cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600, check=False,
                           env={"PYTHONPATH": str(PROJECT_ROOT), "PATH": "/usr/bin:/bin"})
     assert done.returncode == 0, done.stderr[-3000:]
-    assert done.stdout.strip() == "ok 10"
+    assert done.stdout.strip().splitlines()[-1] == "ok 10"  # DeepSpeed may log its accelerator to stdout first
