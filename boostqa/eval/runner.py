@@ -1,4 +1,4 @@
-"""Evaluate one model on one benchmark: requests file -> model side -> responses file -> scored parquet in S3.
+"""Evaluate one model on its benchmarks: requests files -> one model-side run -> responses -> scored parquet in S3.
 
 The model side is ``training/lm_requests.py`` in the training venv (an HF folder: CPU here, a GPU worker in
 production) or, for generative benchmarks only, an OpenAI-compatible server (vLLM). Requests and responses

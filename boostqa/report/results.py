@@ -12,6 +12,7 @@ from boostqa.warehouse import query
 
 
 def mixture_line(settings: BoostqaSettings, version: str | None) -> str | None:
+    """The exported mixture's counts: ``version`` when its manifest exists, else the newest export."""
     manifests = sorted((settings.state_dir / "mixtures").glob("*/manifest.json"), key=lambda p: p.stat().st_mtime)
     chosen = [p for p in manifests if p.parent.name == version] or manifests[-1:]
     if not chosen:
@@ -25,6 +26,7 @@ def mixture_line(settings: BoostqaSettings, version: str | None) -> str | None:
 
 
 def training_lines(settings: BoostqaSettings, day: date) -> list[str]:
+    """The mixture, the newest run in fct_training_runs, and the day's HF folder or failure."""
     runs = query(settings.warehouse_path, """
         select run_id, training_config, mixture_version, last_step, loss_first, loss_last, loss_last_trailing_mean,
                tokens_trained, tokens_per_s, mixture_epochs
@@ -49,6 +51,7 @@ def training_lines(settings: BoostqaSettings, day: date) -> list[str]:
 
 
 def eval_table(settings: BoostqaSettings) -> Table | None:
+    """Baseline vs the newest evaluated model per benchmark, with the headline as caption."""
     rows = query(settings.warehouse_path, """
         select display_name, metric, items, baseline_value, model_value, delta_points, relative_pct, model_id
         from marts.fct_eval_comparison
@@ -82,6 +85,7 @@ def eval_table(settings: BoostqaSettings) -> Table | None:
 
 
 def report_line(settings: BoostqaSettings) -> str | None:
+    """Where the newest HTML report is, locally and in S3."""
     reports = sorted((settings.state_dir / "reports").glob("*/index.html"), key=lambda p: p.stat().st_mtime)
     if not reports:
         return None
