@@ -64,6 +64,8 @@ class BoostqaSettings(BaseSettings):
     lake: LakeSettings = LakeSettings()
     llm_server: LlmServerSettings = LlmServerSettings()
     host: str = "127.0.0.1"
+    runbook_url: str = Field(default="docs/runbook.md", description="where alerts link the runbook: set the URL "
+                             "of docs/runbook.md in your repository host so links open from Slack or email")
 
     @property
     def warehouse_path(self) -> Path:

@@ -17,10 +17,12 @@ from datetime import datetime, timedelta
 from airflow.sdk import DAG, Param
 
 from boostqa_airflow import assets
-from boostqa_airflow.constants import EVAL_POOL, OWNER
+from boostqa_airflow.alerting import dag_operations
+from boostqa_airflow.constants import EVAL_POOL
 from boostqa_airflow.dbt import warehouse_task_group
 from boostqa_airflow.operators.evaluate import EvaluateModelOperator, ResolveEvalTargetsOperator
 from boostqa_airflow.operators.report import ReportOperator
+from boostqa_airflow.policy import TaskKind, retry_args
 
 with DAG(
     dag_id="benchmark_eval",
@@ -44,22 +46,22 @@ with DAG(
         "max_new_tokens": Param(256, type="integer", minimum=1, description="generation budget (GSM8K, MATH)"),
         "source": Param("local", enum=["local", "hub"], description="our editions, or the Hub (production)"),
     },
-    default_args={"owner": OWNER, "retries": 1, "retry_delay": timedelta(minutes=2)},
+    **dag_operations("benchmark_eval"),
     doc_md=__doc__,
 ) as dag:
     targets = ResolveEvalTargetsOperator(
         task_id="resolve_models", model_id="{{ params.model_id }}", hf_folder="{{ params.hf_folder }}",
         server_url="{{ params.server_url }}", served_model="{{ params.served_model }}",
         with_baseline="{{ params.with_baseline }}", baseline_hf_folder="{{ params.baseline_hf_folder }}",
-        benchmarks="{{ params.benchmarks }}",
+        benchmarks="{{ params.benchmarks }}", **retry_args(TaskKind.CONTROL),
     )
     evaluate = EvaluateModelOperator.partial(
         task_id="evaluate", limit="{{ params.limit }}", num_fewshot="{{ params.num_fewshot }}",
         max_new_tokens="{{ params.max_new_tokens }}", source="{{ params.source }}", pool=EVAL_POOL,
-        execution_timeout=timedelta(hours=6),
+        execution_timeout=timedelta(hours=6), **retry_args(TaskKind.EVAL),
     ).expand_kwargs(targets.output)
     marts = warehouse_task_group("dbt_eval", select=["eval_benchmarks", "path:models/staging/eval",
                                                      "path:models/marts/eval", "fct_deficiency_probe",
                                                      "fct_mixing_ratios"])
-    report = ReportOperator(task_id="report", outlets=[assets.EVAL])
+    report = ReportOperator(task_id="report", outlets=[assets.EVAL], **retry_args(TaskKind.LAKE))
     evaluate >> marts >> report

@@ -10,15 +10,16 @@ exported HF folder as its event's extra, and dbt builds the training marts (loss
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from airflow.sdk import DAG, Param
 
 from boostqa_airflow import assets
-from boostqa_airflow.constants import OWNER
+from boostqa_airflow.alerting import dag_operations
 from boostqa_airflow.dbt import warehouse_task_group
 from boostqa_airflow.launchers import LAUNCHERS
 from boostqa_airflow.operators.train import DeepSpeedTrainOperator, PublishTrainingRunOperator
+from boostqa_airflow.policy import TaskKind, retry_args
 
 with DAG(
     dag_id="midtrain",
@@ -35,7 +36,7 @@ with DAG(
         "launcher": Param("local", enum=list(LAUNCHERS), description="where the run executes"),
         "nproc_per_node": Param(1, type="integer", minimum=1, description="ranks (CPU processes or GPUs) per node"),
     },
-    default_args={"owner": OWNER, "retries": 1, "retry_delay": timedelta(minutes=5)},
+    **dag_operations("midtrain"),
     doc_md=__doc__,
 ) as dag:
     train = DeepSpeedTrainOperator(
@@ -45,9 +46,10 @@ with DAG(
         mixture_version="{{ params.mixture_version }}",
         overrides="{{ params.overrides }}",
         launcher="{{ params.launcher }}",
-        nproc_per_node="{{ params.nproc_per_node }}",
+        nproc_per_node="{{ params.nproc_per_node }}", **retry_args(TaskKind.TRAIN),
     )
-    publish = PublishTrainingRunOperator(task_id="publish_training_run", outlets=[assets.CHECKPOINT])
+    publish = PublishTrainingRunOperator(task_id="publish_training_run", outlets=[assets.CHECKPOINT],
+                                         **retry_args(TaskKind.CONTROL))
     marts = warehouse_task_group("dbt_training", select=["path:models/staging/training", "fct_training_steps",
                                                          "fct_training_runs"])
     train >> publish >> marts

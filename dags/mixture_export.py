@@ -14,9 +14,10 @@ from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.sdk import DAG, Param
 
 from boostqa_airflow import assets
-from boostqa_airflow.constants import DEFAULT_RETRIES, OWNER
+from boostqa_airflow.alerting import dag_operations
 from boostqa_airflow.dbt import warehouse_task_group
 from boostqa_airflow.operators.mixture import ExportMixtureOperator, StageGeneralCorpusOperator
+from boostqa_airflow.policy import TaskKind, retry_args
 
 with DAG(
     dag_id="mixture_export",
@@ -32,18 +33,19 @@ with DAG(
         "tokenizer_dir": Param("", type="string", description="HF folder of the target model (default: the "
                                "embedded stack's SmolLM2 folder)"),
     },
-    default_args={"owner": OWNER, "retries": DEFAULT_RETRIES, "retry_delay": timedelta(minutes=2)},
+    **dag_operations("mixture_export"),
     doc_md=__doc__,
 ) as dag:
-    general = StageGeneralCorpusOperator(task_id="stage_general_corpus")
+    general = StageGeneralCorpusOperator(task_id="stage_general_corpus", **retry_args(TaskKind.LAKE))
     selection = warehouse_task_group(
         "dbt_mixture", select=["path:models/staging/general/stg_general__documents.sql",
                                "fct_training_mixture", "export_training_mixture"],
     )
     export = ExportMixtureOperator(
         task_id="export_mixture", mixture_version="{{ params.mixture_version }}", seq_len="{{ params.seq_len }}",
-        tokenizer_dir="{{ params.tokenizer_dir }}", execution_timeout=timedelta(hours=12),
+        tokenizer_dir="{{ params.tokenizer_dir }}", execution_timeout=timedelta(hours=12), **retry_args(TaskKind.LAKE),
     )
     lineage = warehouse_task_group("dbt_lineage", select=["fct_mixture_lineage"])
-    publish = EmptyOperator(task_id="publish_mixture", outlets=[assets.TRAINING_MIXTURE])
+    publish = EmptyOperator(task_id="publish_mixture", outlets=[assets.TRAINING_MIXTURE],
+                            **retry_args(TaskKind.CONTROL))
     general >> selection >> export >> lineage >> publish

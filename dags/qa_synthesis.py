@@ -15,10 +15,12 @@ from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.sdk import DAG, Param, TaskGroup
 
 from boostqa_airflow import assets
-from boostqa_airflow.constants import DEFAULT_RETRIES, LLM_POOLS, OWNER
+from boostqa_airflow.alerting import dag_operations
+from boostqa_airflow.constants import LLM_POOLS
 from boostqa_airflow.dbt import warehouse_task_group
 from boostqa_airflow.operators.qc import QualityControlOperator
 from boostqa_airflow.operators.synthesize import REFINE_POLICIES, SnapshotSynthesisJobsOperator, SynthesizeShardOperator
+from boostqa_airflow.policy import TaskKind, retry_args
 
 RUN_ID = "synthesize_{{ ds_nodash }}"
 
@@ -54,20 +56,19 @@ with DAG(
                                      "against: our local editions, or the public ones from the Hub (network)"),
         "qc_force": Param(False, type="boolean", description="redo QC of a run that already has its decisions"),
     },
-    default_args={"owner": OWNER, "retries": DEFAULT_RETRIES, "retry_delay": timedelta(minutes=2),
-                  "retry_exponential_backoff": True},
+    **dag_operations("qa_synthesis"),
     doc_md=__doc__,
 ) as dag:
     shards = SnapshotSynthesisJobsOperator(
         task_id="snapshot_jobs", run_id=RUN_ID, plan_id="{{ params.plan_id }}", limit="{{ params.limit }}",
-        shard_size="{{ params.shard_size }}",
+        shard_size="{{ params.shard_size }}", **retry_args(TaskKind.LAKE),
     )
     synthesize = SynthesizeShardOperator.partial(
         task_id="synthesize_shard", run_id=RUN_ID, shard_size="{{ params.shard_size }}",
         difficulty_tolerance="{{ params.difficulty_tolerance }}", refine_policy="{{ params.refine_policy }}",
         temperature="{{ params.temperature }}", top_p="{{ params.top_p }}",
         plain_text="{{ params.plain_text }}", pool=LLM_POOLS["generator"],
-        execution_timeout=timedelta(hours=6),
+        execution_timeout=timedelta(hours=6), **retry_args(TaskKind.LLM),
     ).expand(shard=shards.output)
     with TaskGroup("quality_control", tooltip="filters -> decontamination -> exact dedup -> near dedup") as qc:
         QualityControlOperator(
@@ -75,12 +76,12 @@ with DAG(
             threshold="{{ params.qc_threshold }}", shingle_size="{{ params.qc_shingle_size }}",
             num_perm="{{ params.qc_num_perm }}", bands="{{ params.qc_bands }}",
             benchmark_source="{{ params.qc_benchmark_source }}", force="{{ params.qc_force }}",
-            execution_timeout=timedelta(hours=4),
+            execution_timeout=timedelta(hours=4), **retry_args(TaskKind.LAKE),
         )
     marts = warehouse_task_group(
         "dbt_synthesis", select=["path:models/staging/qa", "path:models/marts/synthesis", "path:models/staging/llm",
                                  "path:models/marts/llm", "path:models/staging/qc", "int_qa_items_screened",
                                  "path:models/marts/qc"],
     )
-    publish = EmptyOperator(task_id="publish_qa", outlets=[assets.QA])
+    publish = EmptyOperator(task_id="publish_qa", outlets=[assets.QA], **retry_args(TaskKind.CONTROL))
     synthesize >> qc >> marts >> publish

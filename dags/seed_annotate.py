@@ -7,8 +7,10 @@ from datetime import datetime, timedelta
 from airflow.sdk import DAG, Param
 
 from boostqa_airflow import assets
-from boostqa_airflow.constants import DEFAULT_RETRIES, LLM_POOLS, OWNER
+from boostqa_airflow.alerting import dag_operations
+from boostqa_airflow.constants import LLM_POOLS
 from boostqa_airflow.operators.annotate import DEFAULT_PROMPT_VERSION, AnnotateSeedsOperator
+from boostqa_airflow.policy import TaskKind, retry_args
 
 with DAG(
     dag_id="seed_annotate",
@@ -25,8 +27,7 @@ with DAG(
                          description="labels per seed; several give a consensus and an agreement rate in dbt"),
         "prompt_version": Param(DEFAULT_PROMPT_VERSION, type="string", description="prompt template version"),
     },
-    default_args={"owner": OWNER, "retries": DEFAULT_RETRIES, "retry_delay": timedelta(minutes=2),
-                  "retry_exponential_backoff": True},
+    **dag_operations("seed_annotate"),
     doc_md=__doc__,
 ) as dag:
     AnnotateSeedsOperator(
@@ -38,5 +39,5 @@ with DAG(
         samples="{{ params.samples }}",
         pool=LLM_POOLS["annotator"],
         execution_timeout=timedelta(hours=6),
-        outlets=[assets.ANNOTATIONS],
+        outlets=[assets.ANNOTATIONS], **retry_args(TaskKind.LLM),
     )

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from airflow.sdk import DAG, Param
 
 from boostqa_airflow import assets
-from boostqa_airflow.constants import DEFAULT_RETRIES, OWNER
+from boostqa_airflow.alerting import dag_operations
 from boostqa_airflow.operators.ingest import IngestSeedSourceOperator, ListSeedSourcesOperator, PublishSeedsOperator
+from boostqa_airflow.policy import TaskKind, retry_args
 
 with DAG(
     dag_id="seed_ingest",
@@ -19,12 +20,13 @@ with DAG(
     max_active_runs=1,
     tags=["boostqa", "ingest"],
     params={"sources_file": Param(None, type=["null", "string"], description="seed sources YAML (default: shipped)")},
-    default_args={"owner": OWNER, "retries": DEFAULT_RETRIES, "retry_delay": timedelta(minutes=1),
-                  "retry_exponential_backoff": True},
+    **dag_operations("seed_ingest"),
     doc_md=__doc__,
 ) as dag:
-    sources = ListSeedSourcesOperator(task_id="list_sources", sources_file="{{ params.sources_file or '' }}")
+    sources = ListSeedSourcesOperator(task_id="list_sources", sources_file="{{ params.sources_file or '' }}",
+                                      **retry_args(TaskKind.CONTROL))
     ingested = IngestSeedSourceOperator.partial(
-        task_id="ingest_source", sources_file="{{ params.sources_file or '' }}"
+        task_id="ingest_source", sources_file="{{ params.sources_file or '' }}", **retry_args(TaskKind.LAKE)
     ).expand(source_name=sources.output)
-    PublishSeedsOperator(task_id="publish_seeds", results=ingested.output, outlets=[assets.SEEDS])
+    PublishSeedsOperator(task_id="publish_seeds", results=ingested.output, outlets=[assets.SEEDS],
+                         **retry_args(TaskKind.CONTROL))

@@ -112,3 +112,51 @@ def reset_lake_prefixes(store: object, prefixes: list[str]) -> None:
     own runs (the dedup index is lake-wide state: an earlier test's kept items would be duplicates of this one's)."""
     for prefix in prefixes:
         store.delete_keys(store.list_keys(prefix))  # type: ignore[attr-defined]
+
+
+class WebhookReceiver:
+    """A real HTTP server on loopback that records JSON POSTs (an incoming-webhook endpoint such as Slack's);
+    the first ``fail_first`` requests get HTTP 503, to exercise retries."""
+
+    def __init__(self, fail_first: int = 0) -> None:
+        import http.server
+        import json
+        import threading
+
+        self.payloads: list[dict[str, object]] = []
+        self.attempts = 0
+        self.fail_first = fail_first
+        receiver = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                receiver.attempts += 1
+                if receiver.attempts <= receiver.fail_first:
+                    self.send_response(503)
+                else:
+                    receiver.payloads.append(json.loads(body))
+                    self.send_response(200)
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/services/T000/B000/XXXX"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def webhook() -> Iterator[WebhookReceiver]:
+    receiver = WebhookReceiver()
+    try:
+        yield receiver
+    finally:
+        receiver.close()

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
-from boostqa.stack.names import DBT_POOL, EVAL_POOL, LLM_CONN_IDS, LLM_POOLS, POOLS, S3_CONN_ID, WAREHOUSE_CONN_ID
+from boostqa.stack.names import (
+    ALERTS_CONN_ID,
+    DBT_POOL,
+    EVAL_POOL,
+    LLM_CONN_IDS,
+    LLM_POOLS,
+    POOLS,
+    S3_CONN_ID,
+    WAREHOUSE_CONN_ID,
+)
 
 OWNER = "boostqa"
-DEFAULT_RETRIES = 2
 
 __all__ = [
+    "ALERTS_CONN_ID",
     "DBT_POOL",
-    "DEFAULT_RETRIES",
     "EVAL_POOL",
     "LLM_CONN_IDS",
     "LLM_POOLS",

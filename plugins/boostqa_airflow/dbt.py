@@ -15,6 +15,7 @@ from boostqa.warehouse import DBT_PROJECT_DIR, dbt_env
 from boostqa_airflow.constants import DBT_POOL, S3_CONN_ID, WAREHOUSE_CONN_ID
 from boostqa_airflow.hooks.lake import LakeHook
 from boostqa_airflow.hooks.warehouse import WarehouseHook
+from boostqa_airflow.policy import TaskKind, retry_args
 
 PROFILE_NAME = "boostqa"
 TARGET_NAME = "dev"
@@ -81,6 +82,6 @@ def warehouse_task_group(group_id: str, select: list[str] | None = None, **kwarg
         render_config=RenderConfig(
             load_method=LoadMode.DBT_MANIFEST, select=select or [], test_behavior=TestBehavior.AFTER_ALL
         ),
-        operator_args={"pool": DBT_POOL},
+        operator_args={"pool": DBT_POOL, **retry_args(TaskKind.DBT)},
         **kwargs,
     )
