@@ -58,6 +58,8 @@ $(MANIFEST): $(STAMPS)/pipeline $(DBT_SOURCES)
 
 lock: $(STAMPS)/uv
 	$(UV) pip compile pyproject.toml --extra pipeline --extra dev --python-version 3.11 -o requirements/pipeline.lock
+	$(UV) pip compile pyproject.toml --extra pipeline --extra production --python-version 3.11 \
+	  --python-platform x86_64-manylinux_2_28 -o requirements/airflow-image.lock
 
 # Re-resolve the vLLM venv from its top-level pins and freeze it (torch first: the CPU wheel, STACK.md).
 lock-train:

@@ -12,12 +12,14 @@ from rich.console import Console
 from rich.table import Table
 
 from boostqa.errors import BoostqaError
+from boostqa.ops.cli import ops_app
 from boostqa.settings import get_settings
 
 app = typer.Typer(help="BoostQA Warehouse: seeds -> S3 -> dbt warehouse under Airflow.", no_args_is_help=True)
 stack_app = typer.Typer(help="The embedded stack (SeaweedFS S3, Airflow home, DuckDB warehouse).",
                         no_args_is_help=True)
 app.add_typer(stack_app, name="stack")
+app.add_typer(ops_app, name="ops")
 # Wide output when piped (make, CI logs) so tables and paths do not wrap.
 console = Console(width=None if sys.stdout.isatty() else 140)
 

@@ -110,6 +110,22 @@ class ObjectStore:
             chunk: list[Any] = [{"Key": k} for k in keys[start : start + 1000]]
             self.client.delete_objects(Bucket=self.config.bucket, Delete={"Objects": chunk, "Quiet": True})
 
+    def ensure_bucket(self) -> bool:
+        """Create the bucket if it is missing; False while the endpoint cannot answer (callers poll)."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            self.client.head_bucket(Bucket=self.config.bucket)
+            return True
+        except ClientError:
+            try:
+                self.client.create_bucket(Bucket=self.config.bucket)
+            except (BotoCoreError, ClientError):
+                return False
+            return True
+        except BotoCoreError:
+            return False
+
     def check(self) -> None:
         """Fail with a clear message when the bucket cannot be reached.
 

@@ -11,6 +11,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 from boostqa.errors import StackError
+from boostqa.ops.pools import pool_document
 from boostqa.settings import PROJECT_ROOT, BoostqaSettings
 from boostqa.stack.names import LLM_CONN_IDS, POOLS, S3_CONN_ID, WAREHOUSE_CONN_ID
 
@@ -100,10 +101,8 @@ def prepare(settings: BoostqaSettings) -> str:
     if not marker.exists():
         log.info("migrating the Airflow metadata DB in %s", home)
         airflow_command(settings, "db", "migrate")
-        pools = {name: {"slots": slots, "description": desc, "include_deferred": False}
-                 for name, (slots, desc) in POOLS.items()}
         pools_file = home / "pools.json"
-        pools_file.write_text(json.dumps(pools, indent=2))
+        pools_file.write_text(json.dumps(pool_document(), indent=2))
         airflow_command(settings, "pools", "import", str(pools_file))
         marker.write_text("ok\n")
     return f"AIRFLOW_HOME {home} (SQLite, migrated, {len(POOLS)} pools)"

@@ -87,25 +87,9 @@ def up(settings: BoostqaSettings) -> str:
     pid = start(spec)
     wait_until(lambda: port_is_open(settings.host, settings.ports.s3), "SeaweedFS S3 API", 60, str(spec.log_file))
     store = ObjectStore(lake_config(settings))
-    wait_until(lambda: _bucket_ready(store), f"bucket {settings.lake.bucket!r}", 60, str(spec.log_file))
+    wait_until(store.ensure_bucket, f"bucket {settings.lake.bucket!r}", 60, str(spec.log_file))
     ensure_schema_parts(store)
     return f"pid {pid}, S3 API {settings.s3_endpoint}, bucket s3://{settings.lake.bucket}"
-
-
-def _bucket_ready(store: ObjectStore) -> bool:
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    try:
-        store.client.head_bucket(Bucket=store.config.bucket)
-        return True
-    except ClientError:
-        try:
-            store.client.create_bucket(Bucket=store.config.bucket)
-        except (BotoCoreError, ClientError):
-            return False
-        return True
-    except BotoCoreError:
-        return False
 
 
 def health(settings: BoostqaSettings) -> tuple[bool, str]:

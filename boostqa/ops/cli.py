@@ -1,0 +1,66 @@
+"""``boostqa ops``: one-shot commands a production deployment runs (pool import file, lake initialisation)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from boostqa.errors import BoostqaError
+
+ops_app = typer.Typer(help="Deployment chores: Airflow pools, lake initialisation (used by docker-compose.yaml "
+                           "and the Helm values' init jobs).", no_args_is_help=True)
+err = Console(stderr=True)
+
+
+@ops_app.command("pools")
+def pools(
+    slots: Annotated[list[str] | None, typer.Option("--slots", help="NAME=SLOTS, repeatable")] = None,
+    output: Annotated[Path | None, typer.Option(help="write here instead of stdout")] = None,
+) -> None:
+    """Print the pools the DAGs use as `airflow pools import` JSON, sized by --slots."""
+    from boostqa.ops.pools import parse_slots, pool_document
+
+    try:
+        text = json.dumps(pool_document(parse_slots(slots or [])), indent=2)
+    except BoostqaError as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(code=1) from exc
+    if output is None:
+        typer.echo(text)
+    else:
+        output.write_text(text + "\n")
+
+
+@ops_app.command("init-lake")
+def init_lake(
+    endpoint: Annotated[str | None, typer.Option(help="S3 endpoint URL (omit for AWS)")] = None,
+    bucket: Annotated[str, typer.Option(help="the lake bucket")] = "boostqa",
+    region: Annotated[str, typer.Option()] = "us-east-1",
+    timeout_s: Annotated[float, typer.Option(help="how long to wait for the endpoint")] = 120.0,
+) -> None:
+    """Create the lake bucket if missing and write the empty schema parts dbt's sources need (idempotent).
+    Credentials: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY."""
+    from boostqa.lake.bootstrap import ensure_schema_parts
+    from boostqa.lake.store import LakeConfig, ObjectStore
+    from boostqa.stack.ports import wait_until
+
+    try:
+        config = LakeConfig(endpoint_url=endpoint, bucket=bucket, region=region,
+                            access_key=os.environ["AWS_ACCESS_KEY_ID"],
+                            secret_key=os.environ["AWS_SECRET_ACCESS_KEY"])
+    except KeyError as exc:
+        err.print(f"[red]error:[/] set {exc.args[0]} (the lake's credentials)")
+        raise typer.Exit(code=1) from exc
+    store = ObjectStore(config)
+    try:
+        wait_until(store.ensure_bucket, f"bucket {bucket!r} at {endpoint or 'AWS'}", timeout_s, "the S3 service log")
+        written = ensure_schema_parts(store)
+    except BoostqaError as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(code=1) from exc
+    typer.echo(f"lake ready: s3://{bucket} ({len(written)} schema parts written)")

@@ -1,0 +1,49 @@
+# syntax=docker/dockerfile:1.7
+# The Airflow image of the production stack (docker-compose.yaml, infra/helm/airflow-values.yaml): Airflow 3.3 with
+# the pipeline venv (requirements/airflow-image.lock: the pipeline extra plus Celery and the Postgres driver), the
+# boostqa package and its Airflow adapter, the DAGs, and the dbt project with its parsed manifest (cosmos renders
+# the dbt task groups from it at parse time). The vLLM servers and the trainer have their own images.
+# Build from the repository root: docker build -f infra/docker/airflow.Dockerfile -t boostqa/airflow:<tag> .
+ARG PYTHON_IMAGE=python:3.11.14-slim-bookworm
+FROM ${PYTHON_IMAGE}
+
+ARG UV_VERSION=0.13.9
+ENV PYTHONUNBUFFERED=1 \
+    VIRTUAL_ENV=/opt/venv \
+    PATH=/opt/venv/bin:${PATH} \
+    AIRFLOW_HOME=/opt/airflow \
+    BOOSTQA_STATE_DIR=/opt/boostqa/state \
+    DBT_SEND_ANONYMOUS_USAGE_STATS=False \
+    DO_NOT_TRACK=1
+
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends curl tini \
+    && rm -rf /var/lib/apt/lists/* \
+    && useradd --uid 50000 --gid 0 --create-home --home-dir /opt/airflow airflow
+
+WORKDIR /opt/boostqa
+# Dependencies first: this layer only changes with the lock file.
+COPY requirements/airflow-image.lock requirements/airflow-image.lock
+RUN python -m venv /opt/venv \
+    && pip install --no-cache-dir uv==${UV_VERSION} \
+    && uv pip install --no-cache -r requirements/airflow-image.lock
+
+COPY pyproject.toml README.md ./
+COPY boostqa boostqa
+COPY plugins plugins
+COPY training training
+# Editable, so PROJECT_ROOT is /opt/boostqa and the mounted dags/ and dbt_project/ (compose) are the ones used.
+RUN uv pip install --no-cache --no-deps -e .
+
+COPY dags dags
+COPY dbt_project dbt_project
+# Same placeholders as the Makefile's manifest rule: parsing needs no database or S3.
+RUN cd dbt_project \
+    && BOOSTQA_WAREHOUSE_PATH=/dev/null BOOSTQA_DUCKDB_EXTENSION_DIR=/dev/null BOOSTQA_S3_ACCESS_KEY=parse \
+       BOOSTQA_S3_SECRET_KEY=parse BOOSTQA_S3_ENDPOINT=http://127.0.0.1 dbt parse --profiles-dir . --quiet \
+    && mkdir -p /opt/boostqa/state /opt/boostqa/warehouse /opt/airflow/plugins \
+    && chown -R airflow:0 /opt/boostqa/state /opt/boostqa/warehouse /opt/boostqa/dbt_project /opt/airflow
+
+USER airflow
+ENTRYPOINT ["/usr/bin/tini", "--"]
+CMD ["airflow", "version"]

