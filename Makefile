@@ -49,6 +49,17 @@ $(STAMPS)/train: requirements/train.lock
 	DS_BUILD_OPS=0 .venv-train/bin/pip install --quiet --disable-pip-version-check --no-deps -r requirements/train.lock
 	@touch $@
 
+# Headless Chromium for the browser test of the UIs (tests/integration/test_ui_browser.py): Debian's package,
+# installed with apt-get (as root, or through sudo) when it is not on the machine yet.
+$(STAMPS)/browser:
+	@mkdir -p $(STAMPS)
+	@if ! command -v chromium >/dev/null; then \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; \
+	fi
+	@chromium --version 2>/dev/null
+	@touch $@
+
 # cosmos renders the dbt DAG from this manifest; parsing needs no database, so placeholders suffice.
 $(MANIFEST): $(STAMPS)/pipeline $(DBT_SOURCES)
 	cd dbt_project && BOOSTQA_WAREHOUSE_PATH=/dev/null BOOSTQA_DUCKDB_EXTENSION_DIR=/dev/null \
@@ -81,12 +92,12 @@ lock-llm:
 demo: install
 	$(BIN)/boostqa demo
 
-test: install
+test: install $(STAMPS)/browser
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 # Everything but the slow end-to-end tests, for a quick local loop.
 test-fast: install
-	$(BIN)/pytest -m "not integration" $(PYTEST_ARGS)
+	$(BIN)/pytest -m "not integration and not browser" $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

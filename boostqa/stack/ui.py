@@ -25,23 +25,24 @@ def airflow_service(settings: BoostqaSettings) -> ServiceProcess:
     )
 
 
-def dbt_docs_service(settings: BoostqaSettings) -> ServiceProcess:
+def dbt_docs_service(settings: BoostqaSettings, docs_dir: Path = DBT_DOCS_DIR) -> ServiceProcess:
     """A static file server over ``dbt docs generate`` output (the same files ``dbt docs serve`` serves)."""
     return ServiceProcess(
         name="dbt_docs",
         argv=[sys.executable, "-m", "http.server", str(settings.ports.dbt_docs), "--bind", settings.host,
-              "--directory", str(DBT_DOCS_DIR)],
+              "--directory", str(docs_dir)],
         state_dir=settings.state_dir,
     )
 
 
-def up(settings: BoostqaSettings, airflow: bool = True, docs: bool = True) -> list[str]:
+def up(settings: BoostqaSettings, airflow: bool = True, docs: bool = True,
+       docs_dir: Path = DBT_DOCS_DIR) -> list[str]:
     """Start the chosen UIs and wait until they answer; return status lines."""
     lines = []
-    DBT_DOCS_DIR.mkdir(parents=True, exist_ok=True)
+    docs_dir.mkdir(parents=True, exist_ok=True)
     wanted = [
         (airflow_service(settings), "airflow_api", settings.ports.airflow_api, "Airflow UI", 180.0, airflow),
-        (dbt_docs_service(settings), "dbt_docs", settings.ports.dbt_docs, "dbt docs", 30.0, docs),
+        (dbt_docs_service(settings, docs_dir), "dbt_docs", settings.ports.dbt_docs, "dbt docs", 30.0, docs),
     ]
     for spec, label, port, what, timeout, enabled in wanted:
         if not enabled:

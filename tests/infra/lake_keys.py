@@ -1,0 +1,104 @@
+"""Sample keys each S3 role's code writes, reads, lists and deletes, built by the code that builds them."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from boostqa.annotate.task import STAGE as ANNOTATE
+from boostqa.export.mixture import SELECTION_NAME
+from boostqa.ingest.validate import INGEST_STAGE
+from boostqa.lake import layout
+from boostqa.lake.bootstrap import ensure_schema_parts
+from boostqa.launch.cluster import ClusterResources
+from boostqa.settings import PROJECT_ROOT
+from boostqa.synthesize.stage import STAGE as SYNTHESIZE
+from tests.conftest import MemoryStore
+
+DAY, RUN, SOURCE, PART = date(2026, 1, 2), "r1", "mmlu", layout.part_name(0)
+VERSION = "v1"
+
+
+def bootstrap_keys() -> list[str]:
+    """The empty typed parts the warehouse's prepare_lake task writes (really written, into a memory store)."""
+    return sorted(ensure_schema_parts(MemoryStore()))
+
+
+def trainer_prefix() -> str:
+    """The prefix the training Job's `aws s3 sync` lists and reads (ClusterResources.mixture_uri)."""
+    uri = ClusterResources().mixture_uri
+    return uri.removeprefix("s3://").split("/", 1)[1]
+
+
+# Keys written outside boostqa/lake/layout.py: (file, the literal that builds the key there). test_s3_policies fails
+# when a literal disappears, so a moved prefix cannot leave these samples (and the policies) behind.
+LITERAL_PRODUCERS = {
+    "boostqa/export/mixture.py": ['prefix = f"mixtures/{mixture_version}/"',
+                                  'f"mixtures/lineage/run_id={mixture_version}/part-00000.parquet"'],
+    "boostqa/export/general.py": ['f"raw/general/source={source.name}/part-00000.parquet"'],
+    "boostqa/report/html.py": ['key = f"reports/{report_id}/index.html"'],
+    "dbt_project/models/marts/mixture/export_training_mixture.sql": [
+        '"/mixtures/" ~ var(\'mixture_version\') ~ "/selection.parquet"'],
+    "dbt_project/models/marts/planning/export_generation_plan.sql": ['"/plans/plan_id=" ~ var(\'plan_id\')'],
+}
+
+
+def literal_sources() -> dict[str, str]:
+    """The text of each file that builds keys by literal."""
+    return {path: (PROJECT_ROOT / path).read_text() for path in LITERAL_PRODUCERS}
+
+
+def _quarantine(stage: str) -> str:
+    return f"{layout.QUARANTINE}/{stage}/run_id={RUN}/{PART}"
+
+
+WRITES: dict[str, list[str]] = {
+    "ingest": [layout.raw_seed_prefix(SOURCE, DAY) + PART, layout.seeds_manifest_key(SOURCE, DAY),
+               layout.quarantine_prefix(INGEST_STAGE, layout.ingest_run_id(DAY), SOURCE) + PART],
+    "annotate": [layout.annotations_prefix(RUN) + PART, layout.shard_marker(layout.annotations_prefix(RUN), 0),
+                 _quarantine(ANNOTATE), layout.ledger_prefix(ANNOTATE, RUN) + PART],
+    "synthesis": [layout.synthesis_jobs_snapshot(RUN), layout.qa_prefix(RUN) + PART,
+                  layout.shard_marker(layout.qa_prefix(RUN), 0), _quarantine(SYNTHESIZE),
+                  layout.ledger_prefix(SYNTHESIZE, RUN) + PART],
+    "qc": [*(layout.qc_part(table, RUN) for table in layout.QC_TABLES), layout.qc_marker(RUN)],
+    "warehouse": [layout.plan_object("p1", "generation_plan.parquet"),
+                  layout.plan_object("p1", "synthesis_jobs.parquet"), f"mixtures/{VERSION}/{SELECTION_NAME}",
+                  *bootstrap_keys()],
+    "export": [f"mixtures/{VERSION}/manifest.json", f"mixtures/{VERSION}/README.md",
+               f"mixtures/{VERSION}/packed/shard-00000.bin", f"mixtures/{VERSION}/parquet/{PART}",
+               f"mixtures/lineage/run_id={VERSION}/{PART}", f"raw/general/source=fineweb/{PART}"],
+    "trainer": [],
+    "midtrain": [layout.training_metrics_part("midtrain_20260101")],
+    "eval": [layout.eval_part(table, "llama3-8b-boostqa", "mmlu") for table in layout.EVAL_TABLES],
+    "report": ["reports/2026-01-02/index.html"],
+}
+
+DELETES: dict[str, list[str]] = {
+    "ingest": [layout.seeds_manifest_key(SOURCE, DAY), layout.raw_seed_prefix(SOURCE, DAY) + layout.part_name(7),
+               layout.quarantine_prefix(INGEST_STAGE, layout.ingest_run_id(DAY), SOURCE) + layout.part_name(7)],
+    "qc": [layout.qc_marker(RUN), layout.qc_part("index", "r0")],
+    "export": [f"mixtures/{VERSION}/manifest.json", f"mixtures/{VERSION}/packed/shard-00009.bin"],
+}
+
+READS: dict[str, list[str]] = {
+    "annotate": [layout.raw_seed_prefix(SOURCE, DAY) + PART, layout.annotations_prefix(RUN) + PART,
+                 layout.shard_marker(layout.annotations_prefix(RUN), 0), _quarantine(ANNOTATE)],
+    "synthesis": [layout.plan_object("p1", "synthesis_jobs.parquet"), layout.synthesis_jobs_snapshot(RUN),
+                  layout.shard_marker(layout.qa_prefix(RUN), 0)],
+    "qc": [layout.qa_prefix(RUN) + PART, layout.qc_part("index", "r0"), layout.qc_marker(RUN)],
+    "warehouse": bootstrap_keys(),
+    "export": [f"mixtures/{VERSION}/{SELECTION_NAME}"],
+    "trainer": [f"{trainer_prefix()}manifest.json", f"{trainer_prefix()}packed/shard-00000.bin"],
+}
+
+# Prefixes the code lists: read_prefix/list_keys calls, and prefixes whose keys it probes for absence
+# (get_bytes_or_none), where S3 answers 404 rather than 403 only to a caller that may list the bucket.
+LISTS: dict[str, list[str]] = {
+    "ingest": [layout.raw_seed_prefix(SOURCE, DAY),
+               layout.quarantine_prefix(INGEST_STAGE, layout.ingest_run_id(DAY), SOURCE)],
+    "annotate": [f"{layout.RAW_SEEDS}/", f"{layout.ANNOTATIONS}/", f"{layout.QUARANTINE}/{ANNOTATE}/",
+                 layout.annotations_prefix(RUN)],
+    "synthesis": [layout.plan_object("p1", ""), layout.synthesis_jobs_snapshot(RUN), layout.qa_prefix(RUN)],
+    "qc": [layout.qa_prefix(RUN), *(layout.qc_table_prefix(t) for t in ("done", "kept", "index", "removals"))],
+    "export": [f"mixtures/{VERSION}/"],
+    "trainer": [trainer_prefix()],
+}
