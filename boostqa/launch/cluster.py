@@ -24,7 +24,7 @@ SLURM_TEMPLATE = PROJECT_ROOT / "infra" / "slurm" / "train.sbatch"
 class ClusterResources(BaseModel):
     """What one node of the run asks the scheduler for, and the image that holds ``training/``."""
 
-    image: str = "ghcr.io/boostqa/trainer:latest"
+    image: str = "boostqa/trainer:0.1.0"  # built from infra/docker/trainer.Dockerfile (tag your registry's copy)
     gpus_per_node: int = 8
     cpus: int = 96
     memory: str = "1800Gi"
@@ -38,11 +38,18 @@ def _values(spec: LaunchSpec, resources: ClusterResources) -> dict[str, Any]:
             **resources.model_dump()}
 
 
+def render_kubernetes_manifests(spec: LaunchSpec, resources: ClusterResources, template: Path = K8S_TEMPLATE
+                                ) -> list[dict[str, Any]]:
+    """The run's objects: the headless Service its pods rendezvous through, and the Job (parsed, so a template
+    error fails here, not in the cluster)."""
+    text = Template(template.read_text()).substitute(_values(spec, resources))
+    return [doc for doc in yaml.safe_load_all(text) if doc]
+
+
 def render_kubernetes_job(spec: LaunchSpec, resources: ClusterResources, template: Path = K8S_TEMPLATE
                           ) -> dict[str, Any]:
-    """The Job manifest of a run (parsed, so a template error fails here, not in the cluster)."""
-    text = Template(template.read_text()).substitute(_values(spec, resources))
-    return yaml.safe_load(text)
+    """The Job among the run's objects."""
+    return next(doc for doc in render_kubernetes_manifests(spec, resources, template) if doc["kind"] == "Job")
 
 
 def render_slurm_script(spec: LaunchSpec, resources: ClusterResources, template: Path = SLURM_TEMPLATE) -> str:
@@ -66,8 +73,8 @@ class KubernetesLauncher:
         self.resources, self.namespace = resources or ClusterResources(), namespace
 
     def submit(self, spec: LaunchSpec) -> str:
-        manifest = render_kubernetes_job(spec, self.resources)
-        _run(["kubectl", "apply", "-n", self.namespace, "-f", "-"], yaml.safe_dump(manifest))
+        manifests = render_kubernetes_manifests(spec, self.resources)
+        _run(["kubectl", "apply", "-n", self.namespace, "-f", "-"], yaml.safe_dump_all(manifests))
         return spec.job_name
 
     def status(self, handle: str, spec: LaunchSpec) -> RunStatus:
@@ -81,7 +88,7 @@ class KubernetesLauncher:
         return status or RunStatus(state="submitted")
 
     def cancel(self, handle: str, spec: LaunchSpec) -> None:
-        _run(["kubectl", "delete", "job", handle, "-n", self.namespace, "--ignore-not-found"])
+        _run(["kubectl", "delete", "job,service", handle, "-n", self.namespace, "--ignore-not-found"])
 
 
 class SlurmLauncher:

@@ -1,6 +1,7 @@
 # syntax=docker/dockerfile:1.7
 # The Airflow image of the production stack (docker-compose.yaml, infra/helm/airflow-values.yaml): Airflow 3.3 with
-# the pipeline venv (requirements/airflow-image.lock: the pipeline extra plus Celery and the Postgres driver), the
+# the pipeline venv (requirements/airflow-image.lock: the pipeline extra plus Celery, the FAB auth manager and the
+# Postgres driver), kubectl for the Kubernetes training launcher, the
 # boostqa package and its Airflow adapter, the DAGs, and the dbt project with its parsed manifest (cosmos renders
 # the dbt task groups from it at parse time). The vLLM servers and the trainer have their own images.
 # Build from the repository root: docker build -f infra/docker/airflow.Dockerfile -t boostqa/airflow:<tag> .
@@ -8,6 +9,8 @@ ARG PYTHON_IMAGE=python:3.11.14-slim-bookworm
 FROM ${PYTHON_IMAGE}
 
 ARG UV_VERSION=0.13.9
+# The Kubernetes training launcher (boostqa/launch/cluster.py) shells out to kubectl from the worker and triggerer.
+ARG KUBECTL_VERSION=v1.34.2
 ENV PYTHONUNBUFFERED=1 \
     VIRTUAL_ENV=/opt/venv \
     PATH=/opt/venv/bin:${PATH} \
@@ -19,6 +22,10 @@ ENV PYTHONUNBUFFERED=1 \
 RUN apt-get update \
     && apt-get install -y --no-install-recommends curl tini \
     && rm -rf /var/lib/apt/lists/* \
+    && curl -fsSLo /usr/local/bin/kubectl "https://dl.k8s.io/release/${KUBECTL_VERSION}/bin/linux/amd64/kubectl" \
+    && echo "$(curl -fsSL "https://dl.k8s.io/release/${KUBECTL_VERSION}/bin/linux/amd64/kubectl.sha256")  /usr/local/bin/kubectl" \
+       | sha256sum --check --strict \
+    && chmod +x /usr/local/bin/kubectl \
     && useradd --uid 50000 --gid 0 --create-home --home-dir /opt/airflow airflow
 
 WORKDIR /opt/boostqa

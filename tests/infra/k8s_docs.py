@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from boostqa.launch.cluster import K8S_TEMPLATE, ClusterResources, render_kubernetes_job
+from boostqa.launch.cluster import K8S_TEMPLATE, ClusterResources, render_kubernetes_manifests
 from boostqa.launch.spec import LaunchSpec
 from boostqa.settings import PROJECT_ROOT
 
@@ -27,7 +27,7 @@ POD_TEMPLATE_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "Job", "ReplicaS
 def load_docs(path: Path) -> list[Doc]:
     """The non-empty YAML documents of a file; the training template is rendered first (it has ${...} slots)."""
     if path.resolve() == K8S_TEMPLATE.resolve():
-        return [render_kubernetes_job(SAMPLE_LAUNCH, ClusterResources(), template=path)]
+        return render_kubernetes_manifests(SAMPLE_LAUNCH, ClusterResources(), template=path)
     return [doc for doc in yaml.safe_load_all(path.read_text()) if doc]
 
 

@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 
 from boostqa.errors import ConfigError
-from boostqa.launch.cluster import ClusterResources, KubernetesLauncher, render_kubernetes_job, render_slurm_script
+from boostqa.launch.cluster import (
+    ClusterResources,
+    KubernetesLauncher,
+    render_kubernetes_job,
+    render_kubernetes_manifests,
+    render_slurm_script,
+)
 from boostqa.launch.spec import LaunchSpec
 
 SPEC = LaunchSpec(run_id="midtrain_20261126", config="llama3_8b_h100", nproc_per_node=8, nodes=2,
@@ -25,6 +31,19 @@ def test_the_kubernetes_job_runs_torchrun_on_every_node_with_its_gpus() -> None:
     assert trainer["args"] == SPEC.train_args() and "output_dir=/work/ck/midtrain_20261126" in trainer["args"]
     assert pod["subdomain"] == job["metadata"]["name"] and pod["initContainers"][0]["name"] == "fetch-mixture"
     assert all(s.get("secretRef") for s in trainer["envFrom"])  # credentials come from a Kubernetes secret
+
+
+def test_a_headless_service_gives_the_pods_the_rendezvous_name_torchrun_uses() -> None:
+    service, job = render_kubernetes_manifests(SPEC, ClusterResources())
+    name = job["metadata"]["name"]
+    assert service["kind"] == "Service" and service["metadata"]["name"] == name
+    assert service["spec"]["clusterIP"] == "None" and service["spec"]["publishNotReadyAddresses"] is True
+    # Pods of an Indexed Job carry this label; hostname <job>-<index> + subdomain <job> -> <job>-0.<job> resolves.
+    assert service["spec"]["selector"] == {"batch.kubernetes.io/job-name": name}
+    assert job["spec"]["template"]["spec"]["subdomain"] == name
+    trainer = job["spec"]["template"]["spec"]["containers"][0]
+    assert f"--master_addr {name}-0.{name} --master_port 29500" in trainer["command"][2]
+    assert service["spec"]["ports"][0]["port"] == 29500
 
 
 def test_the_slurm_script_requeues_and_runs_torchrun_per_node() -> None:
