@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -68,3 +72,20 @@ def query(warehouse_path: Path, sql: str) -> list[dict[str, Any]]:
         cursor = con.execute(sql)
         columns = [d[0] for d in cursor.description]
         return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+
+
+@contextmanager
+def warehouse_snapshot(warehouse: Path) -> Iterator[Path]:
+    """A copy of the warehouse file (and its WAL) to read from.
+
+    The report may run in a process that still holds dbt's connection to the warehouse (cosmos runs dbt
+    in-process; DuckDB then refuses a second, read-only connection to the same file, and another process meets
+    its lock). A copy has neither problem, and the report is a snapshot anyway.
+    """
+    with tempfile.TemporaryDirectory(prefix="boostqa-warehouse-") as folder:
+        copy = Path(folder) / warehouse.name
+        shutil.copyfile(warehouse, copy)
+        wal = warehouse.with_name(warehouse.name + ".wal")
+        if wal.exists():
+            shutil.copyfile(wal, copy.with_name(copy.name + ".wal"))
+        yield copy

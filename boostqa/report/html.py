@@ -4,11 +4,7 @@ locally and to S3."""
 from __future__ import annotations
 
 import logging
-import shutil
-import tempfile
 from collections import defaultdict
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,27 +15,10 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from boostqa.lake.store import ObjectStore
 from boostqa.report import plots
 from boostqa.settings import BoostqaSettings
-from boostqa.warehouse import query
+from boostqa.warehouse import query, warehouse_snapshot
 
 log = logging.getLogger(__name__)
 TEMPLATES = Path(__file__).parent / "templates"
-
-
-@contextmanager
-def warehouse_snapshot(warehouse: Path) -> Iterator[Path]:
-    """A copy of the warehouse file (and its WAL) to read from.
-
-    The report may run in a process that still holds dbt's connection to the warehouse (cosmos runs dbt
-    in-process; DuckDB then refuses a second, read-only connection to the same file, and another process meets
-    its lock). A copy has neither problem, and the report is a snapshot anyway.
-    """
-    with tempfile.TemporaryDirectory(prefix="boostqa-report-") as folder:
-        copy = Path(folder) / warehouse.name
-        shutil.copyfile(warehouse, copy)
-        wal = warehouse.with_name(warehouse.name + ".wal")
-        if wal.exists():
-            shutil.copyfile(wal, copy.with_name(copy.name + ".wal"))
-        yield copy
 
 
 def _rows(warehouse: Path, sql: str) -> list[dict[str, Any]]:

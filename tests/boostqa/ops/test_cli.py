@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+import pytest
+from typer.testing import CliRunner
+
+from boostqa.cli import app
+from boostqa.settings import BoostqaSettings
+from boostqa.stack.names import POOLS
+
+runner = CliRunner()
+
+
+def test_ops_pools_prints_an_airflow_import_document(tmp_path: Path) -> None:
+    out = tmp_path / "pools.json"
+    result = runner.invoke(app, ["ops", "pools", "--slots", "boostqa_llm_refiner=12", "--output", str(out)])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(out.read_text())
+    assert set(doc) == set(POOLS) and doc["boostqa_llm_refiner"]["slots"] == 12
+    refused = runner.invoke(app, ["ops", "pools", "--slots", "boostqa_dbt=2"])
+    assert refused.exit_code == 1 and "single writer" in refused.output
+
+
+def test_ops_sql_reads_a_snapshot_while_a_writer_holds_the_warehouse(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = BoostqaSettings(state_dir=tmp_path)
+    settings.warehouse_path.parent.mkdir(parents=True)
+    monkeypatch.setattr("boostqa.settings.get_settings", lambda: settings)
+    writer = duckdb.connect(str(settings.warehouse_path))  # like dbt in the middle of a build
+    writer.execute("create schema marts; create table marts.fct_eval_headline as select 'm1' as model_id, 41.5 as x")
+    writer.execute("checkpoint")
+    try:
+        result = runner.invoke(app, ["ops", "sql", "select model_id, x from marts.fct_eval_headline"])
+        assert result.exit_code == 0, result.output
+        assert "m1" in result.output and "41.5" in result.output
+        typo = runner.invoke(app, ["ops", "sql", "select nope from marts.fct_eval_headline"])
+        assert typo.exit_code == 1 and "nope" in typo.output
+    finally:
+        writer.close()
