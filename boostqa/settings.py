@@ -64,6 +64,9 @@ class BoostqaSettings(BaseSettings):
     lake: LakeSettings = LakeSettings()
     llm_server: LlmServerSettings = LlmServerSettings()
     host: str = "127.0.0.1"
+    training_root: Path | None = Field(default=None, description="folder Airflow and the training pods or nodes "
+                                       "share (a volume, a cluster file system): checkpoints and the synced "
+                                       "mixture of Kubernetes/Slurm runs; default: state_dir")
     runbook_url: str = Field(default="docs/runbook.md", description="where alerts link the runbook: set the URL "
                              "of docs/runbook.md in your repository host so links open from Slack or email")
 
@@ -71,6 +74,11 @@ class BoostqaSettings(BaseSettings):
     def warehouse_path(self) -> Path:
         """The DuckDB file dbt writes (dbt is its only writer)."""
         return self.state_dir / "warehouse" / "boostqa.duckdb"
+
+    @property
+    def training_dir(self) -> Path:
+        """Where training runs write (``training_root``, else the state folder)."""
+        return self.training_root or self.state_dir
 
     @property
     def airflow_home(self) -> Path:

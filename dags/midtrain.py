@@ -35,6 +35,9 @@ with DAG(
         "mixture_version": Param("v1", type="string", description="the exported mixture to train on"),
         "launcher": Param("local", enum=list(LAUNCHERS), description="where the run executes"),
         "nproc_per_node": Param(1, type="integer", minimum=1, description="ranks (CPU processes or GPUs) per node"),
+        "nodes": Param(1, type="integer", minimum=1, description="nodes of a kubernetes or slurm run"),
+        "output_dir": Param("", type="string", description="where the run writes (default: "
+                            "<training_root>/checkpoints/<run>; must be a folder the trainer and Airflow share)"),
     },
     **dag_operations("midtrain"),
     doc_md=__doc__,
@@ -46,7 +49,8 @@ with DAG(
         mixture_version="{{ params.mixture_version }}",
         overrides="{{ params.overrides }}",
         launcher="{{ params.launcher }}",
-        nproc_per_node="{{ params.nproc_per_node }}", **retry_args(TaskKind.TRAIN),
+        nproc_per_node="{{ params.nproc_per_node }}", nodes="{{ params.nodes }}",
+        output_dir="{{ params.output_dir }}", **retry_args(TaskKind.TRAIN),
     )
     publish = PublishTrainingRunOperator(task_id="publish_training_run", outlets=[assets.CHECKPOINT],
                                          **retry_args(TaskKind.CONTROL))

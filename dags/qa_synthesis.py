@@ -42,6 +42,9 @@ with DAG(
                                description="when draft and refined answers disagree"),
         "temperature": Param(0.8, type="number", minimum=0, maximum=2, description="generator sampling"),
         "top_p": Param(0.95, type="number", minimum=0, maximum=1, description="generator sampling"),
+        "generator_max_tokens": Param(400, type="integer", minimum=16, description="reply budget of a draft; "
+                                      "reasoning models (DeepSeek-R1) need thousands: their trace counts"),
+        "refiner_max_tokens": Param(400, type="integer", minimum=16, description="reply budget of a refinement"),
         "plain_text": Param(False, type="boolean", description="one-line text fields bounded by a pattern: for "
                             "small local models that run away (no LaTeX); leave off for production models"),
         "qc_ngram": Param(13, type="integer", minimum=4, maximum=64,
@@ -67,7 +70,8 @@ with DAG(
         task_id="synthesize_shard", run_id=RUN_ID, shard_size="{{ params.shard_size }}",
         difficulty_tolerance="{{ params.difficulty_tolerance }}", refine_policy="{{ params.refine_policy }}",
         temperature="{{ params.temperature }}", top_p="{{ params.top_p }}",
-        plain_text="{{ params.plain_text }}", pool=LLM_POOLS["generator"],
+        plain_text="{{ params.plain_text }}", generator_max_tokens="{{ params.generator_max_tokens }}",
+        refiner_max_tokens="{{ params.refiner_max_tokens }}", pool=LLM_POOLS["generator"],
         execution_timeout=timedelta(hours=6), **retry_args(TaskKind.LLM),
     ).expand(shard=shards.output)
     with TaskGroup("quality_control", tooltip="filters -> decontamination -> exact dedup -> near dedup") as qc:

@@ -12,8 +12,9 @@ from rich.console import Console
 
 from boostqa.errors import BoostqaError
 
-ops_app = typer.Typer(help="Deployment chores: Airflow pools, lake initialisation (used by docker-compose.yaml "
-                           "and the Helm values' init jobs).", no_args_is_help=True)
+ops_app = typer.Typer(help="Deployment chores: Airflow pools, lake initialisation (docker-compose.yaml's "
+                           "airflow-init runs them; on Kubernetes run them once, see infra/README.md), and "
+                           "read-only SQL on the marts.", no_args_is_help=True)
 err = Console(stderr=True)
 
 

@@ -16,5 +16,9 @@ LLM_POOLS = {role: f"boostqa_llm_{role}" for role in LLM_ROLES}
 POOLS: dict[str, tuple[int, str]] = {
     DBT_POOL: (1, "dbt writes the single-writer DuckDB warehouse: one task at a time"),
     EVAL_POOL: (1, "benchmark evaluation: each task runs a model on every core (or the eval GPU)"),
-    **{pool: (4, f"concurrent tasks calling the {role} LLM role") for role, pool in LLM_POOLS.items()},
+    # Synthesis shards hold the generator slot and call generator, annotator and refiner in turn; annotate tasks
+    # hold the annotator slot; the refiner pool is for refine-only tasks (none yet). See docs/runbook.md "Pools".
+    LLM_POOLS["generator"]: (4, "synthesis shards (each calls the generator, annotator and refiner roles in turn)"),
+    LLM_POOLS["annotator"]: (4, "annotate tasks (the annotator role)"),
+    LLM_POOLS["refiner"]: (4, "refine-only tasks (none yet: synthesis shards hold the generator slot)"),
 }

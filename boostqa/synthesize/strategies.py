@@ -106,11 +106,13 @@ class Strategy:
                           prompt_version=self.prompt_version, sampling=self.sampling(job))
 
 
-def default_strategies(temperature: float = 0.8, top_p: float = 0.95, plain_text: bool = False
-                       ) -> dict[str, Strategy]:
-    """The two strategies of the paper at their current prompt versions."""
+def default_strategies(temperature: float = 0.8, top_p: float = 0.95, plain_text: bool = False,
+                       max_tokens: int = 400) -> dict[str, Strategy]:
+    """The two strategies of the paper at their current prompt versions. ``max_tokens`` bounds a reply: raise it
+    for reasoning models (a DeepSeek-R1 trace alone runs to thousands of tokens)."""
     return {
-        "multi_grade": Strategy("multi_grade", "multi_grade_v1", temperature, top_p, plain_text=plain_text),
+        "multi_grade": Strategy("multi_grade", "multi_grade_v1", temperature, top_p, max_tokens=max_tokens,
+                                plain_text=plain_text),
         "high_difficulty": Strategy("high_difficulty", "high_difficulty_v1", temperature, top_p,
-                                    plain_text=plain_text),
+                                    max_tokens=max_tokens, plain_text=plain_text),
     }

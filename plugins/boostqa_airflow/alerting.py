@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 from datetime import timedelta
 from typing import Any, Literal
 
@@ -107,14 +108,26 @@ def stage_deadline(dag_id: str) -> DeadlineAlert:
     )
 
 
+def _under_dags_test() -> bool:
+    """Whether this process is ``airflow dags test`` (the embedded demo and the end-to-end tests run DAGs so).
+
+    Airflow 3.3's ``dag.test()`` serializes the DAG in memory, so a successful run's deadline clean-up looks up
+    the serialized alert (a dict) where the scheduler has the alert's database id, and the run crashes after its
+    last task. The scheduler, the dag-processor and the triggerer are unaffected.
+    """
+    return sys.argv[1:3] == ["dags", "test"]
+
+
 def dag_operations(dag_id: str) -> dict[str, Any]:
     """DAG keyword arguments every BoostQA DAG takes: owner, failure callbacks (run and task), the stage deadline.
 
     Retries are not here: they depend on the task's kind (boostqa_airflow.policy.retry_args). A DAG that is no
-    pipeline stage (an ad-hoc one) gets the callbacks but no deadline.
+    pipeline stage (an ad-hoc one) gets the callbacks but no deadline, and so does every DAG under
+    ``airflow dags test`` (see ``_under_dags_test``).
     """
+    with_deadline = dag_id in STAGE_DEADLINES and not _under_dags_test()
     return {
         "default_args": {"owner": OWNER, "on_failure_callback": [OnCallNotifier("task")]},
         "on_failure_callback": [OnCallNotifier("dag")],
-        "deadline": stage_deadline(dag_id) if dag_id in STAGE_DEADLINES else None,
+        "deadline": stage_deadline(dag_id) if with_deadline else None,
     }

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from boostqa.launch.cluster import KubernetesLauncher, SlurmLauncher
+from boostqa.launch.cluster import ClusterResources, KubernetesLauncher, SlurmLauncher
 from boostqa.launch.local import LocalLauncher
 
 LAUNCHERS = ("local", "kubernetes", "slurm")
 
 
-def launcher_for(name: str) -> Any:
-    """A launcher: ``local`` (embedded default), ``kubernetes`` or ``slurm``.
+def launcher_for(name: str, resources: ClusterResources | None = None) -> Any:
+    """A launcher: ``local`` (embedded default), ``kubernetes`` or ``slurm`` (on ``resources``: image, GPUs, the
+    mixture to sync).
 
     Raises:
         ValueError: an unknown name.
@@ -19,7 +20,7 @@ def launcher_for(name: str) -> Any:
     if name == "local":
         return LocalLauncher()
     if name == "kubernetes":
-        return KubernetesLauncher()
+        return KubernetesLauncher(resources)
     if name == "slurm":
-        return SlurmLauncher()
+        return SlurmLauncher(resources)
     raise ValueError(f"unknown launcher {name!r}; choose one of {LAUNCHERS}")

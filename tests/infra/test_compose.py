@@ -173,3 +173,18 @@ def test_dockerfiles_copy_files_that_exist_and_pin_their_bases() -> None:
                 assert ":" in image and not image.endswith(":latest"), f"{dockerfile.name}: {image}"
         for build in re.findall(r"build:\s*\n\s*context: \.\n\s*dockerfile: (\S+)", COMPOSE_FILE.read_text()):
             assert (PROJECT_ROOT / build).exists(), build
+
+
+def test_the_llm_servers_queues_hold_what_the_pools_can_send(config: dict[str, Any]) -> None:
+    """Requests in flight never exceed a server's --max-num-seqs: beyond it vLLM queues and latency (and 429s
+    behind a gateway) climb. A synthesis shard holds a generator-pool slot and calls its three roles in turn."""
+    services = config["services"]
+    worker, init = services["airflow-worker"], services["airflow-init"]["environment"]
+    concurrency = {role: int(_conn(worker, cid)["extra"]["max_concurrency"]) for role, cid in LLM_CONN_IDS.items()}
+    generator_pool, annotator_pool = int(init["GENERATOR_POOL_SLOTS"]), int(init["ANNOTATOR_POOL_SLOTS"])
+    load = {"vllm-generator": generator_pool * concurrency["generator"],
+            "vllm-refiner": generator_pool * max(concurrency["refiner"], concurrency["annotator"])
+            + annotator_pool * concurrency["annotator"]}
+    for server, in_flight in load.items():
+        assert in_flight <= int(_flag(services[server], "max-num-seqs")), (server, in_flight)
+    assert _flag(services["vllm-refiner"], "max-model-len") == _flag(services["vllm-generator"], "max-model-len")

@@ -102,3 +102,13 @@ def test_email_alerts_go_through_the_smtp_connection(monkeypatch: pytest.MonkeyP
     [(to, message)] = server.messages
     assert to == ["oncall@example.org"]
     assert "[boostqa] task failed: midtrain.train (manual__1)" in message
+
+
+def test_dags_test_runs_get_no_deadline_but_the_scheduler_does(monkeypatch: pytest.MonkeyPatch) -> None:
+    from boostqa_airflow.alerting import dag_operations
+
+    monkeypatch.setattr("sys.argv", ["airflow", "scheduler"])
+    assert dag_operations("qa_synthesis")["deadline"] is not None
+    monkeypatch.setattr("sys.argv", ["/venv/lib/airflow/__main__.py", "dags", "test", "qa_synthesis", "2026-11-26"])
+    operations = dag_operations("qa_synthesis")
+    assert operations["deadline"] is None and operations["on_failure_callback"]  # alerts stay on

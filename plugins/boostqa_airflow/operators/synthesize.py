@@ -52,16 +52,18 @@ class SynthesizeShardOperator(BaseOperator):
     """Generate, verify and refine one shard (idempotent: a finished shard is skipped; calls replay the cache)."""
 
     template_fields: Sequence[str] = ("run_id", "shard_size", "difficulty_tolerance", "refine_policy", "temperature",
-                                      "top_p", "plain_text")
+                                      "top_p", "plain_text", "generator_max_tokens", "refiner_max_tokens")
 
     def __init__(self, *, run_id: str, shard: int, shard_size: int | str = 32, difficulty_tolerance: int | str = 0,
                  refine_policy: str = "second_sample", temperature: float | str = 0.8, top_p: float | str = 0.95,
-                 plain_text: bool | str = False, lake_conn_id: str = S3_CONN_ID, **kwargs: Any) -> None:
+                 plain_text: bool | str = False, generator_max_tokens: int | str = 400,
+                 refiner_max_tokens: int | str = 400, lake_conn_id: str = S3_CONN_ID, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.run_id, self.shard, self.shard_size = run_id, shard, shard_size
         self.difficulty_tolerance, self.refine_policy = difficulty_tolerance, refine_policy
         self.temperature, self.top_p = temperature, top_p
         self.plain_text = plain_text
+        self.generator_max_tokens, self.refiner_max_tokens = generator_max_tokens, refiner_max_tokens
         self.lake_conn_id = lake_conn_id
 
     def execute(self, context: Any) -> dict[str, Any]:
@@ -71,9 +73,11 @@ class SynthesizeShardOperator(BaseOperator):
             taxonomy = load_taxonomy()
             plain = str(self.plain_text).lower() in ("true", "1")
             synthesizer = Synthesizer(
-                strategies=default_strategies(float(self.temperature), float(self.top_p), plain), taxonomy=taxonomy,
+                strategies=default_strategies(float(self.temperature), float(self.top_p), plain,
+                                              int(self.generator_max_tokens)), taxonomy=taxonomy,
                 check=DifficultyCheck(AnnotationTask(taxonomy), int(self.difficulty_tolerance)),
-                refine=RefineTask(plain_text=plain), policy=self.refine_policy,  # type: ignore[arg-type]
+                refine=RefineTask(max_tokens=int(self.refiner_max_tokens), plain_text=plain),
+                policy=self.refine_policy,  # type: ignore[arg-type]
             )
         except (ValueError, FileNotFoundError) as exc:
             raise AirflowFailException(f"bad synthesis parameters: {exc}") from exc

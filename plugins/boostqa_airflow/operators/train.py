@@ -11,6 +11,7 @@ from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException
 
 from boostqa.errors import ConfigError, LakeError
+from boostqa.launch.cluster import ClusterResources
 from boostqa.launch.metrics import publish_training_metrics
 from boostqa.launch.spec import LaunchSpec, RunStatus
 from boostqa.settings import get_settings
@@ -24,36 +25,52 @@ class DeepSpeedTrainOperator(BaseOperator):
     """Submit ``training.train`` through a launcher and defer until its status file says it finished."""
 
     template_fields: Sequence[str] = ("run_id", "config", "overrides", "mixture_version", "output_dir", "launcher",
-                                      "nproc_per_node")
+                                      "nproc_per_node", "nodes")
 
     def __init__(self, *, run_id: str, config: str, mixture_version: str = "v1", output_dir: str = "",
                  overrides: list[str] | str | None = None, launcher: str = "local", nproc_per_node: int | str = 1,
-                 poll_seconds: float = 15.0, timeout: timedelta = timedelta(days=14), **kwargs: Any) -> None:
+                 nodes: int | str = 1, poll_seconds: float = 15.0, timeout: timedelta = timedelta(days=14),
+                 lake_conn_id: str = S3_CONN_ID, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.run_id, self.config, self.output_dir = run_id, config, output_dir
         self.mixture_version = mixture_version
         self.overrides, self.launcher, self.nproc_per_node = overrides or [], launcher, nproc_per_node
+        self.nodes, self.lake_conn_id = nodes, lake_conn_id
         self.poll_seconds, self.timeout = poll_seconds, timeout
         self._handle: str | None = None
 
+    def _mixture_dir(self) -> Path:
+        """Where the trainer reads the mixture: the local export (local launcher), or the copy a cluster run syncs
+        from S3 into the shared training folder (its Job's init container, its sbatch script)."""
+        settings = get_settings()
+        root = settings.state_dir if self.launcher == "local" else settings.training_dir
+        return root.resolve() / "mixtures" / self.mixture_version
+
     def _spec(self) -> LaunchSpec:
-        """The launch: the exported mixture's manifest and the output folder default to the state dir (absolute,
-        so the worker, the triggerer and the trainer agree)."""
-        state = get_settings().state_dir.resolve()
+        """The launch; the output folder defaults to ``training_dir/checkpoints/<run>`` (absolute, so the worker,
+        the triggerer and the trainer agree)."""
         overrides = self.overrides
         if isinstance(overrides, str):  # a templated param arrives as text: comma- or line-separated
             overrides = [o.strip() for o in overrides.replace("\n", ",").split(",") if o.strip()]
-        manifest = f"data.manifest={state / 'mixtures' / self.mixture_version / 'manifest.json'}"
+        manifest = f"data.manifest={self._mixture_dir() / 'manifest.json'}"
+        output_dir = self.output_dir or str(get_settings().training_dir.resolve() / "checkpoints" / self.run_id)
         return LaunchSpec(run_id=self.run_id, config=self.config, overrides=[manifest, *overrides],
-                          nproc_per_node=int(self.nproc_per_node),
-                          output_dir=self.output_dir or str(state / "checkpoints" / self.run_id))
+                          nproc_per_node=int(self.nproc_per_node), nodes=int(self.nodes), output_dir=output_dir)
+
+    def _resources(self) -> ClusterResources | None:
+        """A cluster run's resources: GPUs per node from ``nproc_per_node``, and the mixture to sync from the lake."""
+        if self.launcher == "local":
+            return None
+        bucket = LakeHook(self.lake_conn_id).get_config().bucket
+        return ClusterResources(gpus_per_node=int(self.nproc_per_node), mixture_dir=str(self._mixture_dir()),
+                                mixture_uri=f"s3://{bucket}/mixtures/{self.mixture_version}/")
 
     def execute(self, context: Any) -> None:
         if self.launcher not in LAUNCHERS:
             raise AirflowFailException(f"launcher must be one of {LAUNCHERS}, got {self.launcher!r}")
         spec = self._spec()
         try:
-            self._handle = launcher_for(self.launcher).submit(spec)
+            self._handle = launcher_for(self.launcher, self._resources()).submit(spec)
         except ConfigError as exc:
             raise AirflowFailException(str(exc)) from exc
         self.log.info("training %s submitted via %s (handle %s), output %s", spec.run_id, self.launcher,
