@@ -99,9 +99,10 @@ async def notify_deadline_missed(context: dict[str, Any] | None = None, **kwargs
     await asyncio.to_thread(deliver, alert, channels)
 
 
-def stage_deadline(dag_id: str) -> DeadlineAlert:
-    """Alert when a run of ``dag_id`` is not finished ``STAGE_DEADLINES[dag_id]`` after it was queued."""
-    budget = STAGE_DEADLINES[dag_id]
+def stage_deadline(dag_id: str, budget: timedelta | None = None) -> DeadlineAlert:
+    """Alert when a run of ``dag_id`` is not finished ``budget`` (default ``STAGE_DEADLINES[dag_id]``) after it
+    was queued."""
+    budget = budget or STAGE_DEADLINES[dag_id]
     return DeadlineAlert(
         reference=DeadlineReference.DAGRUN_QUEUED_AT, interval=budget,
         callback=AsyncCallback(notify_deadline_missed, kwargs={"dag_id": dag_id, "budget": str(budget)}),
