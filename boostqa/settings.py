@@ -53,6 +53,15 @@ class LlmServerSettings(BaseModel):
     models_dir: Path | None = Field(default=None, description="converted-model cache (default: <state_dir>/models)")
 
 
+class TrainerSettings(BaseModel):
+    """What a cluster training run asks for per node (Kubernetes Job, Slurm script); GPUs come from the DAG."""
+
+    image: str = Field(default="boostqa/trainer:0.1.0", description="built from infra/docker/trainer.Dockerfile; "
+                       "your registry's copy")
+    cpus: int = Field(default=96, ge=1)
+    memory: str = Field(default="1800Gi", description="Kubernetes quantity")
+
+
 class BoostqaSettings(BaseSettings):
     """All environment-driven defaults of the project."""
 
@@ -63,6 +72,7 @@ class BoostqaSettings(BaseSettings):
     ports: PortSettings = PortSettings()
     lake: LakeSettings = LakeSettings()
     llm_server: LlmServerSettings = LlmServerSettings()
+    trainer: TrainerSettings = TrainerSettings()
     host: str = "127.0.0.1"
     training_root: Path | None = Field(default=None, description="folder Airflow and the training pods or nodes "
                                        "share (a volume, a cluster file system): checkpoints and the synced "

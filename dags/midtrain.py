@@ -16,6 +16,7 @@ from airflow.sdk import DAG, Param
 
 from boostqa_airflow import assets
 from boostqa_airflow.alerting import dag_operations
+from boostqa_airflow.constants import RUN_DATE_NODASH
 from boostqa_airflow.dbt import warehouse_task_group
 from boostqa_airflow.launchers import LAUNCHERS
 from boostqa_airflow.operators.train import DeepSpeedTrainOperator, PublishTrainingRunOperator
@@ -44,7 +45,7 @@ with DAG(
 ) as dag:
     train = DeepSpeedTrainOperator(
         task_id="train",
-        run_id="midtrain_{{ ds_nodash }}",
+        run_id=f"midtrain_{RUN_DATE_NODASH}",
         config="{{ params.config }}",
         mixture_version="{{ params.mixture_version }}",
         overrides="{{ params.overrides }}",

@@ -16,13 +16,13 @@ from airflow.sdk import DAG, Param, TaskGroup
 
 from boostqa_airflow import assets
 from boostqa_airflow.alerting import dag_operations
-from boostqa_airflow.constants import LLM_POOLS
+from boostqa_airflow.constants import LLM_POOLS, RUN_DATE_NODASH
 from boostqa_airflow.dbt import warehouse_task_group
 from boostqa_airflow.operators.qc import QualityControlOperator
 from boostqa_airflow.operators.synthesize import REFINE_POLICIES, SnapshotSynthesisJobsOperator, SynthesizeShardOperator
 from boostqa_airflow.policy import TaskKind, retry_args
 
-RUN_ID = "synthesize_{{ ds_nodash }}"
+RUN_ID = f"synthesize_{RUN_DATE_NODASH}"
 
 with DAG(
     dag_id="qa_synthesis",

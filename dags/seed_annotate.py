@@ -8,7 +8,7 @@ from airflow.sdk import DAG, Param
 
 from boostqa_airflow import assets
 from boostqa_airflow.alerting import dag_operations
-from boostqa_airflow.constants import LLM_POOLS
+from boostqa_airflow.constants import LLM_POOLS, RUN_DATE
 from boostqa_airflow.operators.annotate import DEFAULT_PROMPT_VERSION, AnnotateSeedsOperator
 from boostqa_airflow.policy import TaskKind, retry_args
 
@@ -32,7 +32,7 @@ with DAG(
 ) as dag:
     AnnotateSeedsOperator(
         task_id="annotate_seeds",
-        run_id="annotate_{{ ds }}",
+        run_id=f"annotate_{RUN_DATE}",
         prompt_version="{{ params.prompt_version }}",
         limit="{{ params.limit }}",
         shard_size="{{ params.shard_size }}",

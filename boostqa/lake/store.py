@@ -50,6 +50,11 @@ _retry = retry(
 )
 
 
+def _status(exc: Any) -> int | None:
+    """The HTTP status of a botocore ClientError."""
+    return exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+
+
 class ObjectStore:
     """Thin, retrying wrapper over boto3 for the handful of calls the pipeline makes."""
 
@@ -111,16 +116,29 @@ class ObjectStore:
             self.client.delete_objects(Bucket=self.config.bucket, Delete={"Objects": chunk, "Quiet": True})
 
     def ensure_bucket(self) -> bool:
-        """Create the bucket if it is missing; False while the endpoint cannot answer (callers poll)."""
+        """Create the bucket if it is missing; False while the endpoint cannot answer (callers poll).
+
+        Raises:
+            LakeError: the store refused (403: these credentials may not see or create the bucket).
+        """
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
             self.client.head_bucket(Bucket=self.config.bucket)
             return True
-        except ClientError:
+        except ClientError as exc:
+            if _status(exc) == 403:
+                raise LakeError(f"access to bucket {self.config.bucket!r} denied: these credentials may not "
+                                "read or create it (an admin, or the warehouse role plus s3:CreateBucket)") from exc
             try:
-                self.client.create_bucket(Bucket=self.config.bucket)
-            except (BotoCoreError, ClientError):
+                extra = ({} if self.config.region == "us-east-1"
+                         else {"CreateBucketConfiguration": {"LocationConstraint": self.config.region}})
+                self.client.create_bucket(Bucket=self.config.bucket, **extra)
+            except ClientError as create_exc:
+                if _status(create_exc) == 403:
+                    raise LakeError(f"creating bucket {self.config.bucket!r} was refused: {create_exc}") from create_exc
+                return False
+            except BotoCoreError:
                 return False
             return True
         except BotoCoreError:

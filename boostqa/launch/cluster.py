@@ -80,6 +80,8 @@ class KubernetesLauncher:
     def status(self, handle: str, spec: LaunchSpec) -> RunStatus:
         status = read_status_file(Path(spec.output_dir))
         if status is not None and status.finished:
+            # The rendezvous Service outlives nothing: drop it with the run (the Job stays for its logs).
+            _run(["kubectl", "delete", "service", handle, "-n", self.namespace, "--ignore-not-found"])
             return status
         job = json.loads(_run(["kubectl", "get", "job", handle, "-n", self.namespace, "-o", "json"]))
         if any(c.get("type") == "Failed" and c.get("status") == "True" for c in job.get("status", {}).get(

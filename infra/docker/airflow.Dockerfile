@@ -44,12 +44,15 @@ RUN uv pip install --no-cache --no-deps -e .
 
 COPY dags dags
 COPY dbt_project dbt_project
+# The cluster launchers render these templates (boostqa/launch/cluster.py reads them under PROJECT_ROOT).
+COPY infra/k8s infra/k8s
+COPY infra/slurm infra/slurm
 # Same placeholders as the Makefile's manifest rule: parsing needs no database or S3.
 RUN cd dbt_project \
     && BOOSTQA_WAREHOUSE_PATH=/dev/null BOOSTQA_DUCKDB_EXTENSION_DIR=/dev/null BOOSTQA_S3_ACCESS_KEY=parse \
        BOOSTQA_S3_SECRET_KEY=parse BOOSTQA_S3_ENDPOINT=http://127.0.0.1 dbt parse --profiles-dir . --quiet \
-    && mkdir -p /opt/boostqa/state /opt/boostqa/warehouse /opt/airflow/plugins \
-    && chown -R airflow:0 /opt/boostqa/state /opt/boostqa/warehouse /opt/boostqa/dbt_project /opt/airflow
+    && mkdir -p /opt/boostqa/state/warehouse /opt/airflow/plugins /opt/airflow/logs \
+    && chown -R airflow:0 /opt/boostqa/state /opt/boostqa/dbt_project /opt/airflow
 
 USER airflow
 ENTRYPOINT ["/usr/bin/tini", "--"]

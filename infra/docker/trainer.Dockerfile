@@ -17,7 +17,7 @@ ENV PYTHONUNBUFFERED=1 \
     HF_HUB_OFFLINE=1
 
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends python3-pip curl ca-certificates awscli libaio-dev \
+    && apt-get install -y --no-install-recommends python3-pip curl ca-certificates libaio-dev \
     && rm -rf /var/lib/apt/lists/* \
     && pip3 install --no-cache-dir uv==${UV_VERSION} \
     && uv python install 3.11 \
@@ -27,7 +27,8 @@ WORKDIR /opt/boostqa
 COPY requirements/train.lock requirements/train.lock
 RUN uv pip install --no-cache torch==${TORCH_VERSION} --index-url ${TORCH_INDEX} \
     && grep -v '^torch==' requirements/train.lock > /tmp/train-gpu.lock \
-    && DS_BUILD_OPS=0 uv pip install --no-cache --no-deps -r /tmp/train-gpu.lock
+    && DS_BUILD_OPS=0 uv pip install --no-cache --no-deps -r /tmp/train-gpu.lock \
+    && uv pip install --no-cache "awscli>=1.33"  # the Job's mixture sync; honours AWS_ENDPOINT_URL (MinIO, SeaweedFS)
 
 COPY training training
 RUN mkdir -p /work /opt/torch_extensions

@@ -48,7 +48,8 @@ RETRY_POLICIES: dict[TaskKind, RetryPolicy] = {
     TaskKind.DBT: RetryPolicy(2, timedelta(minutes=2),
                               why="mostly a DuckDB lock held by a hand-run dbt: wait for it, then give up"),
     TaskKind.TRAIN: RetryPolicy(1, timedelta(minutes=10),
-                                why="resumes from the last checkpoint once; a second OOM needs a config change"),
+                                why="covers a failed submission; a failed run is final (an OOM repeats), and "
+                                    "preemptions resume inside the cluster (Job backoffLimit, Slurm --requeue)"),
     TaskKind.EVAL: RetryPolicy(1, timedelta(minutes=5), why="a model load is expensive; answers already scored "
                                                            "are reused on retry"),
 }

@@ -53,8 +53,12 @@ def _compose_argv(tmp_path: Path) -> tuple[list[str], dict[str, str]]:
 
 def _run_config(tmp_path: Path, extra_env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     argv, env = _compose_argv(tmp_path)
-    return subprocess.run([*argv, "--project-directory", str(PROJECT_ROOT), "-f", str(COMPOSE_FILE), "config",
-                           *args], env={**env, **extra_env}, capture_output=True, text=True, timeout=60, check=False)
+    # An empty env file: a developer's own .env beside docker-compose.yaml must not leak into the test.
+    env_file = tmp_path / "empty.env"
+    env_file.write_text("")
+    return subprocess.run([*argv, "--project-directory", str(PROJECT_ROOT), "-f", str(COMPOSE_FILE),
+                           "--env-file", str(env_file), "config", *args], env={**env, **extra_env},
+                          capture_output=True, text=True, timeout=60, check=False)
 
 
 @pytest.fixture(scope="module")
@@ -188,3 +192,22 @@ def test_the_llm_servers_queues_hold_what_the_pools_can_send(config: dict[str, A
     for server, in_flight in load.items():
         assert in_flight <= int(_flag(services[server], "max-num-seqs")), (server, in_flight)
     assert _flag(services["vllm-refiner"], "max-model-len") == _flag(services["vllm-generator"], "max-model-len")
+
+
+def test_dbt_writes_the_warehouse_file_the_report_and_ops_sql_read(config: dict[str, Any]) -> None:
+    worker = config["services"]["airflow-worker"]
+    conn = _conn(worker, WAREHOUSE_CONN_ID)
+    state_dir = Path(worker["environment"]["BOOSTQA_STATE_DIR"])
+    assert conn["host"] == str(BoostqaSettings(state_dir=state_dir).warehouse_path)
+    assert str(state_dir) in {v["target"] for v in worker["volumes"]}
+
+
+def test_the_airflow_image_carries_the_templates_the_cluster_launchers_render() -> None:
+    from boostqa.launch.cluster import K8S_TEMPLATE, SLURM_TEMPLATE
+
+    dockerfile = (PROJECT_ROOT / "infra" / "docker" / "airflow.Dockerfile").read_text()
+    copied = [line.split()[1] for line in dockerfile.splitlines() if line.startswith("COPY ") and "--from" not in line]
+    for template in (K8S_TEMPLATE, SLURM_TEMPLATE):
+        relative = template.relative_to(PROJECT_ROOT).as_posix()
+        assert any(relative == c or relative.startswith(c.rstrip("/") + "/") for c in copied), relative
+    assert "/opt/airflow/logs" in dockerfile  # compose mounts a volume there; the image must own the folder

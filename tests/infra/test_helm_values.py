@@ -6,13 +6,14 @@ import copy
 import json
 import re
 from importlib.metadata import version
+from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
 import yaml
 
-from boostqa.settings import PROJECT_ROOT
+from boostqa.settings import PROJECT_ROOT, BoostqaSettings
 from tests.infra.k8s_docs import HELM_SCHEMA, HELM_VALUES, all_docs, defined_secrets, of_kind
 
 VALUES: dict[str, Any] = yaml.safe_load(HELM_VALUES.read_text())
@@ -133,4 +134,7 @@ def test_the_values_agree_with_the_airflow_image_on_paths() -> None:
     warehouse = json.loads(defined_secrets()["boostqa-airflow-connections"]["AIRFLOW_CONN_BOOSTQA_WAREHOUSE"])
     mounts = [m["mountPath"] for m in VALUES["workers"]["extraVolumeMounts"]]
     assert any(warehouse["host"].startswith(f"{m}/") for m in mounts), "the DuckDB file must be on the worker volume"
+    # dbt writes the connection's file; the report and `boostqa ops sql` read settings.warehouse_path: one file.
+    state_dir = Path(env["BOOSTQA_STATE_DIR"])
+    assert warehouse["host"] == str(BoostqaSettings(state_dir=state_dir).warehouse_path)
     assert VALUES["airflowVersion"] == version("apache-airflow"), "deploy the Airflow the pipeline is locked to"

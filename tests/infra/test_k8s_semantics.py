@@ -139,3 +139,17 @@ def test_service_accounts_and_volume_claims_used_by_pods_are_defined() -> None:
                 assert volume["persistentVolumeClaim"]["claimName"] in claims, f"{path}: undefined claim"
     trainer = of_kind("Job", DOCS)[0]
     assert pod_spec(trainer)["serviceAccountName"] == "boostqa-trainer"
+
+
+def test_the_launcher_role_may_manage_every_kind_a_training_run_applies() -> None:
+    import yaml
+
+    from tests.infra.k8s_docs import K8S
+
+    role = next(d for d in yaml.safe_load_all((K8S / "rbac.yaml").read_text()) if d and d["kind"] == "Role")
+    allowed = {(group, resource) for rule in role["rules"] for group in rule["apiGroups"]
+               for resource in rule["resources"] if {"create", "patch", "delete"} <= set(rule["verbs"])}
+    for path, doc in DOCS:
+        if path == "training-job.yaml":
+            group = doc["apiVersion"].split("/")[0] if "/" in doc["apiVersion"] else ""
+            assert (group, doc["kind"].lower() + "s") in allowed, doc["kind"]

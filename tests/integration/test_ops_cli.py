@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -34,3 +35,10 @@ def test_init_lake_creates_the_bucket_and_schema_parts_idempotently(stack: Boost
     bad = subprocess.run(argv, env={k: v for k, v in env.items() if k != "AWS_SECRET_ACCESS_KEY"},
                          capture_output=True, text=True, timeout=120, check=False)
     assert bad.returncode == 1 and "AWS_SECRET_ACCESS_KEY" in bad.stderr + bad.stdout
+
+    # A refused request (wrong secret: HTTP 403) stops at once with the reason, instead of polling until timeout.
+    started = time.monotonic()
+    denied = subprocess.run(argv, env={**env, "AWS_SECRET_ACCESS_KEY": "wrong-secret"}, capture_output=True,
+                            text=True, timeout=120, check=False)
+    assert denied.returncode == 1 and "denied" in denied.stderr + denied.stdout
+    assert time.monotonic() - started < 25

@@ -66,3 +66,29 @@ def test_the_publisher_sends_metrics_to_the_lake_and_puts_the_hf_folder_on_the_a
     ti.xcom_pull.return_value = {"state": "failed"}
     with pytest.raises(AirflowFailException, match="no succeeded run"):
         operator.execute({"ti": ti, "outlet_events": events})
+
+
+def test_a_cluster_run_trains_on_the_shared_volume_and_syncs_the_mixture_from_the_lake(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    from boostqa.settings import BoostqaSettings, TrainerSettings
+
+    settings = BoostqaSettings(state_dir=tmp_path / "state", training_root=tmp_path / "work",
+                               trainer=TrainerSettings(image="registry.example/trainer:1.2", cpus=32, memory="512Gi"))
+    monkeypatch.setattr("boostqa_airflow.operators.train.get_settings", lambda: settings)
+    monkeypatch.setenv("AIRFLOW_CONN_BOOSTQA_S3", json.dumps({"conn_type": "aws", "login": "k", "password": "s",
+                                                                "extra": {"bucket": "lake-prod"}}))
+    cluster = DeepSpeedTrainOperator(task_id="train", run_id="r1", config="llama3_8b_h100", launcher="kubernetes",
+                                     nodes="2", nproc_per_node="8", mixture_version="v3")
+    spec, resources = cluster._spec(), cluster._resources()
+    assert spec.nodes == 2 and spec.output_dir == str((tmp_path / "work" / "checkpoints" / "r1").resolve())
+    assert spec.overrides[0] == f"data.manifest={(tmp_path / 'work' / 'mixtures' / 'v3').resolve()}/manifest.json"
+    assert resources is not None and resources.mixture_uri == "s3://lake-prod/mixtures/v3/"
+    assert resources.mixture_dir == str((tmp_path / "work" / "mixtures" / "v3").resolve())
+    assert (resources.image, resources.cpus, resources.memory, resources.gpus_per_node) == (
+        "registry.example/trainer:1.2", 32, "512Gi", 8)
+    # The local launcher trains on the export's own copy in the state folder, and needs no cluster resources.
+    local = DeepSpeedTrainOperator(task_id="train", run_id="r1", config="cpu_smoke", mixture_version="v3")
+    assert local._resources() is None
+    assert local._spec().overrides[0].startswith(f"data.manifest={(tmp_path / 'state').resolve()}/mixtures/v3/")

@@ -58,11 +58,14 @@ class DeepSpeedTrainOperator(BaseOperator):
                           nproc_per_node=int(self.nproc_per_node), nodes=int(self.nodes), output_dir=output_dir)
 
     def _resources(self) -> ClusterResources | None:
-        """A cluster run's resources: GPUs per node from ``nproc_per_node``, and the mixture to sync from the lake."""
+        """A cluster run's resources: image and node size from the settings, GPUs per node from ``nproc_per_node``,
+        and the mixture to sync from the lake."""
         if self.launcher == "local":
             return None
         bucket = LakeHook(self.lake_conn_id).get_config().bucket
-        return ClusterResources(gpus_per_node=int(self.nproc_per_node), mixture_dir=str(self._mixture_dir()),
+        trainer = get_settings().trainer  # BOOSTQA_TRAINER__IMAGE, __CPUS, __MEMORY
+        return ClusterResources(image=trainer.image, cpus=trainer.cpus, memory=trainer.memory,
+                                gpus_per_node=int(self.nproc_per_node), mixture_dir=str(self._mixture_dir()),
                                 mixture_uri=f"s3://{bucket}/mixtures/{self.mixture_version}/")
 
     def execute(self, context: Any) -> None:
