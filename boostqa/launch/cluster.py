@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import shlex
 import shutil
 import subprocess
@@ -17,6 +18,7 @@ from boostqa.errors import ConfigError
 from boostqa.launch.spec import LaunchSpec, RunStatus, read_status_file
 from boostqa.settings import PROJECT_ROOT
 
+log = logging.getLogger(__name__)
 K8S_TEMPLATE = PROJECT_ROOT / "infra" / "k8s" / "training-job.yaml"
 SLURM_TEMPLATE = PROJECT_ROOT / "infra" / "slurm" / "train.sbatch"
 
@@ -80,8 +82,12 @@ class KubernetesLauncher:
     def status(self, handle: str, spec: LaunchSpec) -> RunStatus:
         status = read_status_file(Path(spec.output_dir))
         if status is not None and status.finished:
-            # The rendezvous Service outlives nothing: drop it with the run (the Job stays for its logs).
-            _run(["kubectl", "delete", "service", handle, "-n", self.namespace, "--ignore-not-found"])
+            # The rendezvous Service has no use after the run: drop it (the Job stays for its logs). Best effort:
+            # a failed clean-up must not turn a finished run into a failed task.
+            try:
+                _run(["kubectl", "delete", "service", handle, "-n", self.namespace, "--ignore-not-found"])
+            except ConfigError as exc:
+                log.warning("could not delete the run's Service %s: %s", handle, exc)
             return status
         job = json.loads(_run(["kubectl", "get", "job", handle, "-n", self.namespace, "-o", "json"]))
         if any(c.get("type") == "Failed" and c.get("status") == "True" for c in job.get("status", {}).get(

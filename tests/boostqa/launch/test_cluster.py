@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from boostqa.errors import ConfigError
@@ -57,3 +59,21 @@ def test_submitting_without_the_cluster_cli_says_what_is_missing(monkeypatch: py
     monkeypatch.setattr("boostqa.launch.cluster.shutil.which", lambda name: None)
     with pytest.raises(ConfigError, match="kubectl. is not installed"):
         KubernetesLauncher().submit(SPEC)
+
+
+def test_a_finished_run_drops_its_service_and_a_failed_clean_up_does_not_fail_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json as _json
+
+    spec = SPEC.model_copy(update={"output_dir": str(tmp_path)})
+    (tmp_path / "status.json").write_text(_json.dumps({"state": "succeeded", "step": 4}))
+    calls: list[list[str]] = []
+
+    def refuse(argv: list[str], stdin: str | None = None) -> str:
+        calls.append(argv)
+        raise ConfigError("forbidden: services")
+
+    monkeypatch.setattr("boostqa.launch.cluster._run", refuse)
+    status = KubernetesLauncher().status(spec.job_name, spec)
+    assert status.state == "succeeded"
+    assert calls == [["kubectl", "delete", "service", spec.job_name, "-n", "boostqa", "--ignore-not-found"]]
