@@ -30,6 +30,11 @@ class LakeConfig(BaseModel):
         return f"s3://{self.bucket}/{key}"
 
 
+def _status(exc: Any) -> int:
+    """The HTTP status of a botocore ClientError (0 when the response has none)."""
+    return exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+
+
 def _is_transient(exc: BaseException) -> bool:
     """Connection drops, throttling and 5xx are worth a retry; 4xx client errors are not."""
     from botocore.exceptions import ClientError, ConnectionError, ReadTimeoutError
@@ -37,8 +42,7 @@ def _is_transient(exc: BaseException) -> bool:
     if isinstance(exc, ConnectionError | ReadTimeoutError):
         return True
     if isinstance(exc, ClientError):
-        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-        return status >= 500 or exc.response.get("Error", {}).get("Code") in {"SlowDown", "Throttling"}
+        return _status(exc) >= 500 or exc.response.get("Error", {}).get("Code") in {"SlowDown", "Throttling"}
     return False
 
 
@@ -48,11 +52,6 @@ _retry = retry(
     wait=wait_exponential_jitter(multiplier=0.5, max=8),
     reraise=True,
 )
-
-
-def _status(exc: Any) -> int | None:
-    """The HTTP status of a botocore ClientError."""
-    return exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
 
 
 class ObjectStore:
@@ -126,23 +125,24 @@ class ObjectStore:
         try:
             self.client.head_bucket(Bucket=self.config.bucket)
             return True
+        except BotoCoreError:
+            return False
         except ClientError as exc:
             if _status(exc) == 403:
                 raise LakeError(f"access to bucket {self.config.bucket!r} denied: these credentials may not "
                                 "read or create it (an admin, or the warehouse role plus s3:CreateBucket)") from exc
-            try:
-                extra = ({} if self.config.region == "us-east-1"
-                         else {"CreateBucketConfiguration": {"LocationConstraint": self.config.region}})
-                self.client.create_bucket(Bucket=self.config.bucket, **extra)
-            except ClientError as create_exc:
-                if _status(create_exc) == 403:
-                    raise LakeError(f"creating bucket {self.config.bucket!r} was refused: {create_exc}") from create_exc
-                return False
-            except BotoCoreError:
-                return False
-            return True
+        # Missing (404): create it; outside us-east-1 S3 wants the region spelled out.
+        extra = ({} if self.config.region == "us-east-1"
+                 else {"CreateBucketConfiguration": {"LocationConstraint": self.config.region}})
+        try:
+            self.client.create_bucket(Bucket=self.config.bucket, **extra)
         except BotoCoreError:
             return False
+        except ClientError as exc:
+            if _status(exc) == 403:
+                raise LakeError(f"creating bucket {self.config.bucket!r} was refused: {exc}") from exc
+            return False
+        return True
 
     def check(self) -> None:
         """Fail with a clear message when the bucket cannot be reached.
