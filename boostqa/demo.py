@@ -106,9 +106,8 @@ def run_demo(settings: BoostqaSettings, logical_date: date, console: Console, an
     confs: dict[str, dict[str, object]] = {
         "seed_annotate": {"limit": annotate_limit, "shard_size": 64},
         "midtrain": {"config": "cpu_smollm2"},
-        "benchmark_eval": {"model_id": f"midtrain_{logical_date:%Y%m%d}", "limit": DEMO_EVAL_LIMIT,
-                           "hf_folder": str(settings.state_dir.resolve() / "checkpoints" /
-                                            f"midtrain_{logical_date:%Y%m%d}" / "hf"), "max_new_tokens": 96},
+        # the model is the newest finished training run (training/latest.json): the one midtrain just published
+        "benchmark_eval": {"limit": DEMO_EVAL_LIMIT, "max_new_tokens": 96},
         "qa_synthesis": {"limit": synthesis_limit, "shard_size": 32, "difficulty_tolerance": difficulty_tolerance,
                          "plain_text": True},
     }

@@ -1,6 +1,8 @@
 """midtrain: mid-train the target model on the exported mixture with DeepSpeed, launched and watched by Airflow.
 
-Scheduled on the ``training_mixture`` asset. The DeepSpeed operator submits ``training.train`` through a
+Scheduled on the ``training_mixture`` asset (the mixture version is in the event's extra). Every DAG run is a new
+training run (``midtrain_<time>Z_<hash>``, its own checkpoint folder): it resumes another only when the
+``resume_run_id`` param names it. The DeepSpeed operator submits ``training.train`` through a
 launcher (``local``: torchrun in .venv-train on this machine; ``kubernetes``: a Job rendered from
 infra/k8s/training-job.yaml; ``slurm``: infra/slurm/train.sbatch), then defers to a trigger that polls the run's
 status file. A killed or preempted run resumes from its last checkpoint with the same data order. On success the
@@ -16,11 +18,11 @@ from airflow.sdk import DAG, Param
 
 from boostqa_airflow import assets
 from boostqa_airflow.alerting import dag_operations
-from boostqa_airflow.constants import RUN_DATE_NODASH
 from boostqa_airflow.dbt import warehouse_task_group
 from boostqa_airflow.launchers import LAUNCHERS
 from boostqa_airflow.operators.train import DeepSpeedTrainOperator, PublishTrainingRunOperator
 from boostqa_airflow.policy import TaskKind, retry_args
+from boostqa_airflow.runs import RESUME_PARAM, run_id_template
 
 with DAG(
     dag_id="midtrain",
@@ -33,7 +35,10 @@ with DAG(
     params={
         "config": Param("cpu_smollm2", type="string", description="training/configs/<name>.yaml"),
         "overrides": Param("", type="string", description="comma-separated dotted overrides, e.g. max_steps=20"),
-        "mixture_version": Param("v1", type="string", description="the exported mixture to train on"),
+        "mixture_version": Param("", type="string", description="the exported mixture to train on; empty: the "
+                                 "triggering training_mixture event's, else the newest (mixtures/latest.json)"),
+        RESUME_PARAM: Param("", type="string", description="resume this earlier training run from its last "
+                            "checkpoint (same mixture only) instead of starting a new run"),
         "launcher": Param("local", enum=list(LAUNCHERS), description="where the run executes"),
         "nproc_per_node": Param(1, type="integer", minimum=1, description="ranks (CPU processes or GPUs) per node"),
         "nodes": Param(1, type="integer", minimum=1, description="nodes of a kubernetes or slurm run"),
@@ -45,7 +50,7 @@ with DAG(
 ) as dag:
     train = DeepSpeedTrainOperator(
         task_id="train",
-        run_id=f"midtrain_{RUN_DATE_NODASH}",
+        run_id=run_id_template("midtrain"),
         config="{{ params.config }}",
         mixture_version="{{ params.mixture_version }}",
         overrides="{{ params.overrides }}",

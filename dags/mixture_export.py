@@ -3,21 +3,26 @@
 Scheduled on the ``boostqa_qa`` asset. Stages the general corpus in the lake, builds the mixture marts in dbt
 (ratio, bucket caps, deterministic shuffle; exported to ``mixtures/<version>/selection.parquet``), tokenizes and
 packs the selection with the target model's tokenizer, then builds the per-sample lineage mart and announces the
-``training_mixture`` asset. The mixture version is the dbt var ``mixture_version`` (default v1).
+``training_mixture`` asset. Every run exports a new, immutable version (``mixture_<time>Z_<hash>``, passed to dbt as
+the var ``mixture_version``); ``mixtures/latest.json`` points at it once it is complete, and the asset event's extra
+carries the version and its manifest's sha256.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.sdk import DAG, Param
 
 from boostqa_airflow import assets
 from boostqa_airflow.alerting import dag_operations
 from boostqa_airflow.dbt import warehouse_task_group
-from boostqa_airflow.operators.mixture import ExportMixtureOperator, StageGeneralCorpusOperator
+from boostqa_airflow.operators.mixture import ExportMixtureOperator, PublishMixtureOperator, StageGeneralCorpusOperator
 from boostqa_airflow.policy import TaskKind, retry_args
+from boostqa_airflow.runs import run_id_template
+
+# A new version per DAG run (retries keep it): mixture_<time>Z_<hash>.
+MIXTURE_VERSION = run_id_template("mixture")
 
 with DAG(
     dag_id="mixture_export",
@@ -28,7 +33,6 @@ with DAG(
     max_active_runs=1,
     tags=["boostqa", "mixture", "training"],
     params={
-        "mixture_version": Param("v1", type="string", description="must equal the dbt var mixture_version"),
         "seq_len": Param(512, type="integer", minimum=16, description="tokens per packed sequence"),
         "tokenizer_dir": Param("", type="string", description="HF folder of the target model (default: the "
                                "embedded stack's SmolLM2 folder)"),
@@ -40,12 +44,14 @@ with DAG(
     selection = warehouse_task_group(
         "dbt_mixture", select=["path:models/staging/general/stg_general__documents.sql",
                                "fct_training_mixture", "export_training_mixture"],
+        dbt_vars={"mixture_version": MIXTURE_VERSION},
     )
     export = ExportMixtureOperator(
-        task_id="export_mixture", mixture_version="{{ params.mixture_version }}", seq_len="{{ params.seq_len }}",
+        task_id="export_mixture", mixture_version=MIXTURE_VERSION, seq_len="{{ params.seq_len }}",
         tokenizer_dir="{{ params.tokenizer_dir }}", execution_timeout=timedelta(hours=12), **retry_args(TaskKind.LAKE),
     )
-    lineage = warehouse_task_group("dbt_lineage", select=["fct_mixture_lineage"])
-    publish = EmptyOperator(task_id="publish_mixture", outlets=[assets.TRAINING_MIXTURE],
-                            **retry_args(TaskKind.CONTROL))
+    lineage = warehouse_task_group("dbt_lineage", select=["fct_mixture_lineage"],
+                                   dbt_vars={"mixture_version": MIXTURE_VERSION})
+    publish = PublishMixtureOperator(task_id="publish_mixture", mixture_version=MIXTURE_VERSION,
+                                     outlets=[assets.TRAINING_MIXTURE], **retry_args(TaskKind.CONTROL))
     general >> selection >> export >> lineage >> publish

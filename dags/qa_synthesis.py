@@ -1,7 +1,9 @@
 """qa_synthesis: the plan's jobs -> generator (drafts) -> annotator (difficulty check) -> refiner -> qa/ -> QC.
 
-Scheduled on the plan asset. Mapped over shards of the frozen job list; each shard is idempotent (completion
-marker, cached calls), so a retried or rerun DAG continues where it stopped. The quality_control task group then
+Scheduled on the plan asset. Every DAG run is a new synthesis run (``synthesize_<time>Z_<hash>``) over the plan the
+triggering event names; an empty plan skips the run cleanly. Mapped over shards of the frozen job list; each shard
+is idempotent (completion marker, cached calls), so a retried run (or one resumed by ``resume_run_id``) continues
+where it stopped. The quality_control task group then
 filters the run's items, drops benchmark-contaminated ones and removes exact and near duplicates (within the run
 and against every earlier run). Ends with the dbt models of the synthesized items and of QC (funnels, usage, plan
 versus actual, audit pairs) and announces the ``boostqa_qa`` asset.
@@ -16,13 +18,14 @@ from airflow.sdk import DAG, Param, TaskGroup
 
 from boostqa_airflow import assets
 from boostqa_airflow.alerting import dag_operations
-from boostqa_airflow.constants import LLM_POOLS, RUN_DATE_NODASH
+from boostqa_airflow.constants import LLM_POOLS
 from boostqa_airflow.dbt import warehouse_task_group
 from boostqa_airflow.operators.qc import QualityControlOperator
 from boostqa_airflow.operators.synthesize import REFINE_POLICIES, SnapshotSynthesisJobsOperator, SynthesizeShardOperator
 from boostqa_airflow.policy import TaskKind, retry_args
+from boostqa_airflow.runs import RESUME_PARAM, run_id_template
 
-RUN_ID = f"synthesize_{RUN_DATE_NODASH}"
+RUN_ID = run_id_template("synthesize")
 
 with DAG(
     dag_id="qa_synthesis",
@@ -33,7 +36,10 @@ with DAG(
     max_active_runs=1,
     tags=["boostqa", "llm", "synthesis"],
     params={
-        "plan_id": Param("latest", type="string", description="plan whose jobs to run"),
+        "plan_id": Param("", type="string", description="plan whose jobs to run; empty: the plan of the triggering "
+                         "boostqa_plan event, else the one plans/latest.json points at"),
+        RESUME_PARAM: Param("", type="string", description="continue this earlier synthesis run (its frozen jobs "
+                            "and finished shards) instead of starting a new one"),
         "limit": Param(None, type=["null", "integer"], minimum=1, description="take at most this many jobs"),
         "shard_size": Param(32, type="integer", minimum=1, description="jobs per mapped, resumable shard"),
         "difficulty_tolerance": Param(0, type="integer", minimum=0, maximum=4,

@@ -1,17 +1,24 @@
-"""warehouse_build: dbt (via cosmos) builds taxonomy seeds, staging, intermediate and marts over the lake."""
+"""warehouse_build: dbt (via cosmos) builds taxonomy seeds, staging, intermediate and marts over the lake.
+
+Each run exports a new generation plan under its own ``plan_id`` (``plans/plan_id=<id>/``, never rewritten by a later
+run), then points ``plans/latest.json`` at it and announces ``boostqa_plan`` with the id in the event's extra.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.sdk import DAG
 
 from boostqa_airflow import assets
 from boostqa_airflow.alerting import dag_operations
 from boostqa_airflow.dbt import warehouse_task_group
 from boostqa_airflow.operators.lake import PrepareLakeOperator
+from boostqa_airflow.operators.plan import PublishPlanOperator
 from boostqa_airflow.policy import TaskKind, retry_args
+from boostqa_airflow.runs import run_id_template
+
+PLAN_ID = run_id_template("plan")
 
 with DAG(
     dag_id="warehouse_build",
@@ -24,8 +31,8 @@ with DAG(
     **dag_operations("warehouse_build"),
     doc_md=__doc__,
 ) as dag:
-    build = warehouse_task_group("dbt")
-    # The plan and its synthesis jobs are exported by this build: it also announces a new plan.
-    publish = EmptyOperator(task_id="publish_warehouse", outlets=[assets.WAREHOUSE, assets.PLAN],
-                            **retry_args(TaskKind.CONTROL))
+    # The mixture selection is exported by mixture_export under its own version, never by a warehouse build.
+    build = warehouse_task_group("dbt", exclude=["export_training_mixture"], dbt_vars={"plan_id": PLAN_ID})
+    publish = PublishPlanOperator(task_id="publish_warehouse", plan_id=PLAN_ID,
+                                  outlets=[assets.WAREHOUSE, assets.PLAN], **retry_args(TaskKind.CONTROL))
     PrepareLakeOperator(task_id="prepare_lake", **retry_args(TaskKind.LAKE)) >> build >> publish

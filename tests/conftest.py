@@ -160,3 +160,15 @@ def webhook() -> Iterator[WebhookReceiver]:
         yield receiver
     finally:
         receiver.close()
+
+
+def run_ids(store: object, prefix: str) -> set[str]:
+    """The run ids partitioning ``prefix`` (``<prefix>run_id=<id>/...``) in a session-shared lake."""
+    keys = store.list_keys(prefix)  # type: ignore[attr-defined]
+    return {k[len(prefix):].split("/", 1)[0].removeprefix("run_id=") for k in keys if "run_id=" in k} - {"_bootstrap"}
+
+
+def new_run_id(store: object, prefix: str, before: set[str]) -> str:
+    """The one run id under ``prefix`` that was not in ``before`` (the run a test just made)."""
+    (run_id,) = run_ids(store, prefix) - before
+    return run_id

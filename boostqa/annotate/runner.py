@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 from pydantic import BaseModel
 
 from boostqa.annotate.task import STAGE, AnnotationTask, SeedToAnnotate
@@ -25,6 +27,8 @@ _INTEGER_COLUMNS = {"difficulty": pa.int8(), "sample_index": pa.int16()}
 ANNOTATION_SCHEMA = pa.schema([(name, _INTEGER_COLUMNS.get(name, pa.string()))
                                for name in AnnotationRecord.model_fields])
 LLM_QUARANTINE_SCHEMA = pa.schema([(name, pa.string()) for name in LlmQuarantineRecord.model_fields])
+WORKLIST_SCHEMA = pa.schema([("seed_id", pa.string()), ("question", pa.string()), ("options", pa.list_(pa.string())),
+                             ("language", pa.string())])
 
 
 class AnnotateResult(BaseModel):
@@ -53,20 +57,28 @@ def _ids_done_elsewhere(store: ObjectStore, run_id: str, prompt_version: str) ->
 
 def seeds_to_annotate(store: ObjectStore, run_id: str, prompt_version: str, limit: int | None = None
                       ) -> list[SeedToAnnotate]:
-    """Distinct seeds of the raw zone not yet annotated (or quarantined) by another run with this prompt version.
+    """The run's work list: distinct seeds not yet annotated (or quarantined) by another run with this prompt version.
 
-    The current run's own output is not excluded, so a resumed run rebuilds the same shards and skips finished ones.
+    Frozen at the run's first call (``annotate/worklists/run_id=<id>/seeds.parquet``): a resumed or retried run
+    rebuilds the same shards from it and skips finished ones, even if seeds arrived or other runs finished since.
     """
+    key = layout.annotation_worklist(run_id)
+    frozen = store.get_bytes_or_none(key)
+    if frozen is not None:
+        rows = pq.read_table(io.BytesIO(frozen)).to_pylist()
+        log.info("annotate %s resumes on its frozen work list of %d seeds", run_id, len(rows))
+        return [SeedToAnnotate.model_validate(row) for row in rows]
     raw = read_prefix(store, f"{layout.RAW_SEEDS}/", ["seed_id", "question", "options", "language"])
-    if raw is None:
-        return []
-    done = _ids_done_elsewhere(store, run_id, prompt_version)
+    done = _ids_done_elsewhere(store, run_id, prompt_version) if raw is not None else set()
     seen: dict[str, SeedToAnnotate] = {}
-    for row in raw.to_pylist():
+    for row in raw.to_pylist() if raw is not None else []:
         if row["seed_id"] not in done and row["seed_id"] not in seen:
             seen[row["seed_id"]] = SeedToAnnotate.model_validate(row)
     pending = [seen[k] for k in sorted(seen)]
-    return pending[:limit] if limit is not None else pending
+    pending = pending[:limit] if limit is not None else pending
+    store.put_bytes(key, parquet_bytes(pa.Table.from_pylist([s.model_dump() for s in pending],
+                                                            schema=WORKLIST_SCHEMA)))
+    return pending
 
 
 def _write_shard(store: ObjectStore, run_id: str, shard: int, records: list[AnnotationRecord | LlmQuarantineRecord],

@@ -8,6 +8,7 @@ rerun never duplicates results.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -16,6 +17,7 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +34,7 @@ from boostqa.lake.store import ObjectStore
 from boostqa.settings import PROJECT_ROOT
 
 log = logging.getLogger(__name__)
+_MODEL_FILES = {".json", ".safetensors", ".bin", ".model", ".txt"}
 
 
 class ModelTarget(BaseModel):
@@ -41,11 +44,35 @@ class ModelTarget(BaseModel):
     hf_folder: str | None = None
     server_url: str | None = None
     served_model: str | None = None
+    checkpoint_id: str | None = Field(default=None, description="the training run that produced the model")
+    mixture_version: str | None = Field(default=None, description="the mixture that run trained on")
 
     @property
     def path(self) -> str:
         """Where the model lives, for the record."""
         return self.hf_folder or f"{self.server_url}#{self.served_model}"
+
+    @cached_property
+    def identity(self) -> str:
+        """Content identity of the model: sha256 over its HF folder's config and weight files (names and bytes),
+        or over the server URL and served name. Answers on disk are filed under it, so a model id that now names
+        other weights (a new baseline folder, a retrained checkpoint) never reuses old answers."""
+        digest = hashlib.sha256()
+        if not self.hf_folder:
+            digest.update(f"{self.server_url}#{self.served_model}".encode())
+            return digest.hexdigest()
+        folder = Path(self.hf_folder)
+        for path in sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix in _MODEL_FILES):
+            digest.update(path.relative_to(folder).as_posix().encode() + b"\0")
+            with path.open("rb") as handle:
+                while chunk := handle.read(1 << 22):
+                    digest.update(chunk)
+        return digest.hexdigest()
+
+    @property
+    def answers_key(self) -> str:
+        """Folder name of the model's answers on disk: its id and a prefix of its content identity."""
+        return f"{self.model_id}-{self.identity[:12]}"
 
 
 class BenchmarkResult(BaseModel):
@@ -123,7 +150,7 @@ def _responses_cover(path: Path, requests: list[dict[str, Any]]) -> bool:
 def _answer_pending(target: ModelTarget, pending: dict[str, list[dict[str, Any]]], work_dir: Path) -> None:
     """One model-side run (one model load) for every benchmark whose responses are not on disk yet; the answers
     are then filed per benchmark (responses first, requests last: a crash never leaves a reusable half)."""
-    batch = work_dir / target.model_id / "_batch"
+    batch = work_dir / target.answers_key / "_batch"
     batch.mkdir(parents=True, exist_ok=True)
     requests = [r for benchmark_requests in pending.values() for r in benchmark_requests]
     _write_jsonl(batch / "requests.jsonl", requests)
@@ -136,7 +163,7 @@ def _answer_pending(target: ModelTarget, pending: dict[str, list[dict[str, Any]]
         raise ConfigError(f"model {target.model_id} has neither an HF folder nor a server URL")
     answers = {r["request_id"]: r for r in _read_jsonl(batch / "responses.jsonl")}
     for benchmark, benchmark_requests in pending.items():
-        folder = work_dir / target.model_id / benchmark
+        folder = work_dir / target.answers_key / benchmark
         _write_jsonl(folder / "responses.jsonl", [answers[r["request_id"]] for r in benchmark_requests])
         _write_jsonl(folder / "requests.jsonl", benchmark_requests)
 
@@ -145,7 +172,9 @@ def _score(store: ObjectStore, target: ModelTarget, benchmark: str, docs: list[E
            responses_path: Path, eval_run_id: str) -> tuple[int, dict[str, float]]:
     """Score one benchmark's responses and replace its ``eval/items`` and ``eval/scores`` parts."""
     responses = {r["request_id"]: r for r in _read_jsonl(responses_path)}
-    ids = {"model_id": target.model_id, "eval_run_id": eval_run_id, "evaluated_at": datetime.now(UTC)}
+    ids = {"model_id": target.model_id, "eval_run_id": eval_run_id, "evaluated_at": datetime.now(UTC),
+           "checkpoint_id": target.checkpoint_id, "mixture_version": target.mixture_version,
+           "model_sha256": target.identity}
     results = [ids | row for row in score_docs(docs, responses, shots)]
     metrics = benchmark_metrics(docs, results)
     store.put_bytes(layout.eval_part("items", target.model_id, benchmark),
@@ -169,7 +198,7 @@ def evaluate_model(store: ObjectStore, target: ModelTarget, benchmarks: Sequence
     pending: dict[str, list[dict[str, Any]]] = {}
     for benchmark in benchmarks:
         requests = model_requests(docs[benchmark], settings.max_new_tokens)
-        folder = work_dir / target.model_id / benchmark
+        folder = work_dir / target.answers_key / benchmark
         folder.mkdir(parents=True, exist_ok=True)
         previous = _read_jsonl(folder / "requests.jsonl") if (folder / "requests.jsonl").exists() else None
         if not (previous == requests and _responses_cover(folder / "responses.jsonl", requests)):
@@ -180,7 +209,7 @@ def evaluate_model(store: ObjectStore, target: ModelTarget, benchmarks: Sequence
     for benchmark in benchmarks:
         shots = settings.fewshot_for(benchmark)
         items, metrics = _score(store, target, benchmark, docs[benchmark], shots,
-                                work_dir / target.model_id / benchmark / "responses.jsonl", eval_run_id)
+                                work_dir / target.answers_key / benchmark / "responses.jsonl", eval_run_id)
         log.info("%s on %s: %s (%d items, %d-shot%s)", target.model_id, benchmark,
                  ", ".join(f"{k} {v:.3f}" for k, v in metrics.items()), items, shots,
                  "" if benchmark in pending else ", responses reused")

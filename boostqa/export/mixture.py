@@ -17,7 +17,9 @@ from boostqa.errors import LakeError
 from boostqa.export.card import dataset_card
 from boostqa.export.packing import Packer, TargetTokenizer, batched
 from boostqa.export.text import training_text
+from boostqa.lake import layout
 from boostqa.lake.store import ObjectStore
+from boostqa.lake.versions import write_pointer
 
 log = logging.getLogger(__name__)
 MANIFEST_VERSION = 1  # training/data.py reads this version
@@ -41,6 +43,7 @@ class MixtureExportResult(BaseModel):
     tokens: int
     packed_sequences: int
     manifest_uri: str
+    manifest_sha256: str
     local_dir: str
 
 
@@ -70,6 +73,10 @@ def export_mixture(store: ObjectStore, selection: list[dict[str, Any]], mixture_
     ``selection`` is the dbt export in its shuffled order: one row per sample with ``source`` (boostqa |
     general), ids, bucket columns and the raw fields :func:`training_text` formats.
     """
+    prefix = layout.mixture_prefix(mixture_version)
+    if store.get_bytes_or_none(prefix + "manifest.json") is not None:
+        raise LakeError(f"mixture {mixture_version} is already complete at {store.config.uri(prefix)}: versions are "
+                        "immutable; export a new version (a new mixture_export run) instead")
     out_dir.mkdir(parents=True, exist_ok=True)
     rows = [r | {"text": training_text(r), "mixture_version": mixture_version} for r in selection]
     parquet = _write_parquet_shards(out_dir, rows, rows_per_shard)
@@ -114,8 +121,6 @@ def export_mixture(store: ObjectStore, selection: list[dict[str, Any]], mixture_
     }
     (out_dir / "README.md").write_text(dataset_card(manifest), encoding="utf-8")
     (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True), encoding="utf-8")
-    prefix = f"mixtures/{mixture_version}/"
-    store.delete_keys([prefix + "manifest.json"])  # an interrupted upload is visibly incomplete
     for path in sorted(p for p in out_dir.rglob("*") if p.is_file() and p.name != "manifest.json"):
         store.put_bytes(prefix + path.relative_to(out_dir).as_posix(), path.read_bytes())
     # The lineage again where the warehouse reads every version's (fct_mixture_lineage).
@@ -123,7 +128,7 @@ def export_mixture(store: ObjectStore, selection: list[dict[str, Any]], mixture_
                     (out_dir / "lineage.parquet").read_bytes())
     written = {prefix + p.relative_to(out_dir).as_posix() for p in out_dir.rglob("*") if p.is_file()}
     stale = [k for k in store.list_keys(prefix) if k not in written and k != prefix + SELECTION_NAME]
-    store.delete_keys(stale)  # shards of an earlier, larger export of the same version
+    store.delete_keys(stale)  # left by an interrupted try of this same run (never another version's objects)
     store.put_bytes(prefix + "manifest.json", (out_dir / "manifest.json").read_bytes(), "application/json")
     log.info("export %s: %d samples, %d tokens, %d packed sequences -> %s", mixture_version, len(rows),
              manifest["tokens"], sum(s.sequences for s in packed), store.config.uri(prefix))
@@ -131,7 +136,8 @@ def export_mixture(store: ObjectStore, selection: list[dict[str, Any]], mixture_
                                boostqa_samples=counts["by_source"].get("boostqa", 0),
                                general_samples=counts["by_source"].get("general", 0), tokens=manifest["tokens"],
                                packed_sequences=sum(s.sequences for s in packed),
-                               manifest_uri=store.config.uri(prefix + "manifest.json"), local_dir=str(out_dir))
+                               manifest_uri=store.config.uri(prefix + "manifest.json"),
+                               manifest_sha256=_sha256(out_dir / "manifest.json"), local_dir=str(out_dir))
 
 
 def load_selection(store: ObjectStore, mixture_version: str) -> list[dict[str, Any]]:
@@ -140,9 +146,30 @@ def load_selection(store: ObjectStore, mixture_version: str) -> list[dict[str, A
     Raises:
         LakeError: the warehouse has not exported that version (run the mixture_export DAG's dbt group).
     """
-    key = f"mixtures/{mixture_version}/{SELECTION_NAME}"
+    key = layout.mixture_prefix(mixture_version) + SELECTION_NAME
     data = store.get_bytes_or_none(key)
     if data is None:
         raise LakeError(f"no mixture selection at {store.config.uri(key)}: build export_training_mixture with "
                         f"mixture_version={mixture_version} first")
     return pq.read_table(pa.BufferReader(data)).sort_by("sample_order").to_pylist()
+
+
+def published_manifest(store: ObjectStore, mixture_version: str) -> tuple[dict[str, Any], str] | None:
+    """The complete version's manifest and its sha256, or None while the version is incomplete or absent."""
+    data = store.get_bytes_or_none(layout.mixture_prefix(mixture_version) + "manifest.json")
+    return None if data is None else (json.loads(data), hashlib.sha256(data).hexdigest())
+
+
+def publish_mixture(store: ObjectStore, mixture_version: str) -> dict[str, Any]:
+    """Point ``mixtures/latest.json`` at a complete version; returns the pointer (version, manifest sha256, counts).
+
+    Raises:
+        LakeError: the version has no manifest yet (its export did not finish).
+    """
+    published = published_manifest(store, mixture_version)
+    if published is None:
+        raise LakeError(f"mixture {mixture_version} has no manifest at "
+                        f"{store.config.uri(layout.mixture_prefix(mixture_version))}: its export did not finish")
+    manifest, sha = published
+    return write_pointer(store, "mixtures", mixture_version, manifest_sha256=sha, samples=manifest["counts"]["samples"],
+                         tokens=manifest["tokens"])

@@ -57,11 +57,29 @@ def shard_marker(prefix: str, shard: int) -> str:
 QA = "qa"
 SYNTHESIS = "synthesis"
 PLANS = "plans"
+MIXTURES = "mixtures"
+ANNOTATE_WORKLISTS = "annotate/worklists"
 
 
 def plan_object(plan_id: str, name: str) -> str:
     """An object the warehouse exports for a plan (``generation_plan.parquet``, ``synthesis_jobs.parquet``)."""
     return f"{PLANS}/plan_id={plan_id}/{name}"
+
+
+def latest_pointer(kind: str) -> str:
+    """The small object naming the newest complete version of ``plans``, ``mixtures`` or ``training`` (runs);
+    written after the version's own objects, so a reader that follows it never sees a half-written version."""
+    return f"{kind}/latest.json"
+
+
+def mixture_prefix(mixture_version: str) -> str:
+    """Objects of one mixture version (trailing slash); never rewritten once its manifest exists."""
+    return f"{MIXTURES}/{mixture_version}/"
+
+
+def annotation_worklist(run_id: str) -> str:
+    """The seeds an annotate run works on, frozen at its start so a resumed run rebuilds the same shards."""
+    return f"{ANNOTATE_WORKLISTS}/run_id={run_id}/seeds.parquet"
 
 
 def synthesis_jobs_snapshot(run_id: str) -> str:
@@ -111,3 +129,27 @@ def eval_part(table: str, model_id: str, benchmark: str) -> str:
     """One benchmark's results for one model: ``items`` (per-item correctness, labelled with discipline and
     difficulty) or ``scores`` (the benchmark's metrics). Re-evaluating a model replaces them."""
     return f"{EVAL}/{table}/model_id={model_id}/benchmark={benchmark}/{part_name(0)}"
+
+
+# --- LLM spend guard (boostqa/llm/budget.py, projection.py) ---
+LLM_BUDGETS = "llm/budgets"
+
+
+def ledger_stage_prefix(stage: str) -> str:
+    """Token-ledger parts of every run of one stage (trailing slash)."""
+    return f"{LEDGER}/stage={stage}/"
+
+
+def budget_record_key(stage: str, run_id: str) -> str:
+    """The budget record of one run: caps, projection and the pre-flight decision (one row, for dbt)."""
+    return f"{LLM_BUDGETS}/stage={stage}/run_id={run_id}/{part_name(0)}"
+
+
+# --- What the model saw (training/samples.py -> boostqa/launch/metrics.py -> fct_checkpoint_samples) ---
+TRAINING_SAMPLES = "training/samples"
+
+
+def training_samples_part(run_id: str) -> str:
+    """The samples record of one training run (per optimizer step, the packed sequences it read), published from its
+    ``samples_seen.parquet`` for dbt."""
+    return f"{TRAINING_SAMPLES}/run_id={run_id}/{part_name(0)}"

@@ -40,13 +40,14 @@ def training_lines(settings: BoostqaSettings, day: date) -> list[str]:
                      f"{run['mixture_epochs'] or 0:.1f} passes over the mixture): loss {run['loss_first']:.3f} at "
                      f"the start -> {run['loss_last']:.3f} at the end (trailing mean "
                      f"{run['loss_last_trailing_mean']:.3f}; marts.fct_training_runs, fct_training_steps)")
-    status_file = settings.state_dir / "checkpoints" / f"midtrain_{day:%Y%m%d}" / "status.json"
-    if status_file.exists():
-        status = json.loads(status_file.read_text())
+    # the newest training run on this machine, finished or not (a failed one never reaches the marts)
+    statuses = sorted((settings.state_dir / "checkpoints").glob("*/status.json"), key=lambda p: p.stat().st_mtime)
+    if statuses:
+        status, name = json.loads(statuses[-1].read_text()), statuses[-1].parent.name
         if status["state"] == "succeeded":
-            lines.append(f"mid-trained model (HF folder): {status.get('hf_folder')}")
+            lines.append(f"mid-trained model {name} (HF folder): {status.get('hf_folder')}")
         else:
-            lines.append(f"mid-training midtrain_{day:%Y%m%d}: {status['state']} {status.get('error') or ''}")
+            lines.append(f"mid-training {name}: {status['state']} {status.get('error') or ''}")
     return lines
 
 

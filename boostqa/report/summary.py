@@ -90,10 +90,11 @@ def _distribution_table(settings: BoostqaSettings) -> Table | None:
 def _planning_lines(settings: BoostqaSettings) -> list[str]:
     status = query(settings.warehouse_path, "select * from marts.fct_annotation_status order by 1")
     plan = query(settings.warehouse_path, """
-        select strategy, count(*) as buckets, sum(quota) as quota
-        from marts.fct_generation_plan group by 1 order by 1""")
+        select plan_id, strategy, count(*) as buckets, sum(quota) as quota
+        from marts.fct_generation_plan group by 1, 2 order by 2""")
+    plan_id = plan[0]["plan_id"] if plan else "-"
     lines = ["annotation: " + ", ".join(f"{r['annotation_status']} {r['seeds']}" for r in status)]
-    lines.append(f"generation plan (s3://{settings.lake.bucket}/plans/plan_id=latest/): "
+    lines.append(f"generation plan {plan_id} (s3://{settings.lake.bucket}/plans/plan_id={plan_id}/): "
                  + (", ".join(f"{r['strategy']} {r['quota']} items over {r['buckets']} buckets" for r in plan)
                     or "nothing to generate"))
     return lines

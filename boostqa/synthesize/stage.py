@@ -37,6 +37,7 @@ REJECT_SCHEMA = pa.schema([
     *[(n, pa.string()) for n in ("item_id", "run_id", "plan_id", "strategy", "seed_id", "discipline_id")],
     ("target_difficulty", pa.int8()), ("verified_difficulty", pa.int8()),
     *[(n, pa.string()) for n in ("step", "reason", "detail", "raw_output", "model", "request_id")],
+    ("replica", pa.int32()),  # the job's replica (sampling seed): the next plan numbers new jobs after it
 ])
 
 
@@ -110,8 +111,9 @@ def synthesize_shard(store: ObjectStore, run_id: str, shard: int, shard_size: in
     items = [i.model_dump() | dict(zip(("prompt_tokens", "completion_tokens"), tokens.get(i.item_id, [0, 0]),
                                        strict=True)) for i in out.items]
     store.put_bytes(prefix + name, parquet_bytes(pa.Table.from_pylist(items, schema=QA_SCHEMA)))
+    replica = {job.job_id: job.replica for job in jobs}
     store.put_bytes(f"{layout.QUARANTINE}/{STAGE}/run_id={run_id}/{name}", parquet_bytes(pa.Table.from_pylist(
-        [r.model_dump() for r in out.rejects], schema=REJECT_SCHEMA)))
+        [r.model_dump() | {"replica": replica[r.item_id]} for r in out.rejects], schema=REJECT_SCHEMA)))
     store.put_bytes(layout.ledger_prefix(STAGE, run_id) + name, parquet_bytes(pa.Table.from_pylist(
         [r.model_dump() for r in ledger_rows], schema=LEDGER_SCHEMA)))
     store.put_bytes(marker, b"")

@@ -15,6 +15,7 @@ from boostqa.ops.alerts import Alert, email_body, post_webhook, slack_payload
 from boostqa.settings import get_settings
 from boostqa_airflow.constants import ALERTS_CONN_ID, OWNER
 from boostqa_airflow.hooks.alerts import AlertChannels, AlertHook
+from boostqa_airflow.runs import MACROS
 
 log = logging.getLogger(__name__)
 
@@ -131,4 +132,6 @@ def dag_operations(dag_id: str) -> dict[str, Any]:
         "default_args": {"owner": OWNER, "on_failure_callback": [OnCallNotifier("task")]},
         "on_failure_callback": [OnCallNotifier("dag")],
         "deadline": stage_deadline(dag_id) if with_deadline else None,
+        # {{ boostqa_run_id(stage, dag_run, params) }}: the run id every stage writes under (boostqa_airflow.runs)
+        "user_defined_macros": dict(MACROS),
     }

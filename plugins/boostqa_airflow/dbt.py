@@ -63,12 +63,15 @@ def profile_config() -> ProfileConfig:
     return ProfileConfig(profile_name=PROFILE_NAME, target_name=TARGET_NAME, profile_mapping=WarehouseProfileMapping())
 
 
-def warehouse_task_group(group_id: str, select: list[str] | None = None, **kwargs: Any) -> DbtTaskGroup:
+def warehouse_task_group(group_id: str, select: list[str] | None = None, exclude: list[str] | None = None,
+                         dbt_vars: dict[str, str] | None = None, **kwargs: Any) -> DbtTaskGroup:
     """A DbtTaskGroup over the project, rendered from the parsed manifest (no dbt call at DAG parse time).
 
     Every dbt task runs in the one-slot ``boostqa_dbt`` pool: DuckDB allows a single writer. Tests run once,
     after all models (AFTER_ALL): relationship tests span models, so a per-model test could run before the
-    model it references exists on a fresh warehouse.
+    model it references exists on a fresh warehouse. ``dbt_vars`` are run-scoped dbt vars (``plan_id``,
+    ``mixture_version``); their values may be templates (cosmos renders ``vars`` per task), so every task of the
+    group builds with the ids of the DAG run.
     """
     if not Path(MANIFEST_PATH).exists():
         raise FileNotFoundError(f"{MANIFEST_PATH} is missing: run `make install` (it runs `dbt parse`)")
@@ -80,8 +83,9 @@ def warehouse_task_group(group_id: str, select: list[str] | None = None, **kwarg
         profile_config=profile_config(),
         execution_config=ExecutionConfig(invocation_mode=InvocationMode.DBT_RUNNER),
         render_config=RenderConfig(
-            load_method=LoadMode.DBT_MANIFEST, select=select or [], test_behavior=TestBehavior.AFTER_ALL
+            load_method=LoadMode.DBT_MANIFEST, select=select or [], exclude=exclude or [],
+            test_behavior=TestBehavior.AFTER_ALL,
         ),
-        operator_args={"pool": DBT_POOL, **retry_args(TaskKind.DBT)},
+        operator_args={"pool": DBT_POOL, **retry_args(TaskKind.DBT), **({"vars": dbt_vars} if dbt_vars else {})},
         **kwargs,
     )

@@ -66,6 +66,8 @@ OPERATOR_KINDS: dict[str, TaskKind] = {
     "QualityControlOperator": TaskKind.LAKE,
     "StageGeneralCorpusOperator": TaskKind.LAKE,
     "ExportMixtureOperator": TaskKind.LAKE,
+    "PublishMixtureOperator": TaskKind.CONTROL,
+    "PublishPlanOperator": TaskKind.CONTROL,
     "DeepSpeedTrainOperator": TaskKind.TRAIN,
     "PublishTrainingRunOperator": TaskKind.CONTROL,
     "ResolveEvalTargetsOperator": TaskKind.CONTROL,

@@ -32,8 +32,7 @@ def trainer_prefix() -> str:
 # Keys written outside boostqa/lake/layout.py: (file, the literal that builds the key there). test_s3_policies fails
 # when a literal disappears, so a moved prefix cannot leave these samples (and the policies) behind.
 LITERAL_PRODUCERS = {
-    "boostqa/export/mixture.py": ['prefix = f"mixtures/{mixture_version}/"',
-                                  'f"mixtures/lineage/run_id={mixture_version}/part-00000.parquet"'],
+    "boostqa/export/mixture.py": ['f"mixtures/lineage/run_id={mixture_version}/part-00000.parquet"'],
     "boostqa/export/general.py": ['f"raw/general/source={source.name}/part-00000.parquet"'],
     "boostqa/report/html.py": ['key = f"reports/{report_id}/index.html"'],
     "dbt_project/models/marts/mixture/export_training_mixture.sql": [
@@ -55,19 +54,20 @@ WRITES: dict[str, list[str]] = {
     "ingest": [layout.raw_seed_prefix(SOURCE, DAY) + PART, layout.seeds_manifest_key(SOURCE, DAY),
                layout.quarantine_prefix(INGEST_STAGE, layout.ingest_run_id(DAY), SOURCE) + PART],
     "annotate": [layout.annotations_prefix(RUN) + PART, layout.shard_marker(layout.annotations_prefix(RUN), 0),
-                 _quarantine(ANNOTATE), layout.ledger_prefix(ANNOTATE, RUN) + PART],
+                 _quarantine(ANNOTATE), layout.ledger_prefix(ANNOTATE, RUN) + PART, layout.annotation_worklist(RUN)],
     "synthesis": [layout.synthesis_jobs_snapshot(RUN), layout.qa_prefix(RUN) + PART,
                   layout.shard_marker(layout.qa_prefix(RUN), 0), _quarantine(SYNTHESIZE),
                   layout.ledger_prefix(SYNTHESIZE, RUN) + PART],
     "qc": [*(layout.qc_part(table, RUN) for table in layout.QC_TABLES), layout.qc_marker(RUN)],
     "warehouse": [layout.plan_object("p1", "generation_plan.parquet"),
                   layout.plan_object("p1", "synthesis_jobs.parquet"), f"mixtures/{VERSION}/{SELECTION_NAME}",
+                  layout.latest_pointer("plans"),
                   *bootstrap_keys()],
-    "export": [f"mixtures/{VERSION}/manifest.json", f"mixtures/{VERSION}/README.md",
+    "export": [f"mixtures/{VERSION}/manifest.json", f"mixtures/{VERSION}/README.md", layout.latest_pointer("mixtures"),
                f"mixtures/{VERSION}/packed/shard-00000.bin", f"mixtures/{VERSION}/parquet/{PART}",
                f"mixtures/lineage/run_id={VERSION}/{PART}", f"raw/general/source=fineweb/{PART}"],
     "trainer": [],
-    "midtrain": [layout.training_metrics_part("midtrain_20260101")],
+    "midtrain": [layout.training_metrics_part("midtrain_20260101"), layout.latest_pointer("training")],
     "eval": [layout.eval_part(table, "llama3-8b-boostqa", "mmlu") for table in layout.EVAL_TABLES],
     "report": ["reports/2026-01-02/index.html"],
 }
@@ -81,13 +81,17 @@ DELETES: dict[str, list[str]] = {
 
 READS: dict[str, list[str]] = {
     "annotate": [layout.raw_seed_prefix(SOURCE, DAY) + PART, layout.annotations_prefix(RUN) + PART,
-                 layout.shard_marker(layout.annotations_prefix(RUN), 0), _quarantine(ANNOTATE)],
+                 layout.shard_marker(layout.annotations_prefix(RUN), 0), _quarantine(ANNOTATE),
+                 layout.annotation_worklist(RUN)],
     "synthesis": [layout.plan_object("p1", "synthesis_jobs.parquet"), layout.synthesis_jobs_snapshot(RUN),
+                  layout.latest_pointer("plans"),
                   layout.shard_marker(layout.qa_prefix(RUN), 0)],
     "qc": [layout.qa_prefix(RUN) + PART, layout.qc_part("index", "r0"), layout.qc_marker(RUN)],
     "warehouse": bootstrap_keys(),
     "export": [f"mixtures/{VERSION}/{SELECTION_NAME}"],
     "trainer": [f"{trainer_prefix()}manifest.json", f"{trainer_prefix()}packed/shard-00000.bin"],
+    "midtrain": [layout.latest_pointer("mixtures")],
+    "eval": [layout.latest_pointer("training")],
 }
 
 # Prefixes the code lists: read_prefix/list_keys calls, and prefixes whose keys it probes for absence
@@ -96,9 +100,12 @@ LISTS: dict[str, list[str]] = {
     "ingest": [layout.raw_seed_prefix(SOURCE, DAY),
                layout.quarantine_prefix(INGEST_STAGE, layout.ingest_run_id(DAY), SOURCE)],
     "annotate": [f"{layout.RAW_SEEDS}/", f"{layout.ANNOTATIONS}/", f"{layout.QUARANTINE}/{ANNOTATE}/",
-                 layout.annotations_prefix(RUN)],
-    "synthesis": [layout.plan_object("p1", ""), layout.synthesis_jobs_snapshot(RUN), layout.qa_prefix(RUN)],
+                 layout.annotations_prefix(RUN), layout.annotation_worklist(RUN)],
+    "synthesis": [layout.plan_object("p1", ""), layout.synthesis_jobs_snapshot(RUN), layout.qa_prefix(RUN),
+                  layout.latest_pointer("plans")],
     "qc": [layout.qa_prefix(RUN), *(layout.qc_table_prefix(t) for t in ("done", "kept", "index", "removals"))],
     "export": [f"mixtures/{VERSION}/"],
     "trainer": [trainer_prefix()],
+    "midtrain": [layout.latest_pointer("mixtures")],
+    "eval": [layout.latest_pointer("training")],
 }

@@ -19,6 +19,7 @@ pytestmark = pytest.mark.integration
 
 def _operator(manifest: Path, output: Path, steps: int) -> DeepSpeedTrainOperator:
     return DeepSpeedTrainOperator(task_id="train", run_id="it", config="cpu_smoke", output_dir=str(output),
+                                  mixture_version="it",
                                   overrides=f"data.manifest={manifest}, max_steps={steps}, checkpoint_every=4",
                                   poll_seconds=0.5)
 

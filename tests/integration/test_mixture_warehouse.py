@@ -33,7 +33,7 @@ RUN_RUN = "mixture_run"
 
 def _build(stack: BoostqaSettings, tmp_path: Path, warehouse: Path, *select: str) -> None:
     run_dbt(["build", "--select", *select, "--indirect-selection", "cautious", "--target-path",
-             str(tmp_path / "target")], dbt_env(lake_config(stack), warehouse))
+             str(tmp_path / "target"), "--vars", '{"mixture_version": "v1"}'], dbt_env(lake_config(stack), warehouse))
 
 
 def test_mixture_takes_passed_items_and_general_text_one_to_one_and_traces_every_sample(

@@ -41,8 +41,19 @@ def test_the_triggering_checkpoint_event_names_the_model_and_all_twelve_benchmar
     ({"model_id": "bad id", "hf_folder": "/x"}, "bad model"),
 ])
 def test_bad_params_fail_without_retry(kwargs: dict[str, object], message: str) -> None:
-    with pytest.raises(AirflowFailException, match=message):
+    with pytest.raises(AirflowFailException, match=message), \
+            patch("boostqa_airflow.operators.evaluate.LakeHook"), \
+            patch("boostqa_airflow.operators.evaluate.read_pointer", return_value=None):
         _resolve(**kwargs).execute({})
+
+
+def test_without_params_or_event_the_newest_training_run_is_scored_with_its_identity() -> None:
+    pointer = {"version": "midtrain_20261125T000000Z_00000001", "hf_folder": "/c/hf", "mixture_version": "mix_1"}
+    with patch("boostqa_airflow.operators.evaluate.LakeHook"), \
+            patch("boostqa_airflow.operators.evaluate.read_pointer", return_value=pointer):
+        (target,) = _resolve(with_baseline="False").execute({})
+    assert target["model"] == {"model_id": pointer["version"], "hf_folder": "/c/hf",
+                               "checkpoint_id": pointer["version"], "mixture_version": "mix_1"}
 
 
 def test_evaluate_passes_typed_settings_and_refuses_bad_ones(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
 from unittest.mock import MagicMock, patch
@@ -18,7 +19,7 @@ from training.status import write_metrics
 
 def _operator(**kwargs: object) -> DeepSpeedTrainOperator:
     return DeepSpeedTrainOperator(task_id="train", run_id="r1", config="cpu_smoke", output_dir="/tmp/r1",
-                                  overrides="max_steps=2, optim.lr=1e-3", **kwargs)  # type: ignore[arg-type]
+                                  overrides="max_steps=2, optim.lr=1e-3", **{"mixture_version": "v1", **kwargs})  # type: ignore[arg-type]
 
 
 def test_a_bad_launcher_fails_without_retry() -> None:
@@ -37,6 +38,21 @@ def test_execute_submits_then_defers_to_a_serializable_trigger() -> None:
     assert isinstance(trigger, TrainingRunTrigger)
     path, kwargs = trigger.serialize()
     assert path.endswith("TrainingRunTrigger") and kwargs["handle"] == "4242" and kwargs["spec"]["run_id"] == "r1"
+    assert deferred.value.kwargs == {"mixture_version": "v1"}
+
+
+def test_without_a_param_the_mixture_comes_from_the_triggering_event() -> None:
+    event = SimpleNamespace(extra={"mixture_version": "mixture_20261125T000000Z_00000001"},
+                            timestamp=datetime(2026, 11, 25, tzinfo=UTC))
+    with patch("boostqa_airflow.operators.train.launcher_for") as launcher_for:
+        launcher_for.return_value.submit.return_value = "1"
+        with pytest.raises(TaskDeferred) as deferred:
+            _operator(mixture_version="").execute(context={"triggering_asset_events": {"m": [event]}})
+    spec = launcher_for.return_value.submit.call_args.args[0]
+    assert "/mixtures/mixture_20261125T000000Z_00000001/manifest.json" in spec.overrides[0]
+    result = _operator(mixture_version="").execute_complete({}, {"state": "succeeded", "hf_folder": "/h"},
+                                                            **deferred.value.kwargs)
+    assert result["mixture_version"] == "mixture_20261125T000000Z_00000001"
 
 
 def test_a_failed_run_fails_the_task_and_a_finished_one_returns_its_folder() -> None:
@@ -81,7 +97,7 @@ def test_a_cluster_run_trains_on_the_shared_volume_and_syncs_the_mixture_from_th
                                                                 "extra": {"bucket": "lake-prod"}}))
     cluster = DeepSpeedTrainOperator(task_id="train", run_id="r1", config="llama3_8b_h100", launcher="kubernetes",
                                      nodes="2", nproc_per_node="8", mixture_version="v3")
-    spec, resources = cluster._spec(), cluster._resources()
+    spec, resources = cluster._spec("v3"), cluster._resources("v3")
     assert spec.nodes == 2 and spec.output_dir == str((tmp_path / "work" / "checkpoints" / "r1").resolve())
     assert spec.overrides[0] == f"data.manifest={(tmp_path / 'work' / 'mixtures' / 'v3').resolve()}/manifest.json"
     assert resources is not None and resources.mixture_uri == "s3://lake-prod/mixtures/v3/"
@@ -90,5 +106,5 @@ def test_a_cluster_run_trains_on_the_shared_volume_and_syncs_the_mixture_from_th
         "registry.example/trainer:1.2", 32, "512Gi", 8)
     # The local launcher trains on the export's own copy in the state folder, and needs no cluster resources.
     local = DeepSpeedTrainOperator(task_id="train", run_id="r1", config="cpu_smoke", mixture_version="v3")
-    assert local._resources() is None
-    assert local._spec().overrides[0].startswith(f"data.manifest={(tmp_path / 'state').resolve()}/mixtures/v3/")
+    assert local._resources("v3") is None
+    assert local._spec("v3").overrides[0].startswith(f"data.manifest={(tmp_path / 'state').resolve()}/mixtures/v3/")

@@ -12,9 +12,10 @@ from airflow.sdk.exceptions import AirflowFailException
 from boostqa.annotate.runner import annotate_seeds, seeds_to_annotate
 from boostqa.annotate.task import DEFAULT_PROMPT_VERSION, AnnotationTask
 from boostqa.annotate.taxonomy import load_taxonomy
-from boostqa_airflow.constants import RUN_DATE, S3_CONN_ID
+from boostqa_airflow.constants import S3_CONN_ID
 from boostqa_airflow.hooks.lake import LakeHook
 from boostqa_airflow.hooks.llm import LlmHook
+from boostqa_airflow.runs import run_id_template
 
 __all__ = ["DEFAULT_PROMPT_VERSION", "AnnotateSeedsOperator"]
 
@@ -24,7 +25,7 @@ class AnnotateSeedsOperator(BaseOperator):
 
     template_fields: Sequence[str] = ("run_id", "prompt_version", "limit", "shard_size", "samples")
 
-    def __init__(self, *, run_id: str = f"annotate_{RUN_DATE}", prompt_version: str = DEFAULT_PROMPT_VERSION,
+    def __init__(self, *, run_id: str = run_id_template("annotate"), prompt_version: str = DEFAULT_PROMPT_VERSION,
                  limit: int | str | None = None, shard_size: int | str = 64, samples: int | str = 1,
                  lake_conn_id: str = S3_CONN_ID, **kwargs: Any) -> None:
         super().__init__(**kwargs)

@@ -15,6 +15,7 @@ from boostqa.benchmarks.registry import BY_NAME
 from boostqa.errors import ConfigError
 from boostqa.eval.runner import ModelTarget, evaluate_model
 from boostqa.eval.tasks import EvalTaskSettings
+from boostqa.lake.versions import read_pointer
 from boostqa.settings import get_settings
 from boostqa.stack.llm_server import model_dir
 from boostqa_airflow.constants import S3_CONN_ID
@@ -33,13 +34,16 @@ def _checkpoint_from_events(context: Any) -> dict[str, str] | None:
                 newest = event
     if newest is None:
         return None
-    return {"model_id": str(newest.extra["run_id"]), "hf_folder": str(newest.extra["hf_folder"])}
+    return {"model_id": str(newest.extra["run_id"]), "hf_folder": str(newest.extra["hf_folder"]),
+            "checkpoint_id": str(newest.extra["run_id"]),
+            "mixture_version": str(newest.extra.get("mixture_version", ""))}
 
 
 class ResolveEvalTargetsOperator(BaseOperator):
     """Turn params (or the triggering checkpoint event) into one ``{model, benchmarks}`` per evaluation task.
 
-    The model is ``hf_folder`` (named ``model_id``) when given, else the checkpoint that triggered the run; the
+    The model is ``hf_folder`` (named ``model_id``) when given, else the checkpoint that triggered the run, else the
+    newest finished training run (``training/latest.json``); the
     baseline (the embedded stack's base model unless ``baseline_hf_folder`` says otherwise) is added when
     ``with_baseline``, so every run yields a before/after comparison.
     """
@@ -49,8 +53,9 @@ class ResolveEvalTargetsOperator(BaseOperator):
 
     def __init__(self, *, model_id: str = "", hf_folder: str = "", server_url: str = "", served_model: str = "",
                  with_baseline: bool | str = True, baseline_hf_folder: str = "",
-                 benchmarks: list[str] | str = "", **kwargs: Any) -> None:
+                 benchmarks: list[str] | str = "", lake_conn_id: str = S3_CONN_ID, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        self.lake_conn_id = lake_conn_id
         self.model_id, self.hf_folder, self.server_url, self.served_model = model_id, hf_folder, server_url, \
             served_model
         self.with_baseline, self.baseline_hf_folder, self.benchmarks = with_baseline, baseline_hf_folder, benchmarks
@@ -65,6 +70,14 @@ class ResolveEvalTargetsOperator(BaseOperator):
             raise AirflowFailException(f"unknown benchmarks {unknown}; registered: {', '.join(BY_NAME)}")
         return wanted
 
+    def _newest_checkpoint(self) -> dict[str, str] | None:
+        """The newest finished training run (``training/latest.json``), for a run started by hand."""
+        pointer = read_pointer(LakeHook(self.lake_conn_id).get_conn(), "training")
+        if pointer is None:
+            return None
+        return {"model_id": pointer["version"], "hf_folder": pointer["hf_folder"], "checkpoint_id": pointer["version"],
+                "mixture_version": pointer.get("mixture_version") or ""}
+
     def execute(self, context: Any) -> list[dict[str, Any]]:
         models: list[dict[str, str]] = []
         if self.hf_folder or self.server_url:
@@ -73,7 +86,7 @@ class ResolveEvalTargetsOperator(BaseOperator):
             models.append({"model_id": self.model_id, "hf_folder": self.hf_folder, "server_url": self.server_url,
                            "served_model": self.served_model})
         else:
-            checkpoint = _checkpoint_from_events(context)
+            checkpoint = _checkpoint_from_events(context) or self._newest_checkpoint()
             if checkpoint is not None:
                 models.append(checkpoint)
         if str(self.with_baseline).lower() in ("true", "1"):

@@ -11,7 +11,7 @@ from airflow.sdk.exceptions import AirflowFailException
 
 from boostqa.errors import ConfigError
 from boostqa.export.general import load_general_sources, stage_general_corpus
-from boostqa.export.mixture import export_mixture, load_selection
+from boostqa.export.mixture import export_mixture, load_selection, publish_mixture, published_manifest
 from boostqa.export.packing import load_target_tokenizer
 from boostqa.settings import get_settings
 from boostqa.stack.llm_server import model_dir
@@ -36,11 +36,15 @@ class StageGeneralCorpusOperator(BaseOperator):
 
 
 class ExportMixtureOperator(BaseOperator):
-    """Tokenize, pack and export the mixture version dbt selected (parquet + card + packed + manifest)."""
+    """Tokenize, pack and export the mixture version dbt selected (parquet + card + packed + manifest).
+
+    The version is this DAG run's own (a new one per run); a retry after the export finished returns the complete
+    version untouched (versions are immutable).
+    """
 
     template_fields: Sequence[str] = ("mixture_version", "seq_len", "tokenizer_dir", "out_dir")
 
-    def __init__(self, *, mixture_version: str = "v1", seq_len: int | str = 512, tokenizer_dir: str = "",
+    def __init__(self, *, mixture_version: str, seq_len: int | str = 512, tokenizer_dir: str = "",
                  out_dir: str = "", lake_conn_id: str = S3_CONN_ID, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.mixture_version, self.seq_len = mixture_version, seq_len
@@ -49,6 +53,12 @@ class ExportMixtureOperator(BaseOperator):
 
     def execute(self, context: Any) -> dict[str, Any]:
         settings = get_settings()
+        store = LakeHook(self.lake_conn_id).get_conn()
+        published = published_manifest(store, self.mixture_version)
+        if published is not None:
+            self.log.info("mixture %s is already complete (manifest sha256 %s): not exported again",
+                          self.mixture_version, published[1])
+            return {"mixture_version": self.mixture_version, "manifest_sha256": published[1], "reused": True}
         tokenizer_dir = Path(self.tokenizer_dir) if self.tokenizer_dir else model_dir(settings)
         out_dir = Path(self.out_dir) if self.out_dir else settings.state_dir / "mixtures" / self.mixture_version
         try:
@@ -56,7 +66,26 @@ class ExportMixtureOperator(BaseOperator):
             seq_len = int(self.seq_len)
         except (ConfigError, ValueError) as exc:
             raise AirflowFailException(f"bad export parameters: {exc}") from exc
-        store = LakeHook(self.lake_conn_id).get_conn()
         result = export_mixture(store, load_selection(store, self.mixture_version), self.mixture_version, tokenizer,
                                 out_dir, seq_len=seq_len)
         return result.model_dump()
+
+
+class PublishMixtureOperator(BaseOperator):
+    """Point ``mixtures/latest.json`` at this run's complete version; its id and manifest sha256 go in the outlets'
+    event extra (what ``midtrain`` trains on)."""
+
+    template_fields: Sequence[str] = ("mixture_version",)
+
+    def __init__(self, *, mixture_version: str, lake_conn_id: str = S3_CONN_ID, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.mixture_version, self.lake_conn_id = mixture_version, lake_conn_id
+
+    def execute(self, context: Any) -> dict[str, Any]:
+        pointer = publish_mixture(LakeHook(self.lake_conn_id).get_conn(), self.mixture_version)
+        extra = {"mixture_version": self.mixture_version, "manifest_sha256": pointer["manifest_sha256"]}
+        for outlet in self.outlets:
+            context["outlet_events"][outlet].extra = extra
+        self.log.info("mixture %s published: %d samples, %d tokens", self.mixture_version, pointer["samples"],
+                      pointer["tokens"])
+        return extra

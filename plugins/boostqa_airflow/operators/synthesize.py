@@ -6,10 +6,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from airflow.sdk import BaseOperator
-from airflow.sdk.exceptions import AirflowFailException
+from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from boostqa.annotate.task import AnnotationTask
 from boostqa.annotate.taxonomy import load_taxonomy
+from boostqa.errors import ConfigError
+from boostqa.lake.versions import resolve_version
 from boostqa.synthesize.refine import RefineTask
 from boostqa.synthesize.runner import Roles, Synthesizer
 from boostqa.synthesize.stage import shard_indexes, snapshot_jobs, synthesize_shard
@@ -18,6 +20,7 @@ from boostqa.synthesize.verify import DifficultyCheck
 from boostqa_airflow.constants import S3_CONN_ID
 from boostqa_airflow.hooks.lake import LakeHook
 from boostqa_airflow.hooks.llm import LlmHook
+from boostqa_airflow.runs import from_asset_events
 
 REFINE_POLICIES = ("keep_refined", "drop", "second_sample")
 
@@ -27,24 +30,34 @@ def _optional_int(value: Any) -> int | None:
 
 
 class SnapshotSynthesisJobsOperator(BaseOperator):
-    """Freeze the plan's synthesis jobs for this run; return the shard numbers to map over."""
+    """Freeze the plan's synthesis jobs for this run; return the shard numbers to map over.
+
+    The plan is ``plan_id`` when given, else the one the triggering ``boostqa_plan`` event names, else the one
+    ``plans/latest.json`` points at. An empty plan (every target met) skips the rest of the run.
+    """
 
     template_fields: Sequence[str] = ("run_id", "plan_id", "limit", "shard_size")
 
-    def __init__(self, *, run_id: str, plan_id: str = "latest", limit: int | str | None = None,
+    def __init__(self, *, run_id: str, plan_id: str = "", limit: int | str | None = None,
                  shard_size: int | str = 32, lake_conn_id: str = S3_CONN_ID, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.run_id, self.plan_id, self.limit, self.shard_size = run_id, plan_id, limit, shard_size
         self.lake_conn_id = lake_conn_id
 
     def execute(self, context: Any) -> list[int]:
+        store = LakeHook(self.lake_conn_id).get_conn()
         try:
             limit, shard_size = _optional_int(self.limit), int(self.shard_size)
-        except ValueError as exc:
+            plan_id = resolve_version(store, "plans", self.plan_id or from_asset_events(context, "plan_id"))
+        except (ValueError, ConfigError) as exc:
             raise AirflowFailException(f"bad synthesis parameters: {exc}") from exc
-        jobs = snapshot_jobs(LakeHook(self.lake_conn_id).get_conn(), self.plan_id, self.run_id, limit)
+        jobs = snapshot_jobs(store, plan_id, self.run_id, limit)
+        if jobs == 0:
+            raise AirflowSkipException(f"run {self.run_id}: plan {plan_id} has no jobs (every target met, or no "
+                                       "seed can serve the open buckets): nothing to synthesize, downstream skips")
         shards = shard_indexes(jobs, shard_size)
-        self.log.info("run %s: %d jobs in %d shards of %d", self.run_id, jobs, len(shards), shard_size)
+        self.log.info("run %s: %d jobs of plan %s in %d shards of %d", self.run_id, jobs, plan_id, len(shards),
+                      shard_size)
         return shards
 
 

@@ -11,13 +11,16 @@ from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException
 
 from boostqa.errors import ConfigError, LakeError
+from boostqa.lake.versions import resolve_version, write_pointer
 from boostqa.launch.cluster import ClusterResources
 from boostqa.launch.metrics import publish_training_metrics
 from boostqa.launch.spec import LaunchSpec, RunStatus
+from boostqa.runs import check_id
 from boostqa.settings import get_settings
 from boostqa_airflow.constants import S3_CONN_ID
 from boostqa_airflow.hooks.lake import LakeHook
 from boostqa_airflow.launchers import LAUNCHERS, launcher_for
+from boostqa_airflow.runs import from_asset_events
 from boostqa_airflow.triggers.training import TrainingRunTrigger
 
 
@@ -27,7 +30,7 @@ class DeepSpeedTrainOperator(BaseOperator):
     template_fields: Sequence[str] = ("run_id", "config", "overrides", "mixture_version", "output_dir", "launcher",
                                       "nproc_per_node", "nodes")
 
-    def __init__(self, *, run_id: str, config: str, mixture_version: str = "v1", output_dir: str = "",
+    def __init__(self, *, run_id: str, config: str, mixture_version: str = "", output_dir: str = "",
                  overrides: list[str] | str | None = None, launcher: str = "local", nproc_per_node: int | str = 1,
                  nodes: int | str = 1, poll_seconds: float = 15.0, timeout: timedelta = timedelta(days=14),
                  lake_conn_id: str = S3_CONN_ID, **kwargs: Any) -> None:
@@ -39,25 +42,34 @@ class DeepSpeedTrainOperator(BaseOperator):
         self.poll_seconds, self.timeout = poll_seconds, timeout
         self._handle: str | None = None
 
-    def _mixture_dir(self) -> Path:
+    def _mixture_dir(self, mixture_version: str) -> Path:
         """Where the trainer reads the mixture: the local export (local launcher), or the copy a cluster run syncs
         from S3 into the shared training folder (its Job's init container, its sbatch script)."""
         settings = get_settings()
         root = settings.state_dir if self.launcher == "local" else settings.training_dir
-        return root.resolve() / "mixtures" / self.mixture_version
+        return root.resolve() / "mixtures" / mixture_version
 
-    def _spec(self) -> LaunchSpec:
+    def _resolve_mixture(self, context: Any) -> str:
+        """The mixture to train on: the param, else the triggering ``training_mixture`` event's, else the newest
+        published one (``mixtures/latest.json``)."""
+        explicit = self.mixture_version or from_asset_events(context, "mixture_version")
+        if explicit:
+            return check_id(explicit, "mixture version")
+        return resolve_version(LakeHook(self.lake_conn_id).get_conn(), "mixtures")
+
+    def _spec(self, mixture_version: str) -> LaunchSpec:
         """The launch; the output folder defaults to ``training_dir/checkpoints/<run>`` (absolute, so the worker,
-        the triggerer and the trainer agree)."""
+        the triggerer and the trainer agree). The run id is new for every DAG run, so a second run never resumes
+        another's checkpoints unless its ``resume_run_id`` param names that run."""
         overrides = self.overrides
         if isinstance(overrides, str):  # a templated param arrives as text: comma- or line-separated
             overrides = [o.strip() for o in overrides.replace("\n", ",").split(",") if o.strip()]
-        manifest = f"data.manifest={self._mixture_dir() / 'manifest.json'}"
+        manifest = f"data.manifest={self._mixture_dir(mixture_version) / 'manifest.json'}"
         output_dir = self.output_dir or str(get_settings().training_dir.resolve() / "checkpoints" / self.run_id)
         return LaunchSpec(run_id=self.run_id, config=self.config, overrides=[manifest, *overrides],
                           nproc_per_node=int(self.nproc_per_node), nodes=int(self.nodes), output_dir=output_dir)
 
-    def _resources(self) -> ClusterResources | None:
+    def _resources(self, mixture_version: str) -> ClusterResources | None:
         """A cluster run's resources: image and node size from the settings, GPUs per node from ``nproc_per_node``,
         and the mixture to sync from the lake."""
         if self.launcher == "local":
@@ -65,35 +77,40 @@ class DeepSpeedTrainOperator(BaseOperator):
         bucket = LakeHook(self.lake_conn_id).get_config().bucket
         trainer = get_settings().trainer  # BOOSTQA_TRAINER__IMAGE, __CPUS, __MEMORY
         return ClusterResources(image=trainer.image, cpus=trainer.cpus, memory=trainer.memory,
-                                gpus_per_node=int(self.nproc_per_node), mixture_dir=str(self._mixture_dir()),
-                                mixture_uri=f"s3://{bucket}/mixtures/{self.mixture_version}/")
+                                gpus_per_node=int(self.nproc_per_node),
+                                mixture_dir=str(self._mixture_dir(mixture_version)),
+                                mixture_uri=f"s3://{bucket}/mixtures/{mixture_version}/")
 
     def execute(self, context: Any) -> None:
         if self.launcher not in LAUNCHERS:
             raise AirflowFailException(f"launcher must be one of {LAUNCHERS}, got {self.launcher!r}")
-        spec = self._spec()
         try:
-            self._handle = launcher_for(self.launcher, self._resources()).submit(spec)
+            mixture_version = self._resolve_mixture(context)
+            spec = self._spec(mixture_version)
+            self._handle = launcher_for(self.launcher, self._resources(mixture_version)).submit(spec)
         except ConfigError as exc:
             raise AirflowFailException(str(exc)) from exc
-        self.log.info("training %s submitted via %s (handle %s), output %s", spec.run_id, self.launcher,
-                      self._handle, spec.output_dir)
+        self.log.info("training %s on mixture %s submitted via %s (handle %s), output %s", spec.run_id,
+                      mixture_version, self.launcher, self._handle, spec.output_dir)
         self.defer(trigger=TrainingRunTrigger(self.launcher, self._handle, spec.model_dump(), self.poll_seconds),
-                   method_name="execute_complete", timeout=self.timeout)
+                   method_name="execute_complete", timeout=self.timeout, kwargs={"mixture_version": mixture_version})
 
-    def execute_complete(self, context: Any, event: dict[str, Any]) -> dict[str, Any]:
+    def execute_complete(self, context: Any, event: dict[str, Any], mixture_version: str = "") -> dict[str, Any]:
         status = RunStatus.model_validate(event)
         if status.state != "succeeded":
             raise AirflowFailException(f"training {self.run_id} ended {status.state}: {status.error}")
         self.log.info("training %s succeeded: loss %s -> %s, HF folder %s", self.run_id, status.loss_first,
                       status.loss_last, status.hf_folder)
         # what the metrics publisher downstream needs to find the run (XCom)
+        mixture_version = mixture_version or self.mixture_version
         return status.model_dump() | {"run_id": self.run_id, "config": self.config,
-                                      "mixture_version": self.mixture_version, "output_dir": self._spec().output_dir}
+                                      "mixture_version": mixture_version,
+                                      "output_dir": self._spec(mixture_version).output_dir}
 
     def on_kill(self) -> None:
-        # After a deferral this is a fresh instance without the handle: launchers also find a run by its spec.
-        spec = self._spec()
+        # After a deferral this is a fresh instance without the handle: launchers also find a run by its spec (its
+        # job name and output folder come from the run id, not the mixture).
+        spec = self._spec(self.mixture_version or "unknown")
         launcher_for(self.launcher).cancel(self._handle or spec.job_name, spec)
 
 
@@ -113,12 +130,16 @@ class PublishTrainingRunOperator(BaseOperator):
         if not run or run.get("state") != "succeeded":
             raise AirflowFailException(f"task {self.train_task_id} left no succeeded run in XCom: {run!r}")
         try:
-            steps = publish_training_metrics(LakeHook(self.lake_conn_id).get_conn(), Path(run["output_dir"]),
+            store = LakeHook(self.lake_conn_id).get_conn()
+            steps = publish_training_metrics(store, Path(run["output_dir"]),
                                              run["run_id"], run["config"], run["mixture_version"])
         except LakeError as exc:
             raise AirflowFailException(str(exc)) from exc
         extra = {"run_id": run["run_id"], "hf_folder": run["hf_folder"], "config": run["config"],
                  "mixture_version": run["mixture_version"], "loss_last": run["loss_last"]}
+        # the newest finished run, for an evaluation triggered by hand (no asset event to read it from)
+        write_pointer(store, "training", run["run_id"], hf_folder=run["hf_folder"],
+                      mixture_version=run["mixture_version"])
         for outlet in self.outlets:
             context["outlet_events"][outlet].extra = extra
         self.log.info("published %d steps of %s; checkpoint %s", steps, run["run_id"], run["hf_folder"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -9,10 +10,11 @@ import pyarrow.parquet as pq
 import pytest
 from tokenizers import Tokenizer, models, pre_tokenizers
 
-from boostqa.errors import ConfigError
-from boostqa.export.mixture import export_mixture
+from boostqa.errors import ConfigError, LakeError
+from boostqa.export.mixture import export_mixture, publish_mixture
 from boostqa.export.packing import load_target_tokenizer
 from boostqa.export.text import qa_text
+from boostqa.lake.versions import read_pointer
 from tests.conftest import MemoryStore
 from training.data import PackedMixture
 
@@ -77,9 +79,18 @@ def test_export_writes_parquet_card_packed_shards_and_lineage(memory_store: Memo
     assert {"mixtures/v1/manifest.json", "mixtures/v1/README.md",
             "mixtures/lineage/run_id=v1/part-00000.parquet"} <= set(memory_store.objects)
     before = dict(memory_store.objects)
-    export_mixture(memory_store, _selection(), "v1", load_target_tokenizer(tokenizer_dir), tmp_path / "again",
+    with pytest.raises(LakeError, match="immutable"):  # a complete version is never rewritten
+        export_mixture(memory_store, _selection(), "v1", load_target_tokenizer(tokenizer_dir), tmp_path / "again",
+                       seq_len=8, rows_per_shard=3, sequences_per_shard=2)
+    export_mixture(memory_store, _selection(), "v2", load_target_tokenizer(tokenizer_dir), tmp_path / "v2",
                    seq_len=8, rows_per_shard=3, sequences_per_shard=2)
-    assert memory_store.objects == before  # same selection, same bytes
+    assert {k: v for k, v in memory_store.objects.items() if k in before} == before  # v1 byte-identical
+
+    pointer = publish_mixture(memory_store, "v2")
+    assert pointer["version"] == "v2" and read_pointer(memory_store, "mixtures")["version"] == "v2"
+    assert pointer["manifest_sha256"] == hashlib.sha256(memory_store.objects["mixtures/v2/manifest.json"]).hexdigest()
+    with pytest.raises(LakeError, match="did not finish"):
+        publish_mixture(memory_store, "v3")
 
 
 def test_chinese_items_read_with_chinese_labels() -> None:

@@ -48,7 +48,7 @@ def test_the_latest_run_and_its_mixture_are_reported(tmp_path: Path) -> None:
     assert mixture.startswith("mixture v1: 9 samples (boostqa 9), 1,000 tokens, 2 packed sequences of 512")
     assert "midtrain_20261126 (cpu_smollm2, 16 steps, 8,192 tokens at 62 tokens/s, 16.4 passes" in training
     assert "loss 1.894 at the start -> 0.412 at the end" in training
-    assert folder == "mid-trained model (HF folder): /x/hf"
+    assert folder == "mid-trained model midtrain_20261126 (HF folder): /x/hf"
 
 
 def test_a_failed_run_is_reported_with_its_error(tmp_path: Path) -> None:

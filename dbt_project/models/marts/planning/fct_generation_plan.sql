@@ -1,4 +1,6 @@
--- How many new items to synthesize per target bucket and strategy: target - existing, scaled to the budget.
+-- How many new items to synthesize per target bucket and strategy: target - what the corpus already holds there
+-- (annotated seeds, plus QC-kept synthesized items when var('plan_counts_synthesized')), scaled to the budget. The
+-- plan of a build is named by var('plan_id'), which Airflow sets per warehouse_build run.
 -- multi_grade applies to STEM buckets; high_difficulty to target difficulty >= 2 (from seeds one band lower).
 with
 
@@ -14,11 +16,21 @@ policy as (
 
 ),
 
-existing as (
+seeds_held as (
 
-    select discipline_id, difficulty, count(*) as existing_items
+    select discipline_id, difficulty, count(*) as seed_items
     from {{ ref('int_seeds_annotated') }}
     where annotation_status = 'annotated'
+    group by 1, 2
+
+),
+
+synthesized_held as (
+
+    -- QC-kept items count in the bucket they were verified at (the target when no check ran)
+    select discipline_id, coalesce(verified_difficulty, target_difficulty) as difficulty,
+        count(*) as synthesized_items
+    from {{ ref('fct_qc_passed_items') }}
     group by 1, 2
 
 ),
@@ -32,13 +44,22 @@ targets as (
         ratios.target_share,
         ratios.policy_version,
         cast(round(ratios.target_share * {{ var('corpus_target_items') }}) as integer) as target_items,
-        coalesce(existing.existing_items, 0) as existing_items,
+        coalesce(seeds_held.seed_items, 0) as seed_items,
+        coalesce(synthesized_held.synthesized_items, 0) as synthesized_items,
+        {% if var('plan_counts_synthesized') %}
+        coalesce(seeds_held.seed_items, 0) + coalesce(synthesized_held.synthesized_items, 0) as existing_items,
+        {% else %}
+        coalesce(seeds_held.seed_items, 0) as existing_items,
+        {% endif %}
         ratios.category_id = 'stem' or ratios.difficulty >= 2 as is_plannable
 
     from ratios
-    left join existing
-        on ratios.discipline_id = existing.discipline_id
-        and ratios.difficulty = existing.difficulty
+    left join seeds_held
+        on ratios.discipline_id = seeds_held.discipline_id
+        and ratios.difficulty = seeds_held.difficulty
+    left join synthesized_held
+        on ratios.discipline_id = synthesized_held.discipline_id
+        and ratios.difficulty = synthesized_held.difficulty
 
 ),
 
@@ -99,6 +120,8 @@ final as (
         strategy,
         quota,
         target_items,
+        seed_items,
+        synthesized_items,
         existing_items,
         deficit_items
 

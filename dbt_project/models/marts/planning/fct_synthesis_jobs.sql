@@ -1,7 +1,9 @@
 -- One row per item the synthesis stage should make: each plan row's quota spread round-robin over the annotated
 -- seeds of its discipline that can serve it. high_difficulty draws from seeds below the target (the closest
 -- first); multi_grade from seeds at any other difficulty (the closest first). A plan row without such seeds gets
--- no jobs (fct_plan_coverage shows the shortfall).
+-- no jobs (fct_plan_coverage shows the shortfall). Replicas of a seed x strategy x bucket continue after the highest
+-- one any run already finished (int_synthesis_jobs_done), so a new plan never repeats a job id or a sampling seed;
+-- the job id leaves the plan out for the same reason (a job a capped run left pending keeps its id and its cache).
 with
 
 plan as (
@@ -28,6 +30,15 @@ seeds as (
     from {{ ref('int_seeds_annotated') }} as annotated
     inner join {{ ref('int_seeds_deduplicated') }} as questions using (seed_id)
     where annotated.annotation_status = 'annotated'
+
+),
+
+done as (
+
+    select seed_id, strategy, discipline_id, target_difficulty, max(replica) + 1 as next_replica
+    from {{ ref('int_synthesis_jobs_done') }}
+    where replica is not null
+    group by all
 
 ),
 
@@ -62,7 +73,8 @@ slots as (
 
     select
         candidates.*,
-        slot.n as slot_index
+        slot.n as slot_index,
+        cast(slot.n // candidates.candidates as integer) as round
 
     from candidates
     cross join lateral (select unnest(range(candidates.quota)) as n) as slot
@@ -70,14 +82,28 @@ slots as (
 
 ),
 
+numbered as (
+
+    select
+        slots.*,
+        cast(coalesce(done.next_replica, 0) + slots.round as integer) as replica
+
+    from slots
+    left join done
+        on slots.seed_id = done.seed_id
+        and slots.strategy = done.strategy
+        and slots.discipline_id = done.discipline_id
+        and slots.target_difficulty = done.target_difficulty
+
+),
+
 final as (
 
     select
-        md5(concat_ws('|', plan_id, strategy, discipline_id, target_difficulty, seed_id, slot_index // candidates))
-            as job_id,
+        md5(concat_ws('|', strategy, discipline_id, target_difficulty, seed_id, replica)) as job_id,
         plan_id,
         strategy,
-        cast(slot_index // candidates as integer) as replica,
+        replica,
         seed_id,
         discipline_id,
         category_id,
@@ -88,12 +114,12 @@ final as (
         seed_difficulty,
         target_difficulty,
         bands.grade_band as target_grade_band,
-        -- first every (bucket, seed) once, then the replicas: a capped run still covers many buckets
-        row_number() over (order by slot_index // candidates, md5(concat_ws('|', plan_id, strategy, discipline_id,
-            target_difficulty, seed_id, slot_index // candidates))) as job_order
+        -- first every (bucket, seed) once, then the further rounds: a capped run still covers many buckets
+        row_number() over (order by round, md5(concat_ws('|', strategy, discipline_id, target_difficulty, seed_id,
+            replica))) as job_order
 
-    from slots
-    inner join {{ ref('difficulty_bands') }} as bands on slots.target_difficulty = bands.difficulty
+    from numbered
+    inner join {{ ref('difficulty_bands') }} as bands on numbered.target_difficulty = bands.difficulty
 
 )
 

@@ -12,6 +12,10 @@ renamed as (
     select
         model_id,
         eval_run_id,
+        -- the model's training run, its mixture and its content identity (null for rows written before them)
+        checkpoint_id,
+        mixture_version,
+        model_sha256,
         evaluated_at,
         benchmark,
         item_id,

@@ -18,6 +18,8 @@ renamed as (
         discipline_id,
         cast(target_difficulty as integer) as target_difficulty,
         cast(verified_difficulty as integer) as verified_difficulty,
+        -- n-th job of its seed x strategy x bucket (its sampling seed); null in parts written before it was recorded
+        cast(replica as integer) as replica,
         step,
         reason,
         detail,
