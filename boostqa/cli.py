@@ -140,13 +140,17 @@ def demo(
     annotate_limit: Annotated[int, typer.Option(help="seeds to annotate in this run; 0 = every pending seed "
                                                     "(the rest of the sample corpus waits for the next run)")] = 160,
     synthesis_limit: Annotated[int, typer.Option(help="plan jobs to synthesize in this run")] = 40,
+    days: Annotated[int, typer.Option(min=1, help="scheduled days to run in a row (the data chain each day, "
+                                                   "then mid-training and evaluation of the last day's mixture)")] = 1,
 ) -> None:
     """Stack up, run the whole pipeline through Airflow (ingest -> annotate -> plan -> synthesize + QC -> mixture ->
-    mid-train -> evaluate baseline and mid-trained model -> report), print the summary."""
+    mid-train -> evaluate baseline and mid-trained model -> report), print the summary (and, for several days, one
+    row per day: jobs planned, new calls vs cache hits, items kept, corpus size, mixture version)."""
     from boostqa.demo import run_demo
 
     try:
-        run_demo(get_settings(), date.fromisoformat(ingest_date), console, annotate_limit or None, synthesis_limit)
+        run_demo(get_settings(), date.fromisoformat(ingest_date), console, annotate_limit or None, synthesis_limit,
+                 days=days)
     except BoostqaError as exc:
         raise _fail(exc) from exc
 

@@ -9,13 +9,16 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 from rich.console import Console
 from rich.status import Status
 
 from boostqa.errors import StackError
+from boostqa.lake import layout
+from boostqa.lake.store import ObjectStore
+from boostqa.report.days import DayRow, day_row, days_table, run_ids
 from boostqa.report.summary import print_summary
 from boostqa.settings import BoostqaSettings
 from boostqa.stack import manager
@@ -23,8 +26,10 @@ from boostqa.stack.airflow_home import airflow_env
 from boostqa.stack.seaweedfs import lake_config
 from boostqa.warehouse import DBT_PROJECT_DIR, dbt_env, run_dbt
 
-DEMO_DAGS = ("seed_ingest", "seed_annotate", "warehouse_build", "qa_synthesis", "mixture_export", "midtrain",
-             "benchmark_eval")
+# The data chain every scheduled day runs, then the model side (once, on the last day's mixture).
+DAY_DAGS = ("seed_ingest", "seed_annotate", "warehouse_build", "qa_synthesis", "mixture_export")
+MODEL_DAGS = ("midtrain", "benchmark_eval")
+DEMO_DAGS = DAY_DAGS + MODEL_DAGS
 # Items per benchmark the demo scores (baseline and mid-trained model; 12 benchmarks): about 3 minutes per model.
 DEMO_EVAL_LIMIT = 6
 # What boostqa.llm.progress.Progress logs: "<stage> <run>: done/total (rate/s, ETA ...)".
@@ -87,10 +92,14 @@ def ensure_manifest(settings: BoostqaSettings) -> None:
 
 
 def run_demo(settings: BoostqaSettings, logical_date: date, console: Console, annotate_limit: int | None = None,
-             synthesis_limit: int = 72, difficulty_tolerance: int = 3) -> None:
+             synthesis_limit: int = 72, difficulty_tolerance: int = 3, days: int = 1) -> list[DayRow]:
     """Stack up -> seed_ingest -> seed_annotate -> warehouse_build (plan) -> qa_synthesis (with QC) ->
     mixture_export -> midtrain (SmolLM2-135M on CPU, a few minutes) -> benchmark_eval (baseline and mid-trained
     model, ``DEMO_EVAL_LIMIT`` items per benchmark; eval marts, deficiency probe, HTML report) -> summary.
+
+    ``days`` > 1 runs the data chain (ingest to mixture) once per scheduled day, ``logical_date`` onwards, each day a
+    new plan, synthesis run and mixture version, then mid-trains and evaluates the last day's mixture; the per-day
+    table shows the corpus growing. Returns one row per day.
 
     ``annotate_limit`` caps the seeds one demo run annotates (None: every pending seed, about 5 minutes for the
     sample corpus on 2 cores). Annotation is incremental, so a later run continues with the rest.
@@ -111,15 +120,31 @@ def run_demo(settings: BoostqaSettings, logical_date: date, console: Console, an
         "qa_synthesis": {"limit": synthesis_limit, "shard_size": 32, "difficulty_tolerance": difficulty_tolerance,
                          "plain_text": True},
     }
-    for dag_id in DEMO_DAGS:
-        title = f"running DAG {dag_id} for {logical_date} through Airflow"
-        with console.status(title) as status:
-            def show(line: str, status: Status = status, title: str = title) -> None:
-                status.update(f"{title} - {line}")
-                if not console.is_terminal:  # piped (make, CI): a plain line, not a spinner redraw
-                    console.print(f"  {line}")
+    store = ObjectStore(lake_config(settings))
+    rows: list[DayRow] = []
+    for offset in range(days):
+        day = logical_date + timedelta(days=offset)
+        before = run_ids(store, f"{layout.SYNTHESIS}/")
+        for dag_id in DAY_DAGS:
+            _run_with_progress(settings, console, dag_id, day, confs.get(dag_id))
+        rows.append(day_row(store, day.isoformat(), next(iter(run_ids(store, f"{layout.SYNTHESIS}/") - before), None)))
+    for dag_id in MODEL_DAGS:
+        _run_with_progress(settings, console, dag_id, logical_date + timedelta(days=days - 1), confs.get(dag_id))
+    print_summary(settings, console, logical_date + timedelta(days=days - 1))
+    if days > 1:
+        console.print(days_table(rows))
+    return rows
 
-            seconds = run_dag(settings, dag_id, logical_date, conf=confs.get(dag_id), on_progress=show)
-        console.print(f"[green]ok[/] DAG {dag_id} succeeded in {seconds:.0f}s "
-                      f"(log: {settings.state_dir / 'logs' / f'dags_test-{dag_id}-{logical_date}.log'})")
-    print_summary(settings, console, logical_date)
+
+def _run_with_progress(settings: BoostqaSettings, console: Console, dag_id: str, day: date,
+                       conf: dict[str, object] | None) -> None:
+    title = f"running DAG {dag_id} for {day} through Airflow"
+    with console.status(title) as status:
+        def show(line: str, status: Status = status, title: str = title) -> None:
+            status.update(f"{title} - {line}")
+            if not console.is_terminal:  # piped (make, CI): a plain line, not a spinner redraw
+                console.print(f"  {line}")
+
+        seconds = run_dag(settings, dag_id, day, conf=conf, on_progress=show)
+    console.print(f"[green]ok[/] DAG {dag_id} succeeded in {seconds:.0f}s "
+                  f"(log: {settings.state_dir / 'logs' / f'dags_test-{dag_id}-{day}.log'})")

@@ -62,6 +62,37 @@ class TrainerSettings(BaseModel):
     memory: str = Field(default="1800Gi", description="Kubernetes quantity")
 
 
+class BudgetSettings(BaseModel):
+    """LLM spend budgets per stage, per run and per UTC day (``BOOSTQA_BUDGET__*``); unset = no cap.
+
+    Tokens are prompt + completion tokens of calls that reached a server (cache replays are free); USD is priced
+    with the ``llm_prices`` dbt seed. DAG params of the same names override these per run.
+    """
+
+    synthesize_run_tokens: int | None = Field(default=None, ge=0, description="tokens one synthesis run may spend")
+    synthesize_run_usd: float | None = Field(default=None, ge=0, description="USD one synthesis run may spend")
+    synthesize_day_tokens: int | None = Field(default=None, ge=0, description="tokens all synthesis runs started "
+                                              "on one UTC day may spend together")
+    synthesize_day_usd: float | None = Field(default=None, ge=0, description="USD all synthesis runs started on "
+                                             "one UTC day may spend together")
+    annotate_run_tokens: int | None = Field(default=None, ge=0)
+    annotate_run_usd: float | None = Field(default=None, ge=0)
+    annotate_day_tokens: int | None = Field(default=None, ge=0)
+    annotate_day_usd: float | None = Field(default=None, ge=0)
+    synthesize_prior_prompt_tokens_per_job: int = Field(default=2000, ge=0, description="projection when no run "
+                                                        "of the stage has a ledger yet: prompt tokens per job")
+    synthesize_prior_completion_tokens_per_job: int = Field(default=1500, ge=0)
+    annotate_prior_prompt_tokens_per_job: int = Field(default=800, ge=0, description="per seed and sample")
+    annotate_prior_completion_tokens_per_job: int = Field(default=100, ge=0)
+    history_runs: int = Field(default=5, ge=1, description="latest runs of a stage the tokens per job are measured on")
+    price_version: str | None = Field(default=None, description="price list of the llm_prices seed (default: the "
+                                      "dbt var llm_price_version of dbt_project.yml)")
+    default_usd_per_million_prompt_tokens: float | None = Field(default=None, ge=0, description="price of a model "
+                                                                "without a row in the price list (unset: such a "
+                                                                "model under a USD cap is a configuration error)")
+    default_usd_per_million_completion_tokens: float | None = Field(default=None, ge=0)
+
+
 class BoostqaSettings(BaseSettings):
     """All environment-driven defaults of the project."""
 
@@ -73,6 +104,7 @@ class BoostqaSettings(BaseSettings):
     lake: LakeSettings = LakeSettings()
     llm_server: LlmServerSettings = LlmServerSettings()
     trainer: TrainerSettings = TrainerSettings()
+    budget: BudgetSettings = BudgetSettings()
     host: str = "127.0.0.1"
     training_root: Path | None = Field(default=None, description="folder Airflow and the training pods or nodes "
                                        "share (a volume, a cluster file system): checkpoints and the synced "

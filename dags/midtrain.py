@@ -6,7 +6,8 @@ training run (``midtrain_<time>Z_<hash>``, its own checkpoint folder): it resume
 launcher (``local``: torchrun in .venv-train on this machine; ``kubernetes``: a Job rendered from
 infra/k8s/training-job.yaml; ``slurm``: infra/slurm/train.sbatch), then defers to a trigger that polls the run's
 status file. A killed or preempted run resumes from its last checkpoint with the same data order. On success the
-run's per-step metrics go to the lake (``training/metrics/``), the ``checkpoint`` asset is announced with the
+run's per-step metrics and the samples each step read go to the lake (``training/metrics/``,
+``training/samples/``), the ``checkpoint`` asset is announced with the
 exported HF folder as its event's extra, and dbt builds the training marts (loss curve, run summary).
 """
 
@@ -61,5 +62,5 @@ with DAG(
     publish = PublishTrainingRunOperator(task_id="publish_training_run", outlets=[assets.CHECKPOINT],
                                          **retry_args(TaskKind.CONTROL))
     marts = warehouse_task_group("dbt_training", select=["path:models/staging/training", "fct_training_steps",
-                                                         "fct_training_runs"])
+                                                         "fct_training_runs", "fct_checkpoint_samples"])
     train >> publish >> marts

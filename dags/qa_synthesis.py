@@ -26,6 +26,7 @@ from boostqa_airflow.policy import TaskKind, retry_args
 from boostqa_airflow.runs import RESUME_PARAM, run_id_template
 
 RUN_ID = run_id_template("synthesize")
+BUDGET = {key: "{{ params." + key + " }}" for key in ("run_tokens", "run_usd", "day_tokens", "day_usd")}
 
 with DAG(
     dag_id="qa_synthesis",
@@ -64,20 +65,25 @@ with DAG(
         "qc_benchmark_source": Param("local", enum=["local", "hub"], description="benchmark items to decontaminate "
                                      "against: our local editions, or the public ones from the Hub (network)"),
         "qc_force": Param(False, type="boolean", description="redo QC of a run that already has its decisions"),
+        # The spend guard (docs/llm.md): null falls back to BOOSTQA_BUDGET__SYNTHESIZE_<RUN|DAY>_<TOKENS|USD>.
+        "run_tokens": Param(None, type=["null", "integer"], minimum=0, description="token cap of this run"),
+        "run_usd": Param(None, type=["null", "number"], minimum=0, description="USD cap of this run (llm_prices seed)"),
+        "day_tokens": Param(None, type=["null", "integer"], minimum=0, description="token cap of all runs today"),
+        "day_usd": Param(None, type=["null", "number"], minimum=0, description="USD cap of all runs today"),
     },
     **dag_operations("qa_synthesis"),
     doc_md=__doc__,
 ) as dag:
     shards = SnapshotSynthesisJobsOperator(
         task_id="snapshot_jobs", run_id=RUN_ID, plan_id="{{ params.plan_id }}", limit="{{ params.limit }}",
-        shard_size="{{ params.shard_size }}", **retry_args(TaskKind.LAKE),
+        shard_size="{{ params.shard_size }}", budget=BUDGET, **retry_args(TaskKind.LAKE),
     )
     synthesize = SynthesizeShardOperator.partial(
         task_id="synthesize_shard", run_id=RUN_ID, shard_size="{{ params.shard_size }}",
         difficulty_tolerance="{{ params.difficulty_tolerance }}", refine_policy="{{ params.refine_policy }}",
         temperature="{{ params.temperature }}", top_p="{{ params.top_p }}",
         plain_text="{{ params.plain_text }}", generator_max_tokens="{{ params.generator_max_tokens }}",
-        refiner_max_tokens="{{ params.refiner_max_tokens }}", pool=LLM_POOLS["generator"],
+        refiner_max_tokens="{{ params.refiner_max_tokens }}", budget=BUDGET, pool=LLM_POOLS["generator"],
         execution_timeout=timedelta(hours=6), **retry_args(TaskKind.LLM),
     ).expand(shard=shards.output)
     with TaskGroup("quality_control", tooltip="filters -> decontamination -> exact dedup -> near dedup") as qc:

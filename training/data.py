@@ -39,12 +39,15 @@ class PackedMixture:
 
     def __init__(self, manifest_path: str | Path, verify: bool = True) -> None:
         self.manifest_path = Path(manifest_path)
-        manifest = json.loads(self.manifest_path.read_text())
+        raw = self.manifest_path.read_bytes()
+        manifest = json.loads(raw)
         if manifest.get("manifest_version") != MANIFEST_VERSION:
             raise ValueError(f"{self.manifest_path}: manifest_version {manifest.get('manifest_version')!r}, "
                              f"this trainer reads {MANIFEST_VERSION}")
         packed = manifest["packed"]
         self.manifest = manifest
+        self.manifest_sha256 = hashlib.sha256(raw).hexdigest()  # names the exact export a run trained on
+        self.mixture_version: str | None = manifest.get("mixture_version")
         self.seq_len: int = packed["seq_len"]
         self.dtype = np.dtype(packed["dtype"])
         self.eos_token_id: int = packed["eos_token_id"]
@@ -77,6 +80,11 @@ class PackedMixture:
         """The ``index``-th sequence (``seq_len`` token ids)."""
         shard = int(np.searchsorted(self._starts, index, side="right")) - 1
         return np.asarray(self._arrays[shard][index - self._starts[shard]], dtype=np.int64)
+
+    def locate(self, indexes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(packed shard, sequence within that shard) of global sequence indexes: the lineage's coordinates."""
+        shards = np.searchsorted(self._starts, indexes, side="right") - 1
+        return shards, np.asarray(indexes) - self._starts[shards]
 
     def order(self, seed: int, epoch: int) -> np.ndarray:
         """The sequence order of an epoch: a permutation fixed by (seed, epoch), so a resumed run reads the same."""

@@ -15,7 +15,8 @@ STATUS_NAME = "status.json"
 METRICS_NAME = "metrics.parquet"
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write ``path`` through a ``.partial`` sibling and a rename: readers see the old or the new file, never half."""
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial")
     partial.write_bytes(data)
@@ -25,7 +26,7 @@ def _atomic_write(path: Path, data: bytes) -> None:
 def write_status(output_dir: Path, state: str, **fields: Any) -> None:
     """``state`` is starting, running, succeeded or failed; fields add step, loss, checkpoint, error, ..."""
     body = {"state": state, "updated_at": time.time(), "pid": os.getpid(), **fields}
-    _atomic_write(output_dir / STATUS_NAME, json.dumps(body, indent=2).encode())
+    atomic_write(output_dir / STATUS_NAME, json.dumps(body, indent=2).encode())
 
 
 def read_status(output_dir: Path) -> dict[str, Any] | None:
@@ -36,9 +37,14 @@ def read_status(output_dir: Path) -> dict[str, Any] | None:
 
 def write_metrics(output_dir: Path, rows: list[dict[str, Any]]) -> None:
     """Every logged step so far (step, loss, lr, tokens/s, the sequences read) as parquet for dbt."""
+    write_parquet(output_dir / METRICS_NAME, pa.Table.from_pylist(rows))
+
+
+def write_parquet(path: Path, table: pa.Table) -> None:
+    """A zstd parquet file, written atomically."""
     buffer = pa.BufferOutputStream()
-    pq.write_table(pa.Table.from_pylist(rows), buffer, compression="zstd")
-    _atomic_write(output_dir / METRICS_NAME, buffer.getvalue().to_pybytes())
+    pq.write_table(table, buffer, compression="zstd")
+    atomic_write(path, buffer.getvalue().to_pybytes())
 
 
 def read_metrics(output_dir: Path) -> list[dict[str, Any]]:

@@ -24,6 +24,7 @@ if __package__ in (None, ""):  # run as a script by the deepspeed launcher
 
 from training.config import TrainConfig, deepspeed_config_path, load_config
 from training.data import PackedMixture
+from training.samples import SamplesRecord, check_resume_mixture, mixture_identity, write_checkpoint_mixture
 from training.status import read_metrics, write_metrics, write_status
 
 LATEST = "latest"  # DeepSpeed's pointer file to the last checkpoint tag
@@ -112,6 +113,10 @@ def train(config: TrainConfig) -> dict[str, Any]:  # noqa: C901 - one loop, kept
     if rank == 0:
         write_status(output, "starting", world_size=world)
     data = PackedMixture(config.data.manifest)
+    mixture = mixture_identity(data)
+    resume_tag = (output / LATEST).read_text().strip() if (output / LATEST).exists() else None
+    if resume_tag:  # before the model is built: another mixture's vocabulary may not even fit the checkpoint
+        check_resume_mixture(output, resume_tag, mixture, data.manifest_path)
     model = build_model(config, data.vocab_size)
     if on_gpu:  # DeepSpeed broadcasts the initial weights over NCCL, which needs them on the GPU already
         model = model.to(torch.cuda.current_device())
@@ -121,13 +126,18 @@ def train(config: TrainConfig) -> dict[str, Any]:  # noqa: C901 - one loop, kept
         lr_scheduler=lambda optimizer: torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_lambda(config)),
     )
     start_step, metrics = 0, []
-    if (output / LATEST).exists():
+    global_batch = config.micro_batch_size * config.grad_accum_steps * world
+    record = SamplesRecord(data, global_batch, config.data.seed)
+    if resume_tag:
         _, client = engine.load_checkpoint(str(output))
+        check_resume_mixture(output, resume_tag, mixture, data.manifest_path, recorded=client)
         start_step = int(client["step"])
         metrics = [m for m in read_metrics(output) if m["step"] < start_step]
         if rank == 0:
-            print(f"[train] resumed from {output} at step {start_step}", flush=True)
-    global_batch = config.micro_batch_size * config.grad_accum_steps * world
+            rebuilt = record.resume(output, start_step)
+            print(f"[train] resumed from {output} at step {start_step}"
+                  + (f" ({rebuilt} steps of the samples record rebuilt from the data order)" if rebuilt else ""),
+                  flush=True)
     tokens_per_step = global_batch * data.seq_len
     device = engine.device
     last_tag = None
@@ -149,26 +159,32 @@ def train(config: TrainConfig) -> dict[str, Any]:  # noqa: C901 - one loop, kept
                "tokens": tokens_per_step, "seconds": seconds, "tokens_per_s": tokens_per_step / seconds,
                "sample_indexes": [int(i) for i in indexes]}
         metrics.append(row)
+        if rank == 0:  # outside the timed part of the step
+            record.add(step, indexes)
         if rank == 0 and (step % config.log_every == 0 or step == config.max_steps - 1):
             print(f"[train] step {step + 1}/{config.max_steps} loss {row['loss']:.4f} lr {row['lr']:.2e} "
                   f"{row['tokens_per_s']:.0f} tokens/s", flush=True)
         done = step + 1
         if done % config.checkpoint_every == 0 or done == config.max_steps:
             last_tag = f"step_{done}"
-            engine.save_checkpoint(str(output), tag=last_tag, client_state={"step": done})
+            if rank == 0:  # before the checkpoint: the record always covers every step a checkpoint holds
+                record.write(output)
+                write_checkpoint_mixture(output, last_tag, mixture)
+            engine.save_checkpoint(str(output), tag=last_tag, client_state={"step": done, **mixture})
             if rank == 0:
                 _prune_checkpoints(output, config.keep_checkpoints)
                 write_metrics(output, metrics)
                 write_status(output, "running", step=done, max_steps=config.max_steps, loss=row["loss"],
-                             checkpoint=str(output / last_tag))
+                             checkpoint=str(output / last_tag), **mixture)
     final: dict[str, Any] = {"step": config.max_steps, "max_steps": config.max_steps,
                              "loss_first": metrics[0]["loss"] if metrics else None,
-                             "loss_last": metrics[-1]["loss"] if metrics else None}
+                             "loss_last": metrics[-1]["loss"] if metrics else None, **mixture}
     if rank == 0:
         if config.export_hf:
             tag = last_tag or (output / LATEST).read_text().strip()
             final["hf_folder"] = str(_export_hf(config, engine, model, output, tag))
         write_metrics(output, metrics)
+        record.write(output)
         write_status(output, "succeeded", **final)
     torch.distributed.barrier()
     return final

@@ -14,8 +14,9 @@ from boostqa.export.mixture import LINEAGE_SCHEMA
 from boostqa.lake import layout
 from boostqa.lake.parquet import parquet_bytes
 from boostqa.lake.store import ObjectStore
-from boostqa.launch.metrics import TRAINING_METRICS_SCHEMA
+from boostqa.launch.metrics import TRAINING_METRICS_SCHEMA, TRAINING_SAMPLES_SCHEMA
 from boostqa.llm.ledger import LEDGER_SCHEMA
+from boostqa.llm.projection import BUDGET_SCHEMA
 from boostqa.qc.stage import KEPT_SCHEMA, REMOVAL_SCHEMA
 from boostqa.synthesize.stage import QA_SCHEMA, REJECT_SCHEMA
 from boostqa.synthesize.stage import STAGE as SYNTHESIZE
@@ -28,6 +29,7 @@ TABLES: dict[str, pa.Schema] = {
     f"{layout.ANNOTATIONS}/": ANNOTATION_SCHEMA,
     f"{layout.QUARANTINE}/annotate/": LLM_QUARANTINE_SCHEMA,
     f"{layout.LEDGER}/stage=annotate/": LEDGER_SCHEMA,
+    f"{layout.LLM_BUDGETS}/stage=synthesize/": BUDGET_SCHEMA,
     f"{layout.QA}/": QA_SCHEMA,
     f"{layout.QUARANTINE}/{SYNTHESIZE}/": REJECT_SCHEMA,
     layout.qc_table_prefix("kept"): KEPT_SCHEMA,
@@ -35,6 +37,7 @@ TABLES: dict[str, pa.Schema] = {
     "raw/general/": GENERAL_SCHEMA,
     "mixtures/lineage/": LINEAGE_SCHEMA,
     f"{layout.TRAINING_METRICS}/": TRAINING_METRICS_SCHEMA,
+    f"{layout.TRAINING_SAMPLES}/": TRAINING_SAMPLES_SCHEMA,
 }
 
 

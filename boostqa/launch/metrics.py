@@ -1,4 +1,5 @@
-"""Publish a training run's per-step metrics (the trainer's ``metrics.parquet``) to the lake for dbt."""
+"""Publish a training run's per-step metrics and samples record (the trainer's ``metrics.parquet`` and
+``samples_seen.parquet``) to the lake for dbt."""
 
 from __future__ import annotations
 
@@ -16,17 +17,24 @@ from boostqa.lake.store import ObjectStore
 
 log = logging.getLogger(__name__)
 METRICS_FILE = "metrics.parquet"  # training/status.py writes it beside status.json
+SAMPLES_FILE = "samples_seen.parquet"  # training/samples.py: per step, the packed sequences it read
 TRAINING_METRICS_SCHEMA = pa.schema([
     ("run_id", pa.string()), ("config", pa.string()), ("mixture_version", pa.string()), ("step", pa.int64()),
     ("loss", pa.float64()), ("lr", pa.float64()), ("tokens", pa.int64()), ("seconds", pa.float64()),
     ("tokens_per_s", pa.float64()), ("samples", pa.int64()),
+])
+TRAINING_SAMPLES_SCHEMA = pa.schema([  # training/samples.py SAMPLES_SCHEMA, with the run id filled in
+    ("run_id", pa.string()), ("step", pa.int64()), ("batch_position", pa.int32()), ("epoch", pa.int64()),
+    ("mixture_version", pa.string()), ("manifest_sha256", pa.string()), ("sequence_index", pa.int64()),
+    ("packed_shard", pa.int32()), ("packed_sequence", pa.int64()), ("seq_len", pa.int32()),
 ])
 
 
 def publish_training_metrics(store: ObjectStore, output_dir: Path, run_id: str, config: str,
                              mixture_version: str) -> int:
     """Write the run's metrics as ``training/metrics/run_id=<run>/part-00000.parquet`` (replacing any earlier
-    publication of the same run, so a retried task never duplicates steps); returns the steps published.
+    publication of the same run, so a retried task never duplicates steps), and its samples record with
+    :func:`publish_training_samples`; returns the steps published.
 
     ``output_dir`` is the run's folder as the worker sees it: local on the embedded stack, the shared training
     volume in production.
@@ -45,6 +53,41 @@ def publish_training_metrics(store: ObjectStore, output_dir: Path, run_id: str, 
                 for name in ("step", "loss", "lr", "tokens", "seconds", "tokens_per_s")}
     columns["samples"] = pc.list_value_length(raw.column("sample_indexes")).cast(pa.int64())
     table = pa.table(columns, schema=TRAINING_METRICS_SCHEMA).sort_by("step")
+    samples = publish_training_samples(store, output_dir, run_id, mixture_version, steps=set(steps.to_pylist()))
     store.put_bytes(layout.training_metrics_part(run_id), parquet_bytes(table))
-    log.info("published %d training steps of %s to %s", rows, run_id, layout.training_metrics_part(run_id))
+    log.info("published %d training steps of %s to %s (%d sequence reads)", rows, run_id,
+             layout.training_metrics_part(run_id), samples)
     return rows
+
+
+def publish_training_samples(store: ObjectStore, output_dir: Path, run_id: str, mixture_version: str,
+                             steps: set[int] | None = None) -> int:
+    """Write the run's samples record as ``training/samples/run_id=<run>/part-00000.parquet`` (replacing an earlier
+    publication); returns the sequence reads published, 0 for a run that wrote no record (a trainer before it).
+
+    Raises:
+        LakeError: the record repeats a read, lacks one of ``steps`` (the metrics'), or names another mixture
+            version than ``mixture_version``.
+    """
+    path = output_dir / SAMPLES_FILE
+    if not path.exists():
+        log.warning("no %s in %s: %s has no samples record to publish", SAMPLES_FILE, output_dir, run_id)
+        return 0
+    raw = pq.read_table(path)
+    keys = pc.add(pc.multiply(raw.column("step"), 1 << 20), raw.column("batch_position").cast(pa.int64()))
+    if raw.num_rows and pc.count_distinct(keys).as_py() != raw.num_rows:
+        raise LakeError(f"{path} repeats a (step, batch_position): refusing to publish it")
+    missing = (steps or set()) - set(pc.unique(raw.column("step")).to_pylist())
+    if missing:
+        raise LakeError(f"{path} lacks steps {sorted(missing)[:10]} of {METRICS_FILE}: refusing to publish it")
+    versions = set(raw.column("mixture_version").to_pylist()) - {None}
+    if versions - {mixture_version}:
+        raise LakeError(f"{path} was trained on mixture {sorted(versions)}, the run says {mixture_version!r}")
+    columns = {name: raw.column(name).cast(TRAINING_SAMPLES_SCHEMA.field(name).type)
+               for name in TRAINING_SAMPLES_SCHEMA.names if name not in ("run_id", "mixture_version")}
+    columns["run_id"] = pa.array([run_id] * raw.num_rows, pa.string())
+    columns["mixture_version"] = pa.array([mixture_version] * raw.num_rows, pa.string())
+    table = pa.table({name: columns[name] for name in TRAINING_SAMPLES_SCHEMA.names}, schema=TRAINING_SAMPLES_SCHEMA)
+    table = table.sort_by([("step", "ascending"), ("batch_position", "ascending")])
+    store.put_bytes(layout.training_samples_part(run_id), parquet_bytes(table))
+    return raw.num_rows

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ValidationError
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
 from boostqa.errors import BoostqaError
+from boostqa.llm.budget import BudgetExhausted, SpendGuard, estimate_prompt_tokens
 from boostqa.llm.cache import ResponseCache
 from boostqa.llm.ledger import Ledger
 from boostqa.llm.throttle import AimdLimiter
@@ -28,15 +29,21 @@ class LlmUnavailable(BoostqaError):
 
 
 class LlmClient:
-    """One role's client. The task never builds it: hooks (Airflow) or the CLI hand it over."""
+    """One role's client. The task never builds it: hooks (Airflow) or the CLI hand it over.
+
+    ``guard`` (optional, may be set later and shared by the roles of a run): every call that is not a cache
+    replay reserves its upper bound there first and is charged what it used; a refused call raises
+    ``BudgetExhausted``. Cache replays are free and always allowed.
+    """
 
     def __init__(self, endpoint: LlmEndpoint, transport: Transport, cache: ResponseCache, run_id: str,
-                 ledger: Ledger | None = None, backoff_s: float = 0.5) -> None:
+                 ledger: Ledger | None = None, backoff_s: float = 0.5, guard: SpendGuard | None = None) -> None:
         self.endpoint = endpoint
         self.transport = transport
         self.cache = cache
         self.run_id = run_id
         self.ledger = ledger or Ledger()
+        self.guard = guard
         self.limiter = AimdLimiter(endpoint.max_concurrency)
         self.backoff_s = backoff_s
 
@@ -45,6 +52,7 @@ class LlmClient:
 
         Raises:
             LlmUnavailable: the server could not be reached within the attempt budget.
+            BudgetExhausted: the guard refused a call this request needed (turns already made are cached).
         """
         messages = list(request.messages)
         error = ""
@@ -80,13 +88,34 @@ class LlmClient:
 
         ``schema`` is one model for all requests or one per request; ``on_done`` is called as each request
         finishes (progress output).
+
+        Raises:
+            BudgetExhausted: the guard cut off at least one request (after every other request has finished).
+        """
+        outcomes = await self.run_batch_within_budget(requests, schema, on_done)
+        done = [o for o in outcomes if o is not None]
+        if len(done) < len(outcomes):
+            raise BudgetExhausted(self.guard.exhausted if self.guard and self.guard.exhausted else
+                                  f"{len(outcomes) - len(done)} requests cut off by the spend guard")
+        return done
+
+    async def run_batch_within_budget(self, requests: list[LlmRequest],
+                                      schema: type[BaseModel] | Sequence[type[BaseModel]],
+                                      on_done: Callable[[], None] | None = None) -> list[LlmOutcome | None]:
+        """Like ``run_batch``, but a request the spend guard cut off gives None instead of failing the batch.
+
+        Once the guard is exhausted, requests that still need a call end as None at once; those fully in the
+        cache still complete (replays are free).
         """
         schemas = [schema] * len(requests) if isinstance(schema, type) else list(schema)
         if len(schemas) != len(requests):
             raise ValueError(f"{len(schemas)} schemas for {len(requests)} requests")
 
-        async def one(request: LlmRequest, model: type[BaseModel]) -> LlmOutcome:
-            outcome = await self.generate(request, model)
+        async def one(request: LlmRequest, model: type[BaseModel]) -> LlmOutcome | None:
+            try:
+                outcome = await self.generate(request, model)
+            except BudgetExhausted:
+                return None
             if on_done is not None:
                 on_done()
             return outcome
@@ -103,6 +132,8 @@ class LlmClient:
         if cached is not None:
             self._record(request, cached, 0.0, cache_hit=True, attempts=0)
             return cached, True
+        hold = (self.guard.reserve(self.endpoint.model, estimate_prompt_tokens(messages), request.sampling.max_tokens)
+                if self.guard is not None else None)
         started = time.perf_counter()
         attempts = 0
         try:
@@ -116,10 +147,18 @@ class LlmClient:
                     attempts += 1
                     result = await self._one_call(request, messages)
         except (TransientError, RateLimited) as exc:
+            if hold is not None and self.guard is not None:
+                self.guard.release(hold)
             raise LlmUnavailable(
                 f"{self.endpoint.role} server {self.endpoint.base_url} failed {attempts} times: {exc}. "
                 "Check it with `boostqa stack status` (embedded) or the cluster's health endpoint."
             ) from exc
+        except BaseException:
+            if hold is not None and self.guard is not None:
+                self.guard.release(hold)
+            raise
+        if hold is not None and self.guard is not None:
+            self.guard.settle(hold, result.model, self.endpoint.model, result.prompt_tokens, result.completion_tokens)
         self.cache.put(key, result)
         self._record(request, result, (time.perf_counter() - started) * 1000, cache_hit=False, attempts=attempts)
         return result, False

@@ -7,6 +7,7 @@ import logging
 from dataclasses import dataclass, field
 
 from boostqa.annotate.taxonomy import Taxonomy
+from boostqa.llm.budget import SpendGuard
 from boostqa.llm.client import LlmClient
 from boostqa.llm.progress import Progress
 from boostqa.llm.types import LedgerRow, LlmOutcome
@@ -30,13 +31,30 @@ class Roles:
         """Every model turn of the shard, all roles."""
         return [row for client in (self.generator, self.annotator, self.refiner) for row in client.ledger.rows]
 
+    def attach_guard(self, guard: SpendGuard | None) -> None:
+        """Put all three roles under one spend guard (the run's caps span every role); None removes it."""
+        for client in (self.generator, self.annotator, self.refiner):
+            client.guard = guard
+
+    @property
+    def guard_note(self) -> str | None:
+        """Why the spend guard stopped this shard's calls, or None."""
+        guards = {id(c.guard): c.guard for c in (self.generator, self.annotator, self.refiner) if c.guard}
+        return next((g.exhausted for g in guards.values() if g.exhausted), None)
+
 
 @dataclass
 class ShardOutput:
-    """What one shard produced."""
+    """What one shard produced: items, rejects, and the jobs the spend guard left pending (job order).
+
+    A pending job is neither an item nor a reject: its next call was refused by the guard (at generate, verify
+    or refine). It is for the next run; the calls it already made are in the response cache and replay free.
+    """
 
     items: list[SynthesizedItem] = field(default_factory=list)
     rejects: list[SynthesisReject] = field(default_factory=list)
+    pending: list[str] = field(default_factory=list)
+    budget_note: str | None = None
 
 
 @dataclass
@@ -60,7 +78,8 @@ class Synthesizer:
 
     def run_shard(self, jobs: list[SynthesisJob], roles: Roles, run_id: str, label: str = "synthesize"
                   ) -> ShardOutput:
-        """All jobs of one shard through the three steps; every job ends as an item or a reject.
+        """All jobs of one shard through the three steps; every job ends as an item, a reject, or (when a spend
+        guard refused its next call) pending.
 
         Progress (done/total, rate, ETA) is logged per step as ``<label> <step>``.
         """
@@ -69,6 +88,12 @@ class Synthesizer:
         survivors = self._verify(survivors, roles.annotator, run_id, out,
                                  Progress(f"{label} verify", len(survivors)))
         self._refine(survivors, roles.refiner, run_id, out, Progress(f"{label} refine", len(survivors)))
+        if out.pending:
+            waiting = set(out.pending)
+            out.pending = [job.job_id for job in jobs if job.job_id in waiting]
+            out.budget_note = roles.guard_note
+            log.warning("%s: %d of %d jobs left pending by the spend guard: %s", label, len(out.pending), len(jobs),
+                        out.budget_note)
         return out
 
     def _generate(self, jobs: list[SynthesisJob], client: LlmClient, run_id: str, out: ShardOutput,
@@ -76,10 +101,12 @@ class Synthesizer:
         strategies = [self.strategies[job.strategy] for job in jobs]
         requests = [s.build_request(job, self.taxonomy) for s, job in zip(strategies, jobs, strict=True)]
         schemas = [s.output_model(job) for s, job in zip(strategies, jobs, strict=True)]
-        outcomes = asyncio.run(client.run_batch(requests, schemas, on_done=progress.advance))
+        outcomes = asyncio.run(client.run_batch_within_budget(requests, schemas, on_done=progress.advance))
         survivors = []
         for job, schema, outcome in zip(jobs, schemas, outcomes, strict=True):
-            if outcome.status == "ok" and outcome.parsed is not None:
+            if outcome is None:
+                out.pending.append(job.job_id)
+            elif outcome.status == "ok" and outcome.parsed is not None:
                 survivors.append(_Survivor(job, schema.model_validate(outcome.parsed), outcome))
             else:
                 out.rejects.append(_reject(job, run_id, "generate", "invalid_output", outcome))
@@ -88,9 +115,13 @@ class Synthesizer:
     def _verify(self, survivors: list[_Survivor], client: LlmClient, run_id: str, out: ShardOutput,
                 progress: Progress) -> list[_Survivor]:
         requests = [self.check.build_request(s.job.job_id, s.job.language, s.draft) for s in survivors]
-        outcomes = asyncio.run(client.run_batch(requests, self.check.task.output_model, on_done=progress.advance))
+        outcomes = asyncio.run(client.run_batch_within_budget(requests, self.check.task.output_model,
+                                                              on_done=progress.advance))
         kept = []
         for survivor, outcome in zip(survivors, outcomes, strict=True):
+            if outcome is None:
+                out.pending.append(survivor.job.job_id)
+                continue
             survivor.verified = outcome
             if outcome.status != "ok" or outcome.parsed is None:
                 out.rejects.append(_reject(survivor.job, run_id, "verify", "verify_invalid", outcome))
@@ -108,16 +139,19 @@ class Synthesizer:
                 progress: Progress) -> None:
         requests = [self.refine.build_request(s.job.job_id, s.job.language, s.draft) for s in survivors]
         schemas = [self.refine.output_model(s.draft) for s in survivors]
-        firsts = asyncio.run(client.run_batch(requests, schemas, on_done=progress.advance))
+        firsts = asyncio.run(client.run_batch_within_budget(requests, schemas, on_done=progress.advance))
         second_needed = [i for i, (s, o) in enumerate(zip(survivors, firsts, strict=True))
-                         if o.status == "ok" and o.parsed is not None
+                         if o is not None and o.status == "ok" and o.parsed is not None
                          and not RefineTask.draft_agrees(s.draft, o.parsed) and self.policy == "second_sample"]
-        seconds = dict(zip(second_needed, asyncio.run(client.run_batch(
+        seconds = dict(zip(second_needed, asyncio.run(client.run_batch_within_budget(
             [self.refine.build_request(survivors[i].job.job_id, survivors[i].job.language, survivors[i].draft,
                                        second_opinion=True) for i in second_needed],
             [schemas[i] for i in second_needed])), strict=True))
         for index, (survivor, first) in enumerate(zip(survivors, firsts, strict=True)):
             job = survivor.job
+            if first is None or (index in seconds and seconds[index] is None):
+                out.pending.append(job.job_id)
+                continue
             if first.status != "ok" or first.parsed is None:
                 out.rejects.append(_reject(job, run_id, "refine", "refine_invalid", first, survivor.difficulty))
                 continue
@@ -129,6 +163,7 @@ class Synthesizer:
                 continue
             if not agreed and self.policy == "second_sample":
                 second = seconds[index]
+                assert second is not None  # a cut-off second opinion left the job pending above
                 if second.status != "ok" or second.parsed is None or not answers_agree(first.parsed, second.parsed):
                     out.rejects.append(_reject(job, run_id, "refine", "refine_unresolved", second,
                                                survivor.difficulty, "a second refiner sample did not confirm"))

@@ -51,6 +51,8 @@ class SynthesisShardResult(BaseModel):
     items: int
     rejects: int
     llm_calls: int
+    pending: int = 0  # jobs the spend guard left for the next run (neither item nor reject)
+    budget_note: str | None = None
 
 
 def snapshot_jobs(store: ObjectStore, plan_id: str, run_id: str, limit: int | None = None) -> int:
@@ -116,9 +118,23 @@ def synthesize_shard(store: ObjectStore, run_id: str, shard: int, shard_size: in
         [r.model_dump() | {"replica": replica[r.item_id]} for r in out.rejects], schema=REJECT_SCHEMA)))
     store.put_bytes(layout.ledger_prefix(STAGE, run_id) + name, parquet_bytes(pa.Table.from_pylist(
         [r.model_dump() for r in ledger_rows], schema=LEDGER_SCHEMA)))
+    # Written even when the spend guard stopped the shard: its pending jobs have no outcome, so the next plan issues
+    # them again under the same job ids, and their calls made so far replay from the cache for free.
     store.put_bytes(marker, b"")
     calls = sum(1 for r in ledger_rows if not r.cache_hit)
-    log.info("synthesis %s shard %d: %d jobs -> %d items, %d rejects, %d LLM calls", run_id, shard, len(jobs),
-             len(out.items), len(out.rejects), calls)
+    log.info("synthesis %s shard %d: %d jobs -> %d items, %d rejects, %d pending, %d LLM calls", run_id, shard,
+             len(jobs), len(out.items), len(out.rejects), len(out.pending), calls)
+    if out.pending:
+        log.warning("synthesis %s shard %d stopped at its spend cap: %s; %d jobs left for the next run", run_id,
+                    shard, out.budget_note, len(out.pending))
     return SynthesisShardResult(run_id=run_id, shard=shard, skipped=False, jobs=len(jobs), items=len(out.items),
-                                rejects=len(out.rejects), llm_calls=calls)
+                                rejects=len(out.rejects), llm_calls=calls, pending=len(out.pending),
+                                budget_note=out.budget_note)
+
+
+def open_jobs(store: ObjectStore, run_id: str, jobs: int, shard_size: int) -> int:
+    """Jobs of the run's shards that have no completion marker yet (what a resumed run still has to pay for)."""
+    prefix = layout.qa_prefix(run_id)
+    done = {k for k in store.list_keys(prefix) if "_SUCCESS." in k}
+    return sum(min(shard_size, jobs - shard * shard_size) for shard in shard_indexes(jobs, shard_size)
+               if layout.shard_marker(prefix, shard) not in done)

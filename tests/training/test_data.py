@@ -12,13 +12,13 @@ from boostqa.export.packing import Packer
 from training.data import CorruptShardError, PackedMixture
 
 
-def _mixture(tmp_path: Path, documents: int = 50, seq_len: int = 16) -> Path:
+def _mixture(tmp_path: Path, documents: int = 50, seq_len: int = 16, version: str | None = None) -> Path:
     packer = Packer(tmp_path, seq_len=seq_len, eos_token_id=0, vocab_size=1000, sequences_per_shard=8)
     starts = [packer.add(list(range(1 + i % 7, 12 + i % 7))) for i in range(documents)]
     shards = packer.close()
     manifest = {"manifest_version": 1, "packed": {"seq_len": seq_len, "dtype": str(packer.dtype), "eos_token_id": 0,
                                                   "vocab_size": 1000, "shards": [s.__dict__ for s in shards]},
-                "starts": starts}
+                "starts": starts} | ({"mixture_version": version} if version else {})
     path = tmp_path / "manifest.json"
     path.write_text(json.dumps(manifest))
     return path

@@ -1,5 +1,6 @@
 """Real DeepSpeed on CPU (2 ranks, ZeRO-2, gloo) through torchrun: loss falls, a killed run resumes from its
-last checkpoint with the same data order and no repeated step, and the exported HF folder reloads."""
+last checkpoint with the same data order, no repeated step and the same samples record, and the exported HF folder
+reloads."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import pytest
 from boostqa.settings import PROJECT_ROOT
 from tests.training.test_data import _mixture
 from training.data import PackedMixture
+from training.samples import read_samples
 from training.status import read_metrics, read_status
 
 pytestmark = pytest.mark.integration
@@ -60,6 +62,12 @@ def test_training_resumes_after_a_kill_without_repeating_data(tmp_path: Path) ->
         assert row["sample_indexes"] == mixture.samples_for_step(row["step"], 4, seed=1234).tolist()
     read = [i for row in metrics for i in row["sample_indexes"]]
     assert len(set(read)) == len(read)
+    # What the model saw: the killed-and-resumed run's samples record is the uninterrupted run's, row for row.
+    record = read_samples(output)
+    assert record.column("step").to_pylist() == [s for s in range(24) for _ in range(4)]
+    assert record.column("sequence_index").to_pylist() == [
+        i for s in range(24) for i in mixture.samples_for_step(s, 4, seed=1234).tolist()]
+    assert set(record.column("manifest_sha256").to_pylist()) == {mixture.manifest_sha256}
     assert metrics[-1]["loss"] < metrics[0]["loss"]
 
     status = read_status(output)

@@ -30,6 +30,8 @@ per_run as (
         coalesce(sum(prompt_tokens) filter (where not is_cache_hit), 0) as billed_prompt_tokens,
         coalesce(sum(completion_tokens) filter (where not is_cache_hit), 0) as billed_completion_tokens,
         coalesce(sum(prompt_tokens + completion_tokens) filter (where is_cache_hit), 0) as replayed_tokens,
+        coalesce(sum(prompt_tokens), 0) as all_prompt_tokens,
+        coalesce(sum(completion_tokens), 0) as all_completion_tokens,
         quantile_cont(latency_ms, 0.5) filter (where not is_cache_hit) as p50_latency_ms,
         quantile_cont(latency_ms, 0.95) filter (where not is_cache_hit) as p95_latency_ms
 

@@ -12,6 +12,11 @@ renamed as (
     select
         regexp_extract(filename, '/stage=([^/]+)/', 1) as stage,
         run_id,
+        -- UTC day the run started, from its id: <stage>_<YYYYMMDD>T<HHMMSS>Z_<hash> (or legacy <stage>_<YYYY-MM-DD>)
+        coalesce(
+            try_strptime(regexp_extract(run_id, '_(\d{8})T\d{6}Z_[0-9a-f]{8}$', 1), '%Y%m%d')::date,
+            try_cast(regexp_extract(run_id, '_(\d{4}-\d{2}-\d{2})$', 1) as date)
+        ) as run_day,
         role,
         model,
         item_id,

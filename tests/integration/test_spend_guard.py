@@ -1,0 +1,82 @@
+"""The spend guard through Airflow on the embedded stack: an over-budget run fails before any LLM call; a run that
+reaches its cap mid-way stops, and the next run finishes the jobs it left without billing any turn twice."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date
+
+import pytest
+
+from boostqa.demo import run_dag
+from boostqa.errors import StackError
+from boostqa.lake.store import ObjectStore
+from boostqa.settings import BoostqaSettings
+from boostqa.stack.seaweedfs import lake_config
+from boostqa.warehouse import query
+from tests.conftest import lake_rows, new_run_id, run_ids
+
+pytestmark = pytest.mark.integration
+DAY = date(2026, 11, 30)
+CONF = {"limit": 6, "shard_size": 6, "difficulty_tolerance": 4, "plain_text": True, "refine_policy": "keep_refined"}
+
+
+def _synthesis(settings: BoostqaSettings, store: ObjectStore, conf: dict[str, object], fails: bool = False) -> str:
+    before = run_ids(store, "synthesis/")
+    if fails:
+        with pytest.raises(StackError):
+            run_dag(settings, "qa_synthesis", DAY, conf=conf)
+    else:
+        run_dag(settings, "qa_synthesis", DAY, conf=conf)
+    return new_run_id(store, "synthesis/", before)
+
+
+def test_over_budget_fails_before_calling_and_a_capped_run_leaves_its_rest_to_the_next(
+        stack_with_llm: BoostqaSettings) -> None:
+    settings = stack_with_llm
+    store = ObjectStore(lake_config(settings))
+    run_dag(settings, "seed_ingest", DAY)
+    run_dag(settings, "seed_annotate", DAY, conf={"limit": 8, "shard_size": 8})
+    run_dag(settings, "warehouse_build", DAY)
+
+    refused = _synthesis(settings, store, CONF | {"run_tokens": 1}, fails=True)
+    (record,) = lake_rows(store, f"llm/budgets/stage=synthesize/run_id={refused}/")
+    assert not record["is_accepted"] and record["jobs"] == 6 and record["projected_tokens"] > 1
+    assert str(record["projected_tokens"]) in record["reason"].replace(",", "")  # the numbers are in the message
+    assert lake_rows(store, f"llm/ledger/stage=synthesize/run_id={refused}/") == []  # not one call
+    assert not store.list_keys(f"qa/run_id={refused}/")
+
+    # The projection fits this cap exactly, but the run's one shard gets a quarter of it (up to four shards may run
+    # at once): the guard stops it mid-way and the jobs it did not finish stay pending.
+    cap = int(record["projected_tokens"])
+    capped = _synthesis(settings, store, CONF | {"run_tokens": cap})
+    jobs = {j["job_id"] for j in lake_rows(store, f"synthesis/run_id={capped}/")}
+    done = {r["item_id"] for prefix in ("qa/", "quarantine/synthesize/")
+            for r in lake_rows(store, f"{prefix}run_id={capped}/")}
+    pending = jobs - done
+    capped_ledger = lake_rows(store, f"llm/ledger/stage=synthesize/run_id={capped}/")
+    billed = [r for r in capped_ledger if not r["cache_hit"]]
+    assert pending and billed, "the cap should stop the run after some calls"
+    assert sum(r["prompt_tokens"] + r["completion_tokens"] for r in billed) <= cap
+
+    run_dag(settings, "warehouse_build", DAY)  # the next plan issues the pending jobs again, same ids
+    following = _synthesis(settings, store, CONF | {"limit": 12, "shard_size": 12})
+    following_jobs = {j["job_id"] for j in lake_rows(store, f"synthesis/run_id={following}/")}
+    assert pending <= following_jobs
+    done_after = {r["item_id"] for prefix in ("qa/", "quarantine/synthesize/")
+                  for r in lake_rows(store, f"{prefix}run_id={following}/")}
+    assert pending <= done_after  # finished by the next run
+    # no turn billed twice: what the capped run paid for replays from the cache in the next run
+    turns = Counter((r["item_id"], r["role"]) for r in lake_rows(store, f"llm/ledger/stage=synthesize/"
+                                                                         f"run_id={following}/"))
+    paid = Counter((r["item_id"], r["role"]) for r in billed) + Counter(
+        (r["item_id"], r["role"]) for r in lake_rows(store, f"llm/ledger/stage=synthesize/run_id={following}/")
+        if not r["cache_hit"])
+    for key, count in turns.items():
+        if key[0] in pending:
+            assert paid[key] == count, f"{key}: {count} turns, {paid[key]} billed"
+
+    budget = query(settings.warehouse_path, "select grain, run_id, budget_tokens, spent_tokens, was_refused from "
+                   f"marts.fct_llm_budget where run_id in ('{refused}', '{capped}') order by run_id")
+    assert {r["run_id"]: (r["was_refused"], r["budget_tokens"]) for r in budget} == {
+        refused: (True, 1), capped: (False, cap)}
