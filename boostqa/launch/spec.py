@@ -61,3 +61,14 @@ def read_status_file(output_dir: Path) -> RunStatus | None:
         return None
     raw: dict[str, Any] = json.loads(path.read_text())
     return RunStatus.model_validate({k: v for k, v in raw.items() if k in RunStatus.model_fields})
+
+
+def retire_finished_status(output_dir: Path) -> bool:
+    """Before a run is (re)submitted into ``output_dir``: move a finished status left by an earlier attempt aside
+    (``status.previous.json``), so the watcher waits for this attempt instead of reporting the old outcome.
+    Returns whether one was moved."""
+    status = read_status_file(output_dir)
+    if status is None or not status.finished:
+        return False
+    (output_dir / "status.json").replace(output_dir / "status.previous.json")
+    return True

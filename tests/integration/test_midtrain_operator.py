@@ -56,3 +56,45 @@ def test_on_kill_stops_the_run(tmp_path: Path) -> None:
     while _processes_of(str(output)) and time.monotonic() < deadline:
         time.sleep(0.5)
     assert _processes_of(str(output)) == []
+
+
+def _train(operator: DeepSpeedTrainOperator) -> dict[str, object]:
+    with pytest.raises(TaskDeferred) as deferred:
+        operator.execute(context={})
+    event = asyncio.run(asyncio.wait_for(_first_event(deferred.value.trigger), timeout=600))
+    return operator.execute_complete({}, event, **deferred.value.kwargs)
+
+
+def test_a_second_run_the_same_day_trains_apart_and_only_resume_run_id_continues_the_first(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import UTC, datetime
+    from types import SimpleNamespace
+
+    from boostqa.settings import BoostqaSettings
+    from boostqa_airflow.runs import RESUME_PARAM, boostqa_run_id
+    from training.status import read_metrics
+
+    settings = BoostqaSettings(state_dir=tmp_path / "state", training_root=tmp_path / "work")
+    monkeypatch.setattr("boostqa_airflow.operators.train.get_settings", lambda: settings)
+    manifest = _mixture(tmp_path / "mix", documents=200, seq_len=32)
+    morning = SimpleNamespace(run_id="manual__morning", run_after=datetime(2026, 12, 3, 6, tzinfo=UTC))
+    evening = SimpleNamespace(run_id="manual__evening", run_after=datetime(2026, 12, 3, 18, tzinfo=UTC))
+
+    def operator(run_id: str, steps: int) -> DeepSpeedTrainOperator:
+        return DeepSpeedTrainOperator(task_id="train", run_id=run_id, config="cpu_smoke", mixture_version="it",
+                                      overrides=f"data.manifest={manifest}, max_steps={steps}, checkpoint_every=4",
+                                      poll_seconds=0.5)
+
+    first, second = boostqa_run_id("midtrain", morning), boostqa_run_id("midtrain", evening)
+    assert first != second
+    one, two = _train(operator(first, 4)), _train(operator(second, 4))
+    assert one["output_dir"] != two["output_dir"] and Path(str(one["hf_folder"])).exists()
+    assert Path(str(two["hf_folder"])).exists()  # the first run's folder is still there, untouched
+    assert [m["step"] for m in read_metrics(Path(str(two["output_dir"])))] == [0, 1, 2, 3]  # not resumed
+
+    resumed_id = boostqa_run_id("midtrain", evening, {RESUME_PARAM: first})
+    assert resumed_id == first
+    resumed = _train(operator(resumed_id, 8))
+    assert resumed["output_dir"] == one["output_dir"]
+    assert [m["step"] for m in read_metrics(Path(str(resumed["output_dir"])))] == list(range(8))
+    assert "resumed from" in (Path(str(resumed["output_dir"])) / "launcher.log").read_text()

@@ -50,3 +50,28 @@ def test_bad_parameters_fail_without_retry() -> None:
     with pytest.raises(AirflowFailException, match="bad annotate parameters"):
         operator.execute(context={})
     operator.lake.get_conn.assert_not_called()
+
+
+def test_an_annotate_run_over_its_token_budget_fails_before_any_call(memory_store: MemoryStore, tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    from boostqa.settings import get_settings
+
+    ingest_source(get_source(RESOURCES / "seed_sources.yaml", "community_dump"), date(2026, 11, 25), memory_store)
+    calls: list[object] = []
+    endpoint = LlmEndpoint(role="annotator", base_url="http://fake/v1", model="tiny")
+    client = LlmClient(endpoint, FakeTransport(lambda m: calls.append(m) or REPLY), ResponseCache(tmp_path / "c"),
+                       "annotate_y")
+    operator = AnnotateSeedsOperator(task_id="annotate", run_id="annotate_y", limit="None", shard_size="1")
+    operator.lake = Mock(get_conn=Mock(return_value=memory_store))  # type: ignore[method-assign]
+    operator.llm = Mock(get_client=Mock(return_value=client))  # type: ignore[method-assign]
+    monkeypatch.setenv("BOOSTQA_BUDGET__ANNOTATE_RUN_TOKENS", "10")
+    monkeypatch.setenv("BOOSTQA_WAREHOUSE_PATH", str(tmp_path / "none.duckdb"))
+    get_settings.cache_clear()
+    try:
+        with pytest.raises(AirflowFailException, match="annotate"):
+            operator.execute(context={})
+    finally:
+        get_settings.cache_clear()
+    assert calls == []
+    (key,) = [k for k in memory_store.objects if k.startswith("llm/budgets/stage=annotate/run_id=annotate_y/")]
+    assert key.endswith(".parquet")

@@ -10,8 +10,12 @@ from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException
 
 from boostqa.annotate.runner import annotate_seeds, seeds_to_annotate
-from boostqa.annotate.task import DEFAULT_PROMPT_VERSION, AnnotationTask
+from boostqa.annotate.task import DEFAULT_PROMPT_VERSION, STAGE, AnnotationTask
 from boostqa.annotate.taxonomy import load_taxonomy
+from boostqa.errors import ConfigError
+from boostqa.llm.budget import BudgetExhausted, SpendGuard
+from boostqa.llm.prices import prices_from_settings
+from boostqa.llm.projection import preflight_stage
 from boostqa_airflow.constants import S3_CONN_ID
 from boostqa_airflow.hooks.lake import LakeHook
 from boostqa_airflow.hooks.llm import LlmHook
@@ -54,5 +58,20 @@ class AnnotateSeedsOperator(BaseOperator):
         store = self.lake.get_conn()
         seeds = seeds_to_annotate(store, self.run_id, task.prompt_version, limit)
         self.log.info("%d seeds to annotate in run %s (shards of %d)", len(seeds), self.run_id, shard_size)
-        result = annotate_seeds(seeds, task, self.llm.get_client(self.run_id), store, self.run_id, shard_size)
+        client = self.llm.get_client(self.run_id)
+        # The spend guard: the projection (seeds x samples, tokens per seed from history) must fit the run's and the
+        # day's caps before any call (BOOSTQA_BUDGET__ANNOTATE_*); during the run the client stops at the cap.
+        try:
+            budget, _ = preflight_stage(store, STAGE, self.run_id, len(seeds) * task.samples,
+                                        {"annotator": client.endpoint.model})
+        except ConfigError as exc:
+            raise AirflowFailException(str(exc)) from exc
+        client.guard = SpendGuard.from_lake(store, STAGE, self.run_id, budget, prices_from_settings())
+        try:
+            result = annotate_seeds(seeds, task, client, store, self.run_id, shard_size)
+        except BudgetExhausted as exc:
+            # finished shards are written; the seeds of the cut-off shard go to the next run's work list (their
+            # calls made so far replay from the cache for free)
+            self.log.warning("annotate %s stopped at its spend cap: %s", self.run_id, exc)
+            return {"run_id": self.run_id, "stopped_at_cap": str(exc)}
         return result.model_dump()

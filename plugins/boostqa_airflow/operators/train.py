@@ -14,7 +14,7 @@ from boostqa.errors import ConfigError, LakeError
 from boostqa.lake.versions import resolve_version, write_pointer
 from boostqa.launch.cluster import ClusterResources
 from boostqa.launch.metrics import publish_training_metrics
-from boostqa.launch.spec import LaunchSpec, RunStatus
+from boostqa.launch.spec import LaunchSpec, RunStatus, retire_finished_status
 from boostqa.runs import check_id
 from boostqa.settings import get_settings
 from boostqa_airflow.constants import S3_CONN_ID
@@ -87,6 +87,9 @@ class DeepSpeedTrainOperator(BaseOperator):
         try:
             mixture_version = self._resolve_mixture(context)
             spec = self._spec(mixture_version)
+            if retire_finished_status(Path(spec.output_dir)):  # a resumed run: its earlier attempt had finished
+                self.log.info("training %s resumes in %s (its earlier status moved to status.previous.json)",
+                              spec.run_id, spec.output_dir)
             self._handle = launcher_for(self.launcher, self._resources(mixture_version)).submit(spec)
         except ConfigError as exc:
             raise AirflowFailException(str(exc)) from exc
