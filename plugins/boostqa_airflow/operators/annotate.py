@@ -74,4 +74,6 @@ class AnnotateSeedsOperator(BaseOperator):
             # calls made so far replay from the cache for free)
             self.log.warning("annotate %s stopped at its spend cap: %s", self.run_id, exc)
             return {"run_id": self.run_id, "stopped_at_cap": str(exc)}
+        for outlet in self.outlets:  # the run whose labels the warehouse build will plan from
+            context["outlet_events"][outlet].extra = {"run_id": self.run_id, "annotated": result.annotated}
         return result.model_dump()
