@@ -39,4 +39,10 @@ def from_asset_events(context: Any, key: str) -> str | None:
     return None if newest is None else str(newest.extra[key])
 
 
+def hand_over(context: Any, outlets: Any, extra: dict[str, Any]) -> None:
+    """Put ``extra`` (the ids a downstream DAG needs) on the asset events of every outlet of the running task."""
+    for outlet in outlets:
+        context["outlet_events"][outlet].extra = extra
+
+
 MACROS = {"boostqa_run_id": boostqa_run_id}

@@ -19,7 +19,7 @@ from boostqa.llm.projection import preflight_stage
 from boostqa_airflow.constants import S3_CONN_ID
 from boostqa_airflow.hooks.lake import LakeHook
 from boostqa_airflow.hooks.llm import LlmHook
-from boostqa_airflow.runs import run_id_template
+from boostqa_airflow.runs import hand_over, run_id_template
 
 __all__ = ["DEFAULT_PROMPT_VERSION", "AnnotateSeedsOperator"]
 
@@ -74,6 +74,6 @@ class AnnotateSeedsOperator(BaseOperator):
             # calls made so far replay from the cache for free)
             self.log.warning("annotate %s stopped at its spend cap: %s", self.run_id, exc)
             return {"run_id": self.run_id, "stopped_at_cap": str(exc)}
-        for outlet in self.outlets:  # the run whose labels the warehouse build will plan from
-            context["outlet_events"][outlet].extra = {"run_id": self.run_id, "annotated": result.annotated}
+        # the run whose labels the warehouse build will plan from
+        hand_over(context, self.outlets, {"run_id": self.run_id, "annotated": result.annotated})
         return result.model_dump()

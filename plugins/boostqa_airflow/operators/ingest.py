@@ -17,6 +17,7 @@ from boostqa.ingest.runner import ingest_source
 from boostqa.settings import get_settings
 from boostqa_airflow.constants import S3_CONN_ID
 from boostqa_airflow.hooks.lake import LakeHook
+from boostqa_airflow.runs import hand_over
 
 
 def _sources_file(sources_file: str | None) -> Path:
@@ -96,7 +97,6 @@ class PublishSeedsOperator(BaseOperator):
             "rows_quarantined": sum(r["rows_quarantined"] for r in results),
             "manifests": sorted(r["manifest_uri"] for r in results),
         }
-        for outlet in self.outlets:
-            context["outlet_events"][outlet].extra = {k: v for k, v in summary.items() if k != "manifests"}
+        hand_over(context, self.outlets, {k: v for k, v in summary.items() if k != "manifests"})
         self.log.info("seeds published: %s", summary)
         return summary

@@ -17,6 +17,7 @@ from boostqa.settings import get_settings
 from boostqa.stack.llm_server import model_dir
 from boostqa_airflow.constants import S3_CONN_ID
 from boostqa_airflow.hooks.lake import LakeHook
+from boostqa_airflow.runs import hand_over
 
 
 class StageGeneralCorpusOperator(BaseOperator):
@@ -84,8 +85,7 @@ class PublishMixtureOperator(BaseOperator):
     def execute(self, context: Any) -> dict[str, Any]:
         pointer = publish_mixture(LakeHook(self.lake_conn_id).get_conn(), self.mixture_version)
         extra = {"mixture_version": self.mixture_version, "manifest_sha256": pointer["manifest_sha256"]}
-        for outlet in self.outlets:
-            context["outlet_events"][outlet].extra = extra
+        hand_over(context, self.outlets, extra)
         self.log.info("mixture %s published: %d samples, %d tokens", self.mixture_version, pointer["samples"],
                       pointer["tokens"])
         return extra

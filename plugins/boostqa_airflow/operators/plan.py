@@ -10,6 +10,7 @@ from airflow.sdk import BaseOperator
 from boostqa.synthesize.plans import publish_plan
 from boostqa_airflow.constants import S3_CONN_ID
 from boostqa_airflow.hooks.lake import LakeHook
+from boostqa_airflow.runs import hand_over
 
 
 class PublishPlanOperator(BaseOperator):
@@ -24,7 +25,6 @@ class PublishPlanOperator(BaseOperator):
     def execute(self, context: Any) -> dict[str, Any]:
         pointer = publish_plan(LakeHook(self.lake_conn_id).get_conn(), self.plan_id)
         extra = {"plan_id": self.plan_id, "jobs": pointer["jobs"]}
-        for outlet in self.outlets:
-            context["outlet_events"][outlet].extra = extra
+        hand_over(context, self.outlets, extra)
         self.log.info("plan %s: %d jobs (s3 plans/plan_id=%s/)", self.plan_id, pointer["jobs"], self.plan_id)
         return extra

@@ -20,7 +20,7 @@ from boostqa.settings import get_settings
 from boostqa_airflow.constants import S3_CONN_ID
 from boostqa_airflow.hooks.lake import LakeHook
 from boostqa_airflow.launchers import LAUNCHERS, launcher_for
-from boostqa_airflow.runs import from_asset_events
+from boostqa_airflow.runs import from_asset_events, hand_over
 from boostqa_airflow.triggers.training import TrainingRunTrigger
 
 
@@ -143,7 +143,6 @@ class PublishTrainingRunOperator(BaseOperator):
         # the newest finished run, for an evaluation triggered by hand (no asset event to read it from)
         write_pointer(store, "training", run["run_id"], hf_folder=run["hf_folder"],
                       mixture_version=run["mixture_version"])
-        for outlet in self.outlets:
-            context["outlet_events"][outlet].extra = extra
+        hand_over(context, self.outlets, extra)
         self.log.info("published %d steps of %s; checkpoint %s", steps, run["run_id"], run["hf_folder"])
         return extra | {"steps": steps}
