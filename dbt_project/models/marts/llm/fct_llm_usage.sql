@@ -1,10 +1,12 @@
 -- Calls, cache replays, billed tokens, latency and cost per stage x run x role x model.
 -- Billed = turns that reached a server; replayed turns (cache hits) cost nothing and are counted apart.
+-- It aggregates fct_llm_calls (the incremental ledger, every turn once) rather than re-reading the lake; a whole
+-- table, so a new price list (var llm_price_version, the llm_prices seed) re-costs every run at once.
 with
 
 ledger as (
 
-    select * from {{ ref('stg_llm__ledger') }}
+    select * from {{ ref('fct_llm_calls') }}
 
 ),
 

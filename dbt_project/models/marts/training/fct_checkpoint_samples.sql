@@ -5,17 +5,44 @@
 -- seq_len-token sequences, so a sample may span sequences. It starts at the lineage's (packed_shard,
 -- packed_sequence, token_offset) and covers `tokens` tokens; it is seen in an epoch when the run read any
 -- sequence holding part of it (times_seen), and whole when it read every one of them (times_seen_whole).
+--
+-- Incremental (config in _training__models.yml, unique_key run_id + sample_id): an incremental build loads the
+-- training runs that have no row here yet. A run's samples record is one part, published whole after the run
+-- (training/samples/run_id=<run>/part-00000.parquet; a retried publish rewrites it with the same rows), so a loaded
+-- run never changes and a per-run rule is exact. A run whose mixture lineage is not loaded yet has no row, so the
+-- next build tries it again. The build also reloads a run whose samples' seed, synthesis run or plan no longer
+-- match fct_mixture_lineage (which reloads a version when "first run wins" moves an item to an earlier run); that
+-- check joins two warehouse tables. Only those runs' reads and their mixtures' lineage are read.
+-- (`is_incremental is defined`: tests/boostqa/launch/test_samples_seen.py renders this file with plain Jinja.)
 with
 
 seen as (
 
     select * from {{ ref('stg_training__samples_seen') }}
+    {% if is_incremental is defined and is_incremental() %}
+    where run_id in (
+        (
+            select run_id from {{ ref('stg_training__samples_seen') }}
+            except
+            select run_id from {{ this }}
+        )
+        union
+        select loaded.run_id
+        from {{ this }} as loaded
+        inner join {{ ref('fct_mixture_lineage') }} as lineage using (mixture_version, sample_id)
+        where loaded.seed_id is distinct from lineage.seed_id
+            or loaded.synthesis_run_id is distinct from lineage.synthesis_run_id
+            or loaded.plan_id is distinct from lineage.plan_id
+    )
+    {% endif %}
 
 ),
 
 lineage as (
 
+    -- only the mixtures the runs trained on (each mixture's token stream is a window over its own lineage)
     select * from {{ ref('fct_mixture_lineage') }}
+    where mixture_version in (select mixture_version from seen)
 
 ),
 

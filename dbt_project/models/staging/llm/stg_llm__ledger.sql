@@ -27,7 +27,11 @@ renamed as (
         latency_ms,
         cache_hit as is_cache_hit,
         status,
-        attempts
+        attempts,
+
+        -- where the turn lies in the lake: its part (a shard's object, final once written) and its row there
+        filename as lake_part,
+        file_row_number as part_row
 
     from source
 
