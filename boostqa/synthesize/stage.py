@@ -6,12 +6,14 @@ import io
 import logging
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from pydantic import BaseModel
 
 from boostqa.errors import LakeError
 from boostqa.lake import layout
 from boostqa.lake.parquet import parquet_bytes
+from boostqa.lake.read import read_prefix
 from boostqa.lake.store import ObjectStore
 from boostqa.llm.ledger import LEDGER_SCHEMA, Ledger
 from boostqa.synthesize.records import SynthesisJob
@@ -72,11 +74,25 @@ def snapshot_jobs(store: ObjectStore, plan_id: str, run_id: str, limit: int | No
     if data is None:
         raise LakeError(f"no synthesis jobs at {store.config.uri(source)}: run the warehouse_build DAG first")
     table = pq.read_table(io.BytesIO(data)).sort_by("job_order")
+    done = jobs_done_elsewhere(store, run_id)
+    if done:  # another run on the same plan already finished these: take the plan's next jobs instead
+        table = table.filter(pc.invert(pc.is_in(table["job_id"], pa.array(sorted(done), pa.string()))))
     if limit is not None:
         table = table.slice(0, limit)
     store.put_bytes(key, parquet_bytes(table))
-    log.info("synthesis %s: %d jobs from plan %s (limit %s)", run_id, table.num_rows, plan_id, limit)
+    log.info("synthesis %s: %d jobs from plan %s (limit %s; %d of the plan's jobs already done by other runs)",
+             run_id, table.num_rows, plan_id, limit, len(done))
     return table.num_rows
+
+
+def jobs_done_elsewhere(store: ObjectStore, run_id: str) -> set[str]:
+    """Job ids another synthesis run finished (an item or a reject): a new run never takes them again."""
+    done: set[str] = set()
+    for prefix in (f"{layout.QA}/", f"{layout.QUARANTINE}/{STAGE}/"):
+        table = read_prefix(store, prefix, ["item_id", "run_id"])
+        if table is not None:
+            done.update(table.filter(pc.not_equal(table["run_id"], run_id))["item_id"].to_pylist())
+    return done
 
 
 def shard_indexes(jobs: int, shard_size: int) -> list[int]:

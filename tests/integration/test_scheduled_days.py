@@ -1,5 +1,7 @@
 """Three scheduled days with no new seeds, through Airflow on the embedded stack: each day plans and runs only new
-jobs, adds QC-kept items, and exports a new mixture version while the earlier ones stay byte-identical.
+jobs, adds QC-kept items, and exports a new mixture version while the earlier ones stay byte-identical. Day one
+also checks the synthesis run itself: an item or a reject per job, a QC decision per item, the funnel marts, and a
+resume by ``resume_run_id`` that rewrites nothing.
 
 The generator is the embedded vLLM server's real SmolLM2-135M (no recorded replies): with the verify step's full
 tolerance and ``keep_refined`` a day's few jobs keep at least one item in practice, which is what "the corpus grows"
@@ -18,6 +20,7 @@ from boostqa.lake.store import ObjectStore
 from boostqa.report.days import day_row
 from boostqa.settings import BoostqaSettings
 from boostqa.stack.seaweedfs import lake_config
+from boostqa.warehouse import query
 from tests.conftest import lake_rows, run_ids
 
 pytestmark = pytest.mark.integration
@@ -29,6 +32,34 @@ def _hashes(store: ObjectStore, prefix: str) -> dict[str, str]:
     return {k: hashlib.sha256(store.get_bytes(k)).hexdigest() for k in store.list_keys(prefix)}
 
 
+def _check_day_one(settings: BoostqaSettings, store: ObjectStore, run_id: str) -> None:
+    """Every job ends as an item or a reject, QC decides every item, the marts agree, a resume rewrites nothing."""
+    run = f"run_id={run_id}/"
+    jobs = lake_rows(store, f"synthesis/{run}")
+    items, rejects = lake_rows(store, f"qa/{run}"), lake_rows(store, f"quarantine/synthesize/{run}")
+    assert sorted(r["item_id"] for r in items + rejects) == sorted(j["job_id"] for j in jobs)
+    for item in items:
+        assert item["generator_model"] == item["refiner_model"] == "smollm2-135m-instruct"
+        assert item["question"] and item["refined_answer"] and item["generator_request_id"]
+        assert (item["options"] is None) == (item["refined_option"] is None)
+    funnel = query(settings.warehouse_path, "select sum(jobs) as jobs, sum(kept) as kept from "
+                   f"marts.fct_synthesis_funnel where synthesis_run_id = '{run_id}'")
+    assert funnel == [{"jobs": len(jobs), "kept": len(items)}]
+    kept = lake_rows(store, f"qc/kept/{run}")
+    first_reasons = [r for r in lake_rows(store, f"qc/removals/{run}") if r["rank"] == 1]
+    assert sorted(r["item_id"] for r in kept + first_reasons) == sorted(r["item_id"] for r in items)
+    qc_funnel = query(settings.warehouse_path, "select sum(synthesized) as synthesized, sum(kept) as kept from "
+                      f"marts.fct_qc_funnel where synthesis_run_id = '{run_id}'")
+    assert qc_funnel == [{"synthesized": len(items), "kept": len(kept)}]
+    keys = [k for prefix in (f"qa/{run}", f"llm/ledger/stage=synthesize/{run}", f"qc/kept/{run}",
+                             f"qc/removals/{run}") for k in store.list_keys(prefix)]
+    before = {k: hashlib.sha256(store.get_bytes(k)).hexdigest() for k in keys}
+    run_dag(settings, "qa_synthesis", FIRST_DAY, conf=CONF | {"resume_run_id": run_id})  # every shard skipped
+    assert {k: hashlib.sha256(store.get_bytes(k)).hexdigest() for k in keys} == before
+    assert run_ids(store, "synthesis/") >= {run_id}
+
+
+@pytest.mark.timeout(3600)  # three scheduled days through Airflow: about 20 minutes on 2 cores
 def test_three_days_without_new_seeds_run_new_jobs_grow_the_corpus_and_keep_old_versions(
         stack_with_llm: BoostqaSettings) -> None:
     settings = stack_with_llm
@@ -44,6 +75,8 @@ def test_three_days_without_new_seeds_run_new_jobs_grow_the_corpus_and_keep_old_
         for dag_id, conf in (("warehouse_build", None), ("qa_synthesis", CONF), ("mixture_export", None)):
             run_dag(settings, dag_id, day, conf=conf)
         (run_id,) = run_ids(store, "synthesis/") - runs_before
+        if offset == 0:
+            _check_day_one(settings, store, run_id)
         row = day_row(store, day.isoformat(), run_id)
         rows.append(row)
 

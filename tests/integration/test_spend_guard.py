@@ -31,13 +31,15 @@ def _synthesis(settings: BoostqaSettings, store: ObjectStore, conf: dict[str, ob
     return new_run_id(store, "synthesis/", before)
 
 
+@pytest.mark.timeout(2400)  # four synthesis runs and up to two warehouse builds through Airflow
 def test_over_budget_fails_before_calling_and_a_capped_run_leaves_its_rest_to_the_next(
         stack_with_llm: BoostqaSettings) -> None:
     settings = stack_with_llm
     store = ObjectStore(lake_config(settings))
     run_dag(settings, "seed_ingest", DAY)
     run_dag(settings, "seed_annotate", DAY, conf={"limit": 8, "shard_size": 8})
-    run_dag(settings, "warehouse_build", DAY)
+    if store.get_bytes_or_none("plans/latest.json") is None:  # an earlier test's plan serves as well
+        run_dag(settings, "warehouse_build", DAY)
 
     refused = _synthesis(settings, store, CONF | {"run_tokens": 1}, fails=True)
     (record,) = lake_rows(store, f"llm/budgets/stage=synthesize/run_id={refused}/")

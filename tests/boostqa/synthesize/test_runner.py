@@ -159,6 +159,12 @@ def test_stage_snapshots_jobs_runs_shards_once_and_resumes(memory_store, tmp_pat
     again = synthesize_shard(memory_store, "s1", 0, 3, synthesizer(), roles)
     assert again.skipped and len(generator.calls) == calls
 
+    # A second run on the same plan takes the plan's jobs no run has finished, never the first run's again.
+    memory_store.put_bytes("plans/plan_id=p/synthesis_jobs.parquet", parquet_bytes(pa.Table.from_pylist(rows)))
+    assert snapshot_jobs(memory_store, "p", "s2", limit=4) == 1
+    second = pq.read_table(io.BytesIO(memory_store.objects["synthesis/run_id=s2/jobs.parquet"]))
+    assert second["job_id"].to_pylist() == ["ok0"]
+
 
 def test_a_shard_killed_mid_way_resumes_without_repeating_finished_calls(memory_store, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     import pyarrow as pa
