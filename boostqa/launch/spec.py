@@ -47,6 +47,8 @@ class RunStatus(BaseModel):
     loss_last: float | None = None
     hf_folder: str | None = None
     error: str | None = None
+    mixture_version: str | None = None  # what the trainer trained on (its manifest's version and sha256)
+    manifest_sha256: str | None = None
 
     @property
     def finished(self) -> bool:

@@ -19,6 +19,7 @@ from boostqa.demo import run_dag
 from boostqa.lake.store import ObjectStore
 from boostqa.report.days import day_row
 from boostqa.settings import BoostqaSettings
+from boostqa.stack.llm_server import model_dir
 from boostqa.stack.seaweedfs import lake_config
 from boostqa.warehouse import query
 from tests.conftest import lake_rows, run_ids
@@ -72,7 +73,8 @@ def test_three_days_without_new_seeds_run_new_jobs_grow_the_corpus_and_keep_old_
     for offset in range(3):
         day = FIRST_DAY + timedelta(days=offset)
         runs_before, mixtures_before = run_ids(store, "synthesis/"), set(store.list_keys("mixtures/"))
-        for dag_id, conf in (("warehouse_build", None), ("qa_synthesis", CONF), ("mixture_export", None)):
+        export = {"tokenizer_dir": str(model_dir(settings))}  # the session's converted model (the stack's setting)
+        for dag_id, conf in (("warehouse_build", None), ("qa_synthesis", CONF), ("mixture_export", export)):
             run_dag(settings, dag_id, day, conf=conf)
         (run_id,) = run_ids(store, "synthesis/") - runs_before
         if offset == 0:

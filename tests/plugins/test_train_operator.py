@@ -53,6 +53,10 @@ def test_without_a_param_the_mixture_comes_from_the_triggering_event() -> None:
     result = _operator(mixture_version="").execute_complete({}, {"state": "succeeded", "hf_folder": "/h"},
                                                             **deferred.value.kwargs)
     assert result["mixture_version"] == "mixture_20261125T000000Z_00000001"
+    # under `airflow dags test` the resumed task gets the event only: the trainer's status names the mixture
+    event = {"state": "succeeded", "hf_folder": "/h", "mixture_version": "mixture_x", "manifest_sha256": "ab"}
+    result = _operator(mixture_version="").execute_complete({}, event)
+    assert result["mixture_version"] == "mixture_x" and result["manifest_sha256"] == "ab"
 
 
 def test_a_failed_run_fails_the_task_and_a_finished_one_returns_its_folder() -> None:

@@ -105,7 +105,9 @@ class DeepSpeedTrainOperator(BaseOperator):
         self.log.info("training %s succeeded: loss %s -> %s, HF folder %s", self.run_id, status.loss_first,
                       status.loss_last, status.hf_folder)
         # what the metrics publisher downstream needs to find the run (XCom)
-        mixture_version = mixture_version or self.mixture_version
+        # The trainer's own record first: under `airflow dags test` a resumed deferral gets the event only, not the
+        # kwargs it deferred with.
+        mixture_version = status.mixture_version or mixture_version or self.mixture_version
         return status.model_dump() | {"run_id": self.run_id, "config": self.config,
                                       "mixture_version": mixture_version,
                                       "output_dir": self._spec(mixture_version).output_dir}
@@ -139,7 +141,8 @@ class PublishTrainingRunOperator(BaseOperator):
         except LakeError as exc:
             raise AirflowFailException(str(exc)) from exc
         extra = {"run_id": run["run_id"], "hf_folder": run["hf_folder"], "config": run["config"],
-                 "mixture_version": run["mixture_version"], "loss_last": run["loss_last"]}
+                 "mixture_version": run["mixture_version"], "manifest_sha256": run.get("manifest_sha256"),
+                 "loss_last": run["loss_last"]}
         # the newest finished run, for an evaluation triggered by hand (no asset event to read it from)
         write_pointer(store, "training", run["run_id"], hf_folder=run["hf_folder"],
                       mixture_version=run["mixture_version"])
