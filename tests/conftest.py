@@ -164,8 +164,9 @@ def webhook() -> Iterator[WebhookReceiver]:
 
 def run_ids(store: object, prefix: str) -> set[str]:
     """The run ids partitioning ``prefix`` (``<prefix>run_id=<id>/...``) in a session-shared lake."""
-    keys = store.list_keys(prefix)  # type: ignore[attr-defined]
-    return {k[len(prefix):].split("/", 1)[0].removeprefix("run_id=") for k in keys if "run_id=" in k} - {"_bootstrap"}
+    from boostqa.report.days import run_ids as lake_run_ids
+
+    return lake_run_ids(store, prefix)  # type: ignore[arg-type]
 
 
 def new_run_id(store: object, prefix: str, before: set[str]) -> str:
