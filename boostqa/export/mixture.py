@@ -172,4 +172,4 @@ def publish_mixture(store: ObjectStore, mixture_version: str) -> dict[str, Any]:
                         f"{store.config.uri(layout.mixture_prefix(mixture_version))}: its export did not finish")
     manifest, sha = published
     return write_pointer(store, "mixtures", mixture_version, manifest_sha256=sha, samples=manifest["counts"]["samples"],
-                         tokens=manifest["tokens"])
+                         boostqa_samples=manifest["counts"]["by_source"].get("boostqa", 0), tokens=manifest["tokens"])

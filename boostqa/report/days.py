@@ -30,6 +30,7 @@ class DayRow(BaseModel):
     corpus_items: int
     mixture_version: str
     mixture_samples: int
+    mixture_boostqa: int  # the BoostQA part: grows with the corpus (the general part follows a per-version draw)
 
 
 def run_ids(store: ObjectStore, prefix: str) -> set[str]:
@@ -65,7 +66,7 @@ def day_row(store: ObjectStore, day: str, synthesis_run_id: str | None) -> DayRo
         projected_tokens=budget[0]["projected_tokens"] if budget else None,  # type: ignore[arg-type]
         budget_tokens=budget[0]["run_budget_tokens"] if budget else None,  # type: ignore[arg-type]
         items_kept=len(kept), corpus_items=len(corpus), mixture_version=str(mixture.get("version", "-")),
-        mixture_samples=int(mixture.get("samples", 0)),
+        mixture_samples=int(mixture.get("samples", 0)), mixture_boostqa=int(mixture.get("boostqa_samples", 0)),
     )
 
 
@@ -77,11 +78,12 @@ def days_table(rows: list[DayRow]) -> Table:
     """The per-day growth table the multi-day demo prints."""
     table = Table(title="scheduled days (each a new plan, synthesis run and mixture version; the corpus only grows)")
     for column in ("day", "plan", "jobs planned", "jobs run", "new calls", "cache hits", "billed tokens",
-                   "projected", "budget", "kept", "corpus", "mixture", "samples"):
+                   "projected", "budget", "kept", "corpus", "mixture", "samples", "boostqa"):
         table.add_column(column, justify="left" if column in ("day", "plan", "mixture") else "right")
     for r in rows:
         projected = "-" if r.projected_tokens is None else f"{r.projected_tokens:,}"
         table.add_row(r.day, r.plan_id, str(r.jobs_planned), str(r.jobs_run), str(r.new_calls), str(r.cache_hits),
                       f"{r.billed_tokens:,}", projected, _tokens(r.budget_tokens), str(r.items_kept),
-                      str(r.corpus_items), r.mixture_version, str(r.mixture_samples))
+                      str(r.corpus_items), r.mixture_version, str(r.mixture_samples),
+                      str(r.mixture_boostqa))
     return table

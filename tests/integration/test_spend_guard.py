@@ -1,5 +1,6 @@
 """The spend guard through Airflow on the embedded stack: an over-budget run fails before any LLM call; a run that
-reaches its cap mid-way stops, and the next run finishes the jobs it left without billing any turn twice."""
+reaches its cap mid-way stops, and the next run on the same plan finishes the jobs it left without billing any turn
+twice."""
 
 from __future__ import annotations
 
@@ -61,7 +62,8 @@ def test_over_budget_fails_before_calling_and_a_capped_run_leaves_its_rest_to_th
     assert pending and billed, "the cap should stop the run after some calls"
     assert sum(r["prompt_tokens"] + r["completion_tokens"] for r in billed) <= cap
 
-    run_dag(settings, "warehouse_build", DAY)  # the next plan issues the pending jobs again, same ids
+    # the next run on the same plan takes the pending jobs first (a new plan would re-issue them only while their
+    # buckets still need them: the capped run's kept items may have met a target meanwhile)
     following = _synthesis(settings, store, CONF | {"limit": 12, "shard_size": 12})
     following_jobs = {j["job_id"] for j in lake_rows(store, f"synthesis/run_id={following}/")}
     assert pending <= following_jobs
@@ -77,6 +79,7 @@ def test_over_budget_fails_before_calling_and_a_capped_run_leaves_its_rest_to_th
     for key, count in paid_before.items():
         assert replays[key] >= count, f"{key}: {count} turns paid by the capped run, {replays[key]} replayed"
 
+    run_dag(settings, "warehouse_build", DAY)  # the budget mart reads the runs' records
     budget = query(settings.warehouse_path, "select grain, run_id, budget_tokens, spent_tokens, was_refused from "
                    f"marts.fct_llm_budget where run_id in ('{refused}', '{capped}') order by run_id")
     assert {r["run_id"]: (r["was_refused"], r["budget_tokens"]) for r in budget} == {

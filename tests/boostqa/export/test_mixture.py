@@ -88,6 +88,7 @@ def test_export_writes_parquet_card_packed_shards_and_lineage(memory_store: Memo
 
     pointer = publish_mixture(memory_store, "v2")
     assert pointer["version"] == "v2" and read_pointer(memory_store, "mixtures")["version"] == "v2"
+    assert (pointer["samples"], pointer["boostqa_samples"]) == (4, 2)  # what the multi-day table reads
     assert pointer["manifest_sha256"] == hashlib.sha256(memory_store.objects["mixtures/v2/manifest.json"]).hexdigest()
     with pytest.raises(LakeError, match="did not finish"):
         publish_mixture(memory_store, "v3")
