@@ -62,13 +62,37 @@ def run_dbt(args: list[str], env: dict[str, str], project_dir: Path = DBT_PROJEC
         raise ConfigError(f"`dbt {' '.join(args)}` failed (exit {result.returncode}); see the output above")
 
 
-def query(warehouse_path: Path, sql: str) -> list[dict[str, Any]]:
-    """Run a read-only query on the warehouse (never write: dbt is its only writer)."""
+def _literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _attach_lake(con: Any, lake: LakeConfig) -> None:
+    """What dbt's profile sets up: httpfs from the wheel and an S3 secret, so views over the lake can be read."""
+    endpoint = lake.endpoint_url or f"https://s3.{lake.region}.amazonaws.com"
+    host = endpoint.removeprefix("https://").removeprefix("http://")
+    con.execute(f"set extension_directory = {_literal(duckdb_extension_dir())}")
+    con.execute("set autoinstall_known_extensions = false")
+    con.execute("load httpfs")
+    # CREATE SECRET takes no bound parameters: the values are quoted as SQL literals
+    con.execute(f"create temporary secret boostqa_lake (type s3, key_id {_literal(lake.access_key)}, "
+                f"secret {_literal(lake.secret_key.get_secret_value())}, endpoint {_literal(host)}, "
+                f"url_style 'path', use_ssl {str(endpoint.startswith('https://')).lower()}, "
+                f"region {_literal(lake.region)})")
+
+
+def query(warehouse_path: Path, sql: str, lake: LakeConfig | None = None) -> list[dict[str, Any]]:
+    """Run a read-only query on the warehouse (never write: dbt is its only writer).
+
+    With ``lake``, the staging views (which read the lake's parquet through httpfs) can be queried too; without it
+    only tables (intermediate and marts) can.
+    """
     import duckdb
 
     if not warehouse_path.exists():
         raise ConfigError(f"warehouse {warehouse_path} does not exist yet: run the warehouse_build DAG first")
     with duckdb.connect(str(warehouse_path), read_only=True) as con:
+        if lake is not None:
+            _attach_lake(con, lake)
         cursor = con.execute(sql)
         columns = [d[0] for d in cursor.description]
         return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]

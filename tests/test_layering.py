@@ -1,4 +1,4 @@
-"""DESIGN.md's layering, enforced mechanically: boostqa imports no orchestration or GPU stack; modules stay small."""
+"""docs/architecture.md's layering, enforced: boostqa imports no orchestration or GPU stack; modules stay small."""
 
 from __future__ import annotations
 

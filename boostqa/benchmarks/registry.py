@@ -1,4 +1,4 @@
-"""The 12 benchmarks of DESIGN.md: task type, production source on the Hugging Face Hub, local edition, buckets."""
+"""The 12 benchmarks (docs/architecture.md): task type, production source on the Hub, local edition, buckets."""
 
 from __future__ import annotations
 

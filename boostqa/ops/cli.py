@@ -68,20 +68,22 @@ def init_lake(
 
 
 @ops_app.command("sql")
-def sql(query_text: Annotated[str, typer.Argument(metavar="QUERY", help="a read-only SQL query on the marts")]) -> None:
+def sql(query_text: Annotated[str, typer.Argument(metavar="QUERY", help="a read-only query, any schema")]) -> None:
     """Query the warehouse from a snapshot copy (never blocks dbt, never meets its lock) and print a table."""
     from rich.table import Table
 
     from boostqa.settings import get_settings
+    from boostqa.stack.seaweedfs import lake_config
     from boostqa.warehouse import query, warehouse_snapshot
 
-    path = get_settings().warehouse_path
+    settings = get_settings()
+    path = settings.warehouse_path
     if not path.exists():
         err.print(f"[red]error:[/] no warehouse at {path} yet (set BOOSTQA_STATE_DIR, or run warehouse_build)")
         raise typer.Exit(code=1)
     try:
         with warehouse_snapshot(path) as snapshot:
-            rows = query(snapshot, query_text)
+            rows = query(snapshot, query_text, lake_config(settings))  # staging views read the lake
     except Exception as exc:  # a SQL error is the operator's typo: show it plainly
         err.print(f"[red]error:[/] {exc}")
         raise typer.Exit(code=1) from exc

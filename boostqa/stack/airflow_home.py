@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 
 
 def _jwt_secret(home: Path) -> str:
-    # Airflow's generated JWT secret is too short for its own checks (STACK.md); keep one per home.
+    # Airflow's generated JWT secret is too short for its own checks (docs/architecture.md); keep one per home.
     path = home / "jwt_secret"
     if not path.exists():
         home.mkdir(parents=True, exist_ok=True)

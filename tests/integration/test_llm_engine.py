@@ -60,6 +60,8 @@ def test_structured_annotation_then_a_rerun_makes_zero_calls(server: BoostqaSett
             assert outcome.parsed is not None and outcome.parsed["discipline"] in taxonomy.category_of
         else:
             assert outcome.reason
+    # guided decoding makes the small model's replies valid JSON: at least one must validate, else nothing was tested
+    assert any(o.status == "ok" for o in outcomes), [o.reason for o in outcomes]
     assert first.ledger.calls() >= len(seeds)
     assert all(r.prompt_tokens > 0 and r.completion_tokens > 0 for r in first.ledger.rows)
 

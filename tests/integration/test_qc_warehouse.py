@@ -17,7 +17,7 @@ from boostqa.qc.stage import run_qc
 from boostqa.settings import BoostqaSettings
 from boostqa.stack.seaweedfs import lake_config
 from boostqa.synthesize.stage import QA_SCHEMA
-from boostqa.warehouse import dbt_env, query, run_dbt
+from boostqa.warehouse import dbt_env, query, run_dbt, warehouse_snapshot
 from tests.boostqa.qc.planted import RUN_ID, planted_items
 from tests.conftest import reset_lake_prefixes
 
@@ -63,3 +63,14 @@ def test_qc_marts_account_for_every_planted_item(stack: BoostqaSettings, tmp_pat
     (passed,) = query(warehouse, f"select count(*) as n from marts.fct_qc_passed_items where synthesis_run_id = "
                       f"'{RUN_ID}'")
     assert passed["n"] == result.kept
+
+    # An operator's query (`boostqa ops sql`) reads every schema from a snapshot copy: the staging and intermediate
+    # views read the lake through httpfs, which the query connection loads like dbt's profile does.
+    with warehouse_snapshot(warehouse) as snapshot:
+        counts = {schema: query(snapshot, f"select count(*) as n from {relation}", lake_config(stack))[0]["n"]
+                  for schema, relation in (("staging", "staging.stg_qa__items"),
+                                           ("intermediate", "intermediate.int_qa_items_screened"),
+                                           ("marts", "marts.fct_qc_passed_items"))}
+    assert counts["staging"] == counts["intermediate"] == len(planted) and counts["marts"] == result.kept
+    with pytest.raises(Exception, match="httpfs|s3://"):  # without the lake a view over it cannot be read
+        query(warehouse, "select count(*) from staging.stg_qa__items")

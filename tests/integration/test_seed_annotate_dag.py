@@ -33,6 +33,7 @@ def test_seed_annotate_dag_labels_or_quarantines_every_seed_once(stack_with_llm:
     ids = [r["item_id"] for r in annotations + quarantined]
     assert len(ids) == len(set(ids)) == 6
     assert sorted(set(ids)) == sorted(r["seed_id"] for r in lake_rows(store, f"annotate/worklists/{run}"))
+    assert annotations, "every seed was quarantined: nothing was labelled"  # the run must produce labels
     assert all(r["annotator_model"] == "smollm2-135m-instruct" and r["request_id"] for r in annotations)
     ledger = lake_rows(store, f"llm/ledger/stage=annotate/{run}")
     assert ledger and not any(r["cache_hit"] for r in ledger)
