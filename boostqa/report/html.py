@@ -39,14 +39,19 @@ def _eval_sections(warehouse: Path) -> dict[str, Any]:
     sections: dict[str, Any] = {"headline": headline, "comparison": comparison}
     if comparison:
         labels = sorted({r["benchmark"] for r in comparison})
+        missing = float("nan")  # a score that does not exist is no bar, never a 0 % bar
+
+        def percent(value: float | None) -> float:
+            return missing if value is None else 100 * value
+
         series: dict[str, list[float]] = {"baseline": []}
         by_model: dict[str, dict[str, float]] = defaultdict(dict)
         baseline: dict[str, float] = {}
         for r in comparison:
-            baseline[r["benchmark"]] = 100 * (r["baseline_value"] or 0)
-            by_model[r["model_id"]][r["benchmark"]] = 100 * (r["model_value"] or 0)
-        series["baseline"] = [baseline.get(b, 0.0) for b in labels]
-        series |= {m: [values.get(b, 0.0) for b in labels] for m, values in by_model.items()}
+            baseline[r["benchmark"]] = percent(r["baseline_value"])
+            by_model[r["model_id"]][r["benchmark"]] = percent(r["model_value"])
+        series["baseline"] = [baseline.get(b, missing) for b in labels]
+        series |= {m: [values.get(b, missing) for b in labels] for m, values in by_model.items()}
         sections["benchmark_plot"] = plots.bars(labels, series, "primary metric per benchmark", "%")
     if bucket:
         sections["bucket_plot"] = plots.heatmap(bucket, "discipline_id", "difficulty", "delta_points",

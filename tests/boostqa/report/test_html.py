@@ -25,3 +25,31 @@ def test_an_empty_warehouse_gives_a_report_that_says_what_is_missing(tmp_path: P
     assert "no evaluation yet: run the benchmark_eval DAG" in html and "no QC run yet" in html
     loss_section = html.split('id="training"')[1]
     assert "<svg" in loss_section and "no training run yet" not in loss_section
+
+
+def test_eval_qc_and_ledger_tables_show_their_numbers_and_a_missing_score_as_missing(
+        tmp_path: Path, memory_store: MemoryStore) -> None:
+    settings = isolated_settings(tmp_path)
+    settings.warehouse_path.parent.mkdir(parents=True)
+    with duckdb.connect(str(settings.warehouse_path)) as con:
+        con.execute("create schema marts")
+        con.execute("""create table marts.fct_eval_comparison as select * from (values
+            ('mmlu', 'acc', 6, 0.5, 'base', 'ckpt', 0.75, 25.0, 50.0),
+            ('gsm8k', 'exact_match', 4, null, 'base', 'ckpt', 0.25, null, null))
+            t(benchmark, metric, items, baseline_value, baseline_model_id, model_id, model_value, delta_points,
+              relative_pct)""")
+        con.execute("""create table marts.fct_qc_funnel as select 'run' as synthesis_run_id, 8 as synthesized,
+                       7 as after_filters, 7 as after_decontamination, 6 as after_exact_dedup, 5 as kept""")
+        con.execute("""create table marts.fct_llm_usage as select 'synthesize' as stage, 'run' as run_id,
+                       'generator' as role, 'm' as model, 12 as calls, 3 as cache_hits,
+                       12345 as billed_prompt_tokens, 678 as billed_completion_tokens, null as cost_usd""")
+    html = write_report(settings, memory_store, "r2")[0].read_text()
+    table = html.split('id="benchmarks"')[1].split("</section>")[0]
+    rows = {cells[0]: cells for cells in (
+        [c.split(">", 1)[1] for c in row.split("</td>")[:-1]] for row in table.split("<tr>")[2:])}
+    assert rows["mmlu"][:4] == ["mmlu", "acc", "6", "50.0"] and rows["mmlu"][5] == "75.0"
+    assert rows["gsm8k"][2] == "4" and rows["gsm8k"][3] == "–"  # the missing baseline is shown as missing
+    assert "built-in method" not in html and "<svg" in table
+    assert "<svg" in html.split('id="qc"')[1].split("</section>")[0]
+    ledger = html.split('id="ledger"')[1].split("</section>")[0]
+    assert "12,345" in ledger and "678" in ledger and "n/a" in ledger
