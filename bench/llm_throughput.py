@@ -1,137 +1,164 @@
-"""Benchmark of the generation engine against a running OpenAI-compatible server (the embedded vLLM by default).
+"""P1: completion tokens/s of our engine (LlmClient) against a bare AsyncOpenAI client on the same vLLM server.
 
-Prints:
-  1. completion tokens/s of the engine (LlmClient: cache lookup, AIMD throttle, retries, parse, ledger) divided by
-     a bare load generator's (AsyncOpenAI + a semaphore) on the same server, prompts and concurrency (goal >= 0.95);
-  2. the engine's own per-request overhead, measured on a zero-latency fake transport;
-  3. the time to replay a fully cached run of 10,000 requests (goal: seconds, zero calls).
+Both sides send the same annotation requests at the same concurrency: the engine through LlmClient (cache
+lookup, AIMD throttle, retries, parse, ledger; re-asks off so both make one call per request), the anchor as
+bare ``chat.completions.create`` calls under a semaphore. Every side of every round gets prompts of its own (a
+nonce line first), so vLLM's prefix cache never carries one side's work over to the other or to a later round;
+both warm up alike before the first round; rounds alternate which side goes first. Goal: the median over rounds
+of engine tokens/s / bare tokens/s >= 0.95.
 
-    .venv/bin/boostqa stack up            # starts vLLM on 127.0.0.1:8000
-    .venv/bin/python bench/llm_throughput.py --requests 32 --concurrency 4
+Needs a running server (`.venv/bin/boostqa stack up` starts the embedded vLLM); without one the record is
+skipped, not failed.
+
+    .venv/bin/python bench/llm_throughput.py                          # 32 requests x 4 rounds -> bench/results/
+    .venv/bin/python bench/llm_throughput.py --quick --out /tmp/b     # 8 requests x 3 rounds
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 import tempfile
 import time
-from datetime import date
+import uuid
 from pathlib import Path
 
-from boostqa.annotate.task import AnnotationTask, SeedToAnnotate
-from boostqa.annotate.taxonomy import load_taxonomy
-from boostqa.ingest.config import load_sources
-from boostqa.ingest.fetch import fetch_source
-from boostqa.ingest.runner import split_rows
-from boostqa.llm.cache import ResponseCache
-from boostqa.llm.client import LlmClient, gather_bounded
-from boostqa.llm.fake import FakeTransport
-from boostqa.llm.transport import OpenAiTransport
-from boostqa.llm.types import LlmEndpoint, LlmRequest
-from boostqa.settings import RESOURCES, get_settings
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
 
-REPLY = '{"discipline": "physics", "difficulty": 3, "grade_band": "high_school", "rationale": "Kinematics."}'
+from bench.llm_prompts import annotation_requests, annotation_task  # noqa: E402
+from bench.record import BenchRecord, Check, bench_args, finish, median_spread, spread_of  # noqa: E402
+from boostqa.annotate.task import AnnotationTask  # noqa: E402
+from boostqa.llm.cache import ResponseCache  # noqa: E402
+from boostqa.llm.client import LlmClient  # noqa: E402
+from boostqa.llm.transport import OpenAiTransport  # noqa: E402
+from boostqa.llm.types import LlmEndpoint, LlmRequest  # noqa: E402
 
-
-def _requests(task: AnnotationTask, count: int) -> list[LlmRequest]:
-    seeds: list[SeedToAnnotate] = []
-    for source in load_sources(RESOURCES / "seed_sources.yaml"):
-        valid, _ = split_rows(source, fetch_source(source), date(2026, 1, 1), "bench")
-        seeds += [SeedToAnnotate(seed_id=s.seed_id, question=s.question, options=s.options, language=s.language)
-                  for s in valid]
-    seeds = (seeds * (count // len(seeds) + 1))[:count]
-    return [task.build_request(seed).model_copy(update={"item_id": f"{i}-{seed.seed_id}"})
-            for i, seed in enumerate(seeds)]
+BENCH = "llm_throughput"
+TITLE = "engine (LlmClient) vs bare AsyncOpenAI on the same vLLM server"
+HOW_TO_START = "start it with `.venv/bin/boostqa stack up`"
 
 
-async def _bare(endpoint: LlmEndpoint, requests: list[LlmRequest], concurrency: int) -> tuple[float, int]:
-    """Direct AsyncOpenAI calls with the same body the engine sends: the ceiling to compare against."""
+def server_problem(base_url: str, model: str) -> str | None:
+    """Why the server cannot be measured (unreachable, model not served), or None when it can."""
+    import httpx
+
+    try:
+        response = httpx.get(f"{base_url.rstrip('/')}/models", timeout=5)
+        response.raise_for_status()
+        served = [m["id"] for m in response.json().get("data", [])]
+    except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
+        return f"no LLM server answers at {base_url} ({type(exc).__name__}); {HOW_TO_START}"
+    if model not in served:
+        return f"the server at {base_url} serves {served}, not {model!r} (--model)"
+    return None
+
+
+async def _bare(endpoint: LlmEndpoint, requests: list[LlmRequest]) -> int:
+    """The anchor: direct AsyncOpenAI calls with the body the engine sends; returns completion tokens."""
     from openai import AsyncOpenAI
 
-    client = AsyncOpenAI(base_url=endpoint.base_url, api_key="EMPTY", max_retries=0, timeout=600)
-    semaphore = asyncio.Semaphore(concurrency)
+    semaphore = asyncio.Semaphore(endpoint.max_concurrency)
+    # `async with` closes the client's connections on this loop (a client left open is closed by GC on a dead
+    # loop: the "Event loop is closed" traceback).
+    async with AsyncOpenAI(base_url=endpoint.base_url, api_key=endpoint.api_key.get_secret_value(),
+                           max_retries=0, timeout=endpoint.timeout_s) as client:
 
-    async def one(request: LlmRequest) -> int:
-        async with semaphore:
-            response = await client.chat.completions.create(
-                model=endpoint.model, messages=request.messages,  # type: ignore[arg-type]
-                response_format={"type": "json_schema", "json_schema": {
-                    "name": request.schema_name, "schema": request.json_schema, "strict": True}},
-                temperature=request.sampling.temperature, top_p=request.sampling.top_p,
-                max_tokens=request.sampling.max_tokens, seed=request.sampling.seed)
-            return response.usage.completion_tokens if response.usage else 0
+        async def one(request: LlmRequest) -> int:
+            async with semaphore:
+                response = await client.chat.completions.create(
+                    model=endpoint.model, messages=request.messages,  # type: ignore[arg-type]
+                    response_format={"type": "json_schema", "json_schema": {
+                        "name": request.schema_name, "schema": request.json_schema, "strict": True}},
+                    temperature=request.sampling.temperature, top_p=request.sampling.top_p,
+                    max_tokens=request.sampling.max_tokens, seed=request.sampling.seed)
+                return response.usage.completion_tokens if response.usage else 0
 
+        return sum(await asyncio.gather(*(one(r) for r in requests)))
+
+
+def run_bare(endpoint: LlmEndpoint, requests: list[LlmRequest]) -> tuple[float, int]:
     started = time.perf_counter()
-    tokens = sum(await asyncio.gather(*(one(r) for r in requests)))
-    elapsed = time.perf_counter() - started
-    await client.close()
-    return elapsed, tokens
+    tokens = asyncio.run(_bare(endpoint, requests))
+    return time.perf_counter() - started, tokens
 
 
-def _engine(endpoint: LlmEndpoint, task: AnnotationTask, requests: list[LlmRequest], cache: Path) -> tuple[float, int]:
+def run_engine(endpoint: LlmEndpoint, task: AnnotationTask, requests: list[LlmRequest], cache: Path
+               ) -> tuple[float, int]:
+    """The engine on a fresh cache file; run_batch closes its transport on the loop that opened it."""
     client = LlmClient(endpoint, OpenAiTransport(), ResponseCache(cache), run_id="bench")
     started = time.perf_counter()
-    asyncio.run(gather_bounded([client.generate(r, task.output_model) for r in requests], limit=len(requests)))
-    return time.perf_counter() - started, sum(r.completion_tokens for r in client.ledger.rows)
+    asyncio.run(client.run_batch(requests, task.output_model))
+    seconds = time.perf_counter() - started
+    client.cache.close()
+    return seconds, sum(r.completion_tokens for r in client.ledger.rows if not r.cache_hit)
 
 
-def _overhead_ms(task: AnnotationTask, requests: list[LlmRequest], workdir: Path) -> float:
-    endpoint = LlmEndpoint(role="annotator", base_url="http://fake/v1", model="fake", max_concurrency=64)
-    client = LlmClient(endpoint, FakeTransport(lambda m: REPLY), ResponseCache(workdir / "overhead.sqlite"), "bench")
-    started = time.perf_counter()
-    asyncio.run(gather_bounded([client.generate(r, task.output_model) for r in requests], limit=256))
-    return (time.perf_counter() - started) * 1000 / len(requests)
+def measure(endpoint: LlmEndpoint, count: int, rounds: int, workdir: Path, quick: bool) -> BenchRecord:
+    task = annotation_task()
+    batch = uuid.uuid4().hex[:8]  # a new nonce family per run: nothing cached by an earlier run either
 
+    def fresh(side: str, label: str, n: int) -> list[LlmRequest]:
+        return annotation_requests(task, n, nonce=f"{batch}-{label}-{side}")
 
-def _cached_replay(task: AnnotationTask, count: int, workdir: Path) -> tuple[float, int]:
-    requests = _requests(task, count)
-    endpoint = LlmEndpoint(role="annotator", base_url="http://fake/v1", model="fake", max_concurrency=64)
-    cache = ResponseCache(workdir / "replay.sqlite")
-    fill = LlmClient(endpoint, FakeTransport(lambda m: REPLY), cache, "fill")
-    asyncio.run(gather_bounded([fill.generate(r, task.output_model) for r in requests], limit=256))
-    never = FakeTransport(lambda m: (_ for _ in ()).throw(AssertionError("a cached replay must not call")))
-    replay = LlmClient(endpoint, never, cache, "replay")
-    started = time.perf_counter()
-    asyncio.run(gather_bounded([replay.generate(r, task.output_model) for r in requests], limit=256))
-    return time.perf_counter() - started, replay.ledger.calls()
+    # Equal warm-up: each side once, on prompts of its own (compiles the schema's grammar, fills the pools).
+    run_engine(endpoint, task, fresh("engine", "warmup", endpoint.max_concurrency), workdir / "warmup.sqlite")
+    run_bare(endpoint, fresh("bare", "warmup", endpoint.max_concurrency))
+    samples: dict[str, list[float]] = {k: [] for k in ("ratio", "engine_tokens_per_s", "bare_tokens_per_s",
+                                                       "engine_tokens", "bare_tokens")}
+    for index in range(rounds):
+        engine_requests, bare_requests = fresh("engine", f"r{index}", count), fresh("bare", f"r{index}", count)
+        engine_first = index % 2 == 0  # the order flips every round
+        if engine_first:
+            engine_s, engine_tokens = run_engine(endpoint, task, engine_requests, workdir / f"r{index}.sqlite")
+        bare_s, bare_tokens = run_bare(endpoint, bare_requests)
+        if not engine_first:
+            engine_s, engine_tokens = run_engine(endpoint, task, engine_requests, workdir / f"r{index}.sqlite")
+        engine_rate, bare_rate = engine_tokens / engine_s, bare_tokens / bare_s
+        for key, value in (("ratio", engine_rate / bare_rate), ("engine_tokens_per_s", engine_rate),
+                           ("bare_tokens_per_s", bare_rate), ("engine_tokens", engine_tokens),
+                           ("bare_tokens", bare_tokens)):
+            samples[key].append(float(value))
+        print(f"round {index + 1} ({'engine' if engine_first else 'bare'} first): engine {engine_tokens} tok in "
+              f"{engine_s:.1f} s = {engine_rate:.1f} tok/s; bare {bare_tokens} tok in {bare_s:.1f} s = "
+              f"{bare_rate:.1f} tok/s; ratio {engine_rate / bare_rate:.3f}", flush=True)
+    check = Check(measure="completion tokens/s, engine / bare (median of rounds)",
+                  ours=median_spread(samples["engine_tokens_per_s"])[0],
+                  anchor=median_spread(samples["bare_tokens_per_s"])[0], unit="tok/s",
+                  value=median_spread(samples["ratio"])[0], value_unit="x", spread=spread_of(samples["ratio"]),
+                  goal=">= 0.95")
+    return BenchRecord.create(
+        bench=BENCH, title=f"{TITLE}, {count} requests x {rounds} rounds", quick=quick, checks=[check],
+        samples=samples, params={"base_url": endpoint.base_url, "model": endpoint.model, "requests": count,
+                                 "rounds": rounds, "concurrency": endpoint.max_concurrency, "max_reasks": 0})
 
 
 def main() -> None:
+    from boostqa.settings import get_settings
+
     settings = get_settings()
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    bench_args(parser)
     parser.add_argument("--base-url", default=settings.llm_base_url)
     parser.add_argument("--model", default=settings.llm_server.served_model_name)
-    parser.add_argument("--requests", type=int, default=32)
+    parser.add_argument("--requests", type=int, default=None, help="per side and round; default 32 (quick: 8)")
+    parser.add_argument("--rounds", type=int, default=None, help="default 4 (quick: 3); at least 3")
     parser.add_argument("--concurrency", type=int, default=4)
-    parser.add_argument("--replay", type=int, default=10_000)
     args = parser.parse_args()
-
-    task = AnnotationTask(load_taxonomy())
-    requests = _requests(task, args.requests)
-    endpoint = LlmEndpoint(role="annotator", base_url=args.base_url, model=args.model,
-                           max_concurrency=args.concurrency, max_reasks=0)
-    with tempfile.TemporaryDirectory() as tmp:
-        workdir = Path(tmp)
-        asyncio.run(_bare(endpoint, requests[: args.concurrency], args.concurrency))  # warm the server
-        rounds = []
-        for round_index in range(2):
-            # Interleaved, and the order flips each round: the server's prefix cache favours whoever goes second.
-            engine_first = round_index % 2 == 1
-            if engine_first:
-                engine_s, engine_tokens = _engine(endpoint, task, requests, workdir / f"engine-{round_index}.sqlite")
-            bare_s, bare_tokens = asyncio.run(_bare(endpoint, requests, args.concurrency))
-            if not engine_first:
-                engine_s, engine_tokens = _engine(endpoint, task, requests, workdir / f"engine-{round_index}.sqlite")
-            rounds.append((bare_tokens / bare_s, engine_tokens / engine_s))
-            print(f"round {round_index + 1}: bare {bare_tokens} tok in {bare_s:.1f}s = {rounds[-1][0]:.1f} tok/s; "
-                  f"engine {engine_tokens} tok in {engine_s:.1f}s = {rounds[-1][1]:.1f} tok/s")
-        ratio = sum(engine / bare for bare, engine in rounds) / len(rounds)
-        print(f"throughput ratio engine/bare (mean of 2 order-flipped rounds, concurrency {args.concurrency}, "
-              f"{args.requests} requests): {ratio:.3f}  (goal >= 0.95)")
-        print(f"engine overhead per request (zero-latency transport): {_overhead_ms(task, requests, workdir):.3f} ms")
-        seconds, calls = _cached_replay(task, args.replay, workdir)
-        print(f"cached replay of {args.replay} requests: {seconds:.2f}s, {calls} calls  (goal: seconds, zero calls)")
+    count = args.requests or (8 if args.quick else 32)
+    rounds = max(3, args.rounds or (3 if args.quick else 4))
+    problem = server_problem(args.base_url, args.model)
+    if problem:
+        record = BenchRecord.create(bench=BENCH, title=TITLE, quick=args.quick, skipped=problem,
+                                    params={"base_url": args.base_url, "model": args.model})
+    else:
+        endpoint = LlmEndpoint(role="annotator", base_url=args.base_url, model=args.model,
+                               max_concurrency=args.concurrency, max_reasks=0)
+        with tempfile.TemporaryDirectory(prefix="bench-llm-") as tmp:
+            record = measure(endpoint, count, rounds, Path(tmp), args.quick)
+    finish(record, args.out)
 
 
 if __name__ == "__main__":
