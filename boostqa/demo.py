@@ -101,8 +101,8 @@ def run_demo(settings: BoostqaSettings, logical_date: date, console: Console, an
     new plan, synthesis run and mixture version, then mid-trains and evaluates the last day's mixture; the per-day
     table shows the corpus growing. Returns one row per day.
 
-    ``annotate_limit`` caps the seeds one demo run annotates (None: every pending seed, about 5 minutes for the
-    sample corpus on 2 cores). Annotation is incremental, so a later run continues with the rest.
+    ``annotate_limit`` caps the seeds one demo run annotates (None: every pending seed of the sample
+    corpus). Annotation is incremental, so a later run continues with the rest.
     ``synthesis_limit`` caps the plan's jobs the demo synthesizes; ``difficulty_tolerance`` is the verify step's
     slack: the 135M annotator rarely rates anything above 2, so at 0 nearly every hard question would be
     rejected as degraded (see docs/synthesis.md); ``plain_text`` keeps its strings from running away.
