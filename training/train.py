@@ -73,7 +73,17 @@ def deepspeed_dict(config: TrainConfig, world_size: int) -> dict[str, Any]:
     return ds
 
 
-def _export_hf(config: TrainConfig, engine: Any, model: Any, output: Path, tag: str) -> Path:
+def _tokenizer_folder(config: TrainConfig, data: PackedMixture) -> Path | None:
+    """Where the exported model's tokenizer files come from: the HF base model's folder, or for a model built from
+    scratch the folder of the tokenizer the mixture was packed with (so the export can be evaluated)."""
+    if config.model.source == "hf" and config.model.path:
+        return Path(config.model.path)
+    recorded = data.manifest.get("tokenizer", {}).get("path")
+    return Path(recorded).parent if recorded else None
+
+
+def _export_hf(config: TrainConfig, engine: Any, model: Any, output: Path, tag: str,
+               tokenizer_folder: Path | None) -> Path:
     """Consolidate the ZeRO checkpoint to fp32 and save an HF folder (never save_pretrained on a ZeRO-3 engine)."""
     from deepspeed.utils.zero_to_fp32 import get_fp32_state_dict_from_zero_checkpoint
 
@@ -83,10 +93,10 @@ def _export_hf(config: TrainConfig, engine: Any, model: Any, output: Path, tag: 
     partial = output / "hf.partial"
     shutil.rmtree(partial, ignore_errors=True)
     model.save_pretrained(partial, safe_serialization=True)
-    if config.model.source == "hf" and config.model.path:
+    if tokenizer_folder is not None:
         for name in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "chat_template.jinja"):
-            if (Path(config.model.path) / name).exists():
-                shutil.copy(Path(config.model.path) / name, partial / name)
+            if (tokenizer_folder / name).exists():
+                shutil.copy(tokenizer_folder / name, partial / name)
     shutil.rmtree(target, ignore_errors=True)
     partial.rename(target)
     return target
@@ -182,7 +192,7 @@ def train(config: TrainConfig) -> dict[str, Any]:  # noqa: C901 - one loop, kept
     if rank == 0:
         if config.export_hf:
             tag = last_tag or (output / LATEST).read_text().strip()
-            final["hf_folder"] = str(_export_hf(config, engine, model, output, tag))
+            final["hf_folder"] = str(_export_hf(config, engine, model, output, tag, _tokenizer_folder(config, data)))
         write_metrics(output, metrics)
         record.write(output)
         write_status(output, "succeeded", **final)

@@ -34,11 +34,15 @@ MODEL = "recorded-generator"
 class ReplySet:
     """Hands out the recorded replies: one per distinct request, never one twice."""
 
-    def __init__(self, path: Path = REPLIES) -> None:
+    def __init__(self, path: Path = REPLIES, from_the_end: bool = False) -> None:
+        """``from_the_end``: hand the pools out last reply first, so a second test in the same session (one lake,
+        one QC index) gets other questions than the first, not duplicates QC would remove."""
         self.pools: dict[tuple[str, str], list[dict[str, Any]]] = {}
         for line in path.read_text(encoding="utf-8").splitlines():
             row = json.loads(line)
             self.pools.setdefault((row["language"], row["kind"]), []).append(row)
+        if from_the_end:
+            self.pools = {pool: rows[::-1] for pool, rows in self.pools.items()}
         self.given: dict[str, dict[str, Any]] = {}
         self.used: dict[tuple[str, str], int] = {}
         self.lock = threading.Lock()
@@ -101,9 +105,10 @@ def _handler(replies: ReplySet) -> type[BaseHTTPRequestHandler]:
 
 
 @contextmanager
-def recorded_generator(settings: BoostqaSettings, monkeypatch: pytest.MonkeyPatch) -> Iterator[ReplySet]:
+def recorded_generator(settings: BoostqaSettings, monkeypatch: pytest.MonkeyPatch,
+                       from_the_end: bool = False) -> Iterator[ReplySet]:
     """Serve the reply set on a free local port and point the generator connection of every DAG run at it."""
-    replies = ReplySet()
+    replies = ReplySet(from_the_end=from_the_end)
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(replies))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

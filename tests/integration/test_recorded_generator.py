@@ -71,3 +71,8 @@ def test_a_used_up_pool_refuses_rather_than_hand_a_reply_out_twice() -> None:
         replies.reply(_request("English", False, seed))
     with pytest.raises(LookupError, match="no unused en open reply"):
         replies.reply(_request("English", False, pool))
+
+
+def test_a_set_handed_out_from_the_end_starts_with_the_other_replies() -> None:
+    first, last = ReplySet(), ReplySet(from_the_end=True)
+    assert first.reply(_request("English", False, 0)) != last.reply(_request("English", False, 0))

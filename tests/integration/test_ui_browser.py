@@ -23,7 +23,7 @@ from tests.conftest import isolated_settings
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
 ARTIFACTS = Path(os.environ.get("BOOSTQA_TEST_ARTIFACTS", PROJECT_ROOT / ".state" / "test-artifacts")) / "ui"
-# Chromium as root on a closed network: no sandbox, no GPU, no background calls home (STACK notes, env docs).
+# Chromium as root on a closed network: no sandbox, no GPU, no background calls home.
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
                  "--disable-background-networking", "--disable-component-update"]
 DAG_IDS = ["seed_ingest", "seed_annotate", "warehouse_build", "qa_synthesis", "mixture_export", "midtrain",
