@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from boostqa.benchmarks.loader import load_local
+from boostqa.benchmarks.loader import load_local, subjects_of
 from boostqa.benchmarks.registry import get_benchmark
+from boostqa.eval.prompts import description
+from boostqa.eval.subject_names import CEVAL_SUBJECTS, CMMLU_SUBJECTS
 from boostqa.eval.tasks import EvalTaskSettings, _limited, load_docs, model_requests
 
 
@@ -25,6 +27,29 @@ def test_zero_shot_overrides_and_text_choices() -> None:
     assert [c for _, c in doc.pairs] == [" " + c for c in doc.item.choices]
     zero = load_docs("mmlu", EvalTaskSettings(limit=1, num_fewshot={"mmlu": 0}))[0]
     assert "\nAnswer: " not in zero.contexts[0]
+
+
+def test_cmmlu_and_ceval_name_the_subject_in_chinese_like_lm_eval() -> None:
+    cmmlu = load_docs("cmmlu", EvalTaskSettings(limit=1, num_fewshot={"cmmlu": 0}))[0]
+    name = CMMLU_SUBJECTS[cmmlu.item.config]
+    assert cmmlu.contexts[0].startswith(f"以下是关于{name}的单项选择题，请直接给出正确答案的选项。\n\n")
+    ceval = load_docs("ceval", EvalTaskSettings(limit=1, num_fewshot={"ceval": 0}))[0]
+    name = CEVAL_SUBJECTS[ceval.item.config]
+    assert ceval.contexts[0].startswith(f"以下是中国关于{name}的单项选择题，请选出其中的正确答案。\n\n")
+    for benchmark in ("cmmlu", "ceval"):  # every subject a Hub run may score has its name
+        spec = get_benchmark(benchmark)
+        assert all(not description(spec.row_format, s).isascii() for s in subjects_of(spec))
+
+
+def test_hellaswag_is_cleaned_and_capitalized_like_lm_evals_process_docs() -> None:
+    plain, wikihow = load_docs("hellaswag", EvalTaskSettings(limit=2))
+    assert plain.contexts == ("Washing face: A woman stands at a bathroom sink and splashes water onto her face. She",)
+    assert plain.choices == tuple(plain.item.choices or ())
+    assert wikihow.contexts[0].startswith("Home and Garden: How to clean a cast iron skillet. Let the pan cool")
+    assert "[" not in wikihow.contexts[0] and "  " not in wikihow.contexts[0]
+    # "[step] Fill ..." loses its marker but keeps the space after it, as lm-eval's preprocess does
+    assert wikihow.choices[0] == " Fill the skillet with dish soap and leave it to soak in the sink overnight so the " \
+        "seasoning can dissolve completely."
 
 
 def test_winogrande_scores_the_same_continuation_after_each_option() -> None:
