@@ -9,8 +9,6 @@ are near chance: the test checks the plumbing (ids, rows, marts, report), not a 
 from __future__ import annotations
 
 import os
-import shutil
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -26,7 +24,6 @@ from boostqa.stack.seaweedfs import lake_config
 from boostqa.warehouse import query
 from tests.conftest import lake_rows
 from tests.integration.recorded_generator import recorded_generator
-from tests.integration.test_ui_browser import CHROMIUM_ARGS
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 DAY = date(2026, 12, 1)
@@ -35,20 +32,6 @@ SYNTHESIS = {"limit": 8, "shard_size": 8, "difficulty_tolerance": 4, "plain_text
 TRAIN = {"config": "cpu_smoke", "overrides": "max_steps=4, checkpoint_every=2"}
 EVAL = {"benchmarks": "mmlu,gsm8k", "limit": 2, "max_new_tokens": 8}
 ARTIFACTS = Path(os.environ.get("BOOSTQA_TEST_ARTIFACTS", PROJECT_ROOT / ".state" / "test-artifacts")) / "report"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    chromium = shutil.which("chromium")
-    assert chromium, "Debian's chromium is missing: `make test` installs it (apt-get install chromium)"
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
 
 
 def _published_mixture(settings: BoostqaSettings, store: ObjectStore, monkeypatch: pytest.MonkeyPatch

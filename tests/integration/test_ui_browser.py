@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,9 +22,6 @@ from tests.conftest import isolated_settings
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
 ARTIFACTS = Path(os.environ.get("BOOSTQA_TEST_ARTIFACTS", PROJECT_ROOT / ".state" / "test-artifacts")) / "ui"
-# Chromium as root on a closed network: no sandbox, no GPU, no background calls home.
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
-                 "--disable-background-networking", "--disable-component-update"]
 DAG_IDS = ["seed_ingest", "seed_annotate", "warehouse_build", "qa_synthesis", "mixture_export", "midtrain",
            "benchmark_eval"]
 
@@ -48,23 +44,9 @@ def uis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[BoostqaSetti
         stop(ui.dbt_docs_service(settings, docs_dir))
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    chromium = shutil.which("chromium")
-    assert chromium, "Debian's chromium is missing: `make test` installs it (apt-get install chromium)"
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
-
-
 @pytest.fixture
 def page(browser: Any) -> Iterator[Any]:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     opened = browser.new_page(viewport={"width": 1600, "height": 1000})
     opened.set_default_timeout(60_000)
     try:
