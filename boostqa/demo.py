@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import os
 import re
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from datetime import date, timedelta
-from pathlib import Path
 
 from rich.console import Console
 from rich.status import Status
@@ -23,6 +19,7 @@ from boostqa.report.summary import print_summary
 from boostqa.settings import BoostqaSettings
 from boostqa.stack import manager
 from boostqa.stack.airflow_home import airflow_env
+from boostqa.stack.dag_runs import run_in_runner
 from boostqa.stack.seaweedfs import lake_config
 from boostqa.warehouse import DBT_PROJECT_DIR, dbt_env, run_dbt
 
@@ -42,26 +39,10 @@ def latest_progress(text: str) -> str | None:
     return found[-1] if found else None
 
 
-def _wait_following(process: subprocess.Popen[bytes], log_file: Path, on_progress: Callable[[str], None]) -> int:
-    """Wait for ``process``, passing each new progress line of its log to ``on_progress``."""
-    offset = 0
-    while True:
-        code = process.poll()
-        with log_file.open("rb") as handle:
-            handle.seek(offset)
-            chunk = handle.read()
-        offset += len(chunk)
-        line = latest_progress(chunk.decode("utf-8", errors="replace"))
-        if line:
-            on_progress(line)
-        if code is not None:
-            return code
-        time.sleep(1.0)
-
-
 def run_dag(settings: BoostqaSettings, dag_id: str, logical_date: date, conf: dict[str, object] | None = None,
             on_progress: Callable[[str], None] | None = None) -> float:
-    """Run one DAG through ``airflow dags test``; its log goes to ``.state/logs``; return seconds taken.
+    """Run one DAG as ``airflow dags test`` does, in the session's long-lived runner (boostqa.stack.dag_runs); its
+    log goes to ``.state/logs``; return seconds taken.
 
     ``on_progress`` receives the tasks' progress lines (done/total, rate, ETA) while the run goes on.
 
@@ -70,18 +51,25 @@ def run_dag(settings: BoostqaSettings, dag_id: str, logical_date: date, conf: di
     """
     log_file = settings.state_dir / "logs" / f"dags_test-{dag_id}-{logical_date}.log"
     log_file.parent.mkdir(parents=True, exist_ok=True)
+    log_file.write_text("")
     started = time.monotonic()
-    with log_file.open("w") as handle:
-        process = subprocess.Popen(  # noqa: S603
-            [sys.executable, "-m", "airflow", "dags", "test", dag_id, logical_date.isoformat(),
-             *(["--conf", json.dumps(conf)] if conf else [])],
-            env={**os.environ, **airflow_env(settings)}, stdout=handle, stderr=subprocess.STDOUT,
-        )
-        returncode = _wait_following(process, log_file, on_progress or (lambda line: None))
-    # `dags test` can exit 0 for a failed run: trust the run's final state line as well.
-    final = log_file.read_text(errors="replace").rsplit("DagRun Finished", 1)[-1]
-    if returncode != 0 or f"dag_id={dag_id}" not in final or "state=success" not in final:
-        raise StackError(f"DAG {dag_id} did not succeed for {logical_date}; read {log_file}")
+    offset = 0
+
+    def follow() -> None:
+        nonlocal offset
+        with log_file.open("rb") as handle:
+            handle.seek(offset)
+            chunk = handle.read()
+        offset += len(chunk)
+        line = latest_progress(chunk.decode("utf-8", errors="replace"))
+        if line and on_progress:
+            on_progress(line)
+
+    reply = run_in_runner({**os.environ, **airflow_env(settings)}, dag_id, logical_date.isoformat(), conf,
+                          log_file, follow)
+    if reply["state"] != "success":
+        raise StackError(f"DAG {dag_id} did not succeed for {logical_date} ({reply.get('error') or reply['state']}); "
+                         f"read {log_file}")
     return time.monotonic() - started
 
 
@@ -92,7 +80,8 @@ def ensure_manifest(settings: BoostqaSettings) -> None:
 
 
 def run_demo(settings: BoostqaSettings, logical_date: date, console: Console, annotate_limit: int | None = None,
-             synthesis_limit: int = 72, difficulty_tolerance: int = 3, days: int = 1) -> list[DayRow]:
+             synthesis_limit: int = 72, difficulty_tolerance: int = 3, days: int = 1,
+             timings: dict[str, float] | None = None) -> list[DayRow]:
     """Stack up -> seed_ingest -> seed_annotate -> warehouse_build (plan) -> qa_synthesis (with QC) ->
     mixture_export -> midtrain (SmolLM2-135M on CPU, a few minutes) -> benchmark_eval (baseline and mid-trained
     model, ``DEMO_EVAL_LIMIT`` items per benchmark; eval marts, deficiency probe, HTML report) -> summary.
@@ -106,12 +95,17 @@ def run_demo(settings: BoostqaSettings, logical_date: date, console: Console, an
     ``synthesis_limit`` caps the plan's jobs the demo synthesizes; ``difficulty_tolerance`` is the verify step's
     slack: the 135M annotator rarely rates anything above 2, so at 0 nearly every hard question would be
     rejected as degraded (see docs/synthesis.md); ``plain_text`` keeps its strings from running away.
+    ``timings``, when given, receives the wall seconds of each stage (``stack``, each DAG, ``summary``; a DAG of
+    day n > 1 as ``<dag>@<n>``): ``bench/demo_time.py`` records them.
     """
+    timings = {} if timings is None else timings
+    started = time.monotonic()
     with console.status("starting the embedded stack"):
         parts = manager.up(settings)
     for part in parts:
         console.print(f"[green]ok[/] {part.name}: {part.detail}")
     ensure_manifest(settings)
+    timings["stack"] = time.monotonic() - started
     confs: dict[str, dict[str, object]] = {
         "seed_annotate": {"limit": annotate_limit, "shard_size": 64},
         "midtrain": {"config": "cpu_smollm2"},
@@ -126,18 +120,22 @@ def run_demo(settings: BoostqaSettings, logical_date: date, console: Console, an
         day = logical_date + timedelta(days=offset)
         before = run_ids(store, f"{layout.SYNTHESIS}/")
         for dag_id in DAY_DAGS:
-            _run_with_progress(settings, console, dag_id, day, confs.get(dag_id))
+            name = dag_id if offset == 0 else f"{dag_id}@{offset + 1}"
+            timings[name] = _run_with_progress(settings, console, dag_id, day, confs.get(dag_id))
         rows.append(day_row(store, day.isoformat(), next(iter(run_ids(store, f"{layout.SYNTHESIS}/") - before), None)))
     for dag_id in MODEL_DAGS:
-        _run_with_progress(settings, console, dag_id, logical_date + timedelta(days=days - 1), confs.get(dag_id))
+        timings[dag_id] = _run_with_progress(settings, console, dag_id, logical_date + timedelta(days=days - 1),
+                                             confs.get(dag_id))
+    started = time.monotonic()
     print_summary(settings, console, logical_date + timedelta(days=days - 1))
+    timings["summary"] = time.monotonic() - started
     if days > 1:
         console.print(days_table(rows))
     return rows
 
 
 def _run_with_progress(settings: BoostqaSettings, console: Console, dag_id: str, day: date,
-                       conf: dict[str, object] | None) -> None:
+                       conf: dict[str, object] | None) -> float:
     title = f"running DAG {dag_id} for {day} through Airflow"
     with console.status(title) as status:
         def show(line: str, status: Status = status, title: str = title) -> None:
@@ -148,3 +146,4 @@ def _run_with_progress(settings: BoostqaSettings, console: Console, dag_id: str,
         seconds = run_dag(settings, dag_id, day, conf=conf, on_progress=show)
     console.print(f"[green]ok[/] DAG {dag_id} succeeded in {seconds:.0f}s "
                   f"(log: {settings.state_dir / 'logs' / f'dags_test-{dag_id}-{day}.log'})")
+    return seconds

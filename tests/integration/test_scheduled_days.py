@@ -65,8 +65,8 @@ def _check_day_one(settings: BoostqaSettings, store: ObjectStore, run_id: str) -
 
 @pytest.mark.timeout(3600)  # three scheduled days through Airflow: about 20 minutes on 2 cores
 def test_three_days_without_new_seeds_run_new_jobs_grow_the_corpus_and_keep_old_versions(
-        stack_with_llm: BoostqaSettings, monkeypatch: pytest.MonkeyPatch) -> None:
-    settings = stack_with_llm
+        annotated_stack: BoostqaSettings, monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = annotated_stack
     store = ObjectStore(lake_config(settings))
     with recorded_generator(settings, monkeypatch) as replies:
         _three_days(settings, store)
@@ -74,9 +74,6 @@ def test_three_days_without_new_seeds_run_new_jobs_grow_the_corpus_and_keep_old_
 
 
 def _three_days(settings: BoostqaSettings, store: ObjectStore) -> None:
-    run_dag(settings, "seed_ingest", FIRST_DAY)
-    run_dag(settings, "seed_annotate", FIRST_DAY, conf={"limit": 16, "shard_size": 16})
-
     rows, earlier_jobs, frozen = [], set(), {}
     corpus = start = len({r["item_id"] for r in lake_rows(store, "qc/kept/")})
     for offset in range(3):

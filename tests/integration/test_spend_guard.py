@@ -1,6 +1,11 @@
 """The spend guard through Airflow on the embedded stack: an over-budget run fails before any LLM call; a run that
 reaches its cap mid-way stops, and the next run on the same plan finishes the jobs it left without billing any turn
-twice."""
+twice.
+
+The generator role answers from the recorded reply set, from its end (``recorded_generator``; the three-day test
+takes replies from the start): the test is about the guard's plumbing, and recorded questions keep each synthesis
+run to seconds instead of minutes of SmolLM2 generation on 2 cores. Verification and refinement stay on vLLM.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +21,7 @@ from boostqa.settings import BoostqaSettings
 from boostqa.stack.seaweedfs import lake_config
 from boostqa.warehouse import query
 from tests.conftest import lake_rows, new_run_id, run_ids
+from tests.integration.recorded_generator import recorded_generator
 
 pytestmark = pytest.mark.integration
 DAY = date(2026, 11, 30)
@@ -32,13 +38,15 @@ def _synthesis(settings: BoostqaSettings, store: ObjectStore, conf: dict[str, ob
     return new_run_id(store, "synthesis/", before)
 
 
-@pytest.mark.timeout(2400)  # four synthesis runs and up to two warehouse builds through Airflow
+@pytest.mark.timeout(1800)  # three synthesis runs and up to two warehouse builds through Airflow
 def test_over_budget_fails_before_calling_and_a_capped_run_leaves_its_rest_to_the_next(
-        stack_with_llm: BoostqaSettings) -> None:
-    settings = stack_with_llm
-    store = ObjectStore(lake_config(settings))
-    run_dag(settings, "seed_ingest", DAY)
-    run_dag(settings, "seed_annotate", DAY, conf={"limit": 8, "shard_size": 8})
+        annotated_stack: BoostqaSettings, monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = annotated_stack
+    with recorded_generator(settings, monkeypatch, from_the_end=True):
+        _refused_capped_then_finished(settings, ObjectStore(lake_config(settings)))
+
+
+def _refused_capped_then_finished(settings: BoostqaSettings, store: ObjectStore) -> None:
     if store.get_bytes_or_none("plans/latest.json") is None:  # an earlier test's plan serves as well
         run_dag(settings, "warehouse_build", DAY)
 

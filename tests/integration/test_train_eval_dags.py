@@ -41,8 +41,6 @@ def _published_mixture(settings: BoostqaSettings, store: ObjectStore, monkeypatc
     pointer = read_pointer(store, "mixtures")
     if pointer is None or not pointer.get("boostqa_samples"):
         with recorded_generator(settings, monkeypatch, from_the_end=True):
-            run_dag(settings, "seed_ingest", DAY)
-            run_dag(settings, "seed_annotate", DAY, conf={"limit": 8, "shard_size": 8})
             for dag_id, conf in (("warehouse_build", None), ("qa_synthesis", SYNTHESIS),
                                  ("mixture_export", {"tokenizer_dir": str(model_dir(settings))})):
                 run_dag(settings, dag_id, DAY, conf=conf)
@@ -59,8 +57,8 @@ def _table(page: Any, section: str) -> list[list[str]]:
 
 @pytest.mark.timeout(2400)  # up to the whole data chain, then training and two model evaluations through Airflow
 def test_midtrain_and_benchmark_eval_run_through_airflow_and_the_report_reads_right(
-        stack_with_llm: BoostqaSettings, monkeypatch: pytest.MonkeyPatch, browser: Any) -> None:
-    settings = stack_with_llm
+        annotated_stack: BoostqaSettings, monkeypatch: pytest.MonkeyPatch, browser: Any) -> None:
+    settings = annotated_stack
     store = ObjectStore(lake_config(settings))
     mixture = _published_mixture(settings, store, monkeypatch)
 
@@ -79,9 +77,10 @@ def test_midtrain_and_benchmark_eval_run_through_airflow_and_the_report_reads_ri
     scores = [r for r in lake_rows(store, "eval/scores/") if r.get("checkpoint_id") == training["version"]]
     assert {r["benchmark"] for r in scores} == {"gsm8k", "mmlu"}  # a row per metric (mmlu: acc and acc_norm)
     assert all(r["mixture_version"] == mixture["version"] for r in scores)
-    comparison = query(settings.warehouse_path, "select benchmark, items, model_id from marts.fct_eval_comparison where "
-                       "model_id != baseline_model_id and model_id = (select model_id from marts.fct_eval_headline "
-                       "where not is_baseline order by evaluated_at desc limit 1) order by benchmark")
+    comparison = query(settings.warehouse_path, "select benchmark, items, model_id from marts.fct_eval_comparison "
+                       "where model_id != baseline_model_id and model_id = (select model_id from "
+                       "marts.fct_eval_headline where not is_baseline order by evaluated_at desc limit 1) "
+                       "order by benchmark")
     assert [(r["benchmark"], r["items"]) for r in comparison] == [("gsm8k", 2), ("mmlu", 2)]
     model_id = comparison[0]["model_id"]
 
