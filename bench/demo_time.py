@@ -13,6 +13,7 @@ state folder removed (``--keep`` keeps it). Stop a running dev stack first: the 
 from __future__ import annotations
 
 import argparse
+import inspect
 import os
 import shutil
 import sys
@@ -28,9 +29,15 @@ if str(ROOT) not in sys.path:
 from bench.record import BenchRecord, Check, bench_args, finish  # noqa: E402
 
 GOAL_MINUTES = 15
-# The CLI's defaults (`boostqa demo`): what `make demo` runs.
-FULL = {"annotate_limit": 160, "synthesis_limit": 40}
 QUICK = {"annotate_limit": 16, "synthesis_limit": 8}
+
+
+def cli_sizes() -> dict[str, int]:
+    """The sizes `make demo` runs: the defaults of the `boostqa demo` command."""
+    from boostqa.cli import demo
+
+    parameters = inspect.signature(demo).parameters
+    return {name: int(parameters[name].default) for name in ("annotate_limit", "synthesis_limit")}
 
 
 def demo_record(timings: dict[str, float], total_s: float, quick: bool, params: dict[str, object]) -> BenchRecord:
@@ -59,7 +66,7 @@ def run(state_dir: Path, quick: bool) -> BenchRecord:
     os.environ["BOOSTQA_LLM_SERVER__MODELS_DIR"] = str(models)
     get_settings.cache_clear()
     settings = get_settings()
-    sizes = QUICK if quick else FULL
+    sizes = QUICK if quick else cli_sizes()
     timings: dict[str, float] = {}
     started = time.monotonic()
     try:

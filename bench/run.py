@@ -5,7 +5,7 @@
     .venv/bin/python bench/run.py --only dedup     # one benchmark (its key or its label, e.g. P4)
 
 P6 runs the whole demo on a fresh state folder (about 15 minutes; stop a running dev stack first, it takes the
-default ports); P3 (the dbt marts at 1M/10M rows) is recorded by its own script, not here.
+default ports); P3 (the dbt marts) runs its default 1M rows here: `bench/dbt_marts.py --rows 10000000` for 10M.
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ class Bench(BaseModel):
 BENCHES = [
     Bench(key="llm_throughput", label="P1", python=".venv/bin/python", script="bench/llm_throughput.py"),
     Bench(key="cached_replay", label="P2", python=".venv/bin/python", script="bench/cached_replay.py"),
+    Bench(key="dbt_marts", label="P3", python=".venv/bin/python", script="bench/dbt_marts.py"),
     Bench(key="dedup", label="P4", python=".venv/bin/python", script="bench/dedup.py"),
     Bench(key="trainer_throughput", label="P5", python=".venv-train/bin/python", script="bench/trainer_throughput.py",
           env={"DS_ACCELERATOR": "cpu"}),

@@ -27,8 +27,9 @@ from boostqa.warehouse import DBT_PROJECT_DIR, dbt_env, run_dbt
 DAY_DAGS = ("seed_ingest", "seed_annotate", "warehouse_build", "qa_synthesis", "mixture_export")
 MODEL_DAGS = ("midtrain", "benchmark_eval")
 DEMO_DAGS = DAY_DAGS + MODEL_DAGS
-# Items per benchmark the demo scores (baseline and mid-trained model; 12 benchmarks): about 3 minutes per model.
-DEMO_EVAL_LIMIT = 6
+# Items per benchmark the demo scores (baseline and mid-trained model, 12 benchmarks): the plumbing, in the demo's
+# 15-minute budget (bench/demo_time.py records each stage); the scores are noise at this size (docs/eval.md).
+DEMO_EVAL_LIMIT = 4
 # What boostqa.llm.progress.Progress logs: "<stage> <run>: done/total (rate/s, ETA ...)".
 PROGRESS_LINE = re.compile(r"\S+ \S+: \d+/\d+ \([0-9.]+/s, ETA [^)]*\)")
 

@@ -94,17 +94,25 @@ def _healthy(settings: BoostqaSettings) -> bool:
     return models.status_code == 200 and settings.llm_server.served_model_name in models.text
 
 
-def up(settings: BoostqaSettings) -> str:
-    """Convert the model if needed, start vLLM (if not running) and wait until it serves the model."""
+def up(settings: BoostqaSettings, wait: bool = True) -> str:
+    """Convert the model if needed, start vLLM (if not running) and, unless ``wait`` is off, wait until it serves
+    the model (``wait_ready`` waits later: the stack prepares Airflow while vLLM loads)."""
     _python(settings)
     ensure_model(settings)
     spec = service(settings)
     if read_pid(spec) is None:
         require_free(settings.host, {"llm": settings.ports.llm})
     pid = start(spec)
+    if wait:
+        wait_ready(settings)
+    return f"pid {pid}, {settings.llm_base_url} serving {settings.llm_server.served_model_name}"
+
+
+def wait_ready(settings: BoostqaSettings) -> None:
+    """Wait until the started server serves the model. Raises StackError on timeout or when it dies."""
+    spec = service(settings)
     wait_until(lambda: _healthy(settings), "vLLM server", settings.llm_server.startup_timeout_s, str(spec.log_file),
                alive=lambda: read_pid(spec) is not None)
-    return f"pid {pid}, {settings.llm_base_url} serving {settings.llm_server.served_model_name}"
 
 
 def health(settings: BoostqaSettings) -> tuple[bool, str]:

@@ -22,9 +22,12 @@ def up(settings: BoostqaSettings, with_ui: bool = False, with_llm: bool | None =
     """Start SeaweedFS, the LLM server (unless disabled), prepare Airflow and the warehouse; optionally the UIs."""
     airflow_home.require_airflow()
     parts = [PartStatus("s3 (seaweedfs)", True, seaweedfs.up(settings))]
+    llm = settings.llm_server.enabled if with_llm is None else with_llm
+    started = llm_server.up(settings, wait=False) if llm else None  # vLLM loads while Airflow's DB migrates
     parts.append(PartStatus("airflow home", True, airflow_home.prepare(settings)))
-    if settings.llm_server.enabled if with_llm is None else with_llm:
-        parts.append(PartStatus("llm (vllm)", True, llm_server.up(settings)))
+    if started is not None:
+        llm_server.wait_ready(settings)
+        parts.append(PartStatus("llm (vllm)", True, started))
     settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
     parts.append(PartStatus("warehouse", True, f"{settings.warehouse_path} (DuckDB, written by dbt only)"))
     env_file = airflow_home.write_env_file(settings)

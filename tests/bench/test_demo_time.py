@@ -5,7 +5,7 @@ The demo itself takes many minutes, so the suite checks the record it makes; ``m
 
 from __future__ import annotations
 
-from bench.demo_time import demo_record
+from bench.demo_time import cli_sizes, demo_record
 
 
 def test_a_demo_over_fifteen_minutes_fails_its_goal_and_keeps_every_stage() -> None:
@@ -18,3 +18,7 @@ def test_a_demo_over_fifteen_minutes_fails_its_goal_and_keeps_every_stage() -> N
 
     fast = demo_record({"stack": 60.0}, total_s=840.0, quick=True, params={})
     assert fast.checks[0].passed is True and not fast.failed and fast.quick
+
+
+def test_the_full_size_is_what_make_demo_runs() -> None:
+    assert cli_sizes() == {"annotate_limit": 96, "synthesis_limit": 24}
