@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import random
 import sys
 import tempfile
 import time
@@ -37,7 +36,7 @@ from boostqa.lake.store import LakeConfig, ObjectStore  # noqa: E402
 from boostqa.qc.stage import KEPT_SCHEMA, REMOVAL_SCHEMA  # noqa: E402
 from boostqa.settings import BoostqaSettings, PortSettings  # noqa: E402
 from boostqa.stack import seaweedfs  # noqa: E402
-from boostqa.stack.ports import port_is_free  # noqa: E402
+from boostqa.stack.ports import free_ports  # noqa: E402
 from boostqa.stack.process import stop  # noqa: E402
 from boostqa.synthesize.stage import QA_SCHEMA  # noqa: E402
 from boostqa.warehouse import DBT_PROJECT_DIR, _attach_lake, dbt_env, run_dbt  # noqa: E402
@@ -56,12 +55,8 @@ FILTER_REASONS = ["missing_answer", "malformed_options", "length_out_of_bounds",
 
 
 def private_settings(state_dir: Path) -> BoostqaSettings:
-    """Our own SeaweedFS (as tests/conftest.py's isolated_settings): free ports p whose p + 10000 is free too."""
-    rng, ports = random.Random(), list[int]()
-    while len(ports) < 6:
-        port = rng.randrange(20_000, 29_000)
-        if port not in ports and all(port_is_free("127.0.0.1", p) for p in (port, port + seaweedfs.GRPC_OFFSET)):
-            ports.append(port)
+    """Our own SeaweedFS on free ports (as tests/conftest.py's isolated_settings)."""
+    ports = free_ports(6, seaweedfs.GRPC_OFFSET)
     names = ("s3", "seaweed_master", "seaweed_volume", "seaweed_filer", "seaweed_admin", "seaweed_metrics")
     return BoostqaSettings(state_dir=state_dir, ports=PortSettings(**dict(zip(names, ports, strict=True))))
 

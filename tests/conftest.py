@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import random
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +15,8 @@ os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 
 from boostqa.lake.store import LakeConfig  # noqa: E402
 from boostqa.settings import PROJECT_ROOT, RESOURCES, BoostqaSettings, LlmServerSettings, PortSettings  # noqa: E402
-from boostqa.stack.ports import port_is_free  # noqa: E402
+from boostqa.stack.ports import free_ports  # noqa: E402
+from boostqa.stack.seaweedfs import GRPC_OFFSET  # noqa: E402
 
 SEEDS_DIR = RESOURCES / "seeds"
 
@@ -50,20 +50,9 @@ def memory_store() -> MemoryStore:
     return MemoryStore()
 
 
-def _free_ports(count: int, paired_offset: int = 10_000) -> list[int]:
-    """Ports p that are free together with p + paired_offset (weed's gRPC ports)."""
-    chosen: list[int] = []
-    rng = random.Random()
-    while len(chosen) < count:
-        port = rng.randrange(20_000, 29_000)
-        if port not in chosen and port_is_free("127.0.0.1", port) and port_is_free("127.0.0.1", port + paired_offset):
-            chosen.append(port)
-    return chosen
-
-
 def isolated_settings(state_dir: Path) -> BoostqaSettings:
     """Settings for a private stack: its own state folder and free loopback ports."""
-    s3, master, volume, filer, admin, metrics, airflow_api, docs, llm = _free_ports(9)
+    s3, master, volume, filer, admin, metrics, airflow_api, docs, llm = free_ports(9, GRPC_OFFSET)
     ports = PortSettings(s3=s3, seaweed_master=master, seaweed_volume=volume, seaweed_filer=filer,
                          seaweed_admin=admin, seaweed_metrics=metrics, airflow_api=airflow_api, dbt_docs=docs, llm=llm)
     # The converted model is cached in the checkout's .state/, so test sessions convert it once.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import socket
 import time
 from collections.abc import Callable
@@ -18,6 +19,18 @@ def port_is_free(host: str, port: int) -> bool:
         except OSError:
             return False
     return True
+
+
+def free_ports(count: int, paired_offset: int, host: str = "127.0.0.1") -> list[int]:
+    """``count`` distinct random ports p in 20000-28999, each free together with p + ``paired_offset`` (SeaweedFS
+    takes http port + its gRPC offset): for private stacks beside a running one (tests, benchmarks)."""
+    chosen: list[int] = []
+    rng = random.Random()
+    while len(chosen) < count:
+        port = rng.randrange(20_000, 29_000)
+        if port not in chosen and port_is_free(host, port) and port_is_free(host, port + paired_offset):
+            chosen.append(port)
+    return chosen
 
 
 def port_is_open(host: str, port: int) -> bool:

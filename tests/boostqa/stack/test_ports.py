@@ -5,7 +5,7 @@ import socket
 import pytest
 
 from boostqa.errors import StackError
-from boostqa.stack.ports import port_is_free, port_is_open, require_free
+from boostqa.stack.ports import free_ports, port_is_free, port_is_open, require_free
 
 
 def test_a_taken_port_names_the_setting_that_moves_it() -> None:
@@ -20,3 +20,10 @@ def test_a_taken_port_names_the_setting_that_moves_it() -> None:
         with pytest.raises(StackError, match="BOOSTQA_PORTS__SEAWEED_MASTER="):
             require_free("127.0.0.1", {"seaweed_master.grpc": port})
     assert port_is_free("127.0.0.1", port)
+
+
+def test_free_ports_are_distinct_and_free_with_their_paired_port() -> None:
+    ports = free_ports(6, paired_offset=10_000)
+    assert len(set(ports)) == 6
+    assert all(20_000 <= p < 29_000 and port_is_free("127.0.0.1", p) and port_is_free("127.0.0.1", p + 10_000)
+               for p in ports)
