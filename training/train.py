@@ -177,13 +177,13 @@ def train(config: TrainConfig) -> dict[str, Any]:  # noqa: C901 - one loop, kept
         done = step + 1
         if done % config.checkpoint_every == 0 or done == config.max_steps:
             last_tag = f"step_{done}"
-            if rank == 0:  # before the checkpoint: the record always covers every step a checkpoint holds
+            if rank == 0:  # before the checkpoint: the record and metrics always cover every step a checkpoint holds
                 record.write(output)
+                write_metrics(output, metrics)
                 write_checkpoint_mixture(output, last_tag, mixture)
             engine.save_checkpoint(str(output), tag=last_tag, client_state={"step": done, **mixture})
             if rank == 0:
                 _prune_checkpoints(output, config.keep_checkpoints)
-                write_metrics(output, metrics)
                 write_status(output, "running", step=done, max_steps=config.max_steps, loss=row["loss"],
                              checkpoint=str(output / last_tag), **mixture)
     final: dict[str, Any] = {"step": config.max_steps, "max_steps": config.max_steps,
