@@ -94,12 +94,17 @@ lock-llm:
 demo: install
 	$(BIN)/boostqa demo
 
+# Two pytest-xdist workers (one per core): the tests on the vLLM server form one group on one worker
+# (tests/conftest.py), the other worker takes the rest. TEST_WORKERS=0 runs in one process.
+TEST_WORKERS ?= 2
+XDIST = $(if $(filter 0,$(TEST_WORKERS)),-p no:xdist,-n $(TEST_WORKERS))
+
 test: install $(STAMPS)/browser
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest $(XDIST) $(PYTEST_ARGS)
 
 # Everything but the slow end-to-end tests, for a quick local loop.
 test-fast: install
-	$(BIN)/pytest -m "not integration and not browser" $(PYTEST_ARGS)
+	$(BIN)/pytest $(XDIST) -m "not integration and not browser" $(PYTEST_ARGS)
 
 # Every benchmark beside its anchor, one JSON record each into bench/results/ (bench/README.md); not part of
 # `make test` (tests/bench smoke-tests each one's --quick mode). Exit 1 when a goal is missed.

@@ -138,8 +138,8 @@ def qc(
 def demo(
     ingest_date: Annotated[str, typer.Option("--date", help="logical date of the run")] = date.today().isoformat(),
     annotate_limit: Annotated[int, typer.Option(help="seeds to annotate in this run; 0 = every pending seed "
-                                                    "(the rest of the sample corpus waits for the next run)")] = 96,
-    synthesis_limit: Annotated[int, typer.Option(help="plan jobs to synthesize in this run")] = 24,
+                                                    "(the rest of the sample corpus waits for the next run)")] = 64,
+    synthesis_limit: Annotated[int, typer.Option(help="plan jobs to synthesize in this run")] = 16,
     days: Annotated[int, typer.Option(min=1, help="scheduled days to run in a row (the data chain each day, "
                                                    "then mid-training and evaluation of the last day's mixture)")] = 1,
 ) -> None:

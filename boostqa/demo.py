@@ -29,7 +29,7 @@ MODEL_DAGS = ("midtrain", "benchmark_eval")
 DEMO_DAGS = DAY_DAGS + MODEL_DAGS
 # Items per benchmark the demo scores (baseline and mid-trained model, 12 benchmarks): the plumbing, in the demo's
 # 15-minute budget (bench/demo_time.py records each stage); the scores are noise at this size (docs/eval.md).
-DEMO_EVAL_LIMIT = 4
+DEMO_EVAL_LIMIT = 2
 # What boostqa.llm.progress.Progress logs: "<stage> <run>: done/total (rate/s, ETA ...)".
 PROGRESS_LINE = re.compile(r"\S+ \S+: \d+/\d+ \([0-9.]+/s, ETA [^)]*\)")
 

@@ -6,6 +6,7 @@ import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -58,6 +59,46 @@ def isolated_settings(state_dir: Path) -> BoostqaSettings:
     # The converted model is cached in the checkout's .state/, so test sessions convert it once.
     llm_server = LlmServerSettings(models_dir=PROJECT_ROOT / ".state" / "models")
     return BoostqaSettings(state_dir=state_dir, ports=ports, llm_server=llm_server)
+
+
+VLLM_FIXTURES = {"stack_with_llm", "annotated_stack"}
+# The modules whose tests run on the session's vLLM server (checked at collection: a test that uses
+# VLLM_FIXTURES outside them is refused). Under pytest-xdist they form one group on one worker.
+VLLM_MODULES = frozenset(f"tests/integration/{name}.py" for name in (
+    "test_bench_llm", "test_llm_engine", "test_seed_annotate_dag", "test_scheduled_days", "test_spend_guard",
+    "test_train_eval_dags"))
+
+
+def _in_vllm_group(nodeid: str) -> bool:
+    return nodeid.split("::", 1)[0] in VLLM_MODULES
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Refuse a vLLM test outside VLLM_MODULES; under xdist, put the vLLM group (the longest chain) first, so one
+    worker starts it at once while the other takes everything else."""
+    strays = [item.nodeid for item in items
+              if VLLM_FIXTURES & set(getattr(item, "fixturenames", ())) and not _in_vllm_group(item.nodeid)]
+    if strays:
+        raise pytest.UsageError(f"{strays}: tests on the vLLM server; add their modules to VLLM_MODULES "
+                                "in tests/conftest.py (one xdist worker runs them all, on one server)")
+    if hasattr(config, "workerinput"):
+        items[:] = sorted(items, key=lambda item: not _in_vllm_group(item.nodeid))  # stable: collection order
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """``make test`` runs 2 xdist workers: the vLLM modules are one work unit (one server, about 2 minutes to
+    start and both cores busy while it generates, and one annotated stack per session); every other test is
+    its own unit. (xdist's ``loadgroup`` marks cannot be used: they rewrite a private node id pytest 9.2 no
+    longer reads.)"""
+    if config.getoption("dist") != "load":  # another --dist mode asked for explicitly
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class VllmGroupScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return "vllm" if _in_vllm_group(nodeid) else nodeid
+
+    return VllmGroupScheduling(config, log)
 
 
 @pytest.fixture(scope="session")
@@ -162,3 +203,5 @@ def new_run_id(store: object, prefix: str, before: set[str]) -> str:
     """The one run id under ``prefix`` that was not in ``before`` (the run a test just made)."""
     (run_id,) = run_ids(store, prefix) - before
     return run_id
+
+

