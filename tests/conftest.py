@@ -203,5 +203,3 @@ def new_run_id(store: object, prefix: str, before: set[str]) -> str:
     """The one run id under ``prefix`` that was not in ``before`` (the run a test just made)."""
     (run_id,) = run_ids(store, prefix) - before
     return run_id
-
-
