@@ -13,6 +13,13 @@ import pytest
 # Airflow reads AIRFLOW_HOME at import time: give every test process its own, never ~/airflow.
 os.environ["AIRFLOW_HOME"] = tempfile.mkdtemp(prefix="boostqa-airflow-home-")
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+# Under xdist, each worker's OpenMP/MKL pools (torch in the training and eval subprocesses) get their share of the
+# cores. With a full-width pool beside the vLLM server's pinned threads, OpenMP's spin-waiting threads are
+# descheduled at every barrier: on 2 cores a 2-thread torch loop ran about 7x slower next to a generating vLLM
+# server than alone, a 1-thread loop about 1.2x slower.
+if workers := int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "0")):
+    for _pool in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(_pool, str(max(1, (os.cpu_count() or 1) // workers)))
 
 from boostqa.lake.store import LakeConfig  # noqa: E402
 from boostqa.settings import PROJECT_ROOT, RESOURCES, BoostqaSettings, LlmServerSettings, PortSettings  # noqa: E402
@@ -65,8 +72,7 @@ VLLM_FIXTURES = {"stack_with_llm", "annotated_stack"}
 # The modules whose tests run on the session's vLLM server (checked at collection: a test that uses
 # VLLM_FIXTURES outside them is refused). Under pytest-xdist they form one group on one worker.
 VLLM_MODULES = frozenset(f"tests/integration/{name}.py" for name in (
-    "test_bench_llm", "test_llm_engine", "test_seed_annotate_dag", "test_scheduled_days", "test_spend_guard",
-    "test_train_eval_dags"))
+    "test_llm_engine", "test_seed_annotate_dag", "test_scheduled_days", "test_spend_guard", "test_train_eval_dags"))
 
 
 def _in_vllm_group(nodeid: str) -> bool:
@@ -87,16 +93,19 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     """``make test`` runs 2 xdist workers: the vLLM modules are one work unit (one server, about 2 minutes to
-    start and both cores busy while it generates, and one annotated stack per session); every other test is
-    its own unit. (xdist's ``loadgroup`` marks cannot be used: they rewrite a private node id pytest 9.2 no
-    longer reads.)"""
+    start and both cores busy while it generates, and one annotated stack per session); every other integration
+    module is one unit (its module-scoped stack or browser starts once, on one worker), every other test its own.
+    (xdist's ``loadgroup`` marks cannot be used: they rewrite a private node id pytest 9.2 no longer reads.)"""
     if config.getoption("dist") != "load":  # another --dist mode asked for explicitly
         return None
     from xdist.scheduler import LoadScopeScheduling
 
     class VllmGroupScheduling(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
-            return "vllm" if _in_vllm_group(nodeid) else nodeid
+            if _in_vllm_group(nodeid):
+                return "vllm"
+            module = nodeid.split("::", 1)[0]
+            return module if module.startswith("tests/integration/") else nodeid
 
     return VllmGroupScheduling(config, log)
 

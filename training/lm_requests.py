@@ -117,7 +117,8 @@ def generations(model: Any, tokenizer: Any, requests: list[dict[str, Any]], max_
 
 def run(model_dir: Path, requests_path: Path, out_path: Path, batch_size: int = 8) -> int:
     """Answer every request of ``requests_path`` into ``out_path`` (written atomically); returns the count."""
-    torch.set_num_threads(max(1, os.cpu_count() or 1))
+    # every core unless OMP_NUM_THREADS says otherwise (a process sharing the cores, e.g. beside a vLLM server)
+    torch.set_num_threads(max(1, int(os.environ.get("OMP_NUM_THREADS") or os.cpu_count() or 1)))
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     if tokenizer.pad_token_id is None:
         tokenizer.pad_token = tokenizer.eos_token

@@ -23,7 +23,8 @@ from boostqa.settings import PROJECT_ROOT, BoostqaSettings
 from boostqa.stack.llm_server import ensure_model
 
 pytestmark = pytest.mark.integration
-LIMIT = 4  # items per benchmark (40 in all, with 5-shot MMLU/CMMLU/C-Eval prompts): quick on 2 cores
+LIMIT = 2  # items per benchmark (20 in all, with 5-shot MMLU/CMMLU/C-Eval prompts): quick on 2 cores
+GSM8K_LIMIT = 4  # generations: enough that both of lm-eval's filters below get used
 GSM8K_SHOTS = 1  # short prompts keep 4 generations quick on 2 cores; with one example the model sometimes
 # answers without "#### N", so both of lm-eval's filters (strict-match, flexible-extract) are exercised
 GSM8K_TASK = "lm_eval_gsm8k_local"
@@ -105,13 +106,13 @@ def _as_lm_eval_compares(answer: str) -> str:
 
 def test_lm_eval_gsm8k_gives_our_exact_match_on_the_same_items(stack: BoostqaSettings, tmp_path: Path) -> None:
     model = ensure_model(stack)
-    settings = EvalTaskSettings(limit=LIMIT, num_fewshot={"gsm8k": GSM8K_SHOTS})
+    settings = EvalTaskSettings(limit=GSM8K_LIMIT, num_fewshot={"gsm8k": GSM8K_SHOTS})
     docs = load_docs("gsm8k", settings)
     ours = score_docs(docs, _our_responses(model, model_requests(docs, settings.max_new_tokens), tmp_path),
                       GSM8K_SHOTS)
     _gsm8k_task(tmp_path / "tasks", docs[0].until, settings.max_new_tokens)
-    _run_lm_eval(model, [GSM8K_TASK], tmp_path / "tasks", tmp_path / "out", "--limit", str(LIMIT), "--num_fewshot",
-                 str(GSM8K_SHOTS))
+    _run_lm_eval(model, [GSM8K_TASK], tmp_path / "tasks", tmp_path / "out", "--limit", str(GSM8K_LIMIT),
+                 "--num_fewshot", str(GSM8K_SHOTS))
 
     theirs = {(s["doc_id"], s["filter"]): s for s in _samples(tmp_path / "out", GSM8K_TASK)}
     filters_used = set()
