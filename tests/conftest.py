@@ -91,6 +91,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items[:] = sorted(items, key=lambda item: not _in_vllm_group(item.nodeid))  # stable: collection order
 
 
+@pytest.hookimpl(optionalhook=True)  # xdist's hook: unknown under `-p no:xdist` (TEST_WORKERS=0)
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     """``make test`` runs 2 xdist workers: the vLLM modules are one work unit (one server, about 2 minutes to
     start and both cores busy while it generates, and one annotated stack per session); every other integration

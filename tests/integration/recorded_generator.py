@@ -5,13 +5,16 @@ The replies are exam questions written by us (``tests/fixtures/llm/generator_rep
 language (en, zh) x kind (open, choice). Each new request gets the next unused reply of the pool its prompt asks
 for (the language named in the prompt; choice when the reply schema has ``options``); the same request again gets
 the same reply, as a deterministic model would. A pool that runs out answers HTTP 400, so a test never passes on a
-reply handed out twice. The annotator and refiner roles stay on the real vLLM server.
+reply handed out twice. The annotator and refiner roles stay on the real vLLM server unless a test points them here
+too (``ReplySet.roles``, for plumbing-only runs): a difficulty check then gets the hardest band, and a refinement
+confirms its draft.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -46,10 +49,17 @@ class ReplySet:
         self.given: dict[str, dict[str, Any]] = {}
         self.used: dict[tuple[str, str], int] = {}
         self.lock = threading.Lock()
+        self.roles: set[str] = {"generator"}  # the roles whose connection points here in the next DAG runs
+        self.reviews = 0  # difficulty checks and refinements answered
 
     def reply(self, body: dict[str, Any]) -> dict[str, Any]:
         """The reply object for one chat request (raises LookupError when its pool is used up)."""
         prompt = "\n".join(m["content"] for m in body["messages"])
+        review = _review(body, prompt)
+        if review is not None:
+            with self.lock:
+                self.reviews += 1
+            return review
         key = hashlib.sha256(json.dumps([body["messages"], body.get("seed")], sort_keys=True).encode()).hexdigest()
         schema = body["response_format"]["json_schema"]["schema"]
         pool = ("zh" if "question in Chinese" in prompt else "en",
@@ -68,6 +78,24 @@ class ReplySet:
     def handed_out(self) -> int:
         """How many distinct requests got a reply."""
         return len(self.given)
+
+
+def _review(body: dict[str, Any], prompt: str) -> dict[str, Any] | None:
+    """A difficulty check's reply (the hardest band the schema allows) or a refinement's (it confirms the draft);
+    None for a generator request."""
+    schema = body["response_format"]["json_schema"]["schema"]
+    if "anyOf" in schema:  # the annotation schema: one branch per difficulty
+        branch = schema["anyOf"][-1]["properties"]
+        return {"discipline": branch["discipline"]["enum"][0], "difficulty": branch["difficulty"]["const"],
+                "grade_band": branch["grade_band"]["const"], "rationale": "Recorded review."}
+    if "draft_correct" not in schema["properties"]:
+        return None
+    draft = prompt.split("Draft answer:\n", 1)[1].split("\n\nSolve the question yourself", 1)[0].strip()
+    option = re.match(r"\(([ABCD])\) ", draft)
+    reply: dict[str, Any] = {"final_answer": draft[option.end():] if option else draft, "draft_correct": True}
+    if "answer_option" in schema["properties"]:
+        reply = {"answer_option": option.group(1) if option else "A", **reply}
+    return reply
 
 
 def _handler(replies: ReplySet) -> type[BaseHTTPRequestHandler]:
@@ -107,19 +135,21 @@ def _handler(replies: ReplySet) -> type[BaseHTTPRequestHandler]:
 @contextmanager
 def recorded_generator(settings: BoostqaSettings, monkeypatch: pytest.MonkeyPatch,
                        from_the_end: bool = False) -> Iterator[ReplySet]:
-    """Serve the reply set on a free local port and point the generator connection of every DAG run at it."""
+    """Serve the reply set on a free local port and point the connections of ``replies.roles`` (the generator's
+    unless a test adds others) at it in every DAG run."""
     replies = ReplySet(from_the_end=from_the_end)
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(replies))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    conn_var = f"AIRFLOW_CONN_{LLM_CONN_IDS['generator'].upper()}"
 
     def env_with_recorded_generator(stack: BoostqaSettings) -> dict[str, str]:
         env = airflow_env(stack)
-        conn = json.loads(env[conn_var])
-        conn["host"] = f"http://127.0.0.1:{server.server_address[1]}/v1"
-        conn["extra"] = conn["extra"] | {"model": MODEL}
-        env[conn_var] = json.dumps(conn)
+        for role in replies.roles:
+            conn_var = f"AIRFLOW_CONN_{LLM_CONN_IDS[role].upper()}"
+            conn = json.loads(env[conn_var])
+            conn["host"] = f"http://127.0.0.1:{server.server_address[1]}/v1"
+            conn["extra"] = conn["extra"] | {"model": MODEL}
+            env[conn_var] = json.dumps(conn)
         return env
 
     monkeypatch.setattr("boostqa.demo.airflow_env", env_with_recorded_generator)

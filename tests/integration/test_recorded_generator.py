@@ -76,3 +76,30 @@ def test_a_used_up_pool_refuses_rather_than_hand_a_reply_out_twice() -> None:
 def test_a_set_handed_out_from_the_end_starts_with_the_other_replies() -> None:
     first, last = ReplySet(), ReplySet(from_the_end=True)
     assert first.reply(_request("English", False, 0)) != last.reply(_request("English", False, 0))
+
+
+def test_reviews_validate_against_the_real_reply_models_and_confirm_the_draft() -> None:
+    """Difficulty checks and refinements built by the stage's own request builders get replies their parsers
+    accept: the hardest band, and the draft confirmed (same option for multiple choice)."""
+    from boostqa.annotate.task import AnnotationTask
+    from boostqa.annotate.taxonomy import load_taxonomy
+    from boostqa.synthesize.refine import RefineTask
+    from boostqa.synthesize.verify import DifficultyCheck
+
+    replies, task = ReplySet(), AnnotationTask(load_taxonomy())
+    choice = ChoiceDraft.model_validate(next(r for r in ROWS if r["kind"] == "choice"))
+    open_draft = OpenDraft.model_validate(next(r for r in ROWS if r["kind"] == "open"))
+
+    def body(request: Any) -> dict[str, Any]:
+        return {"model": "m", "messages": request.messages,
+                "response_format": {"json_schema": {"schema": request.json_schema}}}
+
+    check = replies.reply(body(DifficultyCheck(task).build_request("i", "en", choice)))
+    assert task.output_model.model_validate(check).difficulty == max(task.taxonomy.grade_band_of)
+    refine = RefineTask(plain_text=True)
+    for draft in (choice, open_draft):
+        refined = refine.output_model(draft).model_validate(
+            replies.reply(body(refine.build_request("i", "en", draft))))
+        assert RefineTask.draft_agrees(draft, refined.model_dump())
+        assert refined.final_answer == draft.draft_answer
+    assert replies.handed_out == 0 and replies.reviews == 3  # no generator reply used up
