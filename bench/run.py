@@ -4,8 +4,9 @@
     .venv/bin/python bench/run.py --quick          # CI-sized, records into a new temporary folder
     .venv/bin/python bench/run.py --only dedup     # one benchmark (its key or its label, e.g. P4)
 
-P6 runs the whole demo on a fresh state folder (about 15 minutes; stop a running dev stack first, it takes the
-default ports); P3 (the dbt marts) runs its default 1M rows here: `bench/dbt_marts.py --rows 10000000` for 10M.
+P6 runs the whole demo on a fresh state folder (minutes; stop a running dev stack first, it takes the default
+ports); P7 installs a fresh clone and runs `make test` in it (the suite's length; nothing else should run beside
+it); P3 (the dbt marts) runs its default 1M rows here: `bench/dbt_marts.py --rows 10000000` for 10M.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ BENCHES = [
     Bench(key="trainer_throughput_gpu", label="P5", python=".venv-train/bin/python",
           script="bench/trainer_throughput.py", args=["--gpu"], env={"DS_ACCELERATOR": "cuda"}, needs_gpu=True),
     Bench(key="demo_time", label="P6", python=".venv/bin/python", script="bench/demo_time.py"),
+    Bench(key="test_time", label="P7", python=".venv/bin/python", script="bench/test_time.py"),
 ]
 
 

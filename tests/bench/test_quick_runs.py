@@ -67,6 +67,16 @@ def test_trainer_throughput_quick(tmp_path: Path) -> None:
     assert len(record.samples["ours_step_tokens_per_s"]) == len(record.samples["plain_step_tokens_per_s"]) == 3
 
 
+@pytest.mark.integration  # a nested `make test-fast` (pytest start-up, two workers): with `make test`
+def test_test_time_quick_times_a_passing_suite(tmp_path: Path) -> None:
+    record = quick(PIPELINE_PYTHON, "test_time.py", tmp_path, timeout=600)
+    _measured(record)
+    exit_code = next(c for c in record.checks if c.measure.startswith("suite exit code"))
+    assert exit_code.value == 0 and exit_code.passed
+    assert record.params["target"] == "test-fast" and " passed" in str(record.params["summary"])
+    assert record.params["pytest_seconds"] and record.samples["test_seconds"][0] >= record.params["pytest_seconds"]
+
+
 def test_llm_throughput_quick_on_a_fake_server(tmp_path: Path) -> None:
     """The measuring path without vLLM: rounds, alternation and a fresh prompt set per side and round."""
     with fake_openai() as server:
