@@ -44,14 +44,14 @@ with DAG(
     selection = warehouse_task_group(
         "dbt_mixture", select=["path:models/staging/general/stg_general__documents.sql",
                                "fct_training_mixture", "export_training_mixture"],
-        dbt_vars={"mixture_version": MIXTURE_VERSION},
+        run_ids={"mixture_version": MIXTURE_VERSION},
     )
     export = ExportMixtureOperator(
         task_id="export_mixture", mixture_version=MIXTURE_VERSION, seq_len="{{ params.seq_len }}",
         tokenizer_dir="{{ params.tokenizer_dir }}", execution_timeout=timedelta(hours=12), **retry_args(TaskKind.LAKE),
     )
     lineage = warehouse_task_group("dbt_lineage", select=["fct_mixture_lineage"],
-                                   dbt_vars={"mixture_version": MIXTURE_VERSION})
+                                   run_ids={"mixture_version": MIXTURE_VERSION})
     publish = PublishMixtureOperator(task_id="publish_mixture", mixture_version=MIXTURE_VERSION,
                                      outlets=[assets.TRAINING_MIXTURE], **retry_args(TaskKind.CONTROL))
     general >> selection >> export >> lineage >> publish

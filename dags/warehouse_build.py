@@ -32,7 +32,7 @@ with DAG(
     doc_md=__doc__,
 ) as dag:
     # The mixture selection is exported by mixture_export under its own version, never by a warehouse build.
-    build = warehouse_task_group("dbt", exclude=["export_training_mixture"], dbt_vars={"plan_id": PLAN_ID})
+    build = warehouse_task_group("dbt", exclude=["export_training_mixture"], run_ids={"plan_id": PLAN_ID})
     publish = PublishPlanOperator(task_id="publish_warehouse", plan_id=PLAN_ID,
                                   outlets=[assets.WAREHOUSE, assets.PLAN], **retry_args(TaskKind.CONTROL))
     PrepareLakeOperator(task_id="prepare_lake", **retry_args(TaskKind.LAKE)) >> build >> publish

@@ -63,8 +63,14 @@ def profile_config() -> ProfileConfig:
     return ProfileConfig(profile_name=PROFILE_NAME, target_name=TARGET_NAME, profile_mapping=WarehouseProfileMapping())
 
 
+def run_id_env(name: str) -> str:
+    """The env var a dbt model reads a run-scoped id from (``plan_id`` -> ``BOOSTQA_PLAN_ID``), falling back to the
+    dbt var of the same name when it is unset (a hand-run ``dbt build``)."""
+    return f"BOOSTQA_{name.upper()}"
+
+
 def warehouse_task_group(group_id: str, select: list[str] | None = None, exclude: list[str] | None = None,
-                         dbt_vars: dict[str, str] | None = None, **kwargs: Any) -> DbtTaskGroup:
+                         run_ids: dict[str, str] | None = None, **kwargs: Any) -> DbtTaskGroup:
     """A DbtTaskGroup over the project, rendered from the parsed manifest (no dbt call at DAG parse time).
 
     Watcher mode: the group's selection is built by one ``dbt build`` (one dbt start-up instead of one per model,
@@ -73,9 +79,11 @@ def warehouse_task_group(group_id: str, select: list[str] | None = None, exclude
 
     Every dbt task runs in the one-slot ``boostqa_dbt`` pool: DuckDB allows a single writer. Tests run once,
     after all models (AFTER_ALL): relationship tests span models, so a per-model test could run before the
-    model it references exists on a fresh warehouse. ``dbt_vars`` are run-scoped dbt vars (``plan_id``,
-    ``mixture_version``); their values may be templates (cosmos renders ``vars`` per task), so every task of the
-    group builds with the ids of the DAG run.
+    model it references exists on a fresh warehouse. ``run_ids`` are the run-scoped ids the models read
+    (``plan_id``, ``mixture_version``), handed to dbt as env vars (:func:`run_id_env`); their values may be
+    templates (cosmos renders ``env`` per task), so every task of the group builds with the ids of the DAG run.
+    Env vars rather than ``--vars``: a new ``--vars`` value makes dbt re-parse the whole project (seconds per
+    task), a new env var value only the few models that read it.
     """
     if not Path(MANIFEST_PATH).exists():
         raise FileNotFoundError(f"{MANIFEST_PATH} is missing: run `make install` (it runs `dbt parse`)")
@@ -91,7 +99,8 @@ def warehouse_task_group(group_id: str, select: list[str] | None = None, exclude
             load_method=LoadMode.DBT_MANIFEST, select=select or [], exclude=exclude or [],
             test_behavior=TestBehavior.AFTER_ALL,
         ),
-        operator_args={"pool": DBT_POOL, **retry_args(TaskKind.DBT), **({"vars": dbt_vars} if dbt_vars else {})},
+        operator_args={"pool": DBT_POOL, **retry_args(TaskKind.DBT),
+                       **({"env": {run_id_env(k): v for k, v in run_ids.items()}} if run_ids else {})},
         **kwargs,
     )
     _consumers_after_producer(group)

@@ -118,3 +118,18 @@ def test_benchmark_eval_runs_on_the_checkpoint_maps_over_models_and_benchmarks_a
     report = dag.get_task("report")
     assert [o.name for o in report.outlets] == ["boostqa_eval"]
     assert any(t.startswith("dbt_eval.") for t in report.upstream_task_ids)
+
+
+@pytest.mark.parametrize(("dag_id", "group", "name"), [("warehouse_build", "dbt.", "plan_id"),
+                                                       ("mixture_export", "dbt_mixture.", "mixture_version"),
+                                                       ("mixture_export", "dbt_lineage.", "mixture_version")])
+def test_dbt_tasks_get_the_run_ids_as_env_vars_not_dbt_vars(dagbag: object, dag_id: str, group: str,
+                                                             name: str) -> None:
+    """Every dbt task of the group builds with the DAG run's id (a template cosmos renders per task), as an env var:
+    new --vars on every run would make dbt re-parse the whole project."""
+    dag = dagbag.dags[dag_id]  # type: ignore[attr-defined]
+    tasks = [t for t in dag.tasks if t.task_id.startswith(group) and hasattr(t, "vars")]
+    assert tasks
+    for task in tasks:
+        assert not task.vars, task.task_id
+        assert "{{ boostqa_run_id(" in task.env[f"BOOSTQA_{name.upper()}"], task.task_id

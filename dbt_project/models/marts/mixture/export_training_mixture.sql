@@ -1,7 +1,8 @@
 -- The mixture's samples in their shuffled order, where the mixture_export DAG reads them.
 {{ config(
     materialized='external',
-    location="s3://" ~ env_var('BOOSTQA_LAKE_BUCKET', 'boostqa') ~ "/mixtures/" ~ var('mixture_version') ~ "/selection.parquet",
+    location="s3://" ~ env_var('BOOSTQA_LAKE_BUCKET', 'boostqa')
+        ~ "/mixtures/" ~ env_var('BOOSTQA_MIXTURE_VERSION', var('mixture_version')) ~ "/selection.parquet",
     format='parquet'
 ) }}
 

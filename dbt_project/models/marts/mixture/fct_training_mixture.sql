@@ -1,6 +1,8 @@
--- The training mixture of var('mixture_version'): QC-passed BoostQA items (at most var('mixture_bucket_cap') per
--- discipline x difficulty bucket) plus general-corpus documents up to var('mixture_general_ratio') times their
--- characters, each part taken in a hash order seeded by the version, then shuffled together the same way.
+-- The training mixture of one version (env var BOOSTQA_MIXTURE_VERSION, set per mixture_export run; var('mixture_version')
+-- when unset): QC-passed BoostQA items (at most var('mixture_bucket_cap') per discipline x difficulty bucket) plus
+-- general-corpus documents up to var('mixture_general_ratio') times their characters, each part taken in a hash
+-- order seeded by the version, then shuffled together the same way.
+{%- set mixture_version = env_var('BOOSTQA_MIXTURE_VERSION', var('mixture_version')) %}
 with
 
 passed as (
@@ -8,7 +10,7 @@ passed as (
     select
         *,
         length(question) + coalesce(length(array_to_string(options, ' ')), 0) + length(refined_answer) as chars,
-        md5('{{ var("mixture_version") }}' || ':' || item_id) as shuffle_key
+        md5('{{ mixture_version }}' || ':' || item_id) as shuffle_key
     from {{ ref('fct_qc_passed_items') }}
 
 ),
@@ -33,9 +35,9 @@ general as (
 
     select
         *,
-        md5('{{ var("mixture_version") }}' || ':' || doc_id) as shuffle_key,
+        md5('{{ mixture_version }}' || ':' || doc_id) as shuffle_key,
         sum(chars) over (
-            order by md5('{{ var("mixture_version") }}' || ':' || doc_id)
+            order by md5('{{ mixture_version }}' || ':' || doc_id)
             rows between unbounded preceding and 1 preceding
         ) as chars_before
     from {{ ref('stg_general__documents') }}
@@ -95,8 +97,8 @@ samples as (
 final as (
 
     select
-        '{{ var("mixture_version") }}' as mixture_version,
-        row_number() over (order by md5('{{ var("mixture_version") }}' || ':' || sample_id)) as sample_order,
+        '{{ mixture_version }}' as mixture_version,
+        row_number() over (order by md5('{{ mixture_version }}' || ':' || sample_id)) as sample_order,
         *
     from samples
 

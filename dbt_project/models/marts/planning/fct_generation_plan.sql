@@ -1,6 +1,7 @@
 -- How many new items to synthesize per target bucket and strategy: target - what the corpus already holds there
 -- (annotated seeds, plus QC-kept synthesized items when var('plan_counts_synthesized')), scaled to the budget. The
--- plan of a build is named by var('plan_id'), which Airflow sets per warehouse_build run.
+-- plan of a build is named by env var BOOSTQA_PLAN_ID, which Airflow sets per warehouse_build run (var('plan_id')
+-- when unset: a hand-run build).
 -- multi_grade applies to STEM buckets; high_difficulty to target difficulty >= 2 (from seeds one band lower).
 with
 
@@ -112,7 +113,7 @@ by_strategy as (
 final as (
 
     select
-        '{{ var("plan_id") }}' as plan_id,
+        '{{ env_var('BOOSTQA_PLAN_ID', var('plan_id')) }}' as plan_id,
         policy_version,
         discipline_id,
         category_id,
