@@ -5,6 +5,7 @@ item. Prompt parity is tests/integration/test_lm_eval_prompts.py."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 from pathlib import Path
@@ -29,6 +30,7 @@ GSM8K_SHOTS = 1  # short prompts keep 4 generations quick on 2 cores; with one e
 # answers without "#### N", so both of lm-eval's filters (strict-match, flexible-extract) are exercised
 GSM8K_TASK = "lm_eval_gsm8k_local"
 LM_EVAL = PROJECT_ROOT / ".venv-train" / "bin" / "lm_eval"
+THREAD_POOLS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 def _samples(out: Path, task: str) -> list[dict[str, Any]]:
@@ -48,6 +50,7 @@ def _run_lm_eval(model: Path, tasks: list[str], include: Path, out: Path, *extra
          str(out), "--log_samples", *extra],
         cwd=out.parent, capture_output=True, text=True, timeout=1800, check=False,
         env={"PATH": "/usr/bin:/bin", "HF_DATASETS_OFFLINE": "1", "HF_HUB_OFFLINE": "1", "HOME": str(out.parent),
+             **{pool: os.environ[pool] for pool in THREAD_POOLS if pool in os.environ},  # the worker's core share
              "TOKENIZERS_PARALLELISM": "false"})
     assert done.returncode == 0, done.stderr[-4000:]
 

@@ -1,5 +1,5 @@
-"""Three scheduled days with no new seeds, through Airflow on the embedded stack: each day plans and runs only new
-jobs, adds QC-kept items, and exports a new mixture version while the earlier ones stay byte-identical. Day one
+"""Two scheduled days with no new seeds, through Airflow on the embedded stack: each day plans and runs only new
+jobs, adds QC-kept items, and exports a new mixture version while the earlier one stays byte-identical. Day one
 also checks the synthesis run itself: an item or a reject per job, a QC decision per item, the funnel marts, and a
 resume by ``resume_run_id`` that rewrites nothing.
 
@@ -7,8 +7,8 @@ The generator role answers from a recorded reply set (``recorded_generator``: ex
 distinct request, never one twice): the embedded SmolLM2-135M's questions are mostly removed by QC (malformed
 options, template leftovers; a day of 8 jobs kept 0 to 2 in our runs), so strict growth on every day could not be
 asserted with it. On day one, verification (annotator role) and refinement (refiner role) run on the real vLLM
-server; days two and three are about accumulation only (plumbing), so the recorded set answers those roles too (the
-hardest band, the draft confirmed), which saves minutes of CPU generation. QC runs on everything as usual.
+server; day two is about accumulation only (plumbing), so the recorded set answers those roles too (the hardest
+band, the draft confirmed), which saves minutes of CPU generation. QC runs on everything as usual.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from tests.integration.recorded_generator import MODEL, ReplySet, recorded_gener
 
 pytestmark = pytest.mark.integration
 FIRST_DAY = date(2026, 11, 27)
+DAYS = 2
 CONF = {"limit": 8, "shard_size": 8, "difficulty_tolerance": 4, "plain_text": True, "refine_policy": "keep_refined"}
 
 
@@ -64,21 +65,21 @@ def _check_day_one(settings: BoostqaSettings, store: ObjectStore, run_id: str) -
     assert run_ids(store, "synthesis/") >= {run_id}
 
 
-@pytest.mark.timeout(3600)  # three scheduled days through Airflow: about 10 minutes on 2 cores
-def test_three_days_without_new_seeds_run_new_jobs_grow_the_corpus_and_keep_old_versions(
+@pytest.mark.timeout(3600)  # two scheduled days through Airflow: minutes on 2 cores
+def test_days_without_new_seeds_run_new_jobs_grow_the_corpus_and_keep_old_versions(
         annotated_stack: BoostqaSettings, monkeypatch: pytest.MonkeyPatch) -> None:
     settings = annotated_stack
     store = ObjectStore(lake_config(settings))
     with recorded_generator(settings, monkeypatch) as replies:
-        _three_days(settings, store, replies)
-    assert replies.handed_out == 3 * CONF["limit"]  # one recorded reply per job, none twice
-    assert replies.reviews >= 2 * CONF["limit"]  # days two and three: a check and a refinement per kept draft
+        _days(settings, store, replies)
+    assert replies.handed_out == DAYS * CONF["limit"]  # one recorded reply per job, none twice
+    assert replies.reviews >= (DAYS - 1) * CONF["limit"]  # from day two: a check per draft, a refinement per pass
 
 
-def _three_days(settings: BoostqaSettings, store: ObjectStore, replies: ReplySet) -> None:
+def _days(settings: BoostqaSettings, store: ObjectStore, replies: ReplySet) -> None:
     rows, earlier_jobs, frozen = [], set(), {}
     corpus = start = len({r["item_id"] for r in lake_rows(store, "qc/kept/")})
-    for offset in range(3):
+    for offset in range(DAYS):
         day = FIRST_DAY + timedelta(days=offset)
         runs_before, mixtures_before = run_ids(store, "synthesis/"), set(store.list_keys("mixtures/"))
         export = {"tokenizer_dir": str(model_dir(settings))}  # the session's converted model (the stack's setting)
@@ -108,7 +109,7 @@ def _three_days(settings: BoostqaSettings, store: ObjectStore, replies: ReplySet
         frozen[f"plans/plan_id={row.plan_id}/"] = _hashes(store, f"plans/plan_id={row.plan_id}/")
 
     assert sum(r.items_kept for r in rows) == corpus - start  # every kept item counted once, none lost
-    assert len({r.plan_id for r in rows}) == len({r.mixture_version for r in rows}) == 3
+    assert len({r.plan_id for r in rows}) == len({r.mixture_version for r in rows}) == DAYS
     # the BoostQA part of each version grows with the corpus (the general part is a per-version draw of documents
     # up to a character budget, so the total sample count may move either way)
     boostqa_parts = [r.mixture_boostqa for r in rows]

@@ -2,7 +2,7 @@
 reaches its cap mid-way stops, and the next run on the same plan finishes the jobs it left without billing any turn
 twice.
 
-The generator role answers from the recorded reply set, from its end (``recorded_generator``; the three-day test
+The generator role answers from the recorded reply set, from its end (``recorded_generator``; the scheduled-days test
 takes replies from the start): the test is about the guard's plumbing, and recorded questions keep each synthesis
 run to seconds instead of minutes of SmolLM2 generation on 2 cores. Verification and refinement stay on vLLM.
 """
