@@ -15,9 +15,7 @@ from __future__ import annotations
 import argparse
 import inspect
 import os
-import shutil
 import sys
-import tempfile
 import time
 from datetime import date
 from pathlib import Path
@@ -26,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.record import BenchRecord, Check, bench_args, finish  # noqa: E402
+from bench.record import BenchRecord, Check, bench_args, finish, scratch_folder  # noqa: E402
 
 GOAL_MINUTES = 15
 QUICK = {"annotate_limit": 16, "synthesis_limit": 8}
@@ -83,14 +81,8 @@ def main() -> None:
     bench_args(parser)
     parser.add_argument("--keep", action="store_true", help="keep the demo's state folder (its path is printed)")
     args = parser.parse_args()
-    state_dir = Path(tempfile.mkdtemp(prefix="bench-demo-"))
-    try:
+    with scratch_folder("bench-demo-", args.keep, "state folder") as state_dir:
         record = run(state_dir, args.quick)
-    finally:
-        if args.keep:
-            print(f"state folder kept: {state_dir}")
-        else:
-            shutil.rmtree(state_dir, ignore_errors=True)
     finish(record, args.out)
 
 

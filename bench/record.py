@@ -11,7 +11,8 @@ import shutil
 import statistics
 import subprocess
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -240,6 +241,19 @@ def resolve_out(out: Path | None, quick: bool) -> Path:
     if out.resolve() == RESULTS.resolve():
         raise SystemExit("--quick never writes into bench/results: give --out another folder")
     return out
+
+
+@contextmanager
+def scratch_folder(prefix: str, keep: bool, what: str) -> Iterator[Path]:
+    """A new temporary folder for one run, removed afterwards unless ``keep`` (then its path is printed)."""
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        yield folder
+    finally:
+        if keep:
+            print(f"{what} kept: {folder}")
+        else:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def fmt(value: float | None, unit: str = "") -> str:

@@ -15,10 +15,8 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from collections import deque
 from pathlib import Path
@@ -27,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.record import BenchRecord, Check, bench_args, finish  # noqa: E402
+from bench.record import BenchRecord, Check, bench_args, finish, scratch_folder  # noqa: E402
 
 GOAL_MINUTES = 20
 CALLER_STATE = ("VIRTUAL_ENV", "BOOSTQA_", "PYTEST_", "AIRFLOW_", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
@@ -98,14 +96,8 @@ def main() -> None:
     bench_args(parser)
     parser.add_argument("--keep", action="store_true", help="keep the fresh clone (its path is printed)")
     args = parser.parse_args()
-    workdir = Path(tempfile.mkdtemp(prefix="bench-test-time-"))
-    try:
+    with scratch_folder("bench-test-time-", args.keep, "clone") as workdir:
         record = measure(workdir, args.quick)
-    finally:
-        if args.keep:
-            print(f"clone kept: {workdir}")
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
     finish(record, args.out)
 
 
