@@ -49,7 +49,7 @@ class TrainConfig(_Strict):
 
     run_name: str = "midtrain"
     output_dir: str = "checkpoints/midtrain"
-    deepspeed_config: str = Field(default="ds_cpu_zero2.json", description="file under training/configs/ or a path")
+    deepspeed_config: str = Field(default="ds_data_parallel.json", description="file under training/configs/ or a path")
     model: ModelConfig = Field(default_factory=ModelConfig)
     data: DataConfig
     optim: OptimConfig = Field(default_factory=OptimConfig)

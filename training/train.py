@@ -82,13 +82,23 @@ def _tokenizer_folder(config: TrainConfig, data: PackedMixture) -> Path | None:
     return Path(recorded).parent if recorded else None
 
 
-def _export_hf(config: TrainConfig, engine: Any, model: Any, output: Path, tag: str,
-               tokenizer_folder: Path | None) -> Path:
-    """Consolidate the ZeRO checkpoint to fp32 and save an HF folder (never save_pretrained on a ZeRO-3 engine)."""
+def fp32_state_dict(output: Path, tag: str) -> dict[str, Any]:
+    """The fp32 weights of checkpoint ``tag``: ZeRO's partitioned optimizer states consolidated by zero_to_fp32, or,
+    for a ZeRO stage 0 checkpoint (no optimizer-state partitions), the whole module state it saves per model rank."""
+    import torch
     from deepspeed.utils.zero_to_fp32 import get_fp32_state_dict_from_zero_checkpoint
 
-    state = get_fp32_state_dict_from_zero_checkpoint(str(output), tag=tag)
-    model.load_state_dict(state, strict=False)
+    folder = output / tag
+    if any(folder.glob("*optim_states.pt")):
+        return get_fp32_state_dict_from_zero_checkpoint(str(output), tag=tag)
+    saved = torch.load(folder / "mp_rank_00_model_states.pt", map_location="cpu", weights_only=False)  # our own file
+    return {name: tensor.float() for name, tensor in saved["module"].items()}
+
+
+def _export_hf(config: TrainConfig, engine: Any, model: Any, output: Path, tag: str,
+               tokenizer_folder: Path | None) -> Path:
+    """Save checkpoint ``tag`` as an HF folder from its fp32 weights (never save_pretrained on a ZeRO-3 engine)."""
+    model.load_state_dict(fp32_state_dict(output, tag), strict=False)
     target = output / "hf"
     partial = output / "hf.partial"
     shutil.rmtree(partial, ignore_errors=True)

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from bench.record import RESULTS, BenchRecord, read_record
+from boostqa.launch.local import MONITOR_INTERVAL_S
 from boostqa.settings import PROJECT_ROOT
 from tests.bench.fake_openai import fake_openai
 
@@ -64,7 +65,10 @@ def test_trainer_throughput_quick(tmp_path: Path) -> None:
     record = quick(TRAIN_PYTHON, "trainer_throughput.py", tmp_path)
     _measured(record)
     assert record.bench == "trainer_throughput" and record.params["precision"] == "fp32"
-    assert len(record.samples["ours_step_tokens_per_s"]) == len(record.samples["plain_step_tokens_per_s"]) == 3
+    steps = [len(record.samples[f"{side}_step_tokens_per_s"]) for side in ("ours", "plain", "zero2")]
+    assert steps == [3, 3, 3] and record.params["deepspeed_config"] == "ds_data_parallel.json"
+    assert record.params["torchrun_monitor_interval_s"] == MONITOR_INTERVAL_S  # ours runs torchrun as the launcher
+    assert [c.goal for c in record.checks] == [">= 0.9", None]  # ZeRO-2 on one rank: information, no verdict
 
 
 @pytest.mark.integration  # a nested `make test-fast` (pytest start-up, two workers): with `make test`

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from pydantic import ValidationError
 
@@ -13,6 +15,8 @@ def test_a_delta_config_changes_only_what_it_names() -> None:
     assert config.model.source == "tiny" and config.max_steps == 12
     assert config.optim.weight_decay == 0.1 and config.data.seed == 1234  # from defaults.yaml
     assert deepspeed_config_path(config).name == "ds_cpu_zero2.json" and deepspeed_config_path(config).exists()
+    default = load_config("cpu_smollm2")  # the embedded default: one rank, nothing for ZeRO to partition
+    assert json.loads(deepspeed_config_path(default).read_text())["zero_optimization"]["stage"] == 0
 
 
 def test_dotted_overrides_parse_yaml_scalars() -> None:

@@ -1,6 +1,6 @@
-"""Real DeepSpeed on CPU (2 ranks, ZeRO-2, gloo) through torchrun: loss falls, a killed run resumes from its
-last checkpoint with the same data order, no repeated step and the same samples record, and the exported HF folder
-reloads."""
+"""Real DeepSpeed on CPU through torchrun. ZeRO-2 on 2 ranks (gloo): loss falls, a killed run resumes from its last
+checkpoint with the same data order, no repeated step and the same samples record, and the exported HF folder
+reloads. ZeRO stage 0 on one rank (the embedded default): the export holds the checkpoint's weights."""
 
 from __future__ import annotations
 
@@ -79,3 +79,31 @@ def test_training_resumes_after_a_kill_without_repeating_data(tmp_path: Path) ->
          status["hf_folder"]], capture_output=True, text=True, check=True)  # type: ignore[index]
     assert int(reload.stdout.strip().splitlines()[-1]) > 0
     assert json.loads((Path(status["hf_folder"]) / "config.json").read_text())["model_type"] == "llama"  # type: ignore[index]
+
+
+def test_one_rank_without_zero_exports_the_checkpoint_weights(tmp_path: Path) -> None:
+    """The embedded default (ZeRO stage 0, one rank) saves no optimizer partitions for zero_to_fp32: the export reads
+    the checkpoint's whole module state instead, and the HF folder holds exactly those weights."""
+    manifest = _mixture(tmp_path / "mix", documents=40, seq_len=32)
+    output = tmp_path / "run"
+    env = {**os.environ, "DS_ACCELERATOR": "cpu", "OMP_NUM_THREADS": "1",
+           "TORCH_EXTENSIONS_DIR": str(PROJECT_ROOT / ".state" / "torch_extensions")}
+    args = [str(TRAIN_PYTHON / "torchrun"), "--nproc_per_node", "1", "-m", "training.train", "--config", "cpu_smoke"]
+    for override in (f"data.manifest={manifest}", f"output_dir={output}", "max_steps=3", "checkpoint_every=3",
+                     "deepspeed_config=ds_data_parallel.json"):
+        args += ["--override", override]
+    run = subprocess.run(args, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=600,  # noqa: S603
+                         check=False)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert not list((output / "step_3").glob("*optim_states.pt"))  # stage 0: nothing partitioned
+    status = read_status(output)
+    assert status["state"] == "succeeded"  # type: ignore[index]
+    compare = ("import sys, torch, transformers; from pathlib import Path; from training.train import fp32_state_dict;"
+               "m = transformers.AutoModelForCausalLM.from_pretrained(sys.argv[1]).state_dict();"
+               "s = fp32_state_dict(Path(sys.argv[2]), 'step_3');"
+               "print(len(s), sum(torch.equal(m[k], v) for k, v in s.items()))")
+    hf_folder = str(status["hf_folder"])  # type: ignore[index]
+    reload = subprocess.run([str(TRAIN_PYTHON / "python"), "-c", compare, hf_folder, str(output)],  # noqa: S603
+                            cwd=PROJECT_ROOT, capture_output=True, text=True, check=True)
+    tensors, equal = map(int, reload.stdout.strip().splitlines()[-1].split())
+    assert tensors > 0 and equal == tensors
