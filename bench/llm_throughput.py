@@ -7,8 +7,10 @@ nonce line first), so vLLM's prefix cache never carries one side's work over to 
 both warm up alike before the first round; rounds alternate which side goes first. Goal: the median over rounds
 of engine tokens/s / bare tokens/s >= 0.95.
 
-Needs a running server (`.venv/bin/boostqa stack up` starts the embedded vLLM); without one the record is
-skipped, not failed.
+Runs on the dev stack's vLLM when one answers (`.venv/bin/boostqa stack up`); otherwise it starts a private
+embedded vLLM of its own (own state folder and port, the model from the checkout's cache) and stops it after, so
+`make bench` needs no stack and leaves the default ports to P6. A server given by --base-url that does not answer
+makes the record skipped, not failed.
 
     .venv/bin/python bench/llm_throughput.py                          # 32 requests x 4 rounds -> bench/results/
     .venv/bin/python bench/llm_throughput.py --quick --out /tmp/b     # 8 requests x 3 rounds
@@ -22,7 +24,10 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -35,6 +40,9 @@ from boostqa.llm.cache import ResponseCache  # noqa: E402
 from boostqa.llm.client import LlmClient  # noqa: E402
 from boostqa.llm.transport import OpenAiTransport  # noqa: E402
 from boostqa.llm.types import LlmEndpoint, LlmRequest  # noqa: E402
+
+if TYPE_CHECKING:
+    from boostqa.settings import BoostqaSettings
 
 BENCH = "llm_throughput"
 TITLE = "engine (LlmClient) vs bare AsyncOpenAI on the same vLLM server"
@@ -135,13 +143,34 @@ def measure(endpoint: LlmEndpoint, count: int, rounds: int, workdir: Path, quick
                                  "rounds": rounds, "concurrency": endpoint.max_concurrency, "max_reasks": 0})
 
 
+@contextmanager
+def own_server(settings: BoostqaSettings) -> Iterator[str]:
+    """A private embedded vLLM for this run (its own state folder and free port); yields its base URL."""
+    from boostqa.stack import llm_server
+    from boostqa.stack.ports import free_ports
+    from boostqa.stack.process import stop
+
+    with tempfile.TemporaryDirectory(prefix="bench-vllm-") as tmp:
+        private = settings.model_copy(update={
+            "state_dir": Path(tmp), "ports": settings.ports.model_copy(update={"llm": free_ports(1, 0)[0]}),
+            "llm_server": settings.llm_server.model_copy(update={
+                "models_dir": settings.llm_server.models_dir or settings.state_dir / "models"})})
+        print(f"no LLM server at {settings.llm_base_url}: starting a private one at {private.llm_base_url}", flush=True)
+        llm_server.up(private)
+        try:
+            yield private.llm_base_url
+        finally:
+            stop(llm_server.service(private))
+
+
 def main() -> None:
     from boostqa.settings import get_settings
 
     settings = get_settings()
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     bench_args(parser)
-    parser.add_argument("--base-url", default=settings.llm_base_url)
+    parser.add_argument("--base-url", help=f"an OpenAI-compatible server (default: {settings.llm_base_url} when it "
+                        "answers, else a private embedded vLLM)")
     parser.add_argument("--model", default=settings.llm_server.served_model_name)
     parser.add_argument("--requests", type=int, default=None, help="per side and round; default 32 (quick: 8)")
     parser.add_argument("--rounds", type=int, default=None, help="default 4 (quick: 3); at least 3")
@@ -149,16 +178,24 @@ def main() -> None:
     args = parser.parse_args()
     count = args.requests or (8 if args.quick else 32)
     rounds = max(3, args.rounds or (3 if args.quick else 4))
-    problem = server_problem(args.base_url, args.model)
-    if problem:
-        record = BenchRecord.create(bench=BENCH, title=TITLE, quick=args.quick, skipped=problem,
-                                    params={"base_url": args.base_url, "model": args.model})
+    if args.base_url is None and server_problem(settings.llm_base_url, args.model):
+        with own_server(settings) as base_url:
+            record = run(base_url, args, count, rounds)
     else:
-        endpoint = LlmEndpoint(role="annotator", base_url=args.base_url, model=args.model,
-                               max_concurrency=args.concurrency, max_reasks=0)
-        with tempfile.TemporaryDirectory(prefix="bench-llm-") as tmp:
-            record = measure(endpoint, count, rounds, Path(tmp), args.quick)
+        record = run(args.base_url or settings.llm_base_url, args, count, rounds)
     finish(record, args.out)
+
+
+def run(base_url: str, args: argparse.Namespace, count: int, rounds: int) -> BenchRecord:
+    """The record of one P1 run against ``base_url`` (skipped when nothing serves the model there)."""
+    problem = server_problem(base_url, args.model)
+    if problem:
+        return BenchRecord.create(bench=BENCH, title=TITLE, quick=args.quick, skipped=problem,
+                                  params={"base_url": base_url, "model": args.model})
+    endpoint = LlmEndpoint(role="annotator", base_url=base_url, model=args.model, max_concurrency=args.concurrency,
+                           max_reasks=0)
+    with tempfile.TemporaryDirectory(prefix="bench-llm-") as tmp:
+        return measure(endpoint, count, rounds, Path(tmp), args.quick)
 
 
 if __name__ == "__main__":

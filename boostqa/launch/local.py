@@ -12,8 +12,7 @@ from boostqa.launch.spec import LaunchSpec, RunStatus, read_status_file
 from boostqa.settings import PROJECT_ROOT
 
 # torchrun's agent checks its workers every 0.1 s by default. On a small CPU box its wake-ups preempt the trainer's
-# OpenMP threads, which then wait at every barrier: P5 measured about 15 % fewer tokens/s on 2 cores. A dead rank is
-# still noticed within seconds.
+# OpenMP threads, which then wait at every barrier (docs/training.md, P5). A dead rank is still noticed in seconds.
 MONITOR_INTERVAL_S = 5
 
 
