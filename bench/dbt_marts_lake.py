@@ -12,11 +12,10 @@ import pyarrow as pa
 from boostqa.lake import layout
 from boostqa.lake.parquet import parquet_bytes
 from boostqa.lake.store import ObjectStore
-from boostqa.qc.stage import KEPT_SCHEMA, REMOVAL_SCHEMA
+from boostqa.lake.tables import KEPT_SCHEMA, QA_SCHEMA, REMOVAL_SCHEMA
 from boostqa.settings import BoostqaSettings, PortSettings
 from boostqa.stack import seaweedfs
 from boostqa.stack.ports import free_ports
-from boostqa.synthesize.stage import QA_SCHEMA
 from boostqa.warehouse import DBT_PROJECT_DIR
 
 PART_ROWS, RUNS = 250_000, 4

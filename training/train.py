@@ -119,16 +119,11 @@ def _prune_checkpoints(output: Path, keep: int) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def train(config: TrainConfig) -> dict[str, Any]:  # noqa: C901 - one loop, kept in one place on purpose
+def train(config: TrainConfig) -> dict[str, Any]:
     """Run (or resume) the training loop; returns the final status on rank 0."""
-    import deepspeed
     import torch
 
-    on_gpu = torch.cuda.is_available()
-    deepspeed.init_distributed(dist_backend="nccl" if on_gpu else "gloo")
-    rank, world = torch.distributed.get_rank(), torch.distributed.get_world_size()
-    if on_gpu:
-        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+    rank, world = _init_distributed()
     output = Path(config.output_dir)
     if rank == 0:
         write_status(output, "starting", world_size=world)
@@ -137,47 +132,18 @@ def train(config: TrainConfig) -> dict[str, Any]:  # noqa: C901 - one loop, kept
     resume_tag = (output / LATEST).read_text().strip() if (output / LATEST).exists() else None
     if resume_tag:  # before the model is built: another mixture's vocabulary may not even fit the checkpoint
         check_resume_mixture(output, resume_tag, mixture, data.manifest_path)
-    model = build_model(config, data.vocab_size)
-    if on_gpu:  # DeepSpeed broadcasts the initial weights over NCCL, which needs them on the GPU already
-        model = model.to(torch.cuda.current_device())
-    engine, _, _, scheduler = deepspeed.initialize(
-        model=model, model_parameters=[p for p in model.parameters() if p.requires_grad],
-        config=deepspeed_dict(config, world),
-        lr_scheduler=lambda optimizer: torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_lambda(config)),
-    )
-    start_step, metrics = 0, []
+    engine, model, scheduler = _engine(config, data.vocab_size, world)
     global_batch = config.micro_batch_size * config.grad_accum_steps * world
     record = SamplesRecord(data, global_batch, config.data.seed)
+    start_step, metrics = 0, []
     if resume_tag:
-        _, client = engine.load_checkpoint(str(output))
-        check_resume_mixture(output, resume_tag, mixture, data.manifest_path, recorded=client)
-        start_step = int(client["step"])
-        metrics = [m for m in read_metrics(output) if m["step"] < start_step]
-        if rank == 0:
-            rebuilt = record.resume(output, start_step)
-            print(f"[train] resumed from {output} at step {start_step}"
-                  + (f" ({rebuilt} steps of the samples record rebuilt from the data order)" if rebuilt else ""),
-                  flush=True)
-    tokens_per_step = global_batch * data.seq_len
-    device = engine.device
+        start_step, metrics = _resume(engine, output, resume_tag, mixture, data, record, rank)
     last_tag = None
     for step in range(start_step, config.max_steps):
-        started = time.perf_counter()
-        indexes = data.samples_for_step(step, global_batch, config.data.seed)
-        mine = indexes.reshape(config.grad_accum_steps, world, config.micro_batch_size)[:, rank]
-        losses = []
-        for micro in mine:
-            batch = torch.as_tensor(np.stack([data.sequence(int(i)) for i in micro]), device=device)
-            loss = engine(input_ids=batch, labels=batch).loss
-            engine.backward(loss)
-            engine.step()
-            losses.append(float(loss.detach()))
-        mean_loss = torch.tensor(sum(losses) / len(losses), device=device)
-        torch.distributed.all_reduce(mean_loss)
-        seconds = time.perf_counter() - started
-        row = {"step": step, "loss": float(mean_loss) / world, "lr": float(scheduler.get_last_lr()[0]),
-               "tokens": tokens_per_step, "seconds": seconds, "tokens_per_s": tokens_per_step / seconds,
-               "sample_indexes": [int(i) for i in indexes]}
+        indexes, loss, seconds = _step(engine, data, config, step, global_batch, world, rank)
+        tokens = global_batch * data.seq_len
+        row = {"step": step, "loss": loss, "lr": float(scheduler.get_last_lr()[0]), "tokens": tokens,
+               "seconds": seconds, "tokens_per_s": tokens / seconds, "sample_indexes": [int(i) for i in indexes]}
         metrics.append(row)
         if rank == 0:  # outside the timed part of the step
             record.add(step, indexes)
@@ -187,15 +153,7 @@ def train(config: TrainConfig) -> dict[str, Any]:  # noqa: C901 - one loop, kept
         done = step + 1
         if done % config.checkpoint_every == 0 or done == config.max_steps:
             last_tag = f"step_{done}"
-            if rank == 0:  # before the checkpoint: the record and metrics always cover every step a checkpoint holds
-                record.write(output)
-                write_metrics(output, metrics)
-                write_checkpoint_mixture(output, last_tag, mixture)
-            engine.save_checkpoint(str(output), tag=last_tag, client_state={"step": done, **mixture})
-            if rank == 0:
-                _prune_checkpoints(output, config.keep_checkpoints)
-                write_status(output, "running", step=done, max_steps=config.max_steps, loss=row["loss"],
-                             checkpoint=str(output / last_tag), **mixture)
+            _checkpoint(engine, config, output, last_tag, done, mixture, record, metrics, rank)
     final: dict[str, Any] = {"step": config.max_steps, "max_steps": config.max_steps,
                              "loss_first": metrics[0]["loss"] if metrics else None,
                              "loss_last": metrics[-1]["loss"] if metrics else None, **mixture}
@@ -208,6 +166,85 @@ def train(config: TrainConfig) -> dict[str, Any]:  # noqa: C901 - one loop, kept
         write_status(output, "succeeded", **final)
     torch.distributed.barrier()
     return final
+
+
+def _init_distributed() -> tuple[int, int]:
+    """Join the process group (NCCL on GPUs, gloo on CPU); returns (rank, world size)."""
+    import deepspeed
+    import torch
+
+    on_gpu = torch.cuda.is_available()
+    deepspeed.init_distributed(dist_backend="nccl" if on_gpu else "gloo")
+    if on_gpu:
+        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+    return torch.distributed.get_rank(), torch.distributed.get_world_size()
+
+
+def _engine(config: TrainConfig, vocab_size: int, world: int) -> tuple[Any, Any, Any]:
+    """The model wrapped by DeepSpeed with its optimizer and LR schedule: (engine, model, scheduler)."""
+    import deepspeed
+    import torch
+
+    model = build_model(config, vocab_size)
+    if torch.cuda.is_available():  # DeepSpeed broadcasts the initial weights over NCCL, which needs them on the GPU
+        model = model.to(torch.cuda.current_device())
+    engine, _, _, scheduler = deepspeed.initialize(
+        model=model, model_parameters=[p for p in model.parameters() if p.requires_grad],
+        config=deepspeed_dict(config, world),
+        lr_scheduler=lambda optimizer: torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_lambda(config)),
+    )
+    return engine, model, scheduler
+
+
+def _resume(engine: Any, output: Path, resume_tag: str, mixture: dict[str, Any], data: PackedMixture,
+            record: SamplesRecord, rank: int) -> tuple[int, list[dict[str, Any]]]:
+    """Load the latest checkpoint; returns the step to continue at and the metrics of the steps before it."""
+    _, client = engine.load_checkpoint(str(output))
+    check_resume_mixture(output, resume_tag, mixture, data.manifest_path, recorded=client)
+    start_step = int(client["step"])
+    metrics = [m for m in read_metrics(output) if m["step"] < start_step]
+    if rank == 0:
+        rebuilt = record.resume(output, start_step)
+        print(f"[train] resumed from {output} at step {start_step}"
+              + (f" ({rebuilt} steps of the samples record rebuilt from the data order)" if rebuilt else ""),
+              flush=True)
+    return start_step, metrics
+
+
+def _step(engine: Any, data: PackedMixture, config: TrainConfig, step: int, global_batch: int, world: int,
+          rank: int) -> tuple[np.ndarray, float, float]:
+    """One optimizer step over this rank's micro batches; returns (the step's sample indexes across ranks, the
+    loss averaged over ranks, seconds)."""
+    import torch
+
+    started = time.perf_counter()
+    indexes = data.samples_for_step(step, global_batch, config.data.seed)
+    mine = indexes.reshape(config.grad_accum_steps, world, config.micro_batch_size)[:, rank]
+    losses = []
+    for micro in mine:
+        batch = torch.as_tensor(np.stack([data.sequence(int(i)) for i in micro]), device=engine.device)
+        loss = engine(input_ids=batch, labels=batch).loss
+        engine.backward(loss)
+        engine.step()
+        losses.append(float(loss.detach()))
+    mean_loss = torch.tensor(sum(losses) / len(losses), device=engine.device)
+    torch.distributed.all_reduce(mean_loss)
+    return indexes, float(mean_loss) / world, time.perf_counter() - started
+
+
+def _checkpoint(engine: Any, config: TrainConfig, output: Path, tag: str, done: int, mixture: dict[str, Any],
+                record: SamplesRecord, metrics: list[dict[str, Any]], rank: int) -> None:
+    """Save checkpoint ``tag`` after ``done`` steps, with the samples record and metrics written before it (so they
+    always cover every step a checkpoint holds), then prune old checkpoints and report progress."""
+    if rank == 0:
+        record.write(output)
+        write_metrics(output, metrics)
+        write_checkpoint_mixture(output, tag, mixture)
+    engine.save_checkpoint(str(output), tag=tag, client_state={"step": done, **mixture})
+    if rank == 0:
+        _prune_checkpoints(output, config.keep_checkpoints)
+        write_status(output, "running", step=done, max_steps=config.max_steps, loss=metrics[-1]["loss"],
+                     checkpoint=str(output / tag), **mixture)
 
 
 def main(argv: list[str] | None = None) -> None:

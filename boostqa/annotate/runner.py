@@ -6,16 +6,16 @@ import asyncio
 import io
 import logging
 
-import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from pydantic import BaseModel
 
 from boostqa.annotate.task import STAGE, AnnotationTask, SeedToAnnotate
 from boostqa.lake import layout
-from boostqa.lake.parquet import parquet_bytes
+from boostqa.lake.parquet import write_rows
 from boostqa.lake.read import read_prefix
 from boostqa.lake.store import ObjectStore
+from boostqa.lake.tables import ANNOTATION_SCHEMA, LLM_QUARANTINE_SCHEMA, WORKLIST_SCHEMA
 from boostqa.llm.client import LlmClient
 from boostqa.llm.ledger import Ledger
 from boostqa.llm.progress import Progress
@@ -23,12 +23,6 @@ from boostqa.schemas import AnnotationRecord, LlmQuarantineRecord
 
 log = logging.getLogger(__name__)
 
-_INTEGER_COLUMNS = {"difficulty": pa.int8(), "sample_index": pa.int16()}
-ANNOTATION_SCHEMA = pa.schema([(name, _INTEGER_COLUMNS.get(name, pa.string()))
-                               for name in AnnotationRecord.model_fields])
-LLM_QUARANTINE_SCHEMA = pa.schema([(name, pa.string()) for name in LlmQuarantineRecord.model_fields])
-WORKLIST_SCHEMA = pa.schema([("seed_id", pa.string()), ("question", pa.string()), ("options", pa.list_(pa.string())),
-                             ("language", pa.string())])
 
 
 class AnnotateResult(BaseModel):
@@ -47,7 +41,7 @@ class AnnotateResult(BaseModel):
 
 def _ids_done_elsewhere(store: ObjectStore, run_id: str, prompt_version: str) -> set[str]:
     done: set[str] = set()
-    for prefix in (f"{layout.ANNOTATIONS}/", f"{layout.QUARANTINE}/{STAGE}/"):
+    for prefix in (f"{layout.ANNOTATIONS}/", layout.stage_quarantine_root(STAGE)):
         table = read_prefix(store, prefix, ["item_id", "run_id", "prompt_version"])
         if table is not None:
             keep = pc.and_(pc.not_equal(table["run_id"], run_id), pc.equal(table["prompt_version"], prompt_version))
@@ -76,8 +70,7 @@ def seeds_to_annotate(store: ObjectStore, run_id: str, prompt_version: str, limi
             seen[row["seed_id"]] = SeedToAnnotate.model_validate(row)
     pending = [seen[k] for k in sorted(seen)]
     pending = pending[:limit] if limit is not None else pending
-    store.put_bytes(key, parquet_bytes(pa.Table.from_pylist([s.model_dump() for s in pending],
-                                                            schema=WORKLIST_SCHEMA)))
+    write_rows(store, key, [s.model_dump() for s in pending], WORKLIST_SCHEMA)
     return pending
 
 
@@ -87,9 +80,8 @@ def _write_shard(store: ObjectStore, run_id: str, shard: int, records: list[Anno
     rejected = [r.model_dump() for r in records if isinstance(r, LlmQuarantineRecord)]
     name = layout.part_name(shard)
     prefix = layout.annotations_prefix(run_id)
-    store.put_bytes(prefix + name, parquet_bytes(pa.Table.from_pylist(annotations, schema=ANNOTATION_SCHEMA)))
-    q_key = f"{layout.QUARANTINE}/{STAGE}/run_id={run_id}/{name}"
-    store.put_bytes(q_key, parquet_bytes(pa.Table.from_pylist(rejected, schema=LLM_QUARANTINE_SCHEMA)))
+    write_rows(store, prefix + name, annotations, ANNOTATION_SCHEMA)
+    write_rows(store, layout.stage_quarantine_prefix(STAGE, run_id) + name, rejected, LLM_QUARANTINE_SCHEMA)
     store.put_bytes(layout.ledger_prefix(STAGE, run_id) + name, ledger.to_parquet())
     store.put_bytes(layout.shard_marker(prefix, shard), b"")  # last: the shard is complete
     return len(annotations), len(rejected)

@@ -21,16 +21,16 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
 from pydantic import BaseModel, Field
 
 from boostqa.errors import ConfigError
 from boostqa.eval.prompts import EvalDoc
-from boostqa.eval.score import ITEM_RESULT_SCHEMA, SCORE_SCHEMA, benchmark_metrics, score_docs
+from boostqa.eval.score import benchmark_metrics, score_docs
 from boostqa.eval.tasks import EvalTaskSettings, load_docs, model_requests
 from boostqa.lake import layout
-from boostqa.lake.parquet import parquet_bytes
+from boostqa.lake.parquet import write_rows
 from boostqa.lake.store import ObjectStore
+from boostqa.lake.tables import ITEM_RESULT_SCHEMA, SCORE_SCHEMA
 from boostqa.settings import PROJECT_ROOT
 
 log = logging.getLogger(__name__)
@@ -177,12 +177,10 @@ def _score(store: ObjectStore, target: ModelTarget, benchmark: str, docs: list[E
            "model_sha256": target.identity}
     results = [ids | row for row in score_docs(docs, responses, shots)]
     metrics = benchmark_metrics(docs, results)
-    store.put_bytes(layout.eval_part("items", target.model_id, benchmark),
-                    parquet_bytes(pa.Table.from_pylist(results, schema=ITEM_RESULT_SCHEMA)))
+    write_rows(store, layout.eval_part("items", target.model_id, benchmark), results, ITEM_RESULT_SCHEMA)
     scores = [ids | {"benchmark": benchmark, "metric": m, "value": v, "items": len(results), "num_fewshot": shots,
                      "model_path": target.path} for m, v in metrics.items()]
-    store.put_bytes(layout.eval_part("scores", target.model_id, benchmark),
-                    parquet_bytes(pa.Table.from_pylist(scores, schema=SCORE_SCHEMA)))
+    write_rows(store, layout.eval_part("scores", target.model_id, benchmark), scores, SCORE_SCHEMA)
     return len(results), metrics
 
 

@@ -8,32 +8,12 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
-
 from boostqa.benchmarks.formats import LETTERS
 from boostqa.errors import BoostqaError
 from boostqa.eval.answers import gsm8k_prediction, gsm8k_reference, math_prediction, normalize_math
 from boostqa.eval.prompts import EvalDoc
 
 METRICS_DIR = Path(__file__).parent / "metrics"
-# Who was evaluated: the model's name, its training run (checkpoint) and mixture, and its content identity.
-_MODEL_IDENTITY = [("checkpoint_id", pa.string()), ("mixture_version", pa.string()), ("model_sha256", pa.string())]
-ITEM_RESULT_SCHEMA = pa.schema([
-    ("model_id", pa.string()), ("eval_run_id", pa.string()), ("evaluated_at", pa.timestamp("us", tz="UTC")),
-    *_MODEL_IDENTITY,
-    ("benchmark", pa.string()), ("item_id", pa.string()),
-    ("config", pa.string()), ("discipline_id", pa.string()), ("difficulty", pa.int32()), ("language", pa.string()),
-    ("task_type", pa.string()), ("num_fewshot", pa.int32()), ("correct", pa.bool_()), ("correct_norm", pa.bool_()),
-    ("predicted", pa.string()), ("gold", pa.string()), ("choice_logprobs", pa.list_(pa.float64())),
-    ("output", pa.string()),
-])
-
-SCORE_SCHEMA = pa.schema([
-    ("model_id", pa.string()), ("eval_run_id", pa.string()), ("evaluated_at", pa.timestamp("us", tz="UTC")),
-    *_MODEL_IDENTITY,
-    ("benchmark", pa.string()), ("metric", pa.string()),
-    ("value", pa.float64()), ("items", pa.int64()), ("num_fewshot", pa.int32()), ("model_path", pa.string()),
-])
 
 
 class MissingResponseError(BoostqaError):

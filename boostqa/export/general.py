@@ -9,20 +9,17 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
-import pyarrow as pa
 import yaml
 from pydantic import BaseModel, Field
 
 from boostqa.errors import ConfigError
-from boostqa.lake.parquet import parquet_bytes
+from boostqa.lake import layout
+from boostqa.lake.parquet import write_rows
 from boostqa.lake.store import ObjectStore
+from boostqa.lake.tables import GENERAL_SCHEMA
 from boostqa.settings import RESOURCES
 
 GENERAL_SOURCES = RESOURCES / "general_corpus.yaml"
-GENERAL_SCHEMA = pa.schema([
-    ("doc_id", pa.string()), ("source", pa.string()), ("text", pa.string()), ("language", pa.string()),
-    ("topic", pa.string()), ("license", pa.string()), ("chars", pa.int64()),
-])
 
 
 class GeneralSource(BaseModel):
@@ -76,7 +73,6 @@ def stage_general_corpus(store: ObjectStore, source: GeneralSource) -> int:
         docs.append({"doc_id": f"{source.name}:{doc_id}", "source": source.name, "text": text,
                      "language": row.get("language") or source.language, "topic": row.get("topic"),
                      "license": row.get("license") or source.license, "chars": len(text)})
-    store.put_bytes(f"raw/general/source={source.name}/part-00000.parquet",
-                    parquet_bytes(pa.Table.from_pylist(docs, schema=GENERAL_SCHEMA)))
+    write_rows(store, layout.general_corpus_part(source.name), docs, GENERAL_SCHEMA)
     logging.getLogger(__name__).info("general corpus %s: %d documents staged", source.name, len(docs))
     return len(docs)

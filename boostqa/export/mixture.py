@@ -19,6 +19,7 @@ from boostqa.export.packing import Packer, TargetTokenizer, batched
 from boostqa.export.text import training_text
 from boostqa.lake import layout
 from boostqa.lake.store import ObjectStore
+from boostqa.lake.tables import LINEAGE_SCHEMA
 from boostqa.lake.versions import write_pointer
 
 log = logging.getLogger(__name__)
@@ -26,11 +27,6 @@ MANIFEST_VERSION = 1  # training/data.py reads this version
 SELECTION_NAME = "selection.parquet"  # what dbt's export_training_mixture writes beside the export
 PARQUET_COLUMNS = ("text", "source", "sample_id", "item_id", "strategy", "discipline_id", "difficulty", "language",
                    "synthesis_run_id", "mixture_version")
-LINEAGE_SCHEMA = pa.schema([
-    ("mixture_version", pa.string()), ("sample_id", pa.string()), ("source", pa.string()), ("item_id", pa.string()),
-    ("parquet_shard", pa.string()), ("parquet_row", pa.int64()), ("packed_shard", pa.int32()),
-    ("packed_sequence", pa.int64()), ("token_offset", pa.int32()), ("tokens", pa.int32()),
-])
 
 
 class MixtureExportResult(BaseModel):
@@ -81,32 +77,11 @@ def export_mixture(store: ObjectStore, selection: list[dict[str, Any]], mixture_
     rows = [r | {"text": training_text(r), "mixture_version": mixture_version} for r in selection]
     parquet = _write_parquet_shards(out_dir, rows, rows_per_shard)
     packer = Packer(out_dir, seq_len, tokenizer.eos_token_id, tokenizer.vocab_size, sequences_per_shard)
-    lineage: list[dict[str, Any]] = []
-    tokens_by_source: Counter[str] = Counter()
-    for start, batch in zip(range(0, len(rows), 256), batched((r["text"] for r in rows), 256), strict=True):
-        for offset, ids in enumerate(tokenizer.encode_batch(batch)):
-            row = rows[start + offset]
-            shard, sequence, token_offset = packer.add(ids)
-            tokens_by_source[row["source"]] += len(ids) + 1
-            position = start + offset
-            lineage.append({"mixture_version": mixture_version, "sample_id": row["sample_id"],
-                            "source": row["source"], "item_id": row["item_id"],
-                            "parquet_shard": parquet[position // rows_per_shard]["path"],
-                            "parquet_row": position % rows_per_shard, "packed_shard": shard,
-                            "packed_sequence": sequence, "token_offset": token_offset, "tokens": len(ids) + 1})
-        log.info("export %s: tokenized %d/%d samples", mixture_version, min(start + 256, len(rows)), len(rows))
+    lineage, tokens_by_source = _pack(rows, parquet, rows_per_shard, tokenizer, packer, mixture_version)
     packed = packer.close()
     pq.write_table(pa.Table.from_pylist(lineage, schema=LINEAGE_SCHEMA), out_dir / "lineage.parquet",
                    compression="zstd")
-    counts = {
-        "samples": len(rows),
-        "by_source": dict(Counter(r["source"] for r in rows)),
-        "by_discipline": dict(sorted(Counter(r["discipline_id"] or "none" for r in rows).items())),
-        "by_difficulty": {str(k): v for k, v in sorted(Counter(r["difficulty"] for r in rows
-                                                               if r["difficulty"] is not None).items())},
-        "by_strategy": dict(sorted(Counter(r["strategy"] for r in rows if r["strategy"]).items())),
-        "tokens_by_source": dict(tokens_by_source),
-    }
+    counts = _counts(rows, tokens_by_source)
     manifest = {
         "manifest_version": MANIFEST_VERSION,
         "mixture_version": mixture_version,
@@ -121,15 +96,7 @@ def export_mixture(store: ObjectStore, selection: list[dict[str, Any]], mixture_
     }
     (out_dir / "README.md").write_text(dataset_card(manifest), encoding="utf-8")
     (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True), encoding="utf-8")
-    for path in sorted(p for p in out_dir.rglob("*") if p.is_file() and p.name != "manifest.json"):
-        store.put_bytes(prefix + path.relative_to(out_dir).as_posix(), path.read_bytes())
-    # The lineage again where the warehouse reads every version's (fct_mixture_lineage).
-    store.put_bytes(f"mixtures/lineage/run_id={mixture_version}/part-00000.parquet",
-                    (out_dir / "lineage.parquet").read_bytes())
-    written = {prefix + p.relative_to(out_dir).as_posix() for p in out_dir.rglob("*") if p.is_file()}
-    stale = [k for k in store.list_keys(prefix) if k not in written and k != prefix + SELECTION_NAME]
-    store.delete_keys(stale)  # left by an interrupted try of this same run (never another version's objects)
-    store.put_bytes(prefix + "manifest.json", (out_dir / "manifest.json").read_bytes(), "application/json")
+    _upload(store, out_dir, mixture_version)
     log.info("export %s: %d samples, %d tokens, %d packed sequences -> %s", mixture_version, len(rows),
              manifest["tokens"], sum(s.sequences for s in packed), store.config.uri(prefix))
     return MixtureExportResult(mixture_version=mixture_version, samples=len(rows),
@@ -138,6 +105,53 @@ def export_mixture(store: ObjectStore, selection: list[dict[str, Any]], mixture_
                                packed_sequences=sum(s.sequences for s in packed),
                                manifest_uri=store.config.uri(prefix + "manifest.json"),
                                manifest_sha256=_sha256(out_dir / "manifest.json"), local_dir=str(out_dir))
+
+
+def _pack(rows: list[dict[str, Any]], parquet: list[dict[str, Any]], rows_per_shard: int,
+          tokenizer: TargetTokenizer, packer: Packer, mixture_version: str
+          ) -> tuple[list[dict[str, Any]], Counter[str]]:
+    """Tokenize every sample into the packer; returns each sample's lineage row and the tokens per source."""
+    lineage: list[dict[str, Any]] = []
+    tokens_by_source: Counter[str] = Counter()
+    for start, batch in zip(range(0, len(rows), 256), batched((r["text"] for r in rows), 256), strict=True):
+        for offset, ids in enumerate(tokenizer.encode_batch(batch)):
+            row = rows[start + offset]
+            shard, sequence, token_offset = packer.add(ids)
+            tokens_by_source[row["source"]] += len(ids) + 1
+            position = start + offset
+            lineage.append({"mixture_version": mixture_version, "sample_id": row["sample_id"],
+                            "source": row["source"], "item_id": row["item_id"],
+                            "parquet_shard": parquet[position // rows_per_shard]["path"],
+                            "parquet_row": position % rows_per_shard, "packed_shard": shard,
+                            "packed_sequence": sequence, "token_offset": token_offset, "tokens": len(ids) + 1})
+        log.info("export %s: tokenized %d/%d samples", mixture_version, min(start + 256, len(rows)), len(rows))
+    return lineage, tokens_by_source
+
+
+def _counts(rows: list[dict[str, Any]], tokens_by_source: Counter[str]) -> dict[str, Any]:
+    """The manifest's counts: samples per source, discipline, difficulty and strategy, and tokens per source."""
+    return {
+        "samples": len(rows),
+        "by_source": dict(Counter(r["source"] for r in rows)),
+        "by_discipline": dict(sorted(Counter(r["discipline_id"] or "none" for r in rows).items())),
+        "by_difficulty": {str(k): v for k, v in sorted(Counter(r["difficulty"] for r in rows
+                                                               if r["difficulty"] is not None).items())},
+        "by_strategy": dict(sorted(Counter(r["strategy"] for r in rows if r["strategy"]).items())),
+        "tokens_by_source": dict(tokens_by_source),
+    }
+
+
+def _upload(store: ObjectStore, out_dir: Path, mixture_version: str) -> None:
+    """Upload the version's files, drop what an interrupted try left, and write the manifest last."""
+    prefix = layout.mixture_prefix(mixture_version)
+    for path in sorted(p for p in out_dir.rglob("*") if p.is_file() and p.name != "manifest.json"):
+        store.put_bytes(prefix + path.relative_to(out_dir).as_posix(), path.read_bytes())
+    # The lineage again where the warehouse reads every version's (fct_mixture_lineage).
+    store.put_bytes(layout.mixture_lineage_part(mixture_version), (out_dir / "lineage.parquet").read_bytes())
+    written = {prefix + p.relative_to(out_dir).as_posix() for p in out_dir.rglob("*") if p.is_file()}
+    stale = [k for k in store.list_keys(prefix) if k not in written and k != prefix + SELECTION_NAME]
+    store.delete_keys(stale)  # left by an interrupted try of this same run (never another version's objects)
+    store.put_bytes(prefix + "manifest.json", (out_dir / "manifest.json").read_bytes(), "application/json")
 
 
 def load_selection(store: ObjectStore, mixture_version: str) -> list[dict[str, Any]]:

@@ -7,50 +7,23 @@ import logging
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from boostqa.annotate.runner import ANNOTATION_SCHEMA, LLM_QUARANTINE_SCHEMA
-from boostqa.eval.score import ITEM_RESULT_SCHEMA, SCORE_SCHEMA
-from boostqa.export.general import GENERAL_SCHEMA
-from boostqa.export.mixture import LINEAGE_SCHEMA
 from boostqa.lake import layout
 from boostqa.lake.parquet import parquet_bytes
 from boostqa.lake.store import ObjectStore
-from boostqa.launch.metrics import TRAINING_METRICS_SCHEMA, TRAINING_SAMPLES_SCHEMA
-from boostqa.llm.ledger import LEDGER_SCHEMA
-from boostqa.llm.projection import BUDGET_SCHEMA
-from boostqa.qc.stage import KEPT_SCHEMA, REMOVAL_SCHEMA
-from boostqa.synthesize.stage import QA_SCHEMA, REJECT_SCHEMA
-from boostqa.synthesize.stage import STAGE as SYNTHESIZE
+from boostqa.lake.tables import LAKE_TABLES
 
 log = logging.getLogger(__name__)
 BOOTSTRAP_RUN = layout.BOOTSTRAP_RUN
+_RUN_FOLDER = f"run_id={BOOTSTRAP_RUN}/"
 
-# prefix (up to the run partition) -> schema of the parts under it
-TABLES: dict[str, pa.Schema] = {
-    f"{layout.ANNOTATIONS}/": ANNOTATION_SCHEMA,
-    f"{layout.QUARANTINE}/annotate/": LLM_QUARANTINE_SCHEMA,
-    f"{layout.LEDGER}/stage=annotate/": LEDGER_SCHEMA,
-    f"{layout.LLM_BUDGETS}/stage=synthesize/": BUDGET_SCHEMA,
-    f"{layout.QA}/": QA_SCHEMA,
-    f"{layout.QUARANTINE}/{SYNTHESIZE}/": REJECT_SCHEMA,
-    layout.qc_table_prefix("kept"): KEPT_SCHEMA,
-    layout.qc_table_prefix("removals"): REMOVAL_SCHEMA,
-    "raw/general/": GENERAL_SCHEMA,
-    "mixtures/lineage/": LINEAGE_SCHEMA,
-    f"{layout.TRAINING_METRICS}/": TRAINING_METRICS_SCHEMA,
-    f"{layout.TRAINING_SAMPLES}/": TRAINING_SAMPLES_SCHEMA,
-}
-
-
-# Tables partitioned by model and benchmark: the bootstrap part sits at the same depth as real parts.
-NESTED_TABLES: dict[str, pa.Schema] = {
-    f"{layout.EVAL}/items/model_id={BOOTSTRAP_RUN}/benchmark={BOOTSTRAP_RUN}/": ITEM_RESULT_SCHEMA,
-    f"{layout.EVAL}/scores/model_id={BOOTSTRAP_RUN}/benchmark={BOOTSTRAP_RUN}/": SCORE_SCHEMA,
-}
+# prefix (up to the run partition) -> schema of the parts under it, for the tables partitioned by run
+TABLES: dict[str, pa.Schema] = {t.bootstrap_folder.removesuffix(_RUN_FOLDER): t.schema for t in LAKE_TABLES
+                                if t.bootstrap_folder and t.bootstrap_folder.endswith(_RUN_FOLDER)}
 
 
 def bootstrap_folders() -> dict[str, pa.Schema]:
-    """Folder of each table's empty part -> its schema."""
-    return {f"{prefix}run_id={BOOTSTRAP_RUN}/": schema for prefix, schema in TABLES.items()} | NESTED_TABLES
+    """Folder of each table's empty part -> its schema (from the lake contract, ``boostqa/lake/tables.py``)."""
+    return {t.bootstrap_folder: t.schema for t in LAKE_TABLES if t.bootstrap_folder}
 
 
 def _schema_of(data: bytes) -> pa.Schema:

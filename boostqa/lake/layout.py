@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 RAW_SEEDS = "raw/seeds"
+RAW_GENERAL = "raw/general"
 QUARANTINE = "quarantine"
 BOOTSTRAP_RUN = "_bootstrap"  # run id of the empty typed parts that keep dbt's globs valid
 MANIFEST_NAME = "_manifest.json"
@@ -23,6 +24,16 @@ def raw_seed_prefix(source: str, ingest_date: date) -> str:
 def quarantine_prefix(stage: str, run_id: str, source: str) -> str:
     """Quarantine folder of one source in one run of a stage (trailing slash)."""
     return f"{QUARANTINE}/{stage}/run_id={run_id}/source={source}/"
+
+
+def stage_quarantine_root(stage: str) -> str:
+    """Quarantine folder of every run of an LLM stage (trailing slash)."""
+    return f"{QUARANTINE}/{stage}/"
+
+
+def stage_quarantine_prefix(stage: str, run_id: str) -> str:
+    """Quarantine folder of one run of an LLM stage (``annotate``, ``synthesize``): its unusable outputs."""
+    return f"{stage_quarantine_root(stage)}run_id={run_id}/"
 
 
 def part_name(index: int) -> str:
@@ -70,6 +81,19 @@ def latest_pointer(kind: str) -> str:
     """The small object naming the newest complete version of ``plans``, ``mixtures`` or ``training`` (runs);
     written after the version's own objects, so a reader that follows it never sees a half-written version."""
     return f"{kind}/latest.json"
+
+
+MIXTURE_LINEAGE = f"{MIXTURES}/lineage"
+
+
+def mixture_lineage_part(mixture_version: str) -> str:
+    """Where each sample of a mixture version landed in its shards (for dbt's lineage marts)."""
+    return f"{MIXTURE_LINEAGE}/run_id={mixture_version}/{part_name(0)}"
+
+
+def general_corpus_part(source: str) -> str:
+    """One general-corpus source's documents, staged for the mixture (replaced on restaging)."""
+    return f"{RAW_GENERAL}/source={source}/{part_name(0)}"
 
 
 def mixture_prefix(mixture_version: str) -> str:

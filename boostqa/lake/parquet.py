@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -21,6 +23,17 @@ def parquet_bytes(table: pa.Table) -> bytes:
     buffer = io.BytesIO()
     pq.write_table(table, buffer, compression="zstd", write_statistics=True)
     return buffer.getvalue()
+
+
+def write_table(store: ObjectStore, key: str, table: pa.Table) -> None:
+    """Write ``table`` as the one parquet object at ``key`` (replacing it)."""
+    store.put_bytes(key, parquet_bytes(table))
+
+
+def write_rows(store: ObjectStore, key: str, rows: Iterable[Mapping[str, Any]], schema: pa.Schema) -> None:
+    """Write ``rows`` with a table's schema of the lake contract (``boostqa/lake/tables.py``) as the object at
+    ``key``; no rows still writes a typed, empty part."""
+    write_table(store, key, pa.Table.from_pylist(list(rows), schema=schema))
 
 
 def replace_parts(store: ObjectStore, prefix: str, table: pa.Table, rows_per_part: int) -> list[PartInfo]:

@@ -10,10 +10,16 @@ import pyarrow.parquet as pq
 from boostqa.lake.store import ObjectStore
 
 
+def read_object(store: ObjectStore, key: str, columns: list[str] | None = None,
+                schema: pa.Schema | None = None) -> pa.Table:
+    """One parquet object of the lake (all columns, or ``columns``; read as ``schema`` when given)."""
+    return pq.read_table(io.BytesIO(store.get_bytes(key)), columns=columns, schema=schema)
+
+
 def read_prefix(store: ObjectStore, prefix: str, columns: list[str]) -> pa.Table | None:
     """Concatenate the given columns of every ``*.parquet`` under ``prefix``; None when there is none."""
     tables = [
-        pq.read_table(io.BytesIO(store.get_bytes(key)), columns=columns)
+        read_object(store, key, columns)
         for key in store.list_keys(prefix)
         if key.endswith(".parquet")
     ]

@@ -12,22 +12,13 @@ import pyarrow.parquet as pq
 
 from boostqa.errors import LakeError
 from boostqa.lake import layout
-from boostqa.lake.parquet import parquet_bytes
+from boostqa.lake.parquet import write_table
 from boostqa.lake.store import ObjectStore
+from boostqa.lake.tables import TRAINING_METRICS_SCHEMA, TRAINING_SAMPLES_SCHEMA
 
 log = logging.getLogger(__name__)
 METRICS_FILE = "metrics.parquet"  # training/status.py writes it beside status.json
 SAMPLES_FILE = "samples_seen.parquet"  # training/samples.py: per step, the packed sequences it read
-TRAINING_METRICS_SCHEMA = pa.schema([
-    ("run_id", pa.string()), ("config", pa.string()), ("mixture_version", pa.string()), ("step", pa.int64()),
-    ("loss", pa.float64()), ("lr", pa.float64()), ("tokens", pa.int64()), ("seconds", pa.float64()),
-    ("tokens_per_s", pa.float64()), ("samples", pa.int64()),
-])
-TRAINING_SAMPLES_SCHEMA = pa.schema([  # training/samples.py SAMPLES_SCHEMA, with the run id filled in
-    ("run_id", pa.string()), ("step", pa.int64()), ("batch_position", pa.int32()), ("epoch", pa.int64()),
-    ("mixture_version", pa.string()), ("manifest_sha256", pa.string()), ("sequence_index", pa.int64()),
-    ("packed_shard", pa.int32()), ("packed_sequence", pa.int64()), ("seq_len", pa.int32()),
-])
 
 
 def publish_training_metrics(store: ObjectStore, output_dir: Path, run_id: str, config: str,
@@ -54,7 +45,7 @@ def publish_training_metrics(store: ObjectStore, output_dir: Path, run_id: str, 
     columns["samples"] = pc.list_value_length(raw.column("sample_indexes")).cast(pa.int64())
     table = pa.table(columns, schema=TRAINING_METRICS_SCHEMA).sort_by("step")
     samples = publish_training_samples(store, output_dir, run_id, mixture_version, steps=set(steps.to_pylist()))
-    store.put_bytes(layout.training_metrics_part(run_id), parquet_bytes(table))
+    write_table(store, layout.training_metrics_part(run_id), table)
     log.info("published %d training steps of %s to %s (%d sequence reads)", rows, run_id,
              layout.training_metrics_part(run_id), samples)
     return rows
@@ -89,5 +80,5 @@ def publish_training_samples(store: ObjectStore, output_dir: Path, run_id: str, 
     columns["mixture_version"] = pa.array([mixture_version] * raw.num_rows, pa.string())
     table = pa.table({name: columns[name] for name in TRAINING_SAMPLES_SCHEMA.names}, schema=TRAINING_SAMPLES_SCHEMA)
     table = table.sort_by([("step", "ascending"), ("batch_position", "ascending")])
-    store.put_bytes(layout.training_samples_part(run_id), parquet_bytes(table))
+    write_table(store, layout.training_samples_part(run_id), table)
     return raw.num_rows

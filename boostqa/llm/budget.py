@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import logging
 import re
 import threading
@@ -10,11 +9,11 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict, Field
 
 from boostqa.errors import BoostqaError, ConfigError
 from boostqa.lake import layout
+from boostqa.lake.read import read_object
 from boostqa.lake.store import ObjectStore
 from boostqa.llm.prices import PriceList
 from boostqa.runs import run_day
@@ -149,7 +148,7 @@ def committed_spend(store: ObjectStore, stage: str, run_id: str, prices: PriceLi
         in_run, in_day = owner == run_id, day is not None and run_started_day(owner) == day  # type: ignore[arg-type]
         if not (in_run or in_day):
             continue
-        spend = billed_spend(pq.read_table(io.BytesIO(store.get_bytes(key)), columns=columns).to_pylist(), prices)
+        spend = billed_spend(read_object(store, key, columns).to_pylist(), prices)
         run = run + spend if in_run else run
         if in_day:
             day_total, runs = day_total + spend, runs | {owner}

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import io
 import logging
 from collections import defaultdict
 from pathlib import Path
 from typing import Any, Literal
 
-import pyarrow.parquet as pq
 from pydantic import BaseModel, Field
 
 from boostqa.lake import layout
+from boostqa.lake.read import read_object
 from boostqa.lake.store import ObjectStore
 
 log = logging.getLogger(__name__)
@@ -120,7 +119,7 @@ def usage_from_lake(store: ObjectStore, stage: str, runs: int = 5, exclude_run: 
     columns = ["role", "item_id", "prompt_tokens", "completion_tokens"]
     for run in sorted(by_run, reverse=True):
         rows = [row for key in by_run[run]
-                for row in pq.read_table(io.BytesIO(store.get_bytes(key)), columns=columns).to_pylist()]
+                for row in read_object(store, key, columns).to_pylist()]
         items: dict[str, set[str]] = defaultdict(set)
         roles: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
         for row in rows:

@@ -7,24 +7,8 @@ import io
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from boostqa.lake.tables import LEDGER_SCHEMA
 from boostqa.llm.types import LedgerRow
-
-LEDGER_SCHEMA = pa.schema(
-    [
-        ("run_id", pa.string()),
-        ("role", pa.string()),
-        ("model", pa.string()),
-        ("item_id", pa.string()),
-        ("request_id", pa.string()),
-        ("prompt_version", pa.string()),
-        ("prompt_tokens", pa.int64()),
-        ("completion_tokens", pa.int64()),
-        ("latency_ms", pa.float64()),
-        ("cache_hit", pa.bool_()),
-        ("status", pa.string()),
-        ("attempts", pa.int32()),
-    ]
-)
 
 
 class Ledger:

@@ -7,13 +7,13 @@ from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-import pyarrow as pa
 from pydantic import BaseModel, Field
 
 from boostqa.errors import ConfigError
 from boostqa.lake import layout
-from boostqa.lake.parquet import parquet_bytes
+from boostqa.lake.parquet import write_rows
 from boostqa.lake.store import ObjectStore
+from boostqa.lake.tables import BUDGET_SCHEMA
 from boostqa.llm.budget import CommittedSpend, SpendBudget, committed_spend
 from boostqa.llm.history import UsagePerJob
 from boostqa.llm.prices import PriceList, UnknownModelPrice
@@ -135,20 +135,6 @@ def check_projection(projection: Projection, budget: SpendBudget) -> None:
     )
 
 
-BUDGET_SCHEMA = pa.schema([
-    ("stage", pa.string()), ("run_id", pa.string()), ("run_day", pa.date32()),
-    ("checked_at", pa.timestamp("us", "UTC")), ("price_version", pa.string()),
-    ("run_budget_tokens", pa.int64()), ("run_budget_usd", pa.float64()),
-    ("day_budget_tokens", pa.int64()), ("day_budget_usd", pa.float64()),
-    ("jobs", pa.int64()), ("tokens_per_job", pa.float64()),
-    ("usage_source", pa.string()), ("usage_detail", pa.string()),
-    ("projected_tokens", pa.int64()), ("projected_usd", pa.float64()),
-    ("committed_run_tokens", pa.int64()), ("committed_run_usd", pa.float64()),
-    ("committed_day_tokens", pa.int64()), ("committed_day_usd", pa.float64()),
-    ("is_accepted", pa.bool_()), ("reason", pa.string()),
-])
-
-
 def write_budget_record(store: ObjectStore, stage: str, run_id: str, budget: SpendBudget, projection: Projection,
                         accepted: bool = True, reason: str | None = None,
                         checked_at: datetime | None = None) -> str:
@@ -167,7 +153,7 @@ def write_budget_record(store: ObjectStore, stage: str, run_id: str, budget: Spe
         "is_accepted": accepted, "reason": reason,
     }
     key = layout.budget_record_key(stage, run_id)
-    store.put_bytes(key, parquet_bytes(pa.Table.from_pylist([row], schema=BUDGET_SCHEMA)))
+    write_rows(store, key, [row], BUDGET_SCHEMA)
     return key
 
 

@@ -2,27 +2,22 @@
 
 from __future__ import annotations
 
-import io
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from boostqa.errors import ConfigError
 from boostqa.lake import layout
-from boostqa.lake.parquet import parquet_bytes
+from boostqa.lake.parquet import write_table
+from boostqa.lake.read import read_object
 from boostqa.lake.store import ObjectStore
+from boostqa.lake.tables import INDEX_SCHEMA
 from boostqa.qc.minhash import Shingled
 
 log = logging.getLogger(__name__)
-
-INDEX_SCHEMA = pa.schema([
-    ("item_id", pa.string()), ("run_id", pa.string()), ("exact_key", pa.string()),
-    ("index_fingerprint", pa.string()), ("shingles", pa.list_(pa.uint64())),
-])
 
 
 @dataclass(frozen=True)
@@ -52,7 +47,7 @@ def load_index(store: ObjectStore, fingerprint: str, exclude_run: str) -> DedupI
     """
     keys = sorted(k for k in store.list_keys(INDEX_PREFIX)
                   if k.endswith(".parquet") and _run_of(k) != exclude_run)
-    tables = [pq.read_table(io.BytesIO(store.get_bytes(k)), schema=INDEX_SCHEMA) for k in keys]
+    tables = [read_object(store, k, schema=INDEX_SCHEMA) for k in keys]
     tables = [t for t in tables if t.num_rows]
     if not tables:
         return DedupIndex([], [], Shingled(np.zeros(0, np.uint64), np.zeros(0, np.int64), np.zeros(0, np.int64)))
@@ -83,4 +78,4 @@ def write_index_part(store: ObjectStore, run_id: str, item_ids: Sequence[str], e
         "index_fingerprint": pa.array([fingerprint] * len(item_ids), pa.string()),
         "shingles": pa.array(list(shingle_sets), pa.list_(pa.uint64())),
     }, schema=INDEX_SCHEMA)
-    store.put_bytes(layout.qc_part("index", run_id), parquet_bytes(table))
+    write_table(store, layout.qc_part("index", run_id), table)

@@ -6,32 +6,27 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-import pyarrow as pa
+import numpy as np
 from pydantic import BaseModel
 
 from boostqa.benchmarks.loader import BenchmarkItem
 from boostqa.lake import layout
-from boostqa.lake.parquet import parquet_bytes
+from boostqa.lake.parquet import write_rows
 from boostqa.lake.read import read_prefix
 from boostqa.lake.store import ObjectStore
+from boostqa.lake.tables import KEPT_SCHEMA, REMOVAL_SCHEMA
 from boostqa.qc.decontaminate import benchmark_decontaminator
 from boostqa.qc.dedup import exact_duplicates, exact_key, near_duplicates
 from boostqa.qc.filters import run_filters
-from boostqa.qc.index import load_index, write_index_part
+from boostqa.qc.index import DedupIndex, load_index, write_index_part
 from boostqa.qc.minhash import MinHasher, Shingled
 from boostqa.qc.records import QcConfig, QcItem, Removal
 from boostqa.qc.text import item_text, tokens
 
 log = logging.getLogger(__name__)
 EXACT_KEY_VERSION = "exact=question-v1"
-
-REMOVAL_SCHEMA = pa.schema([
-    *[(n, pa.string()) for n in ("item_id", "run_id", "step", "reason")], ("rank", pa.int16()),
-    ("detail", pa.string()), ("duplicate_of", pa.string()), ("similarity", pa.float64()),
-    ("benchmark", pa.string()), ("benchmark_item_id", pa.string()),
-])
-KEPT_SCHEMA = pa.schema([("item_id", pa.string()), ("run_id", pa.string()), ("exact_key", pa.string())])
 
 
 class QcResult(BaseModel):
@@ -56,6 +51,16 @@ def keep_order(items: Sequence[QcItem]) -> list[QcItem]:
     """The deterministic rule for which member of a duplicate cluster stays: items of earlier runs (the index)
     first, then the higher verified difficulty, then the smaller item id."""
     return sorted(items, key=lambda i: (-i.verified_difficulty, i.item_id))
+
+
+@dataclass(frozen=True)
+class QcOutcome:
+    """What QC decided for one run: kept items with their exact keys and shingle sets (the run's index entries),
+    and every removal."""
+
+    kept: list[tuple[QcItem, str]]
+    removals: list[Removal]
+    kept_shingles: list[np.ndarray]
 
 
 class QualityControl:
@@ -92,9 +97,9 @@ class QualityControl:
                 benchmark=hit.benchmark, benchmark_item_id=hit.benchmark_item_id))
         return survivors
 
-    def run(self, store: ObjectStore, run_id: str, items: Sequence[QcItem]
-            ) -> tuple[list[tuple[QcItem, str]], list[Removal]]:
-        """Kept items with their exact keys, and every removal; writes this run's part of the dedup index."""
+    def run(self, run_id: str, items: Sequence[QcItem], index: DedupIndex) -> QcOutcome:
+        """Check one run's items against the earlier runs' ``index``: what it keeps and why the rest went (no I/O:
+        the caller loads the index and writes the outcome)."""
         removals: list[Removal] = []
         started = time.monotonic()
         survivors = self.filter(items, removals)
@@ -103,43 +108,53 @@ class QualityControl:
         log.info("qc %s: decontamination kept %d (%d benchmark items)", run_id, len(survivors),
                  len(self.decontaminator))
 
-        index = load_index(store, self.index_fingerprint, exclude_run=run_id)
-        words = [tokens(item_text(i.question, i.options)) for i in survivors]
-        # The question alone decides exact duplicates: the same question with other options is the same item.
         keys = [exact_key(tokens(i.question)) for i in survivors]
-        ids = index.item_ids + [i.item_id for i in survivors]
+        remaining = self.exact_dedup(run_id, survivors, keys, index, removals)
+        log.info("qc %s: exact dedup kept %d (index of %d earlier items)", run_id, len(remaining), len(index))
+        kept_positions, shingled = self.near_dedup(run_id, [survivors[i] for i in remaining], index, removals)
+        removals = point_at_cluster_keepers(removals)
+        kept = [(survivors[remaining[p]], keys[remaining[p]]) for p in kept_positions]
+        log.info("qc %s: near dedup kept %d; %d of %d items kept in %.1f s", run_id, len(kept), len(kept), len(items),
+                 time.monotonic() - started)
+        return QcOutcome(kept=kept, removals=removals, kept_shingles=[shingled.of(p) for p in kept_positions])
+
+    def exact_dedup(self, run_id: str, items: Sequence[QcItem], keys: Sequence[str], index: DedupIndex,
+                    removals: list[Removal]) -> list[int]:
+        """Positions of the items whose exact key (the normalized question alone: the same question with other
+        options is the same item) neither the index nor an earlier item of the run holds."""
+        ids = index.item_ids + [i.item_id for i in items]
         gone: set[int] = set()
-        for dup in exact_duplicates(index.exact_keys + keys, protected=len(index)):
+        for dup in exact_duplicates(index.exact_keys + list(keys), protected=len(index)):
             gone.add(dup.index - len(index))
-            item = survivors[dup.index - len(index)]
+            item = items[dup.index - len(index)]
             removals.append(Removal(item_id=item.item_id, run_id=run_id, step="exact_dedup", reason="exact_duplicate",
                                     rank=1, detail=f"same normalized question as {ids[dup.kept_index]}",
                                     duplicate_of=ids[dup.kept_index], similarity=1.0))
-        remaining = [i for i in range(len(survivors)) if i not in gone]
-        log.info("qc %s: exact dedup kept %d (index of %d earlier items)", run_id, len(remaining), len(index))
+        return [i for i in range(len(items)) if i not in gone]
 
-        shingled = self.hasher.shingle([words[i] for i in remaining])
-        near_ids = index.item_ids + [survivors[i].item_id for i in remaining]
-        near_gone: set[int] = set()
+    def near_dedup(self, run_id: str, items: Sequence[QcItem], index: DedupIndex,
+                   removals: list[Removal]) -> tuple[list[int], Shingled]:
+        """Positions of the items no near-duplicate cluster (MinHash LSH, then exact Jaccard) removed in favour of
+        an indexed or earlier item, and the shingle sets of all ``items``."""
+        shingled = self.hasher.shingle([tokens(item_text(i.question, i.options)) for i in items])
+        ids = index.item_ids + [i.item_id for i in items]
+        gone: set[int] = set()
         for dup in near_duplicates(self.hasher, Shingled.concat(index.shingled, shingled), protected=len(index)):
-            near_gone.add(dup.index - len(index))
-            item = survivors[remaining[dup.index - len(index)]]
+            gone.add(dup.index - len(index))
+            item = items[dup.index - len(index)]
             removals.append(Removal(item_id=item.item_id, run_id=run_id, step="near_dedup", reason="near_duplicate",
-                                    rank=1, detail=f"Jaccard {dup.similarity:.2f} with {near_ids[dup.kept_index]} "
+                                    rank=1, detail=f"Jaccard {dup.similarity:.2f} with {ids[dup.kept_index]} "
                                                    f"({self.config.minhash.shingle_size}-token shingles)",
-                                    duplicate_of=near_ids[dup.kept_index], similarity=dup.similarity))
-        # An exact duplicate whose kept twin then lost a near-duplicate cluster points at that cluster's keeper.
-        near_keeper = {r.item_id: r for r in removals if r.step == "near_dedup"}
-        removals = [r.model_copy(update={"duplicate_of": near_keeper[r.duplicate_of].duplicate_of,
-                                         "similarity": near_keeper[r.duplicate_of].similarity})
-                    if r.step == "exact_dedup" and r.duplicate_of in near_keeper else r for r in removals]
-        kept_positions = [p for p in range(len(remaining)) if p not in near_gone]
-        kept = [(survivors[remaining[p]], keys[remaining[p]]) for p in kept_positions]
-        write_index_part(store, run_id, [i.item_id for i, _ in kept], [k for _, k in kept],
-                         [shingled.of(p) for p in kept_positions], self.index_fingerprint)
-        log.info("qc %s: near dedup kept %d; %d of %d items kept in %.1f s", run_id, len(kept), len(kept), len(items),
-                 time.monotonic() - started)
-        return kept, removals
+                                    duplicate_of=ids[dup.kept_index], similarity=dup.similarity))
+        return [p for p in range(len(items)) if p not in gone], shingled
+
+
+def point_at_cluster_keepers(removals: list[Removal]) -> list[Removal]:
+    """An exact duplicate whose kept twin then lost a near-duplicate cluster points at that cluster's keeper."""
+    near_keeper = {r.item_id: r for r in removals if r.step == "near_dedup"}
+    return [r.model_copy(update={"duplicate_of": near_keeper[r.duplicate_of].duplicate_of,
+                                 "similarity": near_keeper[r.duplicate_of].similarity})
+            if r.step == "exact_dedup" and r.duplicate_of in near_keeper else r for r in removals]
 
 
 def run_qc(store: ObjectStore, run_id: str, config: QcConfig | None = None,
@@ -155,17 +170,20 @@ def _run_one(store: ObjectStore, run_id: str, quality: QualityControl) -> QcResu
     marker = layout.qc_marker(run_id)
     store.delete_keys([marker])
     items = load_run_items(store, run_id)
-    kept, removals = quality.run(store, run_id, items)
-    store.put_bytes(layout.qc_part("removals", run_id), parquet_bytes(pa.Table.from_pylist(
-        [r.model_dump() for r in removals], schema=REMOVAL_SCHEMA)))
-    store.put_bytes(layout.qc_part("kept", run_id), parquet_bytes(pa.Table.from_pylist(
-        [{"item_id": item.item_id, "run_id": run_id, "exact_key": key} for item, key in kept], schema=KEPT_SCHEMA)))
+    outcome = quality.run(run_id, items, load_index(store, quality.index_fingerprint, exclude_run=run_id))
+    kept, removals = outcome.kept, outcome.removals
+    write_index_part(store, run_id, [i.item_id for i, _ in kept], [k for _, k in kept], outcome.kept_shingles,
+                     quality.index_fingerprint)
+    write_rows(store, layout.qc_part("removals", run_id), [r.model_dump() for r in removals], REMOVAL_SCHEMA)
+    write_rows(store, layout.qc_part("kept", run_id),
+               [{"item_id": item.item_id, "run_id": run_id, "exact_key": key} for item, key in kept], KEPT_SCHEMA)
     store.put_bytes(marker, b"")
     reasons = dict(sorted(Counter(r.reason for r in removals if r.rank == 1).items()))
     log.info("qc %s: %d items -> %d kept, %d removed %s", run_id, len(items), len(kept), len(items) - len(kept),
              reasons)
     return QcResult(run_id=run_id, skipped=False, items=len(items), kept=len(kept), removed=len(items) - len(kept),
                     reasons=reasons)
+
 
 def rebuild_index(store: ObjectStore, config: QcConfig | None = None,
                   benchmark_items: Sequence[BenchmarkItem] | None = None) -> list[QcResult]:

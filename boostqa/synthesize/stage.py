@@ -12,35 +12,16 @@ from pydantic import BaseModel
 
 from boostqa.errors import LakeError
 from boostqa.lake import layout
-from boostqa.lake.parquet import parquet_bytes
-from boostqa.lake.read import read_prefix
+from boostqa.lake.parquet import write_rows, write_table
+from boostqa.lake.read import read_object, read_prefix
 from boostqa.lake.store import ObjectStore
-from boostqa.llm.ledger import LEDGER_SCHEMA, Ledger
+from boostqa.lake.tables import LEDGER_SCHEMA, QA_SCHEMA, REJECT_SCHEMA
+from boostqa.llm.ledger import Ledger
 from boostqa.synthesize.records import SynthesisJob
 from boostqa.synthesize.runner import Roles, Synthesizer
 
 log = logging.getLogger(__name__)
 STAGE = "synthesize"
-
-QA_SCHEMA = pa.schema([
-    *[(n, pa.string()) for n in ("item_id", "run_id", "plan_id", "strategy", "seed_id", "discipline_id",
-                                 "category_id", "language")],
-    ("target_difficulty", pa.int8()), ("verified_difficulty", pa.int8()),
-    ("question", pa.string()), ("options", pa.list_(pa.string())),
-    *[(n, pa.string()) for n in ("draft_answer", "draft_option", "refined_answer", "refined_option")],
-    ("answer_agreement", pa.bool_()), ("refine_decision", pa.string()), ("reasoning", pa.string()),
-    *[(n, pa.string()) for n in ("generator_model", "refiner_model", "annotator_model", "generator_prompt_version",
-                                 "refiner_prompt_version", "verify_prompt_version")],
-    ("temperature", pa.float64()), ("top_p", pa.float64()), ("sampling_seed", pa.int32()),
-    *[(n, pa.string()) for n in ("generator_request_id", "refiner_request_id", "verify_request_id")],
-    ("prompt_tokens", pa.int64()), ("completion_tokens", pa.int64()),
-])
-REJECT_SCHEMA = pa.schema([
-    *[(n, pa.string()) for n in ("item_id", "run_id", "plan_id", "strategy", "seed_id", "discipline_id")],
-    ("target_difficulty", pa.int8()), ("verified_difficulty", pa.int8()),
-    *[(n, pa.string()) for n in ("step", "reason", "detail", "raw_output", "model", "request_id")],
-    ("replica", pa.int32()),  # the job's replica (sampling seed): the next plan numbers new jobs after it
-])
 
 
 class SynthesisShardResult(BaseModel):
@@ -79,7 +60,7 @@ def snapshot_jobs(store: ObjectStore, plan_id: str, run_id: str, limit: int | No
         table = table.filter(pc.invert(pc.is_in(table["job_id"], pa.array(sorted(done), pa.string()))))
     if limit is not None:
         table = table.slice(0, limit)
-    store.put_bytes(key, parquet_bytes(table))
+    write_table(store, key, table)
     log.info("synthesis %s: %d jobs from plan %s (limit %s; %d of the plan's jobs already done by other runs)",
              run_id, table.num_rows, plan_id, limit, len(done))
     return table.num_rows
@@ -88,7 +69,7 @@ def snapshot_jobs(store: ObjectStore, plan_id: str, run_id: str, limit: int | No
 def jobs_done_elsewhere(store: ObjectStore, run_id: str) -> set[str]:
     """Job ids another synthesis run finished (an item or a reject): a new run never takes them again."""
     done: set[str] = set()
-    for prefix in (f"{layout.QA}/", f"{layout.QUARANTINE}/{STAGE}/"):
+    for prefix in (f"{layout.QA}/", layout.stage_quarantine_root(STAGE)):
         table = read_prefix(store, prefix, ["item_id", "run_id"])
         if table is not None:
             done.update(table.filter(pc.not_equal(table["run_id"], run_id))["item_id"].to_pylist())
@@ -102,7 +83,7 @@ def shard_indexes(jobs: int, shard_size: int) -> list[int]:
 
 def load_shard(store: ObjectStore, run_id: str, shard: int, shard_size: int) -> list[SynthesisJob]:
     """The jobs of one shard, from the run's snapshot."""
-    table = pq.read_table(io.BytesIO(store.get_bytes(layout.synthesis_jobs_snapshot(run_id))))
+    table = read_object(store, layout.synthesis_jobs_snapshot(run_id))
     rows = table.slice(shard * shard_size, shard_size).to_pylist()
     return [SynthesisJob.model_validate(row) for row in rows]
 
@@ -128,12 +109,11 @@ def synthesize_shard(store: ObjectStore, run_id: str, shard: int, shard_size: in
         spent[1] += row.completion_tokens
     items = [i.model_dump() | dict(zip(("prompt_tokens", "completion_tokens"), tokens.get(i.item_id, [0, 0]),
                                        strict=True)) for i in out.items]
-    store.put_bytes(prefix + name, parquet_bytes(pa.Table.from_pylist(items, schema=QA_SCHEMA)))
+    write_rows(store, prefix + name, items, QA_SCHEMA)
     replica = {job.job_id: job.replica for job in jobs}
-    store.put_bytes(f"{layout.QUARANTINE}/{STAGE}/run_id={run_id}/{name}", parquet_bytes(pa.Table.from_pylist(
-        [r.model_dump() | {"replica": replica[r.item_id]} for r in out.rejects], schema=REJECT_SCHEMA)))
-    store.put_bytes(layout.ledger_prefix(STAGE, run_id) + name, parquet_bytes(pa.Table.from_pylist(
-        [r.model_dump() for r in ledger_rows], schema=LEDGER_SCHEMA)))
+    write_rows(store, layout.stage_quarantine_prefix(STAGE, run_id) + name,
+               [r.model_dump() | {"replica": replica[r.item_id]} for r in out.rejects], REJECT_SCHEMA)
+    write_rows(store, layout.ledger_prefix(STAGE, run_id) + name, [r.model_dump() for r in ledger_rows], LEDGER_SCHEMA)
     # Written even when the spend guard stopped the shard: its pending jobs have no outcome, so the next plan issues
     # them again under the same job ids, and their calls made so far replay from the cache for free.
     store.put_bytes(marker, b"")

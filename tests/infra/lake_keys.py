@@ -32,8 +32,6 @@ def trainer_prefix() -> str:
 # Keys written outside boostqa/lake/layout.py: (file, the literal that builds the key there). test_s3_policies fails
 # when a literal disappears, so a moved prefix cannot leave these samples (and the policies) behind.
 LITERAL_PRODUCERS = {
-    "boostqa/export/mixture.py": ['f"mixtures/lineage/run_id={mixture_version}/part-00000.parquet"'],
-    "boostqa/export/general.py": ['f"raw/general/source={source.name}/part-00000.parquet"'],
     "boostqa/report/html.py": ['key = f"reports/{report_id}/index.html"'],
     "dbt_project/models/marts/mixture/export_training_mixture.sql": [
         '"/mixtures/" ~ env_var(\'BOOSTQA_MIXTURE_VERSION\', var(\'mixture_version\')) ~ "/selection.parquet"'],
@@ -67,7 +65,7 @@ WRITES: dict[str, list[str]] = {
                   *bootstrap_keys()],
     "export": [f"mixtures/{VERSION}/manifest.json", f"mixtures/{VERSION}/README.md", layout.latest_pointer("mixtures"),
                f"mixtures/{VERSION}/packed/shard-00000.bin", f"mixtures/{VERSION}/parquet/{PART}",
-               f"mixtures/lineage/run_id={VERSION}/{PART}", f"raw/general/source=fineweb/{PART}"],
+               layout.mixture_lineage_part(VERSION), layout.general_corpus_part("fineweb")],
     "trainer": [],
     "midtrain": [layout.training_metrics_part("midtrain_20260101"), layout.training_samples_part("midtrain_20260101"),
                  layout.latest_pointer("training")],

@@ -9,12 +9,11 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from boostqa.eval.score import ITEM_RESULT_SCHEMA, SCORE_SCHEMA
-from boostqa.ingest.tables import SEED_SCHEMA
 from boostqa.lake import layout
 from boostqa.lake.bootstrap import ensure_schema_parts
 from boostqa.lake.parquet import parquet_bytes
 from boostqa.lake.store import ObjectStore
+from boostqa.lake.tables import ITEM_RESULT_SCHEMA, SCORE_SCHEMA, SEED_SCHEMA
 from boostqa.settings import BoostqaSettings
 from boostqa.stack.seaweedfs import lake_config
 from boostqa.warehouse import dbt_env, query, run_dbt

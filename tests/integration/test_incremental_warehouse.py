@@ -21,17 +21,14 @@ import pyarrow as pa
 import pytest
 
 from boostqa.benchmarks.loader import load_items
-from boostqa.export.mixture import LINEAGE_SCHEMA
 from boostqa.lake import layout
 from boostqa.lake.bootstrap import ensure_schema_parts
 from boostqa.lake.parquet import parquet_bytes
 from boostqa.lake.store import ObjectStore
-from boostqa.launch.metrics import TRAINING_SAMPLES_SCHEMA
-from boostqa.llm.ledger import LEDGER_SCHEMA
+from boostqa.lake.tables import LEDGER_SCHEMA, LINEAGE_SCHEMA, QA_SCHEMA, TRAINING_SAMPLES_SCHEMA
 from boostqa.qc.stage import run_qc
 from boostqa.settings import BoostqaSettings
 from boostqa.stack.seaweedfs import lake_config
-from boostqa.synthesize.stage import QA_SCHEMA
 from boostqa.synthesize.stage import STAGE as SYNTHESIZE
 from boostqa.warehouse import dbt_env, query, run_dbt
 from tests.boostqa.qc.planted import planted_items

@@ -16,11 +16,11 @@ from boostqa.lake import layout
 from boostqa.lake.bootstrap import ensure_schema_parts
 from boostqa.lake.parquet import parquet_bytes
 from boostqa.lake.store import ObjectStore
+from boostqa.lake.tables import QA_SCHEMA
 from boostqa.launch.metrics import publish_training_metrics
 from boostqa.qc.stage import run_qc
 from boostqa.settings import BoostqaSettings
 from boostqa.stack.seaweedfs import lake_config
-from boostqa.synthesize.stage import QA_SCHEMA
 from boostqa.warehouse import dbt_env, query, run_dbt
 from tests.boostqa.export.test_mixture import tokenizer_dir  # noqa: F401 - fixture
 from tests.boostqa.qc.planted import planted_items

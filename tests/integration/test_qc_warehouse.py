@@ -13,10 +13,10 @@ from boostqa.lake import layout
 from boostqa.lake.bootstrap import ensure_schema_parts
 from boostqa.lake.parquet import parquet_bytes
 from boostqa.lake.store import ObjectStore
+from boostqa.lake.tables import QA_SCHEMA
 from boostqa.qc.stage import run_qc
 from boostqa.settings import BoostqaSettings
 from boostqa.stack.seaweedfs import lake_config
-from boostqa.synthesize.stage import QA_SCHEMA
 from boostqa.warehouse import dbt_env, query, run_dbt, warehouse_snapshot
 from tests.boostqa.qc.planted import RUN_ID, planted_items
 from tests.conftest import reset_lake_prefixes

@@ -10,7 +10,7 @@ from airflow.sdk.exceptions import AirflowFailException
 
 from boostqa.lake import layout
 from boostqa.lake.parquet import parquet_bytes
-from boostqa.synthesize.stage import QA_SCHEMA
+from boostqa.lake.tables import QA_SCHEMA
 from boostqa_airflow.operators.qc import QualityControlOperator, qc_config
 from tests.boostqa.qc.planted import planted_items
 from tests.conftest import MemoryStore

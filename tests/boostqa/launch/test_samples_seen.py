@@ -21,7 +21,8 @@ from boostqa.errors import LakeError
 from boostqa.export.mixture import export_mixture
 from boostqa.export.packing import load_target_tokenizer
 from boostqa.lake import layout
-from boostqa.launch.metrics import TRAINING_SAMPLES_SCHEMA, publish_training_metrics
+from boostqa.lake.tables import TRAINING_SAMPLES_SCHEMA
+from boostqa.launch.metrics import publish_training_metrics
 from boostqa.settings import PROJECT_ROOT
 from tests.boostqa.export.test_mixture import _selection, tokenizer_dir  # noqa: F401 - fixture
 from tests.conftest import MemoryStore, lake_rows

@@ -12,6 +12,7 @@ from pydantic import BaseModel
 
 from boostqa.errors import ConfigError
 from boostqa.lake.parquet import parquet_bytes
+from boostqa.lake.tables import LEDGER_SCHEMA
 from boostqa.llm.budget import (
     BudgetExhausted,
     CommittedSpend,
@@ -25,7 +26,6 @@ from boostqa.llm.budget import (
 from boostqa.llm.cache import ResponseCache
 from boostqa.llm.client import LlmClient
 from boostqa.llm.fake import FakeTransport
-from boostqa.llm.ledger import LEDGER_SCHEMA
 from boostqa.llm.prices import Price, PriceList, UnknownModelPrice
 from boostqa.llm.types import LedgerRow, LlmEndpoint, LlmRequest, Sampling
 from boostqa.settings import BoostqaSettings

@@ -10,6 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from boostqa.lake.parquet import parquet_bytes
+from boostqa.lake.tables import LEDGER_SCHEMA
 from boostqa.llm.budget import CommittedSpend, Spend, SpendBudget
 from boostqa.llm.history import (
     ANY_ROLE,
@@ -19,7 +20,6 @@ from boostqa.llm.history import (
     usage_from_lake,
     usage_from_warehouse,
 )
-from boostqa.llm.ledger import LEDGER_SCHEMA
 from boostqa.llm.prices import Price, PriceList, UnknownModelPrice
 from boostqa.llm.projection import (
     BUDGET_SCHEMA,

@@ -9,9 +9,9 @@ from boostqa.benchmarks.loader import load_items
 from boostqa.errors import ConfigError
 from boostqa.lake import layout
 from boostqa.lake.parquet import parquet_bytes
+from boostqa.lake.tables import QA_SCHEMA
 from boostqa.qc.records import QcConfig
 from boostqa.qc.stage import EXACT_KEY_VERSION, rebuild_index, run_qc
-from boostqa.synthesize.stage import QA_SCHEMA
 from tests.boostqa.qc.planted import RUN_ID, Planted, planted_items
 from tests.conftest import MemoryStore, lake_rows
 

@@ -1,0 +1,179 @@
+"""The lake contract: every table's arrow schema, where its parts live and which dbt source reads them.
+
+Stages import their schemas from here; this module imports no stage. ``LAKE_TABLES`` names each table dbt reads with
+the glob of its source's ``external_location`` (a test keeps the two equal) and whether the warehouse bootstraps an
+empty typed part for it, so dbt's glob matches before the stage has ever run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+from boostqa.lake import layout
+from boostqa.schemas import AnnotationRecord, LlmQuarantineRecord
+
+
+def _strings(*names: str) -> list[tuple[str, pa.DataType]]:
+    return [(name, pa.string()) for name in names]
+
+
+# --- ingest: raw seeds and the rows that failed validation ---
+SEED_SCHEMA = pa.schema([
+    *_strings("seed_id", "source", "source_row_id"), ("row_number", pa.int64()),
+    ("question", pa.string()), ("options", pa.list_(pa.string())), *_strings("answer", "subject_hint"),
+    ("difficulty_hint", pa.int8()), *_strings("language", "license"), ("ingest_date", pa.date32()),
+    *_strings("run_id", "schema_version"),
+])
+QUARANTINE_SCHEMA = pa.schema([
+    *_strings("run_id", "stage", "source"), ("ingest_date", pa.date32()), ("row_number", pa.int64()),
+    *_strings("source_row_id", "reason", "detail", "raw_record", "schema_version"),
+])
+
+# --- annotate: labels, unusable LLM outputs, the frozen work list ---
+_ANNOTATION_INTEGERS = {"difficulty": pa.int8(), "sample_index": pa.int16()}
+ANNOTATION_SCHEMA = pa.schema([(name, _ANNOTATION_INTEGERS.get(name, pa.string()))
+                               for name in AnnotationRecord.model_fields])
+LLM_QUARANTINE_SCHEMA = pa.schema(_strings(*LlmQuarantineRecord.model_fields))
+WORKLIST_SCHEMA = pa.schema([("seed_id", pa.string()), ("question", pa.string()), ("options", pa.list_(pa.string())),
+                             ("language", pa.string())])
+
+# --- LLM spend: the token ledger and each run's budget decision ---
+LEDGER_SCHEMA = pa.schema([
+    *_strings("run_id", "role", "model", "item_id", "request_id", "prompt_version"),
+    ("prompt_tokens", pa.int64()), ("completion_tokens", pa.int64()), ("latency_ms", pa.float64()),
+    ("cache_hit", pa.bool_()), ("status", pa.string()), ("attempts", pa.int32()),
+])
+BUDGET_SCHEMA = pa.schema([
+    ("stage", pa.string()), ("run_id", pa.string()), ("run_day", pa.date32()),
+    ("checked_at", pa.timestamp("us", "UTC")), ("price_version", pa.string()),
+    ("run_budget_tokens", pa.int64()), ("run_budget_usd", pa.float64()),
+    ("day_budget_tokens", pa.int64()), ("day_budget_usd", pa.float64()),
+    ("jobs", pa.int64()), ("tokens_per_job", pa.float64()),
+    ("usage_source", pa.string()), ("usage_detail", pa.string()),
+    ("projected_tokens", pa.int64()), ("projected_usd", pa.float64()),
+    ("committed_run_tokens", pa.int64()), ("committed_run_usd", pa.float64()),
+    ("committed_day_tokens", pa.int64()), ("committed_day_usd", pa.float64()),
+    ("is_accepted", pa.bool_()), ("reason", pa.string()),
+])
+
+# --- synthesize: QA items and rejected jobs ---
+QA_SCHEMA = pa.schema([
+    *_strings("item_id", "run_id", "plan_id", "strategy", "seed_id", "discipline_id", "category_id", "language"),
+    ("target_difficulty", pa.int8()), ("verified_difficulty", pa.int8()),
+    ("question", pa.string()), ("options", pa.list_(pa.string())),
+    *_strings("draft_answer", "draft_option", "refined_answer", "refined_option"),
+    ("answer_agreement", pa.bool_()), ("refine_decision", pa.string()), ("reasoning", pa.string()),
+    *_strings("generator_model", "refiner_model", "annotator_model", "generator_prompt_version",
+              "refiner_prompt_version", "verify_prompt_version"),
+    ("temperature", pa.float64()), ("top_p", pa.float64()), ("sampling_seed", pa.int32()),
+    *_strings("generator_request_id", "refiner_request_id", "verify_request_id"),
+    ("prompt_tokens", pa.int64()), ("completion_tokens", pa.int64()),
+])
+REJECT_SCHEMA = pa.schema([
+    *_strings("item_id", "run_id", "plan_id", "strategy", "seed_id", "discipline_id"),
+    ("target_difficulty", pa.int8()), ("verified_difficulty", pa.int8()),
+    *_strings("step", "reason", "detail", "raw_output", "model", "request_id"),
+    ("replica", pa.int32()),  # the job's replica (sampling seed): the next plan numbers new jobs after it
+])
+
+# --- QC: kept items, every removal with its reason, the cross-run dedup index ---
+KEPT_SCHEMA = pa.schema(_strings("item_id", "run_id", "exact_key"))
+REMOVAL_SCHEMA = pa.schema([
+    *_strings("item_id", "run_id", "step", "reason"), ("rank", pa.int16()),
+    ("detail", pa.string()), ("duplicate_of", pa.string()), ("similarity", pa.float64()),
+    ("benchmark", pa.string()), ("benchmark_item_id", pa.string()),
+])
+INDEX_SCHEMA = pa.schema([
+    *_strings("item_id", "run_id", "exact_key", "index_fingerprint"), ("shingles", pa.list_(pa.uint64())),
+])
+
+# --- export: the general corpus and each mixture's lineage ---
+GENERAL_SCHEMA = pa.schema([
+    *_strings("doc_id", "source", "text", "language", "topic", "license"), ("chars", pa.int64()),
+])
+LINEAGE_SCHEMA = pa.schema([
+    *_strings("mixture_version", "sample_id", "source", "item_id", "parquet_shard"), ("parquet_row", pa.int64()),
+    ("packed_shard", pa.int32()), ("packed_sequence", pa.int64()), ("token_offset", pa.int32()),
+    ("tokens", pa.int32()),
+])
+
+# --- training: per-step metrics and the samples record, published from the trainer's files ---
+TRAINING_METRICS_SCHEMA = pa.schema([
+    *_strings("run_id", "config", "mixture_version"), ("step", pa.int64()),
+    ("loss", pa.float64()), ("lr", pa.float64()), ("tokens", pa.int64()), ("seconds", pa.float64()),
+    ("tokens_per_s", pa.float64()), ("samples", pa.int64()),
+])
+TRAINING_SAMPLES_SCHEMA = pa.schema([  # training/samples.py SAMPLES_SCHEMA, with the run id filled in
+    ("run_id", pa.string()), ("step", pa.int64()), ("batch_position", pa.int32()), ("epoch", pa.int64()),
+    ("mixture_version", pa.string()), ("manifest_sha256", pa.string()), ("sequence_index", pa.int64()),
+    ("packed_shard", pa.int32()), ("packed_sequence", pa.int64()), ("seq_len", pa.int32()),
+])
+
+# --- eval: per-item results and per-benchmark scores of each evaluated model ---
+# Who was evaluated: the model's name, its training run (checkpoint) and mixture, and its content identity.
+_MODEL_IDENTITY = [("checkpoint_id", pa.string()), ("mixture_version", pa.string()), ("model_sha256", pa.string())]
+ITEM_RESULT_SCHEMA = pa.schema([
+    ("model_id", pa.string()), ("eval_run_id", pa.string()), ("evaluated_at", pa.timestamp("us", tz="UTC")),
+    *_MODEL_IDENTITY,
+    ("benchmark", pa.string()), ("item_id", pa.string()),
+    ("config", pa.string()), ("discipline_id", pa.string()), ("difficulty", pa.int32()), ("language", pa.string()),
+    ("task_type", pa.string()), ("num_fewshot", pa.int32()), ("correct", pa.bool_()), ("correct_norm", pa.bool_()),
+    ("predicted", pa.string()), ("gold", pa.string()), ("choice_logprobs", pa.list_(pa.float64())),
+    ("output", pa.string()),
+])
+SCORE_SCHEMA = pa.schema([
+    ("model_id", pa.string()), ("eval_run_id", pa.string()), ("evaluated_at", pa.timestamp("us", tz="UTC")),
+    *_MODEL_IDENTITY,
+    ("benchmark", pa.string()), ("metric", pa.string()),
+    ("value", pa.float64()), ("items", pa.int64()), ("num_fewshot", pa.int32()), ("model_path", pa.string()),
+])
+
+
+@dataclass(frozen=True)
+class LakeTable:
+    """A table dbt reads from the lake: its source, its parts' glob under the bucket, its schema, and the folder
+    of its empty typed bootstrap part (None where the stage that writes it runs before any dbt build)."""
+
+    source: str
+    name: str
+    glob: str
+    schema: pa.Schema
+    bootstrap_folder: str | None
+
+
+_RUN = f"run_id={layout.BOOTSTRAP_RUN}/"
+_NESTED = f"model_id={layout.BOOTSTRAP_RUN}/benchmark={layout.BOOTSTRAP_RUN}/"  # real parts' depth
+LAKE_TABLES: tuple[LakeTable, ...] = (
+    LakeTable("seeds", "questions", f"{layout.RAW_SEEDS}/source=*/ingest_date=*/*.parquet", SEED_SCHEMA, None),
+    LakeTable("seeds", "quarantined_rows", f"{layout.QUARANTINE}/ingest/run_id=*/source=*/*.parquet",
+              QUARANTINE_SCHEMA, None),
+    LakeTable("annotations", "labels", f"{layout.ANNOTATIONS}/run_id=*/*.parquet", ANNOTATION_SCHEMA,
+              f"{layout.ANNOTATIONS}/{_RUN}"),
+    LakeTable("annotations", "invalid_outputs", f"{layout.QUARANTINE}/annotate/run_id=*/*.parquet",
+              LLM_QUARANTINE_SCHEMA, f"{layout.QUARANTINE}/annotate/{_RUN}"),
+    LakeTable("llm", "ledger", f"{layout.LEDGER}/stage=*/run_id=*/*.parquet", LEDGER_SCHEMA,
+              f"{layout.LEDGER}/stage=annotate/{_RUN}"),
+    LakeTable("llm", "budgets", f"{layout.LLM_BUDGETS}/stage=*/run_id=*/*.parquet", BUDGET_SCHEMA,
+              f"{layout.LLM_BUDGETS}/stage=synthesize/{_RUN}"),
+    LakeTable("qa", "items", f"{layout.QA}/run_id=*/*.parquet", QA_SCHEMA, f"{layout.QA}/{_RUN}"),
+    LakeTable("qa", "rejects", f"{layout.QUARANTINE}/synthesize/run_id=*/*.parquet", REJECT_SCHEMA,
+              f"{layout.QUARANTINE}/synthesize/{_RUN}"),
+    LakeTable("qc", "kept", f"{layout.qc_table_prefix('kept')}run_id=*/*.parquet", KEPT_SCHEMA,
+              f"{layout.qc_table_prefix('kept')}{_RUN}"),
+    LakeTable("qc", "removals", f"{layout.qc_table_prefix('removals')}run_id=*/*.parquet", REMOVAL_SCHEMA,
+              f"{layout.qc_table_prefix('removals')}{_RUN}"),
+    LakeTable("general", "documents", f"{layout.RAW_GENERAL}/*/*.parquet", GENERAL_SCHEMA,
+              f"{layout.RAW_GENERAL}/{_RUN}"),
+    LakeTable("mixtures", "lineage", f"{layout.MIXTURE_LINEAGE}/run_id=*/*.parquet", LINEAGE_SCHEMA,
+              f"{layout.MIXTURE_LINEAGE}/{_RUN}"),
+    LakeTable("training", "metrics", f"{layout.TRAINING_METRICS}/run_id=*/*.parquet", TRAINING_METRICS_SCHEMA,
+              f"{layout.TRAINING_METRICS}/{_RUN}"),
+    LakeTable("training", "samples", f"{layout.TRAINING_SAMPLES}/run_id=*/*.parquet", TRAINING_SAMPLES_SCHEMA,
+              f"{layout.TRAINING_SAMPLES}/{_RUN}"),
+    LakeTable("eval", "items", f"{layout.EVAL}/items/model_id=*/*/*.parquet", ITEM_RESULT_SCHEMA,
+              f"{layout.EVAL}/items/{_NESTED}"),
+    LakeTable("eval", "scores", f"{layout.EVAL}/scores/model_id=*/*/*.parquet", SCORE_SCHEMA,
+              f"{layout.EVAL}/scores/{_NESTED}"),
+)
