@@ -113,10 +113,10 @@ TRAINING_SAMPLES_SCHEMA = pa.schema([  # training/samples.py SAMPLES_SCHEMA, wit
 
 # --- eval: per-item results and per-benchmark scores of each evaluated model ---
 # Who was evaluated: the model's name, its training run (checkpoint) and mixture, and its content identity.
-_MODEL_IDENTITY = [("checkpoint_id", pa.string()), ("mixture_version", pa.string()), ("model_sha256", pa.string())]
+_EVALUATED = [("model_id", pa.string()), ("eval_run_id", pa.string()), ("evaluated_at", pa.timestamp("us", tz="UTC")),
+              *_strings("checkpoint_id", "mixture_version", "model_sha256")]
 ITEM_RESULT_SCHEMA = pa.schema([
-    ("model_id", pa.string()), ("eval_run_id", pa.string()), ("evaluated_at", pa.timestamp("us", tz="UTC")),
-    *_MODEL_IDENTITY,
+    *_EVALUATED,
     ("benchmark", pa.string()), ("item_id", pa.string()),
     ("config", pa.string()), ("discipline_id", pa.string()), ("difficulty", pa.int32()), ("language", pa.string()),
     ("task_type", pa.string()), ("num_fewshot", pa.int32()), ("correct", pa.bool_()), ("correct_norm", pa.bool_()),
@@ -124,8 +124,7 @@ ITEM_RESULT_SCHEMA = pa.schema([
     ("output", pa.string()),
 ])
 SCORE_SCHEMA = pa.schema([
-    ("model_id", pa.string()), ("eval_run_id", pa.string()), ("evaluated_at", pa.timestamp("us", tz="UTC")),
-    *_MODEL_IDENTITY,
+    *_EVALUATED,
     ("benchmark", pa.string()), ("metric", pa.string()),
     ("value", pa.float64()), ("items", pa.int64()), ("num_fewshot", pa.int32()), ("model_path", pa.string()),
 ])
@@ -145,33 +144,32 @@ class LakeTable:
 
 _RUN = f"run_id={layout.BOOTSTRAP_RUN}/"
 _NESTED = f"model_id={layout.BOOTSTRAP_RUN}/benchmark={layout.BOOTSTRAP_RUN}/"  # real parts' depth
+
+
+def _by_run(source: str, name: str, root: str, schema: pa.Schema, stage: str | None = None) -> LakeTable:
+    """A table with one folder per run under ``root``; with ``stage``, the runs sit under ``stage=<stage>/``
+    folders and the bootstrap part under that stage's."""
+    level, bootstrap_level = ("stage=*/", f"stage={stage}/") if stage else ("", "")
+    return LakeTable(source, name, f"{root}/{level}run_id=*/*.parquet", schema, f"{root}/{bootstrap_level}{_RUN}")
+
+
 LAKE_TABLES: tuple[LakeTable, ...] = (
     LakeTable("seeds", "questions", f"{layout.RAW_SEEDS}/source=*/ingest_date=*/*.parquet", SEED_SCHEMA, None),
     LakeTable("seeds", "quarantined_rows", f"{layout.QUARANTINE}/ingest/run_id=*/source=*/*.parquet",
               QUARANTINE_SCHEMA, None),
-    LakeTable("annotations", "labels", f"{layout.ANNOTATIONS}/run_id=*/*.parquet", ANNOTATION_SCHEMA,
-              f"{layout.ANNOTATIONS}/{_RUN}"),
-    LakeTable("annotations", "invalid_outputs", f"{layout.QUARANTINE}/annotate/run_id=*/*.parquet",
-              LLM_QUARANTINE_SCHEMA, f"{layout.QUARANTINE}/annotate/{_RUN}"),
-    LakeTable("llm", "ledger", f"{layout.LEDGER}/stage=*/run_id=*/*.parquet", LEDGER_SCHEMA,
-              f"{layout.LEDGER}/stage=annotate/{_RUN}"),
-    LakeTable("llm", "budgets", f"{layout.LLM_BUDGETS}/stage=*/run_id=*/*.parquet", BUDGET_SCHEMA,
-              f"{layout.LLM_BUDGETS}/stage=synthesize/{_RUN}"),
-    LakeTable("qa", "items", f"{layout.QA}/run_id=*/*.parquet", QA_SCHEMA, f"{layout.QA}/{_RUN}"),
-    LakeTable("qa", "rejects", f"{layout.QUARANTINE}/synthesize/run_id=*/*.parquet", REJECT_SCHEMA,
-              f"{layout.QUARANTINE}/synthesize/{_RUN}"),
-    LakeTable("qc", "kept", f"{layout.qc_table_prefix('kept')}run_id=*/*.parquet", KEPT_SCHEMA,
-              f"{layout.qc_table_prefix('kept')}{_RUN}"),
-    LakeTable("qc", "removals", f"{layout.qc_table_prefix('removals')}run_id=*/*.parquet", REMOVAL_SCHEMA,
-              f"{layout.qc_table_prefix('removals')}{_RUN}"),
+    _by_run("annotations", "labels", layout.ANNOTATIONS, ANNOTATION_SCHEMA),
+    _by_run("annotations", "invalid_outputs", f"{layout.QUARANTINE}/annotate", LLM_QUARANTINE_SCHEMA),
+    _by_run("llm", "ledger", layout.LEDGER, LEDGER_SCHEMA, stage="annotate"),
+    _by_run("llm", "budgets", layout.LLM_BUDGETS, BUDGET_SCHEMA, stage="synthesize"),
+    _by_run("qa", "items", layout.QA, QA_SCHEMA),
+    _by_run("qa", "rejects", f"{layout.QUARANTINE}/synthesize", REJECT_SCHEMA),
+    _by_run("qc", "kept", f"{layout.QC}/kept", KEPT_SCHEMA),
+    _by_run("qc", "removals", f"{layout.QC}/removals", REMOVAL_SCHEMA),
     LakeTable("general", "documents", f"{layout.RAW_GENERAL}/*/*.parquet", GENERAL_SCHEMA,
               f"{layout.RAW_GENERAL}/{_RUN}"),
-    LakeTable("mixtures", "lineage", f"{layout.MIXTURE_LINEAGE}/run_id=*/*.parquet", LINEAGE_SCHEMA,
-              f"{layout.MIXTURE_LINEAGE}/{_RUN}"),
-    LakeTable("training", "metrics", f"{layout.TRAINING_METRICS}/run_id=*/*.parquet", TRAINING_METRICS_SCHEMA,
-              f"{layout.TRAINING_METRICS}/{_RUN}"),
-    LakeTable("training", "samples", f"{layout.TRAINING_SAMPLES}/run_id=*/*.parquet", TRAINING_SAMPLES_SCHEMA,
-              f"{layout.TRAINING_SAMPLES}/{_RUN}"),
+    _by_run("mixtures", "lineage", layout.MIXTURE_LINEAGE, LINEAGE_SCHEMA),
+    _by_run("training", "metrics", layout.TRAINING_METRICS, TRAINING_METRICS_SCHEMA),
+    _by_run("training", "samples", layout.TRAINING_SAMPLES, TRAINING_SAMPLES_SCHEMA),
     LakeTable("eval", "items", f"{layout.EVAL}/items/model_id=*/*/*.parquet", ITEM_RESULT_SCHEMA,
               f"{layout.EVAL}/items/{_NESTED}"),
     LakeTable("eval", "scores", f"{layout.EVAL}/scores/model_id=*/*/*.parquet", SCORE_SCHEMA,
