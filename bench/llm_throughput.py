@@ -36,6 +36,7 @@ if str(ROOT) not in sys.path:
 from bench.llm_prompts import annotation_requests, annotation_task  # noqa: E402
 from bench.record import BenchRecord, Check, bench_args, finish, median_spread, spread_of  # noqa: E402
 from boostqa.annotate.task import AnnotationTask  # noqa: E402
+from boostqa.errors import StackError  # noqa: E402
 from boostqa.llm.cache import ResponseCache  # noqa: E402
 from boostqa.llm.client import LlmClient  # noqa: E402
 from boostqa.llm.transport import OpenAiTransport  # noqa: E402
@@ -156,8 +157,8 @@ def own_server(settings: BoostqaSettings) -> Iterator[str]:
             "llm_server": settings.llm_server.model_copy(update={
                 "models_dir": settings.llm_server.models_dir or settings.state_dir / "models"})})
         print(f"no LLM server at {settings.llm_base_url}: starting a private one at {private.llm_base_url}", flush=True)
-        llm_server.up(private)
-        try:
+        try:  # up() starts the process before it waits: a failed or interrupted wait must still stop it
+            llm_server.up(private)
             yield private.llm_base_url
         finally:
             stop(llm_server.service(private))
@@ -178,9 +179,15 @@ def main() -> None:
     args = parser.parse_args()
     count = args.requests or (8 if args.quick else 32)
     rounds = max(3, args.rounds or (3 if args.quick else 4))
-    if args.base_url is None and server_problem(settings.llm_base_url, args.model):
-        with own_server(settings) as base_url:
-            record = run(base_url, args, count, rounds)
+    embedded = settings.llm_server.enabled and args.model == settings.llm_server.served_model_name
+    if args.base_url is None and embedded and server_problem(settings.llm_base_url, args.model):
+        try:
+            with own_server(settings) as base_url:
+                record = run(base_url, args, count, rounds)
+        except StackError as exc:  # e.g. no .venv-vllm: nothing to measure on, which is not a failed goal
+            record = BenchRecord.create(bench=BENCH, title=TITLE, quick=args.quick, skipped=f"no LLM server at "
+                                        f"{settings.llm_base_url}, and a private one did not start: {exc}",
+                                        params={"model": args.model})
     else:
         record = run(args.base_url or settings.llm_base_url, args, count, rounds)
     finish(record, args.out)

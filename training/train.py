@@ -83,8 +83,9 @@ def _tokenizer_folder(config: TrainConfig, data: PackedMixture) -> Path | None:
 
 
 def fp32_state_dict(output: Path, tag: str) -> dict[str, Any]:
-    """The fp32 weights of checkpoint ``tag``: ZeRO's partitioned optimizer states consolidated by zero_to_fp32, or,
-    for a ZeRO stage 0 checkpoint (no optimizer-state partitions), the whole module state it saves per model rank."""
+    """The weights of checkpoint ``tag`` as fp32: ZeRO's partitioned fp32 optimizer states consolidated by
+    zero_to_fp32, or, for a ZeRO stage 0 checkpoint (no optimizer-state partitions), the whole module state it saves
+    per model rank, upcast (in a bf16 run those are the bf16 weights, which is what the HF export saves anyway)."""
     import torch
     from deepspeed.utils.zero_to_fp32 import get_fp32_state_dict_from_zero_checkpoint
 
@@ -229,7 +230,8 @@ def _step(engine: Any, data: PackedMixture, config: TrainConfig, step: int, glob
         losses.append(float(loss.detach()))
     mean_loss = torch.tensor(sum(losses) / len(losses), device=engine.device)
     torch.distributed.all_reduce(mean_loss)
-    return indexes, float(mean_loss) / world, time.perf_counter() - started
+    seconds = time.perf_counter() - started  # before float(): reading the loss waits for the collective on a GPU
+    return indexes, float(mean_loss) / world, seconds
 
 
 def _checkpoint(engine: Any, config: TrainConfig, output: Path, tag: str, done: int, mixture: dict[str, Any],
