@@ -15,7 +15,7 @@ from boostqa.lake import layout
 from boostqa.lake.parquet import write_rows
 from boostqa.lake.read import read_prefix
 from boostqa.lake.store import ObjectStore
-from boostqa.lake.tables import ANNOTATION_SCHEMA, LLM_QUARANTINE_SCHEMA, WORKLIST_SCHEMA
+from boostqa.lake.tables import ANNOTATION_SCHEMA, LEDGER_SCHEMA, LLM_QUARANTINE_SCHEMA, WORKLIST_SCHEMA
 from boostqa.llm.client import LlmClient
 from boostqa.llm.ledger import Ledger
 from boostqa.llm.progress import Progress
@@ -82,7 +82,7 @@ def _write_shard(store: ObjectStore, run_id: str, shard: int, records: list[Anno
     prefix = layout.annotations_prefix(run_id)
     write_rows(store, prefix + name, annotations, ANNOTATION_SCHEMA)
     write_rows(store, layout.stage_quarantine_prefix(STAGE, run_id) + name, rejected, LLM_QUARANTINE_SCHEMA)
-    store.put_bytes(layout.ledger_prefix(STAGE, run_id) + name, ledger.to_parquet())
+    write_rows(store, layout.ledger_prefix(STAGE, run_id) + name, [r.model_dump() for r in ledger.rows], LEDGER_SCHEMA)
     store.put_bytes(layout.shard_marker(prefix, shard), b"")  # last: the shard is complete
     return len(annotations), len(rejected)
 
