@@ -18,7 +18,7 @@ DBT_SOURCES := $(shell find dbt_project -path dbt_project/target -prune -o -type
 PYTEST_ARGS ?=
 
 .PHONY: install demo test test-fast lint lock lock-llm lock-train stack-up stack-down stack-status docs clean \
-  bench measured
+  bench measured vocabulary
 
 install: $(STAMPS)/pipeline $(STAMPS)/llm $(STAMPS)/train $(STAMPS)/model $(MANIFEST)
 
@@ -119,6 +119,10 @@ test-fast: install
 # `make test` (tests/bench smoke-tests each one's --quick mode). Exit 1 when a goal is missed.
 bench: install
 	$(BIN)/python bench/run.py
+
+# dbt's copy of the pipeline's code lists (reasons, steps, decisions), rendered from boostqa/vocabulary.py.
+vocabulary: $(STAMPS)/pipeline
+	$(BIN)/python -m boostqa.vocabulary dbt_project/macros/vocabulary.sql
 
 # README's "Measured" table from the newest records in bench/results/.
 measured:

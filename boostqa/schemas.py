@@ -3,30 +3,12 @@
 from __future__ import annotations
 
 from datetime import date
-from enum import StrEnum
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from boostqa.vocabulary import Language, QuarantineReason
+
 SEED_SCHEMA_VERSION = "seed.v1"
-Language = Literal["en", "zh"]
-
-
-class QuarantineReason(StrEnum):
-    """Why a row was quarantined; a closed set so dbt can test ``accepted_values``."""
-
-    INVALID_UTF8 = "invalid_utf8"
-    UNPARSEABLE_ROW = "unparseable_row"
-    UNKNOWN_COLUMNS = "unknown_columns"
-    MISSING_QUESTION = "missing_question"
-    MISSING_ANSWER = "missing_answer"
-    WRONG_TYPE = "wrong_type"
-    TEXT_TOO_LONG = "text_too_long"
-    INVALID_OPTIONS = "invalid_options"
-    INVALID_VALUE = "invalid_value"
-    DUPLICATE_SOURCE_ROW_ID = "duplicate_source_row_id"
-    DUPLICATE_CONTENT = "duplicate_content"
-    BENCHMARK_CONTAMINATED = "benchmark_contaminated"
 
 
 class SeedRecord(BaseModel):

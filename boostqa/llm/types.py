@@ -8,7 +8,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-Role = Literal["annotator", "generator", "refiner"]
+from boostqa.vocabulary import Role
+
 OutcomeStatus = Literal["ok", "invalid"]
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from boostqa.qc.records import FilterConfig, QcItem
 from boostqa.qc.text import ngrams, script_of, tokens
+from boostqa.vocabulary import QcFilterReason
 
 Check = Callable[[QcItem, FilterConfig], str | None]
 
@@ -146,7 +147,7 @@ def template_leftover(item: QcItem, config: FilterConfig) -> str | None:
 class Filter:
     """A named check; ``reason`` is what a failing item is removed for."""
 
-    reason: str
+    reason: QcFilterReason
     check: Check
 
 

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from boostqa.qc.decontaminate import DecontaminationConfig
 from boostqa.qc.minhash import MinHashConfig
+from boostqa.vocabulary import QcReason, QcStep
 
-QcStep = Literal["filter", "decontaminate", "exact_dedup", "near_dedup"]
-STEP_ORDER: tuple[QcStep, ...] = ("filter", "decontaminate", "exact_dedup", "near_dedup")
+STEP_ORDER: tuple[QcStep, ...] = get_args(QcStep)
 
 
 class QcItem(BaseModel):
@@ -62,7 +62,7 @@ class Removal(BaseModel):
     item_id: str
     run_id: str
     step: QcStep
-    reason: str
+    reason: QcReason
     rank: int = Field(ge=1)
     detail: str
     duplicate_of: str | None = None

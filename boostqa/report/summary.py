@@ -9,6 +9,7 @@ from rich.table import Table
 
 from boostqa.report.results import eval_table, report_line, training_lines
 from boostqa.settings import BoostqaSettings
+from boostqa.vocabulary import VOCABULARIES
 from boostqa.warehouse import query
 
 
@@ -138,9 +139,8 @@ def _funnel_table(settings: BoostqaSettings) -> Table | None:
     return table
 
 
-_QC_REASONS = ("contaminated", "exact_duplicates", "near_duplicates", "missing_answer", "malformed_options",
-               "length_out_of_bounds", "reasoning_leftover", "template_leftover", "refusal", "hedging",
-               "language_mismatch", "repeated_ngrams")
+# fct_qc_funnel's removed_* columns: one per later step, one per filter reason (the mart pivots the same list)
+_QC_REASONS = ("contaminated", "exact_duplicates", "near_duplicates", *VOCABULARIES["qc_filter_reason"])
 
 
 def _qc_table(settings: BoostqaSettings) -> Table | None:

@@ -6,15 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-StrategyName = Literal["multi_grade", "high_difficulty"]
-RejectReason = Literal[
-    "invalid_output",  # the generator's output stayed invalid after the re-ask budget
-    "verify_invalid",  # the re-annotation of the new question stayed invalid
-    "difficulty_degraded",  # the new question was annotated below its target difficulty (minus the tolerance)
-    "refine_invalid",  # the refiner's output stayed invalid
-    "refine_disagreement",  # draft and refined answers disagree and the policy drops such items
-    "refine_unresolved",  # a second refiner sample did not confirm the first
-]
+from boostqa.vocabulary import RefineDecision, RejectReason, StrategyName
 
 
 class SynthesisJob(BaseModel):
@@ -70,7 +62,7 @@ class SynthesizedItem(_JobOutcome):
     refined_answer: str
     refined_option: str | None
     answer_agreement: bool = Field(description="draft and refined answers agree")
-    refine_decision: str = Field(description="agreed | kept_refined | confirmed_by_second_sample")
+    refine_decision: RefineDecision
     reasoning: str | None = Field(description="generator's <think> trace, stripped from the question")
     generator_model: str
     refiner_model: str

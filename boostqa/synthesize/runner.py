@@ -11,10 +11,11 @@ from boostqa.llm.budget import SpendGuard
 from boostqa.llm.client import LlmClient
 from boostqa.llm.progress import Progress
 from boostqa.llm.types import LedgerRow, LlmOutcome
-from boostqa.synthesize.records import RejectReason, SynthesisJob, SynthesisReject, SynthesizedItem
+from boostqa.synthesize.records import SynthesisJob, SynthesisReject, SynthesizedItem
 from boostqa.synthesize.refine import DisagreementPolicy, RefineTask, answers_agree
 from boostqa.synthesize.strategies import ChoiceDraft, OpenDraft, Strategy
 from boostqa.synthesize.verify import DifficultyCheck
+from boostqa.vocabulary import RefineDecision, RejectReason
 
 log = logging.getLogger(__name__)
 
@@ -156,7 +157,7 @@ class Synthesizer:
                 out.rejects.append(_reject(job, run_id, "refine", "refine_invalid", first, survivor.difficulty))
                 continue
             agreed = RefineTask.draft_agrees(survivor.draft, first.parsed)
-            decision = "agreed"
+            decision: RefineDecision = "agreed"
             if not agreed and self.policy == "drop":
                 out.rejects.append(_reject(job, run_id, "refine", "refine_disagreement", first, survivor.difficulty,
                                            "draft and refined answers disagree (policy: drop)"))
@@ -173,7 +174,7 @@ class Synthesizer:
                 decision = "kept_refined"
             out.items.append(self._item(survivor, first, run_id, agreed, decision))
 
-    def _item(self, survivor: _Survivor, refined: LlmOutcome, run_id: str, agreed: bool, decision: str
+    def _item(self, survivor: _Survivor, refined: LlmOutcome, run_id: str, agreed: bool, decision: RefineDecision
               ) -> SynthesizedItem:
         job, draft, generated = survivor.job, survivor.draft, survivor.generated
         assert refined.parsed is not None and survivor.verified is not None and survivor.difficulty is not None

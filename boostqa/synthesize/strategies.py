@@ -12,7 +12,8 @@ from pydantic import BaseModel, Field, model_validator
 from boostqa.annotate.taxonomy import Taxonomy
 from boostqa.llm.schema_fields import text_field
 from boostqa.llm.types import LlmRequest, Sampling
-from boostqa.synthesize.records import StrategyName, SynthesisJob
+from boostqa.synthesize.records import SynthesisJob
+from boostqa.vocabulary import StrategyName
 
 PROMPTS = Path(__file__).parent / "prompts"
 LETTERS = ("A", "B", "C", "D")

@@ -4,8 +4,6 @@ select *
 from {{ ref('fct_qc_funnel') }}
 where synthesized != kept + removed_by_filters + removed_contaminated + removed_exact_duplicates
         + removed_near_duplicates
-    or removed_by_filters != removed_missing_answer + removed_malformed_options + removed_length_out_of_bounds
-        + removed_reasoning_leftover + removed_template_leftover + removed_refusal + removed_hedging + removed_language_mismatch
-        + removed_repeated_ngrams
+    or removed_by_filters != {{ code_columns('qc_filter_reason', 'removed_', ' + ') }}
     or not (synthesized >= after_filters and after_filters >= after_decontamination
         and after_decontamination >= after_exact_dedup and after_exact_dedup >= kept)

@@ -9,8 +9,9 @@ from airflow.sdk import BaseHook
 from boostqa.llm.cache import ResponseCache
 from boostqa.llm.client import LlmClient
 from boostqa.llm.transport import OpenAiTransport
-from boostqa.llm.types import LlmEndpoint, Role
+from boostqa.llm.types import LlmEndpoint
 from boostqa.settings import get_settings
+from boostqa.vocabulary import Role
 from boostqa_airflow.constants import LLM_CONN_IDS
 
 

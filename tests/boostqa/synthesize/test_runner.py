@@ -12,12 +12,13 @@ from boostqa.annotate.taxonomy import load_taxonomy
 from boostqa.llm.cache import ResponseCache
 from boostqa.llm.client import LlmClient
 from boostqa.llm.fake import FakeTransport
-from boostqa.llm.types import LlmEndpoint, Role
+from boostqa.llm.types import LlmEndpoint
 from boostqa.synthesize.records import SynthesisJob
 from boostqa.synthesize.refine import DisagreementPolicy, RefineTask
 from boostqa.synthesize.runner import Roles, Synthesizer
 from boostqa.synthesize.strategies import default_strategies
 from boostqa.synthesize.verify import DifficultyCheck
+from boostqa.vocabulary import Role
 
 
 def job(job_id: str, strategy: str = "high_difficulty", target: int = 3, mc: bool = True) -> SynthesisJob:

@@ -22,15 +22,7 @@ counted as (
         count(*) filter (where first_qc_step = 'exact_dedup') as removed_exact_duplicates,
         count(*) filter (where first_qc_step = 'near_dedup') as removed_near_duplicates,
         count(*) filter (where qc_status = 'kept') as kept,
-        count(*) filter (where first_reason = 'missing_answer') as removed_missing_answer,
-        count(*) filter (where first_reason = 'malformed_options') as removed_malformed_options,
-        count(*) filter (where first_reason = 'length_out_of_bounds') as removed_length_out_of_bounds,
-        count(*) filter (where first_reason = 'reasoning_leftover') as removed_reasoning_leftover,
-        count(*) filter (where first_reason = 'template_leftover') as removed_template_leftover,
-        count(*) filter (where first_reason = 'refusal') as removed_refusal,
-        count(*) filter (where first_reason = 'hedging') as removed_hedging,
-        count(*) filter (where first_reason = 'language_mismatch') as removed_language_mismatch,
-        count(*) filter (where first_reason = 'repeated_ngrams') as removed_repeated_ngrams
+        {{ count_per_code('first_reason', 'qc_filter_reason', 'removed_') }}
 
     from screened
     group by all
@@ -53,15 +45,7 @@ final as (
         removed_contaminated,
         removed_exact_duplicates,
         removed_near_duplicates,
-        removed_missing_answer,
-        removed_malformed_options,
-        removed_length_out_of_bounds,
-        removed_reasoning_leftover,
-        removed_template_leftover,
-        removed_refusal,
-        removed_hedging,
-        removed_language_mismatch,
-        removed_repeated_ngrams,
+        {{ code_columns('qc_filter_reason', 'removed_') }},
         kept / synthesized as pass_rate
 
     from counted

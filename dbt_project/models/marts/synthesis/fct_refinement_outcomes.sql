@@ -22,9 +22,7 @@ kept as (
         strategy,
         count(*) as kept_items,
         count(*) filter (where is_multiple_choice) as multiple_choice_items,
-        count(*) filter (where refine_decision = 'agreed') as agreed,
-        count(*) filter (where refine_decision = 'kept_refined') as kept_refined,
-        count(*) filter (where refine_decision = 'confirmed_by_second_sample') as confirmed_by_second_sample
+        {{ count_per_code('refine_decision', 'refine_decision', '') }}
 
     from items
     group by all

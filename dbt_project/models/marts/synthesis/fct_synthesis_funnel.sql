@@ -38,12 +38,7 @@ counted as (
             where outcome not in ('invalid_output', 'verify_invalid', 'difficulty_degraded')
         ) as reached_difficulty,
         count(*) filter (where outcome = 'kept') as kept,
-        count(*) filter (where outcome = 'invalid_output') as rejected_invalid_output,
-        count(*) filter (where outcome = 'verify_invalid') as rejected_verify_invalid,
-        count(*) filter (where outcome = 'difficulty_degraded') as rejected_difficulty_degraded,
-        count(*) filter (where outcome = 'refine_invalid') as rejected_refine_invalid,
-        count(*) filter (where outcome = 'refine_disagreement') as rejected_refine_disagreement,
-        count(*) filter (where outcome = 'refine_unresolved') as rejected_refine_unresolved
+        {{ count_per_code('outcome', 'synthesis_reject_reason', 'rejected_') }}
 
     from jobs
     group by all
