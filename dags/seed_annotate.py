@@ -9,7 +9,8 @@ from airflow.sdk import DAG, Param
 from boostqa_airflow import assets
 from boostqa_airflow.alerting import dag_operations
 from boostqa_airflow.constants import LLM_POOLS
-from boostqa_airflow.operators.annotate import DEFAULT_PROMPT_VERSION, AnnotateSeedsOperator
+from boostqa_airflow.operators.annotate import AnnotateSeedsOperator
+from boostqa_airflow.params import dag_params, templated
 from boostqa_airflow.policy import TaskKind, retry_args
 from boostqa_airflow.runs import RESUME_PARAM, run_id_template
 
@@ -22,11 +23,7 @@ with DAG(
     max_active_runs=1,
     tags=["boostqa", "llm", "annotate"],
     params={
-        "limit": Param(None, type=["null", "integer"], minimum=1, description="annotate at most this many seeds"),
-        "shard_size": Param(64, type="integer", minimum=1, description="seeds per resumable shard"),
-        "samples": Param(1, type="integer", minimum=1, maximum=9,
-                         description="labels per seed; several give a consensus and an agreement rate in dbt"),
-        "prompt_version": Param(DEFAULT_PROMPT_VERSION, type="string", description="prompt template version"),
+        **dag_params(AnnotateSeedsOperator.run_config),
         RESUME_PARAM: Param("", type="string", description="continue this earlier annotate run (its frozen work "
                             "list and finished shards) instead of starting a new one"),
     },
@@ -36,10 +33,7 @@ with DAG(
     AnnotateSeedsOperator(
         task_id="annotate_seeds",
         run_id=run_id_template("annotate"),
-        prompt_version="{{ params.prompt_version }}",
-        limit="{{ params.limit }}",
-        shard_size="{{ params.shard_size }}",
-        samples="{{ params.samples }}",
+        stage_params=templated(AnnotateSeedsOperator.run_config),
         pool=LLM_POOLS["annotator"],
         execution_timeout=timedelta(hours=6),
         outlets=[assets.ANNOTATIONS], **retry_args(TaskKind.LLM),

@@ -36,7 +36,8 @@ def test_annotate_operator_labels_pending_seeds_through_its_hooks(memory_store: 
     ingest_source(get_source(RESOURCES / "seed_sources.yaml", "community_dump"), date(2026, 11, 25), memory_store)
     endpoint = LlmEndpoint(role="annotator", base_url="http://fake/v1", model="tiny")
     client = LlmClient(endpoint, FakeTransport(lambda m: REPLY), ResponseCache(tmp_path / "c.sqlite"), "annotate_x")
-    operator = AnnotateSeedsOperator(task_id="annotate", run_id="annotate_x", limit="None", shard_size="1")
+    operator = AnnotateSeedsOperator(task_id="annotate", run_id="annotate_x",
+                                     stage_params={"limit": "None", "shard_size": "1"})
     operator.lake = Mock(get_conn=Mock(return_value=memory_store))  # type: ignore[method-assign]
     operator.llm = Mock(get_client=Mock(return_value=client))  # type: ignore[method-assign]
     result = operator.execute(context={})
@@ -45,7 +46,7 @@ def test_annotate_operator_labels_pending_seeds_through_its_hooks(memory_store: 
 
 
 def test_bad_parameters_fail_without_retry() -> None:
-    operator = AnnotateSeedsOperator(task_id="annotate", limit="many")
+    operator = AnnotateSeedsOperator(task_id="annotate", stage_params={"limit": "many"})
     operator.lake = Mock()  # type: ignore[method-assign]
     with pytest.raises(AirflowFailException, match="bad annotate parameters"):
         operator.execute(context={})
@@ -61,7 +62,8 @@ def test_an_annotate_run_over_its_token_budget_fails_before_any_call(memory_stor
     endpoint = LlmEndpoint(role="annotator", base_url="http://fake/v1", model="tiny")
     client = LlmClient(endpoint, FakeTransport(lambda m: calls.append(m) or REPLY), ResponseCache(tmp_path / "c"),
                        "annotate_y")
-    operator = AnnotateSeedsOperator(task_id="annotate", run_id="annotate_y", limit="None", shard_size="1")
+    operator = AnnotateSeedsOperator(task_id="annotate", run_id="annotate_y",
+                                     stage_params={"limit": "None", "shard_size": "1"})
     operator.lake = Mock(get_conn=Mock(return_value=memory_store))  # type: ignore[method-assign]
     operator.llm = Mock(get_client=Mock(return_value=client))  # type: ignore[method-assign]
     monkeypatch.setenv("BOOSTQA_BUDGET__ANNOTATE_RUN_TOKENS", "10")

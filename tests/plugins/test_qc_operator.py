@@ -17,7 +17,8 @@ from tests.conftest import MemoryStore
 
 
 def test_templated_params_become_a_config() -> None:
-    config = qc_config("11", "0.7", "4", "64", "16", "local")
+    config = qc_config({"ngram": "11", "threshold": "0.7", "shingle_size": "4", "num_perm": "64", "bands": "16",
+                        "benchmark_source": "local"}).qc_config()
     assert (config.decontamination.ngram, config.minhash.threshold, config.minhash.rows) == (11, 0.7, 4)
 
 
@@ -26,7 +27,7 @@ def test_bad_params_fail_without_retry(bad: dict[str, str]) -> None:
     params = {"ngram": "13", "threshold": "0.8", "shingle_size": "5", "num_perm": "128", "bands": "32",
               "benchmark_source": "local"} | bad
     with pytest.raises(AirflowFailException, match="bad QC parameters"):
-        qc_config(**params)  # type: ignore[arg-type]
+        qc_config(params)
 
 
 def test_operator_runs_qc_of_the_run_and_returns_counts(memory_store: MemoryStore) -> None:
@@ -34,7 +35,8 @@ def test_operator_runs_qc_of_the_run_and_returns_counts(memory_store: MemoryStor
             for p in planted_items([])[-3:]]
     memory_store.put_bytes(layout.qa_prefix("synthesize_20261125") + layout.part_name(0),
                            parquet_bytes(pa.Table.from_pylist(rows, schema=QA_SCHEMA)))
-    operator = QualityControlOperator(task_id="qc", run_id="synthesize_20261125", force="False")
+    operator = QualityControlOperator(task_id="qc", run_id="synthesize_20261125",
+                                      stage_params={"force": "False"})
     with patch("boostqa_airflow.operators.qc.LakeHook") as hook:
         hook.return_value.get_conn.return_value = memory_store
         result = operator.execute(context={})
@@ -52,4 +54,4 @@ def test_an_incompatible_index_fails_the_task_without_retry(memory_store: Memory
         hook.return_value.get_conn.return_value = memory_store
         QualityControlOperator(task_id="qc", run_id="run_a").execute(context={})
         with pytest.raises(AirflowFailException, match="rebuild-index"):
-            QualityControlOperator(task_id="qc", run_id="run_b", shingle_size="4").execute(context={})
+            QualityControlOperator(task_id="qc", run_id="run_b", stage_params={"shingle_size": "4"}).execute(context={})

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import cached_property
-from typing import Any
+from typing import Any, ClassVar
 
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException
 
+from boostqa.annotate.config import AnnotateRunConfig
 from boostqa.annotate.runner import annotate_seeds, seeds_to_annotate
-from boostqa.annotate.task import DEFAULT_PROMPT_VERSION, STAGE, AnnotationTask
+from boostqa.annotate.task import STAGE
 from boostqa.annotate.taxonomy import load_taxonomy
 from boostqa.errors import ConfigError
 from boostqa.llm.budget import BudgetExhausted, SpendGuard
@@ -21,24 +22,19 @@ from boostqa_airflow.hooks.lake import LakeHook
 from boostqa_airflow.hooks.llm import LlmHook
 from boostqa_airflow.runs import hand_over, run_id_template
 
-__all__ = ["DEFAULT_PROMPT_VERSION", "AnnotateSeedsOperator"]
+__all__ = ["AnnotateSeedsOperator"]
 
 
 class AnnotateSeedsOperator(BaseOperator):
     """Label pending seeds with discipline x difficulty through the annotator role; resumable by shard."""
 
-    template_fields: Sequence[str] = ("run_id", "prompt_version", "limit", "shard_size", "samples")
+    run_config: ClassVar[type[AnnotateRunConfig]] = AnnotateRunConfig  # the DAG's params derive from it
+    template_fields: Sequence[str] = ("run_id", "stage_params")
 
-    def __init__(self, *, run_id: str = run_id_template("annotate"), prompt_version: str = DEFAULT_PROMPT_VERSION,
-                 limit: int | str | None = None, shard_size: int | str = 64, samples: int | str = 1,
+    def __init__(self, *, run_id: str = run_id_template("annotate"), stage_params: Mapping[str, Any] | None = None,
                  lake_conn_id: str = S3_CONN_ID, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.run_id = run_id
-        self.prompt_version = prompt_version
-        self.limit = limit
-        self.shard_size = shard_size
-        self.samples = samples
-        self.lake_conn_id = lake_conn_id
+        self.run_id, self.stage_params, self.lake_conn_id = run_id, dict(stage_params or {}), lake_conn_id
 
     @cached_property
     def lake(self) -> LakeHook:
@@ -50,11 +46,11 @@ class AnnotateSeedsOperator(BaseOperator):
 
     def execute(self, context: Any) -> dict[str, Any]:
         try:
-            limit = int(self.limit) if self.limit not in (None, "", "None") else None
-            shard_size = int(self.shard_size)
-            task = AnnotationTask(load_taxonomy(), prompt_version=self.prompt_version, samples=int(self.samples))
-        except (ValueError, FileNotFoundError) as exc:
+            config = self.run_config.from_params(self.stage_params)
+            task = config.task(load_taxonomy())
+        except (ConfigError, ValueError, FileNotFoundError) as exc:
             raise AirflowFailException(f"bad annotate parameters: {exc}") from exc
+        limit, shard_size = config.limit, config.shard_size
         store = self.lake.get_conn()
         seeds = seeds_to_annotate(store, self.run_id, task.prompt_version, limit)
         self.log.info("%d seeds to annotate in run %s (shards of %d)", len(seeds), self.run_id, shard_size)
