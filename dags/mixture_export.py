@@ -12,17 +12,20 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from airflow.sdk import DAG, Param
+from airflow.sdk import DAG
 
 from boostqa_airflow import assets
 from boostqa_airflow.alerting import dag_operations
 from boostqa_airflow.dbt import warehouse_task_group
 from boostqa_airflow.operators.mixture import ExportMixtureOperator, PublishMixtureOperator, StageGeneralCorpusOperator
+from boostqa_airflow.params import dag_params, dbt_values, templated
 from boostqa_airflow.policy import TaskKind, retry_args
 from boostqa_airflow.runs import run_id_template
 
 # A new version per DAG run (retries keep it): mixture_<time>Z_<hash>.
 MIXTURE_VERSION = run_id_template("mixture")
+# The mixing params dbt applies when it selects the mixture (env vars over the dbt vars of the same meaning).
+MIXING = dbt_values(ExportMixtureOperator.run_config, ExportMixtureOperator.run_config.DBT_VARS)
 
 with DAG(
     dag_id="mixture_export",
@@ -32,11 +35,7 @@ with DAG(
     catchup=False,
     max_active_runs=1,
     tags=["boostqa", "mixture", "training"],
-    params={
-        "seq_len": Param(512, type="integer", minimum=16, description="tokens per packed sequence"),
-        "tokenizer_dir": Param("", type="string", description="HF folder of the target model (default: the "
-                               "embedded stack's SmolLM2 folder)"),
-    },
+    params=dag_params(ExportMixtureOperator.run_config),
     **dag_operations("mixture_export"),
     doc_md=__doc__,
 ) as dag:
@@ -44,11 +43,12 @@ with DAG(
     selection = warehouse_task_group(
         "dbt_mixture", select=["path:models/staging/general/stg_general__documents.sql",
                                "fct_training_mixture", "export_training_mixture"],
-        run_ids={"mixture_version": MIXTURE_VERSION},
+        run_ids={"mixture_version": MIXTURE_VERSION, **MIXING},
     )
     export = ExportMixtureOperator(
-        task_id="export_mixture", mixture_version=MIXTURE_VERSION, seq_len="{{ params.seq_len }}",
-        tokenizer_dir="{{ params.tokenizer_dir }}", execution_timeout=timedelta(hours=12), **retry_args(TaskKind.LAKE),
+        task_id="export_mixture", mixture_version=MIXTURE_VERSION,
+        stage_params=templated(ExportMixtureOperator.run_config), execution_timeout=timedelta(hours=12),
+        **retry_args(TaskKind.LAKE),
     )
     lineage = warehouse_task_group("dbt_lineage", select=["fct_mixture_lineage"],
                                    run_ids={"mixture_version": MIXTURE_VERSION})

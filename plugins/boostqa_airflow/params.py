@@ -36,3 +36,9 @@ def dag_params(config: type[StageConfig], prefix: str = "", only: tuple[str, ...
 def templated(config: type[StageConfig], prefix: str = "", only: tuple[str, ...] = ()) -> dict[str, str]:
     """``{field: "{{ params.<prefix><field> }}"}``: what an operator's ``stage_params`` receives, rendered per run."""
     return {name: "{{ params." + prefix + name + " }}" for name in config.model_fields if not only or name in only}
+
+
+def dbt_values(config: type[StageConfig], names: dict[str, str], prefix: str = "") -> dict[str, str]:
+    """``{dbt var: "{{ params.<prefix><field> }}"}`` for the fields dbt reads (``names``: field -> dbt var), for
+    :func:`boostqa_airflow.dbt.warehouse_task_group`'s ``run_ids`` (env vars ``BOOSTQA_<VAR>``)."""
+    return {var: "{{ params." + prefix + field + " }}" for field, var in names.items() if field in config.model_fields}

@@ -133,3 +133,14 @@ def test_dbt_tasks_get_the_run_ids_as_env_vars_not_dbt_vars(dagbag: object, dag_
     for task in tasks:
         assert not task.vars, task.task_id
         assert "{{ boostqa_run_id(" in task.env[f"BOOSTQA_{name.upper()}"], task.task_id
+
+
+def test_the_mixing_params_reach_dbt_as_env_vars_over_its_vars(dagbag: object) -> None:
+    """The export config's mixing fields (one definition: Param, operator, dbt) reach every dbt_mixture task."""
+    dag = dagbag.dags["mixture_export"]  # type: ignore[attr-defined]
+    tasks = [t for t in dag.tasks if t.task_id.startswith("dbt_mixture.") and hasattr(t, "vars")]
+    assert tasks
+    for task in tasks:
+        assert task.env["BOOSTQA_MIXTURE_GENERAL_RATIO"] == "{{ params.general_ratio }}", task.task_id
+        assert task.env["BOOSTQA_MIXTURE_BUCKET_CAP"] == "{{ params.bucket_cap }}", task.task_id
+    assert (dag.params["general_ratio"], dag.params["bucket_cap"]) == (1.0, 100000)

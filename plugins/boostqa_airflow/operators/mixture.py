@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException
 
 from boostqa.errors import ConfigError
+from boostqa.export.config import ExportRunConfig
 from boostqa.export.general import load_general_sources, stage_general_corpus
 from boostqa.export.mixture import export_mixture, load_selection, publish_mixture, published_manifest
 from boostqa.export.packing import load_target_tokenizer
@@ -43,16 +44,20 @@ class ExportMixtureOperator(BaseOperator):
     version untouched (versions are immutable).
     """
 
-    template_fields: Sequence[str] = ("mixture_version", "seq_len", "tokenizer_dir", "out_dir")
+    run_config: ClassVar[type[ExportRunConfig]] = ExportRunConfig  # the DAG's params derive from it
+    template_fields: Sequence[str] = ("mixture_version", "stage_params", "out_dir")
 
-    def __init__(self, *, mixture_version: str, seq_len: int | str = 512, tokenizer_dir: str = "",
-                 out_dir: str = "", lake_conn_id: str = S3_CONN_ID, **kwargs: Any) -> None:
+    def __init__(self, *, mixture_version: str, stage_params: Mapping[str, Any] | None = None, out_dir: str = "",
+                 lake_conn_id: str = S3_CONN_ID, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.mixture_version, self.seq_len = mixture_version, seq_len
-        self.tokenizer_dir, self.out_dir = tokenizer_dir, out_dir
-        self.lake_conn_id = lake_conn_id
+        self.mixture_version, self.stage_params = mixture_version, dict(stage_params or {})
+        self.out_dir, self.lake_conn_id = out_dir, lake_conn_id
 
     def execute(self, context: Any) -> dict[str, Any]:
+        try:
+            config = self.run_config.from_params(self.stage_params)
+        except ConfigError as exc:
+            raise AirflowFailException(str(exc)) from exc
         settings = get_settings()
         store = LakeHook(self.lake_conn_id).get_conn()
         published = published_manifest(store, self.mixture_version)
@@ -60,15 +65,14 @@ class ExportMixtureOperator(BaseOperator):
             self.log.info("mixture %s is already complete (manifest sha256 %s): not exported again",
                           self.mixture_version, published[1])
             return {"mixture_version": self.mixture_version, "manifest_sha256": published[1], "reused": True}
-        tokenizer_dir = Path(self.tokenizer_dir) if self.tokenizer_dir else model_dir(settings)
+        tokenizer_dir = Path(config.tokenizer_dir) if config.tokenizer_dir else model_dir(settings)
         out_dir = Path(self.out_dir) if self.out_dir else settings.state_dir / "mixtures" / self.mixture_version
         try:
             tokenizer = load_target_tokenizer(tokenizer_dir)
-            seq_len = int(self.seq_len)
-        except (ConfigError, ValueError) as exc:
+        except ConfigError as exc:
             raise AirflowFailException(f"bad export parameters: {exc}") from exc
         result = export_mixture(store, load_selection(store, self.mixture_version), self.mixture_version, tokenizer,
-                                out_dir, seq_len=seq_len)
+                                out_dir, seq_len=config.seq_len)
         return result.model_dump()
 
 

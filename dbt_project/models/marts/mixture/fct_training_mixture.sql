@@ -20,13 +20,13 @@ boostqa as (
     select *
     from passed
     qualify row_number() over (partition by discipline_id, target_difficulty order by shuffle_key)
-        <= {{ var('mixture_bucket_cap') }}
+        <= {{ env_var('BOOSTQA_MIXTURE_BUCKET_CAP', var('mixture_bucket_cap')) }}
 
 ),
 
 budget as (
 
-    select coalesce(sum(chars), 0) * {{ var('mixture_general_ratio') }} as general_chars
+    select coalesce(sum(chars), 0) * {{ env_var('BOOSTQA_MIXTURE_GENERAL_RATIO', var('mixture_general_ratio')) }} as general_chars
     from boostqa
 
 ),
