@@ -20,8 +20,8 @@ from airflow.sdk import DAG, Param
 from boostqa_airflow import assets
 from boostqa_airflow.alerting import dag_operations
 from boostqa_airflow.dbt import warehouse_task_group
-from boostqa_airflow.launchers import LAUNCHERS
 from boostqa_airflow.operators.train import DeepSpeedTrainOperator, PublishTrainingRunOperator
+from boostqa_airflow.params import dag_params, templated
 from boostqa_airflow.policy import TaskKind, retry_args
 from boostqa_airflow.runs import RESUME_PARAM, run_id_template
 
@@ -34,17 +34,9 @@ with DAG(
     max_active_runs=1,
     tags=["boostqa", "training"],
     params={
-        "config": Param("cpu_smollm2", type="string", description="training/configs/<name>.yaml"),
-        "overrides": Param("", type="string", description="comma-separated dotted overrides, e.g. max_steps=20"),
-        "mixture_version": Param("", type="string", description="the exported mixture to train on; empty: the "
-                                 "triggering training_mixture event's, else the newest (mixtures/latest.json)"),
+        **dag_params(DeepSpeedTrainOperator.run_config),
         RESUME_PARAM: Param("", type="string", description="resume this earlier training run from its last "
                             "checkpoint (same mixture only) instead of starting a new run"),
-        "launcher": Param("local", enum=list(LAUNCHERS), description="where the run executes"),
-        "nproc_per_node": Param(1, type="integer", minimum=1, description="ranks (CPU processes or GPUs) per node"),
-        "nodes": Param(1, type="integer", minimum=1, description="nodes of a kubernetes or slurm run"),
-        "output_dir": Param("", type="string", description="where the run writes (default: "
-                            "<training_root>/checkpoints/<run>; must be a folder the trainer and Airflow share)"),
     },
     **dag_operations("midtrain"),
     doc_md=__doc__,
@@ -52,12 +44,8 @@ with DAG(
     train = DeepSpeedTrainOperator(
         task_id="train",
         run_id=run_id_template("midtrain"),
-        config="{{ params.config }}",
-        mixture_version="{{ params.mixture_version }}",
-        overrides="{{ params.overrides }}",
-        launcher="{{ params.launcher }}",
-        nproc_per_node="{{ params.nproc_per_node }}", nodes="{{ params.nodes }}",
-        output_dir="{{ params.output_dir }}", **retry_args(TaskKind.TRAIN),
+        stage_params=templated(DeepSpeedTrainOperator.run_config),
+        **retry_args(TaskKind.TRAIN),
     )
     publish = PublishTrainingRunOperator(task_id="publish_training_run", outlets=[assets.CHECKPOINT],
                                          **retry_args(TaskKind.CONTROL))

@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, Field
 
 RunState = Literal["submitted", "starting", "running", "succeeded", "failed", "cancelled"]
+LauncherName = Literal["local", "kubernetes", "slurm"]
 
 
 class LaunchSpec(BaseModel):
@@ -74,3 +75,23 @@ def retire_finished_status(output_dir: Path) -> bool:
         return False
     (output_dir / "status.json").replace(output_dir / "status.previous.json")
     return True
+
+
+class Launcher(Protocol):
+    """What runs a training launch: torchrun on this machine, a Kubernetes Job, a Slurm batch job.
+
+    ``handle`` is what :meth:`submit` returned (a PID, a Job name, a Slurm job id); ``status`` and ``cancel`` also
+    find a run by its spec alone, since an Airflow task resumed after a deferral no longer holds the handle.
+    """
+
+    def submit(self, spec: LaunchSpec) -> str:
+        """Start the run; returns its handle."""
+        ...
+
+    def status(self, handle: str, spec: LaunchSpec) -> RunStatus:
+        """Where the run stands (its status file once the trainer wrote one)."""
+        ...
+
+    def cancel(self, handle: str, spec: LaunchSpec) -> None:
+        """Stop the run (idempotent)."""
+        ...

@@ -12,7 +12,7 @@ from boostqa.stage_config import StageConfig
 _KEYWORDS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "enum", "minLength")
 
 
-def _param(prop: dict[str, Any]) -> Param:
+def _param(prop: dict[str, Any], default: Any) -> Param:
     """One Param from a pydantic JSON-schema property; ``X | None`` becomes ``type: [null, X]``."""
     branches = prop.get("anyOf", [prop])
     typed = [b for b in branches if b.get("type") != "null"]
@@ -24,13 +24,14 @@ def _param(prop: dict[str, Any]) -> Param:
         spec["type"] = ["null", *types] if len(typed) < len(branches) else (types[0] if len(types) == 1 else types)
     if "description" in prop:
         spec["description"] = prop["description"]
-    return Param(prop.get("default"), **spec)
+    return Param(default, **spec)
 
 
 def dag_params(config: type[StageConfig], prefix: str = "", only: tuple[str, ...] = ()) -> dict[str, Param]:
     """The DAG's params for a stage config's fields (types, defaults, bounds, descriptions), named ``prefix+field``."""
     properties = config.model_json_schema()["properties"]
-    return {prefix + name: _param(prop) for name, prop in properties.items() if not only or name in only}
+    return {prefix + name: _param(prop, config.model_fields[name].get_default(call_default_factory=True))
+            for name, prop in properties.items() if not only or name in only}
 
 
 def templated(config: type[StageConfig], prefix: str = "", only: tuple[str, ...] = ()) -> dict[str, str]:

@@ -18,10 +18,9 @@ pytestmark = pytest.mark.integration
 
 
 def _operator(manifest: Path, output: Path, steps: int) -> DeepSpeedTrainOperator:
-    return DeepSpeedTrainOperator(task_id="train", run_id="it", config="cpu_smoke", output_dir=str(output),
-                                  mixture_version="it",
-                                  overrides=f"data.manifest={manifest}, max_steps={steps}, checkpoint_every=4",
-                                  poll_seconds=0.5)
+    return DeepSpeedTrainOperator(task_id="train", run_id="it", stage_params={
+        "config": "cpu_smoke", "output_dir": str(output), "mixture_version": "it",
+        "overrides": f"data.manifest={manifest}, max_steps={steps}, checkpoint_every=4"}, poll_seconds=0.5)
 
 
 async def _first_event(trigger: object) -> dict[str, object]:
@@ -81,9 +80,9 @@ def test_a_second_run_the_same_day_trains_apart_and_only_resume_run_id_continues
     evening = SimpleNamespace(run_id="manual__evening", run_after=datetime(2026, 12, 3, 18, tzinfo=UTC))
 
     def operator(run_id: str, steps: int) -> DeepSpeedTrainOperator:
-        return DeepSpeedTrainOperator(task_id="train", run_id=run_id, config="cpu_smoke", mixture_version="it",
-                                      overrides=f"data.manifest={manifest}, max_steps={steps}, checkpoint_every=4",
-                                      poll_seconds=0.5)
+        return DeepSpeedTrainOperator(task_id="train", run_id=run_id, stage_params={
+            "config": "cpu_smoke", "mixture_version": "it",
+            "overrides": f"data.manifest={manifest}, max_steps={steps}, checkpoint_every=4"}, poll_seconds=0.5)
 
     first, second = boostqa_run_id("midtrain", morning), boostqa_run_id("midtrain", evening)
     assert first != second

@@ -18,8 +18,10 @@ from training.status import write_metrics
 
 
 def _operator(**kwargs: object) -> DeepSpeedTrainOperator:
-    return DeepSpeedTrainOperator(task_id="train", run_id="r1", config="cpu_smoke", output_dir="/tmp/r1",
-                                  overrides="max_steps=2, optim.lr=1e-3", **{"mixture_version": "v1", **kwargs})  # type: ignore[arg-type]
+    return DeepSpeedTrainOperator(task_id="train", run_id="r1", stage_params={
+        "config": "cpu_smoke", "output_dir": "/tmp/r1", "overrides": "max_steps=2, optim.lr=1e-3",
+        "mixture_version": "v1",
+        **kwargs})
 
 
 def test_a_bad_launcher_fails_without_retry() -> None:
@@ -99,8 +101,9 @@ def test_a_cluster_run_trains_on_the_shared_volume_and_syncs_the_mixture_from_th
     monkeypatch.setattr("boostqa_airflow.operators.train.get_settings", lambda: settings)
     monkeypatch.setenv("AIRFLOW_CONN_BOOSTQA_S3", json.dumps({"conn_type": "aws", "login": "k", "password": "s",
                                                                 "extra": {"bucket": "lake-prod"}}))
-    cluster = DeepSpeedTrainOperator(task_id="train", run_id="r1", config="llama3_8b_h100", launcher="kubernetes",
-                                     nodes="2", nproc_per_node="8", mixture_version="v3")
+    cluster = DeepSpeedTrainOperator(task_id="train", run_id="r1", stage_params={
+        "config": "llama3_8b_h100", "launcher": "kubernetes", "nodes": "2", "nproc_per_node": "8",
+        "mixture_version": "v3"})
     spec, resources = cluster._spec("v3"), cluster._resources("v3")
     assert spec.nodes == 2 and spec.output_dir == str((tmp_path / "work" / "checkpoints" / "r1").resolve())
     assert spec.overrides[0] == f"data.manifest={(tmp_path / 'work' / 'mixtures' / 'v3').resolve()}/manifest.json"
@@ -109,6 +112,7 @@ def test_a_cluster_run_trains_on_the_shared_volume_and_syncs_the_mixture_from_th
     assert (resources.image, resources.cpus, resources.memory, resources.gpus_per_node) == (
         "registry.example/trainer:1.2", 32, "512Gi", 8)
     # The local launcher trains on the export's own copy in the state folder, and needs no cluster resources.
-    local = DeepSpeedTrainOperator(task_id="train", run_id="r1", config="cpu_smoke", mixture_version="v3")
+    local = DeepSpeedTrainOperator(task_id="train", run_id="r1",
+                                   stage_params={"config": "cpu_smoke", "mixture_version": "v3"})
     assert local._resources("v3") is None
     assert local._spec("v3").overrides[0].startswith(f"data.manifest={(tmp_path / 'state').resolve()}/mixtures/v3/")

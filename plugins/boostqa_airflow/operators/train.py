@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException
@@ -13,13 +13,14 @@ from airflow.sdk.exceptions import AirflowFailException
 from boostqa.errors import ConfigError, LakeError
 from boostqa.lake.versions import resolve_version, write_pointer
 from boostqa.launch.cluster import ClusterResources
+from boostqa.launch.config import LaunchRunConfig
 from boostqa.launch.metrics import publish_training_metrics
 from boostqa.launch.spec import LaunchSpec, RunStatus, retire_finished_status
 from boostqa.runs import check_id
 from boostqa.settings import get_settings
 from boostqa_airflow.constants import S3_CONN_ID
 from boostqa_airflow.hooks.lake import LakeHook
-from boostqa_airflow.launchers import LAUNCHERS, launcher_for
+from boostqa_airflow.hooks.trainer import launcher_for
 from boostqa_airflow.runs import from_asset_events, hand_over
 from boostqa_airflow.triggers.training import TrainingRunTrigger
 
@@ -27,32 +28,35 @@ from boostqa_airflow.triggers.training import TrainingRunTrigger
 class DeepSpeedTrainOperator(BaseOperator):
     """Submit ``training.train`` through a launcher and defer until its status file says it finished."""
 
-    template_fields: Sequence[str] = ("run_id", "config", "overrides", "mixture_version", "output_dir", "launcher",
-                                      "nproc_per_node", "nodes")
+    run_config: ClassVar[type[LaunchRunConfig]] = LaunchRunConfig  # the DAG's params derive from it
+    template_fields: Sequence[str] = ("run_id", "stage_params")
 
-    def __init__(self, *, run_id: str, config: str, mixture_version: str = "", output_dir: str = "",
-                 overrides: list[str] | str | None = None, launcher: str = "local", nproc_per_node: int | str = 1,
-                 nodes: int | str = 1, poll_seconds: float = 15.0, timeout: timedelta = timedelta(days=14),
-                 lake_conn_id: str = S3_CONN_ID, **kwargs: Any) -> None:
+    def __init__(self, *, run_id: str, stage_params: Mapping[str, Any] | None = None, poll_seconds: float = 15.0,
+                 timeout: timedelta = timedelta(days=14), lake_conn_id: str = S3_CONN_ID, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.run_id, self.config, self.output_dir = run_id, config, output_dir
-        self.mixture_version = mixture_version
-        self.overrides, self.launcher, self.nproc_per_node = overrides or [], launcher, nproc_per_node
-        self.nodes, self.lake_conn_id = nodes, lake_conn_id
+        self.run_id, self.stage_params, self.lake_conn_id = run_id, dict(stage_params or {}), lake_conn_id
         self.poll_seconds, self.timeout = poll_seconds, timeout
         self._handle: str | None = None
+
+    @property
+    def launch(self) -> LaunchRunConfig:
+        """The run's typed params (rendered templates); a bad one fails the task without retries."""
+        try:
+            return self.run_config.from_params(self.stage_params)
+        except ConfigError as exc:
+            raise AirflowFailException(str(exc)) from exc
 
     def _mixture_dir(self, mixture_version: str) -> Path:
         """Where the trainer reads the mixture: the local export (local launcher), or the copy a cluster run syncs
         from S3 into the shared training folder (its Job's init container, its sbatch script)."""
         settings = get_settings()
-        root = settings.state_dir if self.launcher == "local" else settings.training_dir
+        root = settings.state_dir if self.launch.launcher == "local" else settings.training_dir
         return root.resolve() / "mixtures" / mixture_version
 
     def _resolve_mixture(self, context: Any) -> str:
         """The mixture to train on: the param, else the triggering ``training_mixture`` event's, else the newest
         published one (``mixtures/latest.json``)."""
-        explicit = self.mixture_version or from_asset_events(context, "mixture_version")
+        explicit = self.launch.mixture_version or from_asset_events(context, "mixture_version")
         if explicit:
             return check_id(explicit, "mixture version")
         return resolve_version(LakeHook(self.lake_conn_id).get_conn(), "mixtures")
@@ -61,41 +65,38 @@ class DeepSpeedTrainOperator(BaseOperator):
         """The launch; the output folder defaults to ``training_dir/checkpoints/<run>`` (absolute, so the worker,
         the triggerer and the trainer agree). The run id is new for every DAG run, so a second run never resumes
         another's checkpoints unless its ``resume_run_id`` param names that run."""
-        overrides = self.overrides
-        if isinstance(overrides, str):  # a templated param arrives as text: comma- or line-separated
-            overrides = [o.strip() for o in overrides.replace("\n", ",").split(",") if o.strip()]
+        launch = self.launch
         manifest = f"data.manifest={self._mixture_dir(mixture_version) / 'manifest.json'}"
-        output_dir = self.output_dir or str(get_settings().training_dir.resolve() / "checkpoints" / self.run_id)
-        return LaunchSpec(run_id=self.run_id, config=self.config, overrides=[manifest, *overrides],
-                          nproc_per_node=int(self.nproc_per_node), nodes=int(self.nodes), output_dir=output_dir)
+        output_dir = launch.output_dir or str(get_settings().training_dir.resolve() / "checkpoints" / self.run_id)
+        return LaunchSpec(run_id=self.run_id, config=launch.config, overrides=[manifest, *launch.overrides],
+                          nproc_per_node=launch.nproc_per_node, nodes=launch.nodes, output_dir=output_dir)
 
     def _resources(self, mixture_version: str) -> ClusterResources | None:
         """A cluster run's resources: image and node size from the settings, GPUs per node from ``nproc_per_node``,
         and the mixture to sync from the lake."""
-        if self.launcher == "local":
+        if self.launch.launcher == "local":
             return None
         bucket = LakeHook(self.lake_conn_id).get_config().bucket
         trainer = get_settings().trainer  # BOOSTQA_TRAINER__IMAGE, __CPUS, __MEMORY
         return ClusterResources(image=trainer.image, cpus=trainer.cpus, memory=trainer.memory,
-                                gpus_per_node=int(self.nproc_per_node),
+                                gpus_per_node=self.launch.nproc_per_node,
                                 mixture_dir=str(self._mixture_dir(mixture_version)),
                                 mixture_uri=f"s3://{bucket}/mixtures/{mixture_version}/")
 
     def execute(self, context: Any) -> None:
-        if self.launcher not in LAUNCHERS:
-            raise AirflowFailException(f"launcher must be one of {LAUNCHERS}, got {self.launcher!r}")
+        launcher = self.launch.launcher
         try:
             mixture_version = self._resolve_mixture(context)
             spec = self._spec(mixture_version)
             if retire_finished_status(Path(spec.output_dir)):  # a resumed run: its earlier attempt had finished
                 self.log.info("training %s resumes in %s (its earlier status moved to status.previous.json)",
                               spec.run_id, spec.output_dir)
-            self._handle = launcher_for(self.launcher, self._resources(mixture_version)).submit(spec)
+            self._handle = launcher_for(launcher, self._resources(mixture_version)).submit(spec)
         except ConfigError as exc:
             raise AirflowFailException(str(exc)) from exc
         self.log.info("training %s on mixture %s submitted via %s (handle %s), output %s", spec.run_id,
-                      mixture_version, self.launcher, self._handle, spec.output_dir)
-        self.defer(trigger=TrainingRunTrigger(self.launcher, self._handle, spec.model_dump(), self.poll_seconds),
+                      mixture_version, launcher, self._handle, spec.output_dir)
+        self.defer(trigger=TrainingRunTrigger(launcher, self._handle, spec.model_dump(), self.poll_seconds),
                    method_name="execute_complete", timeout=self.timeout, kwargs={"mixture_version": mixture_version})
 
     def execute_complete(self, context: Any, event: dict[str, Any], mixture_version: str = "") -> dict[str, Any]:
@@ -107,16 +108,16 @@ class DeepSpeedTrainOperator(BaseOperator):
         # what the metrics publisher downstream needs to find the run (XCom)
         # The trainer's own record first: under `airflow dags test` a resumed deferral gets the event only, not the
         # kwargs it deferred with.
-        mixture_version = status.mixture_version or mixture_version or self.mixture_version
-        return status.model_dump() | {"run_id": self.run_id, "config": self.config,
+        mixture_version = status.mixture_version or mixture_version or self.launch.mixture_version
+        return status.model_dump() | {"run_id": self.run_id, "config": self.launch.config,
                                       "mixture_version": mixture_version,
                                       "output_dir": self._spec(mixture_version).output_dir}
 
     def on_kill(self) -> None:
         # After a deferral this is a fresh instance without the handle: launchers also find a run by its spec (its
         # job name and output folder come from the run id, not the mixture).
-        spec = self._spec(self.mixture_version or "unknown")
-        launcher_for(self.launcher).cancel(self._handle or spec.job_name, spec)
+        spec = self._spec(self.launch.mixture_version or "unknown")
+        launcher_for(self.launch.launcher).cancel(self._handle or spec.job_name, spec)
 
 
 class PublishTrainingRunOperator(BaseOperator):

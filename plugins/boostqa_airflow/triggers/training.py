@@ -10,7 +10,7 @@ from typing import Any
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from boostqa.launch.spec import LaunchSpec
-from boostqa_airflow.launchers import launcher_for
+from boostqa_airflow.hooks.trainer import TrainerHook
 
 
 class TrainingRunTrigger(BaseTrigger):
@@ -26,7 +26,7 @@ class TrainingRunTrigger(BaseTrigger):
                  "poll_seconds": self.poll_seconds})
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        launcher = launcher_for(self.launcher)
+        launcher = TrainerHook(self.launcher).get_conn()
         spec = LaunchSpec.model_validate(self.spec)
         last_step, started = None, time.monotonic()
         while True:
