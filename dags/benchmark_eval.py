@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from airflow.sdk import DAG, Param
+from airflow.sdk import DAG
 
 from boostqa_airflow import assets
 from boostqa_airflow.alerting import dag_operations
@@ -22,7 +22,10 @@ from boostqa_airflow.constants import EVAL_POOL
 from boostqa_airflow.dbt import warehouse_task_group
 from boostqa_airflow.operators.evaluate import EvaluateModelOperator, ResolveEvalTargetsOperator
 from boostqa_airflow.operators.report import ReportOperator
+from boostqa_airflow.params import dag_params, templated
 from boostqa_airflow.policy import TaskKind, retry_args
+
+STAGE_PARAMS = templated(ResolveEvalTargetsOperator.run_config)
 
 with DAG(
     dag_id="benchmark_eval",
@@ -33,31 +36,16 @@ with DAG(
     max_active_runs=1,
     tags=["boostqa", "eval"],
     params={
-        "model_id": Param("", type="string", description="name of the model's results (with hf_folder)"),
-        "hf_folder": Param("", type="string", description="HF folder to score; empty: the triggering checkpoint"),
-        "server_url": Param("", type="string", description="OpenAI-compatible server for generative benchmarks"),
-        "served_model": Param("", type="string", description="model name on that server"),
-        "with_baseline": Param(True, type="boolean", description="also score the baseline model"),
-        "baseline_hf_folder": Param("", type="string", description="baseline HF folder (default: the embedded "
-                                    "stack's base model)"),
-        "benchmarks": Param("", type="string", description="comma-separated registry names; empty: all 12"),
-        "limit": Param(None, type=["null", "integer"], minimum=1, description="items per benchmark; null: all"),
-        "num_fewshot": Param("", type="string", description='JSON overrides, e.g. {"mmlu": 0}'),
-        "max_new_tokens": Param(256, type="integer", minimum=1, description="generation budget (GSM8K, MATH)"),
-        "source": Param("local", enum=["local", "hub"], description="our editions, or the Hub (production)"),
+        **dag_params(ResolveEvalTargetsOperator.run_config),
     },
     **dag_operations("benchmark_eval"),
     doc_md=__doc__,
 ) as dag:
     targets = ResolveEvalTargetsOperator(
-        task_id="resolve_models", model_id="{{ params.model_id }}", hf_folder="{{ params.hf_folder }}",
-        server_url="{{ params.server_url }}", served_model="{{ params.served_model }}",
-        with_baseline="{{ params.with_baseline }}", baseline_hf_folder="{{ params.baseline_hf_folder }}",
-        benchmarks="{{ params.benchmarks }}", **retry_args(TaskKind.CONTROL),
+        task_id="resolve_models", stage_params=STAGE_PARAMS, **retry_args(TaskKind.CONTROL),
     )
     evaluate = EvaluateModelOperator.partial(
-        task_id="evaluate", limit="{{ params.limit }}", num_fewshot="{{ params.num_fewshot }}",
-        max_new_tokens="{{ params.max_new_tokens }}", source="{{ params.source }}", pool=EVAL_POOL,
+        task_id="evaluate", stage_params=STAGE_PARAMS, pool=EVAL_POOL,
         execution_timeout=timedelta(hours=6), **retry_args(TaskKind.EVAL),
     ).expand_kwargs(targets.output)
     marts = warehouse_task_group("dbt_eval", select=["eval_benchmarks", "path:models/staging/eval",

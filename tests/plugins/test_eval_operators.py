@@ -11,11 +11,11 @@ import pytest
 from airflow.sdk.exceptions import AirflowFailException
 
 from boostqa.eval.runner import BenchmarkResult
-from boostqa_airflow.operators.evaluate import EvaluateModelOperator, ResolveEvalTargetsOperator
+from boostqa_airflow.operators.evaluate import EvaluateModelOperator, ResolveEvalTargetsOperator, _run_config
 
 
 def _resolve(**kwargs: object) -> ResolveEvalTargetsOperator:
-    return ResolveEvalTargetsOperator(task_id="resolve", baseline_hf_folder="/models/base", **kwargs)  # type: ignore[arg-type]
+    return ResolveEvalTargetsOperator(task_id="resolve", stage_params={"baseline_hf_folder": "/models/base", **kwargs})
 
 
 def test_a_given_folder_and_the_baseline_are_scored_on_the_chosen_benchmarks() -> None:
@@ -59,16 +59,14 @@ def test_without_params_or_event_the_newest_training_run_is_scored_with_its_iden
 def test_evaluate_passes_typed_settings_and_refuses_bad_ones(tmp_path: Path) -> None:
     result = BenchmarkResult(model_id="m", benchmark="piqa", items=3, metrics={"acc": 1.0}, reused_responses=False)
     operator = EvaluateModelOperator(task_id="evaluate", benchmarks=["piqa"],
-                                         model={"model_id": "m", "hf_folder": "/f"}, limit="3",
-                                         num_fewshot='{"piqa": 2}', max_new_tokens="64")
+                                     model={"model_id": "m", "hf_folder": "/f"},
+                                     stage_params={"limit": "3", "num_fewshot": '{"piqa": 2}', "max_new_tokens": "64"})
     with patch("boostqa_airflow.operators.evaluate.evaluate_model", return_value=[result]) as call, \
             patch("boostqa_airflow.operators.evaluate.LakeHook"):
         assert operator.execute({"run_id": "manual__1"})[0]["metrics"] == {"acc": 1.0}
     _, target, benchmarks, settings, _, run_id, source = call.call_args.args
     assert (target.hf_folder, benchmarks, settings.limit, settings.fewshot_for("piqa"), settings.max_new_tokens,
             run_id, source) == ("/f", ["piqa"], 3, 2, 64, "manual__1", "local")
-    operator.limit = "None"
-    assert operator._settings().limit is None
-    operator.num_fewshot = "{not json"
+    assert _run_config({"limit": "None"}).task_settings().limit is None
     with pytest.raises(AirflowFailException, match="bad evaluation parameters"):
-        operator._settings()
+        _run_config({"num_fewshot": "{not json"})

@@ -1,0 +1,46 @@
+"""The evaluation's run config: the benchmark_eval DAG's params, typed and defaulted once."""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from pydantic import Field, field_validator
+
+from boostqa.benchmarks.registry import BY_NAME
+from boostqa.eval.tasks import EvalTaskSettings
+from boostqa.stage_config import StageConfig
+
+
+class EvalRunConfig(StageConfig):
+    """Which models to score (a given folder or server, else the triggering checkpoint; the baseline beside it),
+    on which benchmarks, and how."""
+
+    stage: ClassVar[str] = "evaluation"
+
+    model_id: str = Field("", description="name of the model's results (with hf_folder)")
+    hf_folder: str = Field("", description="HF folder to score; empty: the triggering checkpoint")
+    server_url: str = Field("", description="OpenAI-compatible server for generative benchmarks")
+    served_model: str = Field("", description="model name on that server")
+    with_baseline: bool = Field(True, description="also score the baseline model")
+    baseline_hf_folder: str = Field("", description="baseline HF folder (default: the embedded stack's base model)")
+    benchmarks: list[str] = Field(default_factory=list, description="registry names (comma-separated); empty: all 12")
+    limit: int | None = Field(None, ge=1, description="items per benchmark; null: all")
+    num_fewshot: dict[str, int] = Field(default_factory=dict, description='few-shot overrides, e.g. {"mmlu": 0}')
+    max_new_tokens: int = Field(256, ge=1, description="generation budget (GSM8K, MATH)")
+    source: Literal["local", "hub"] = Field("local", description="our editions, or the Hub (production)")
+
+    @field_validator("benchmarks")
+    @classmethod
+    def _registered(cls, names: list[str]) -> list[str]:
+        unknown = [name for name in names if name not in BY_NAME]
+        if unknown:
+            raise ValueError(f"unknown benchmarks {unknown}; registered: {', '.join(BY_NAME)}")
+        return names
+
+    def benchmark_names(self) -> list[str]:
+        """The benchmarks to run: the chosen ones, else every registered one."""
+        return list(self.benchmarks) or list(BY_NAME)
+
+    def task_settings(self) -> EvalTaskSettings:
+        """The per-run knobs of the benchmark tasks."""
+        return EvalTaskSettings(num_fewshot=self.num_fewshot, limit=self.limit, max_new_tokens=self.max_new_tokens)
