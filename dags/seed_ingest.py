@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from airflow.sdk import DAG, Param
+from airflow.sdk import DAG
 
 from boostqa_airflow import assets
 from boostqa_airflow.alerting import dag_operations
 from boostqa_airflow.operators.ingest import IngestSeedSourceOperator, ListSeedSourcesOperator, PublishSeedsOperator
+from boostqa_airflow.params import dag_params, templated
 from boostqa_airflow.policy import TaskKind, retry_args
+
+STAGE_PARAMS = templated(IngestSeedSourceOperator.run_config)
 
 with DAG(
     dag_id="seed_ingest",
@@ -19,14 +22,13 @@ with DAG(
     catchup=False,
     max_active_runs=1,
     tags=["boostqa", "ingest"],
-    params={"sources_file": Param(None, type=["null", "string"], description="seed sources YAML (default: shipped)")},
+    params=dag_params(IngestSeedSourceOperator.run_config),
     **dag_operations("seed_ingest"),
     doc_md=__doc__,
 ) as dag:
-    sources = ListSeedSourcesOperator(task_id="list_sources", sources_file="{{ params.sources_file or '' }}",
-                                      **retry_args(TaskKind.CONTROL))
+    sources = ListSeedSourcesOperator(task_id="list_sources", stage_params=STAGE_PARAMS, **retry_args(TaskKind.CONTROL))
     ingested = IngestSeedSourceOperator.partial(
-        task_id="ingest_source", sources_file="{{ params.sources_file or '' }}", **retry_args(TaskKind.LAKE)
+        task_id="ingest_source", stage_params=STAGE_PARAMS, **retry_args(TaskKind.LAKE)
     ).expand(source_name=sources.output)
     PublishSeedsOperator(task_id="publish_seeds", results=ingested.output, outlets=[assets.SEEDS],
                          **retry_args(TaskKind.CONTROL))

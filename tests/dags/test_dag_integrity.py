@@ -144,3 +144,22 @@ def test_the_mixing_params_reach_dbt_as_env_vars_over_its_vars(dagbag: object) -
         assert task.env["BOOSTQA_MIXTURE_GENERAL_RATIO"] == "{{ params.general_ratio }}", task.task_id
         assert task.env["BOOSTQA_MIXTURE_BUCKET_CAP"] == "{{ params.bucket_cap }}", task.task_id
     assert (dag.params["general_ratio"], dag.params["bucket_cap"]) == (1.0, 100000)
+
+
+def test_every_stage_operator_gets_its_config_from_params_derived_from_that_config(dagbag: object) -> None:
+    """Each operator with a typed run config receives one ``stage_params`` dict whose every value is the template
+    of a DAG param that exists (so a param renamed in the config cannot leave an operator reading nothing)."""
+    seen = 0
+    for dag in dagbag.dags.values():  # type: ignore[attr-defined]
+        for task in dag.tasks:
+            mapped = hasattr(task, "partial_kwargs")
+            config = getattr(task.operator_class if mapped else task, "run_config", None)
+            if config is None:
+                continue
+            seen += 1
+            templates = task.partial_kwargs["stage_params"] if mapped else task.stage_params
+            assert set(templates) == set(config.model_fields), (dag.dag_id, task.task_id)
+            for template in templates.values():
+                param = template.removeprefix("{{ params.").removesuffix(" }}")
+                assert param in dag.params, (dag.dag_id, task.task_id, param)
+    assert seen == 10  # list and ingest sources, annotate, snapshot, synthesize, QC, export, train, resolve, evaluate

@@ -2,40 +2,44 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 from functools import cached_property
-from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException
 
 from boostqa.errors import ConfigError
 from boostqa.ingest.config import get_source, load_sources
+from boostqa.ingest.run_config import IngestRunConfig
 from boostqa.ingest.runner import ingest_source
-from boostqa.settings import get_settings
 from boostqa_airflow.constants import S3_CONN_ID
 from boostqa_airflow.hooks.lake import LakeHook
 from boostqa_airflow.runs import hand_over
 
 
-def _sources_file(sources_file: str | None) -> Path:
-    return Path(sources_file) if sources_file else get_settings().seed_sources
+def _run_config(stage_params: Mapping[str, Any]) -> IngestRunConfig:
+    """The run's typed params (rendered templates); a bad one fails the task without retries."""
+    try:
+        return IngestRunConfig.from_params(stage_params)
+    except ConfigError as exc:
+        raise AirflowFailException(str(exc)) from exc
 
 
 class ListSeedSourcesOperator(BaseOperator):
     """Return the names of the enabled seed sources (the list the ingest task is mapped over)."""
 
-    template_fields: Sequence[str] = ("sources_file",)
+    run_config: ClassVar[type[IngestRunConfig]] = IngestRunConfig  # the DAG's params derive from it
+    template_fields: Sequence[str] = ("stage_params",)
 
-    def __init__(self, *, sources_file: str | None = None, **kwargs: Any) -> None:
+    def __init__(self, *, stage_params: Mapping[str, Any] | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.sources_file = sources_file
+        self.stage_params = dict(stage_params or {})
 
     def execute(self, context: Any) -> list[str]:
         try:
-            names = [s.name for s in load_sources(_sources_file(self.sources_file))]
+            names = [s.name for s in load_sources(_run_config(self.stage_params).sources_path())]
         except ConfigError as exc:
             raise AirflowFailException(str(exc)) from exc
         self.log.info("enabled seed sources: %s", names)
@@ -45,36 +49,28 @@ class ListSeedSourcesOperator(BaseOperator):
 class IngestSeedSourceOperator(BaseOperator):
     """Ingest one seed source for the logical date into the raw zone; bad rows go to quarantine."""
 
-    template_fields: Sequence[str] = ("source_name", "ingest_date", "sources_file")
+    run_config: ClassVar[type[IngestRunConfig]] = IngestRunConfig
+    template_fields: Sequence[str] = ("source_name", "ingest_date", "stage_params")
 
-    def __init__(
-        self,
-        *,
-        source_name: str,
-        ingest_date: str = "{{ ds }}",
-        sources_file: str | None = None,
-        rows_per_part: int = 100_000,
-        lake_conn_id: str = S3_CONN_ID,
-        **kwargs: Any,
-    ) -> None:
+    def __init__(self, *, source_name: str, ingest_date: str = "{{ ds }}",
+                 stage_params: Mapping[str, Any] | None = None, lake_conn_id: str = S3_CONN_ID,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.source_name = source_name
-        self.ingest_date = ingest_date
-        self.sources_file = sources_file
-        self.rows_per_part = rows_per_part
-        self.lake_conn_id = lake_conn_id
+        self.source_name, self.ingest_date = source_name, ingest_date
+        self.stage_params, self.lake_conn_id = dict(stage_params or {}), lake_conn_id
 
     @cached_property
     def hook(self) -> LakeHook:
         return LakeHook(self.lake_conn_id)
 
     def execute(self, context: Any) -> dict[str, Any]:
+        config = _run_config(self.stage_params)
         try:
-            source = get_source(_sources_file(self.sources_file), self.source_name)
+            source = get_source(config.sources_path(), self.source_name)
             logical_date = date.fromisoformat(self.ingest_date)
         except (ConfigError, ValueError) as exc:
             raise AirflowFailException(str(exc)) from exc
-        result = ingest_source(source, logical_date, self.hook.get_conn(), rows_per_part=self.rows_per_part)
+        result = ingest_source(source, logical_date, self.hook.get_conn(), rows_per_part=config.rows_per_part)
         self.log.info("%s: %d valid, %d quarantined %s", result.source, result.rows_valid, result.rows_quarantined,
                       result.quarantine_reasons)
         return result.model_dump(mode="json")
