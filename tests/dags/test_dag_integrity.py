@@ -133,3 +133,13 @@ def test_dbt_tasks_get_the_run_ids_as_env_vars_not_dbt_vars(dagbag: object, dag_
     for task in tasks:
         assert not task.vars, task.task_id
         assert "{{ boostqa_run_id(" in task.env[f"BOOSTQA_{name.upper()}"], task.task_id
+
+
+def test_warehouse_build_checks_source_freshness_beside_the_build(dagbag: object) -> None:
+    dag = dagbag.dags["warehouse_build"]  # type: ignore[attr-defined]
+    check = dag.get_task("check_source_freshness")
+    assert check.operator_name == "SourceFreshnessOperator"
+    assert check.upstream_task_ids == {"prepare_lake"}  # after the bootstrap parts that keep dbt's globs valid
+    assert check.downstream_task_ids == set()  # a stale source fails the run but never holds the plan back
+    assert check.pool == "boostqa_dbt"  # dbt opens the warehouse file: one writer at a time
+    assert any(t.startswith("dbt.") for t in dag.get_task("prepare_lake").downstream_task_ids)
