@@ -3,8 +3,8 @@
 ``dbt source freshness`` measures each lake table's newest ``loaded_at_field`` against the warehouse clock. A
 warehouse build judges it against its own run instead (:func:`judge`): a backfill or a replayed day (``airflow dags
 test``) is checked as of the day it stands for, a scheduled run as of when it was due, so a week-old replay does
-not fail on data that was fresh that day. The thresholds are dbt's (``_*__sources.yml``, docs/warehouse.md); a
-table with no rows yet (dbt's ``0001-01-01``) is as stale as can be, as dbt counts it.
+not fail on data that was fresh that day. The thresholds are dbt's (``_*__sources.yml``; docs/architecture.md,
+"Source freshness"); a table with no rows yet (dbt's ``0001-01-01``) is as stale as can be, as dbt counts it.
 """
 
 from __future__ import annotations
