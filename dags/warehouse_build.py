@@ -2,6 +2,9 @@
 
 Each run exports a new generation plan under its own ``plan_id`` (``plans/plan_id=<id>/``, never rewritten by a later
 run), then points ``plans/latest.json`` at it and announces ``boostqa_plan`` with the id in the event's extra.
+Beside the build, ``check_source_freshness`` judges how fresh the lake's tables are as of the run: it logs every
+table past its ``warn_after`` and fails (the run fails and alerts) on one past its ``error_after``, without holding
+the build back.
 """
 
 from __future__ import annotations
@@ -12,7 +15,9 @@ from airflow.sdk import DAG
 
 from boostqa_airflow import assets
 from boostqa_airflow.alerting import dag_operations
+from boostqa_airflow.constants import DBT_POOL
 from boostqa_airflow.dbt import warehouse_task_group
+from boostqa_airflow.operators.freshness import SourceFreshnessOperator
 from boostqa_airflow.operators.lake import PrepareLakeOperator
 from boostqa_airflow.operators.plan import PublishPlanOperator
 from boostqa_airflow.policy import TaskKind, retry_args
@@ -35,4 +40,6 @@ with DAG(
     build = warehouse_task_group("dbt", exclude=["export_training_mixture"], run_ids={"plan_id": PLAN_ID})
     publish = PublishPlanOperator(task_id="publish_warehouse", plan_id=PLAN_ID,
                                   outlets=[assets.WAREHOUSE, assets.PLAN], **retry_args(TaskKind.CONTROL))
-    PrepareLakeOperator(task_id="prepare_lake", **retry_args(TaskKind.LAKE)) >> build >> publish
+    freshness = SourceFreshnessOperator(task_id="check_source_freshness", pool=DBT_POOL, **retry_args(TaskKind.DBT))
+    PrepareLakeOperator(task_id="prepare_lake", **retry_args(TaskKind.LAKE)) >> [freshness, build]
+    build >> publish

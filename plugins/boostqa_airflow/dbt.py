@@ -1,7 +1,11 @@
-"""The one place that builds cosmos configuration: the dbt project, its profile from our connections, task groups."""
+"""The one place that builds cosmos configuration: the dbt project, its profile from our connections, task groups,
+and the one dbt command run outside a task group (``dbt source freshness``)."""
 
 from __future__ import annotations
 
+import json
+import shutil
+import tempfile
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -61,6 +65,35 @@ class WarehouseProfileMapping(BaseProfileMapping):
 def profile_config() -> ProfileConfig:
     """cosmos ProfileConfig over our connections."""
     return ProfileConfig(profile_name=PROFILE_NAME, target_name=TARGET_NAME, profile_mapping=WarehouseProfileMapping())
+
+
+def source_freshness(conn_id: str = WAREHOUSE_CONN_ID, lake_conn_id: str = S3_CONN_ID) -> dict[str, Any]:
+    """``dbt source freshness`` over the lake tables that declare one; returns dbt's ``sources.json``.
+
+    Invoked in-process through dbtRunner, as cosmos runs the task groups' dbt (its ``run_command``), with the same
+    profile and env vars (:class:`WarehouseProfileMapping`). dbt writes into a temporary target that starts from the
+    project's partial-parse file, so it re-parses only what changed. A stale table is not a failure here: the caller
+    judges the returned results.
+
+    Raises:
+        RuntimeError: dbt stopped before checking any table (no ``sources.json``: profile, parse or connection).
+    """
+    from cosmos.dbt.runner import run_command
+
+    env = WarehouseProfileMapping(conn_id, lake_conn_id).env_vars
+    with tempfile.TemporaryDirectory(prefix="boostqa-freshness-") as folder:
+        target = Path(folder) / "target"
+        target.mkdir()
+        partial = MANIFEST_PATH.with_name("partial_parse.msgpack")
+        if partial.exists():
+            shutil.copyfile(partial, target / partial.name)
+        result = run_command(["dbt", "source", "freshness", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir",
+                              str(DBT_PROJECT_DIR), "--target-path", str(target), "--log-path", folder], env, folder)
+        sources = target / "sources.json"
+        if not sources.exists():
+            raise RuntimeError(f"`dbt source freshness` checked no table: {result.exception or 'see its log above'}")
+        data: dict[str, Any] = json.loads(sources.read_text())
+        return data
 
 
 def run_id_env(name: str) -> str:

@@ -68,6 +68,7 @@ OPERATOR_KINDS: dict[str, TaskKind] = {
     "ExportMixtureOperator": TaskKind.LAKE,
     "PublishMixtureOperator": TaskKind.CONTROL,
     "PublishPlanOperator": TaskKind.CONTROL,
+    "SourceFreshnessOperator": TaskKind.DBT,
     "DeepSpeedTrainOperator": TaskKind.TRAIN,
     "PublishTrainingRunOperator": TaskKind.CONTROL,
     "ResolveEvalTargetsOperator": TaskKind.CONTROL,

@@ -163,3 +163,13 @@ def test_every_stage_operator_gets_its_config_from_params_derived_from_that_conf
                 param = template.removeprefix("{{ params.").removesuffix(" }}")
                 assert param in dag.params, (dag.dag_id, task.task_id, param)
     assert seen == 10  # list and ingest sources, annotate, snapshot, synthesize, QC, export, train, resolve, evaluate
+
+
+def test_warehouse_build_checks_source_freshness_beside_the_build(dagbag: object) -> None:
+    dag = dagbag.dags["warehouse_build"]  # type: ignore[attr-defined]
+    check = dag.get_task("check_source_freshness")
+    assert check.operator_name == "SourceFreshnessOperator"
+    assert check.upstream_task_ids == {"prepare_lake"}  # after the bootstrap parts that keep dbt's globs valid
+    assert check.downstream_task_ids == set()  # a stale source fails the run but never holds the plan back
+    assert check.pool == "boostqa_dbt"  # dbt opens the warehouse file: one writer at a time
+    assert any(t.startswith("dbt.") for t in dag.get_task("prepare_lake").downstream_task_ids)
