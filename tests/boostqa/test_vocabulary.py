@@ -77,3 +77,22 @@ def test_no_mart_pivots_a_vocabulary_by_hand() -> None:
         mechanical = {code for code, alias in aliased.findall(path.read_text()) if alias.endswith(code)}
         by_hand += [(path.name, name) for name, codes in VOCABULARIES.items() if len(mechanical & set(codes)) > 1]
     assert not by_hand, f"pivot with count_per_code(...) instead: {by_hand}"
+
+
+def test_a_contracted_mart_lists_every_pivot_column_of_its_vocabulary() -> None:
+    """A mart with an enforced contract must name each ``<prefix><code>`` column count_per_code makes: adding a code
+    then fails here, naming the YAML line to add, before dbt refuses the build."""
+    pivot = re.compile(r"count_per_code\('\w+', '(\w+)', '(\w*)'\)")
+    models = {model["name"]: model for path in (DBT / "models").rglob("*.yml")
+              for model in (yaml.safe_load(path.read_text()) or {}).get("models", [])}
+    checked = 0
+    for path in (DBT / "models").rglob("*.sql"):
+        model = models.get(path.stem, {})
+        if not (model.get("config") or {}).get("contract", {}).get("enforced"):
+            continue
+        columns = {column["name"] for column in model.get("columns", [])}
+        for name, prefix in pivot.findall(path.read_text()):
+            missing = [prefix + code for code in VOCABULARIES[name] if prefix + code not in columns]
+            assert not missing, f"{path.stem}: add {missing} with their data_type to its YAML"
+            checked += 1
+    assert checked >= 2  # fct_qc_funnel and fct_synthesis_funnel

@@ -10,12 +10,12 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
+from boostqa.freshness import judge
 from boostqa.lake import layout
 from boostqa.lake.bootstrap import ensure_schema_parts
 from boostqa.lake.parquet import parquet_bytes
 from boostqa.lake.store import ObjectStore
 from boostqa.lake.tables import KEPT_SCHEMA, SEED_SCHEMA
-from boostqa.ops.freshness import judge
 from boostqa.runs import make_run_id
 from boostqa.settings import BoostqaSettings
 from boostqa.stack.airflow_home import connections

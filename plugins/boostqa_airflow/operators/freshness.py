@@ -8,7 +8,7 @@ from typing import Any
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException
 
-from boostqa.ops.freshness import judge
+from boostqa.freshness import judge
 from boostqa_airflow.constants import S3_CONN_ID, WAREHOUSE_CONN_ID
 from boostqa_airflow.dbt import source_freshness
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from boostqa.ops.freshness import judge, parse_sources
+from boostqa.freshness import judge, parse_sources
 
 SNAPSHOT = datetime(2026, 12, 6, 23, 46, tzinfo=UTC)  # when dbt ran: its verdicts are for this time
 INGESTED = datetime(2026, 11, 20, tzinfo=UTC)
