@@ -17,7 +17,6 @@ from boostqa.eval.runner import ModelTarget, evaluate_model
 from boostqa.eval.tasks import EvalTaskSettings
 from boostqa.lake.versions import read_pointer
 from boostqa.settings import get_settings
-from boostqa.stack.llm_server import model_dir
 from boostqa_airflow.constants import S3_CONN_ID
 from boostqa_airflow.hooks.lake import LakeHook
 
@@ -90,7 +89,7 @@ class ResolveEvalTargetsOperator(BaseOperator):
             if checkpoint is not None:
                 models.append(checkpoint)
         if str(self.with_baseline).lower() in ("true", "1"):
-            baseline = self.baseline_hf_folder or str(model_dir(get_settings()))
+            baseline = self.baseline_hf_folder or str(get_settings().served_model_dir)
             models.insert(0, {"model_id": BASELINE_MODEL_ID, "hf_folder": baseline})
         if not models:
             raise AirflowFailException("nothing to evaluate: give hf_folder (and model_id), or trigger from the "
