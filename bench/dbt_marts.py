@@ -44,10 +44,12 @@ from bench.dbt_marts_lake import (  # noqa: E402
 )
 from bench.record import BenchRecord, Check, bench_args, finish, median_spread, spread_of  # noqa: E402
 from boostqa.lake.store import LakeConfig, ObjectStore  # noqa: E402
-from boostqa.stack import seaweedfs  # noqa: E402
-from boostqa.stack.process import stop  # noqa: E402
-from boostqa.warehouse import DBT_PROJECT_DIR, _attach_lake, dbt_env, run_dbt  # noqa: E402
+from boostqa.warehouse import _attach_lake, dbt_env, run_dbt  # noqa: E402
+from boostqa_dev.checkout import PROJECT_ROOT, use_checkout_defaults  # noqa: E402
+from boostqa_dev.stack import seaweedfs  # noqa: E402
+from boostqa_dev.stack.process import stop  # noqa: E402
 
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 DEFAULT_ROWS, TEN_MILLION = 1_000_000, 10_000_000
 GOALS = {DEFAULT_ROWS: "<= 60", TEN_MILLION: "<= 600"}
 MARTS = ["fct_qc_funnel", "fct_qc_passed_items", "fct_synthesized_items"]
@@ -249,6 +251,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=None, help="QA items, default 1,000,000 (quick: 20,000)")
     parser.add_argument("--rounds", type=int, default=None, help="default 3 (quick: 1)")
     args = parser.parse_args()
+    use_checkout_defaults()  # run_dbt's project and the settings' paths: this checkout's, as `boostqa` sets them
     rows, rounds = args.rows or (20_000 if args.quick else DEFAULT_ROWS), args.rounds or (1 if args.quick else 3)
     with tempfile.TemporaryDirectory(prefix="bench-dbt-marts-") as tmp:
         settings = private_settings(Path(tmp) / "state")

@@ -9,17 +9,17 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from boostqa.annotate.taxonomy import TAXONOMY_DIR
 from boostqa.lake import layout
 from boostqa.lake.parquet import parquet_bytes
 from boostqa.lake.store import ObjectStore
 from boostqa.lake.tables import KEPT_SCHEMA, QA_SCHEMA, REMOVAL_SCHEMA
 from boostqa.settings import BoostqaSettings, PortSettings
-from boostqa.stack import seaweedfs
-from boostqa.stack.ports import free_ports
-from boostqa.warehouse import DBT_PROJECT_DIR
+from boostqa_dev.stack import seaweedfs
+from boostqa_dev.stack.ports import free_ports
 
 PART_ROWS, RUNS = 250_000, 4
-SEED_CSV = DBT_PROJECT_DIR / "seeds" / "taxonomy" / "taxonomy_disciplines.csv"
+SEED_CSV = TAXONOMY_DIR / "taxonomy_disciplines.csv"  # the dbt seed (boostqa/resources/taxonomy)
 DISCIPLINES, CATEGORIES = map(list, zip(*duckdb.sql(f"select discipline_id, category_id from read_csv('{SEED_CSV}')")
                                          .fetchall()[::4][:12], strict=True))  # 12 seed rows, all categories
 STRATEGIES, DECISIONS = ["multi_grade", "high_difficulty"], ["agreed", "kept_refined", "confirmed_by_second_sample"]

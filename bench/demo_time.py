@@ -1,6 +1,6 @@
 """P6: `make demo` wall time after install, per stage, on a fresh state folder. Goal: the whole demo in 15 min.
 
-The demo runs as `make demo` runs it (``boostqa.demo.run_demo`` with the CLI's defaults) against a new, empty
+The demo runs as `make demo` runs it (``boostqa_dev.demo.run_demo`` with the CLI's defaults) against a new, empty
 state folder: the stack starts from nothing (SeaweedFS, a migrated Airflow home, the vLLM server), every DAG runs
 through Airflow, and the summary is printed. Only the converted model is reused from the checkout's model cache:
 converting it is part of the install (`make install`), not of the demo. The stack is stopped afterwards and the
@@ -32,7 +32,7 @@ QUICK = {"annotate_limit": 16, "synthesis_limit": 8}
 
 def cli_sizes() -> dict[str, int]:
     """The sizes `make demo` runs: the defaults of the `boostqa demo` command."""
-    from boostqa.cli import demo
+    from boostqa_dev.cli import demo
 
     parameters = inspect.signature(demo).parameters
     return {name: int(parameters[name].default) for name in ("annotate_limit", "synthesis_limit")}
@@ -54,11 +54,13 @@ def run(state_dir: Path, quick: bool) -> BenchRecord:
     """Run the demo on ``state_dir`` with the checkout's model cache; stop its stack whatever happens."""
     from rich.console import Console
 
-    from boostqa.demo import run_demo
     from boostqa.settings import get_settings
-    from boostqa.stack import manager
-    from boostqa.stack.llm_server import model_dir
+    from boostqa_dev.checkout import use_checkout_defaults
+    from boostqa_dev.demo import run_demo
+    from boostqa_dev.stack import manager
+    from boostqa_dev.stack.llm_server import model_dir
 
+    use_checkout_defaults()  # as `boostqa demo` does: the checkout's dbt project, venvs and model cache
     models = model_dir(get_settings())
     os.environ["BOOSTQA_STATE_DIR"] = str(state_dir)  # the DAG runs read settings from the environment
     os.environ["BOOSTQA_LLM_SERVER__MODELS_DIR"] = str(models)

@@ -147,9 +147,9 @@ def measure(endpoint: LlmEndpoint, count: int, rounds: int, workdir: Path, quick
 @contextmanager
 def own_server(settings: BoostqaSettings) -> Iterator[str]:
     """A private embedded vLLM for this run (its own state folder and free port); yields its base URL."""
-    from boostqa.stack import llm_server
-    from boostqa.stack.ports import free_ports
-    from boostqa.stack.process import stop
+    from boostqa_dev.stack import llm_server
+    from boostqa_dev.stack.ports import free_ports
+    from boostqa_dev.stack.process import stop
 
     with tempfile.TemporaryDirectory(prefix="bench-vllm-") as tmp:
         private = settings.model_copy(update={
@@ -166,7 +166,9 @@ def own_server(settings: BoostqaSettings) -> Iterator[str]:
 
 def main() -> None:
     from boostqa.settings import get_settings
+    from boostqa_dev.checkout import use_checkout_defaults
 
+    use_checkout_defaults()  # as `boostqa stack up` does: the checkout's state folder and vLLM venv
     settings = get_settings()
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     bench_args(parser)

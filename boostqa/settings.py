@@ -8,8 +8,10 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-RESOURCES = Path(__file__).resolve().parent / "resources"
+from boostqa.errors import ConfigError
+from boostqa.package_data import resource_path
+
+RESOURCES = resource_path()
 
 
 class PortSettings(BaseModel):
@@ -40,7 +42,7 @@ class LlmServerSettings(BaseModel):
     """The embedded vLLM CPU server (``BOOSTQA_LLM_SERVER__*``); production points the role connections elsewhere."""
 
     enabled: bool = True
-    venv: Path = PROJECT_ROOT / ".venv-vllm"
+    venv: Path | None = Field(default=None, description="the vLLM CPU venv (the dev stack sets <checkout>/.venv-vllm)")
     served_model_name: str = "smollm2-135m-instruct"
     max_model_len: int = 2048
     kv_cache_gib: int = 1
@@ -54,12 +56,25 @@ class LlmServerSettings(BaseModel):
 
 
 class TrainerSettings(BaseModel):
-    """What a cluster training run asks for per node (Kubernetes Job, Slurm script); GPUs come from the DAG."""
+    """The trainer (``BOOSTQA_TRAINER__*``): what a cluster run asks for per node (Kubernetes Job, Slurm script; GPUs
+    come from the DAG), the templates those launchers render, and where a local run finds the training code and venv.
+
+    The paths have no default a library could know: the dev stack sets its checkout's, the Airflow image its own.
+    """
 
     image: str = Field(default="boostqa/trainer:0.1.0", description="built from infra/docker/trainer.Dockerfile; "
                        "your registry's copy")
     cpus: int = Field(default=96, ge=1)
     memory: str = Field(default="1800Gi", description="Kubernetes quantity")
+    kubernetes_template: Path | None = Field(default=None, description="the Job template the kubernetes launcher "
+                                             "renders (infra/k8s/training-job.yaml)")
+    slurm_template: Path | None = Field(default=None, description="the sbatch template the slurm launcher renders "
+                                        "(infra/slurm/train.sbatch)")
+    venv: Path | None = Field(default=None, description="the training venv (torch, DeepSpeed) of the local launcher "
+                              "and of evaluating an HF folder (the dev stack: <checkout>/.venv-train)")
+    code_dir: Path | None = Field(default=None, description="the folder holding training/, where those run")
+    torch_extensions_dir: Path | None = Field(default=None, description="DeepSpeed's JIT-compiled ops of local runs "
+                                              "(default: <state_dir>/torch_extensions)")
 
 
 class BudgetSettings(BaseModel):
@@ -98,7 +113,11 @@ class BoostqaSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="BOOSTQA_", env_nested_delimiter="__", extra="ignore")
 
-    state_dir: Path = Field(default=PROJECT_ROOT / ".state", description="all embedded-stack state, logs, PIDs")
+    # Required: a library has no folder of its own to write to (the dev stack sets <checkout>/.state, the image its
+    # volume); a silent default would scatter caches and warehouses wherever a process happened to start.
+    state_dir: Path = Field(description="LLM cache, warehouse file, local exports, the embedded stack's logs and PIDs")
+    dbt_project_dir: Path | None = Field(default=None, description="the dbt project (it writes target/ there, so "
+                                         "it cannot be package data): dbt runs, the price seed, cosmos")
     seed_sources: Path = Field(default=RESOURCES / "seed_sources.yaml", description="seed source config")
     ports: PortSettings = PortSettings()
     lake: LakeSettings = LakeSettings()
@@ -116,6 +135,11 @@ class BoostqaSettings(BaseSettings):
     def warehouse_path(self) -> Path:
         """The DuckDB file dbt writes (dbt is its only writer)."""
         return self.state_dir / "warehouse" / "boostqa.duckdb"
+
+    @property
+    def served_model_dir(self) -> Path:
+        """The embedded server's model as an HF folder (its converted cache): the default tokenizer and baseline."""
+        return (self.llm_server.models_dir or self.state_dir / "models") / self.llm_server.served_model_name
 
     @property
     def training_dir(self) -> Path:
@@ -141,6 +165,18 @@ class BoostqaSettings(BaseSettings):
     def s3_endpoint(self) -> str:
         """HTTP endpoint of the embedded S3 API."""
         return f"http://{self.host}:{self.ports.s3}"
+
+
+def require_path(value: Path | None, env_var: str) -> Path:
+    """A path setting the caller cannot do without.
+
+    Raises:
+        ConfigError: it is unset (the message names its environment variable).
+    """
+    if value is None:
+        raise ConfigError(f"{env_var} is not set: the dev stack sets it from the checkout (boostqa_dev.checkout), "
+                          "a deployment in its environment (infra/docker/airflow.Dockerfile)")
+    return value
 
 
 @lru_cache(maxsize=1)

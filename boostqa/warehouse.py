@@ -15,9 +15,16 @@ from typing import Any
 
 from boostqa.errors import ConfigError
 from boostqa.lake.store import LakeConfig
-from boostqa.settings import PROJECT_ROOT
+from boostqa.settings import get_settings, require_path
 
-DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+
+def dbt_project_dir() -> Path:
+    """The dbt project folder (``BOOSTQA_DBT_PROJECT_DIR``).
+
+    Raises:
+        ConfigError: it is not set.
+    """
+    return require_path(get_settings().dbt_project_dir, "BOOSTQA_DBT_PROJECT_DIR")
 
 
 def duckdb_extension_dir() -> str:
@@ -49,12 +56,14 @@ def dbt_env(lake: LakeConfig, warehouse_path: Path) -> dict[str, str]:
     }
 
 
-def run_dbt(args: list[str], env: dict[str, str], project_dir: Path = DBT_PROJECT_DIR) -> None:
-    """Run the ``dbt`` CLI of this environment against the project (outside Airflow: CLI, tests).
+def run_dbt(args: list[str], env: dict[str, str], project_dir: Path | None = None) -> None:
+    """Run the ``dbt`` CLI of this environment against the project (default: ``dbt_project_dir()``) outside
+    Airflow: CLI, tests.
 
     Raises:
-        ConfigError: dbt exited non-zero (its output was streamed above).
+        ConfigError: dbt exited non-zero (its output was streamed above), or no project is configured.
     """
+    project_dir = project_dir or dbt_project_dir()
     dbt = Path(sys.executable).parent / "dbt"
     argv = [str(dbt), *args, "--project-dir", str(project_dir), "--profiles-dir", str(project_dir)]
     result = subprocess.run(argv, env={**os.environ, **env}, check=False)  # noqa: S603

@@ -22,9 +22,14 @@ if workers := int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "0")):
         os.environ.setdefault(_pool, str(max(1, (os.cpu_count() or 1) // workers)))
 
 from boostqa.lake.store import LakeConfig  # noqa: E402
-from boostqa.settings import PROJECT_ROOT, RESOURCES, BoostqaSettings, LlmServerSettings, PortSettings  # noqa: E402
-from boostqa.stack.ports import free_ports  # noqa: E402
-from boostqa.stack.seaweedfs import GRPC_OFFSET  # noqa: E402
+from boostqa.settings import RESOURCES, BoostqaSettings, LlmServerSettings, PortSettings  # noqa: E402
+from boostqa_dev.checkout import PROJECT_ROOT, use_checkout_defaults  # noqa: E402
+from boostqa_dev.stack.ports import free_ports  # noqa: E402
+from boostqa_dev.stack.seaweedfs import GRPC_OFFSET  # noqa: E402
+
+# The library's path settings (state folder, dbt project, venvs, launcher templates) from this checkout, as the
+# `boostqa` command sets them; a test that needs others passes them explicitly.
+use_checkout_defaults()
 
 SEEDS_DIR = RESOURCES / "seeds"
 
@@ -64,7 +69,7 @@ def isolated_settings(state_dir: Path) -> BoostqaSettings:
     ports = PortSettings(s3=s3, seaweed_master=master, seaweed_volume=volume, seaweed_filer=filer,
                          seaweed_admin=admin, seaweed_metrics=metrics, airflow_api=airflow_api, dbt_docs=docs, llm=llm)
     # The converted model is cached in the checkout's .state/, so test sessions convert it once.
-    llm_server = LlmServerSettings(models_dir=PROJECT_ROOT / ".state" / "models")
+    llm_server = LlmServerSettings(models_dir=PROJECT_ROOT / ".state" / "models", venv=PROJECT_ROOT / ".venv-vllm")
     return BoostqaSettings(state_dir=state_dir, ports=ports, llm_server=llm_server)
 
 
@@ -114,7 +119,7 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BoostqaSettings]:
     """The real embedded stack (SeaweedFS + migrated Airflow home) on free ports, stopped at the end."""
-    from boostqa.stack import manager
+    from boostqa_dev.stack import manager
 
     settings = isolated_settings(tmp_path_factory.mktemp("state"))
     manager.up(settings, with_llm=False)
@@ -127,8 +132,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BoostqaSettings]
 @pytest.fixture(scope="session")
 def stack_with_llm(stack: BoostqaSettings) -> Iterator[BoostqaSettings]:
     """The stack plus the real vLLM CPU server (about a minute to start; shared by the LLM tests)."""
-    from boostqa.stack import llm_server
-    from boostqa.stack.process import stop
+    from boostqa_dev.stack import llm_server
+    from boostqa_dev.stack.process import stop
 
     llm_server.up(stack)
     try:
@@ -204,7 +209,7 @@ def webhook() -> Iterator[WebhookReceiver]:
 
 def run_ids(store: object, prefix: str) -> set[str]:
     """The run ids partitioning ``prefix`` (``<prefix>run_id=<id>/...``) in a session-shared lake."""
-    from boostqa.report.days import run_ids as lake_run_ids
+    from boostqa_dev.report.days import run_ids as lake_run_ids
 
     return lake_run_ids(store, prefix)  # type: ignore[arg-type]
 

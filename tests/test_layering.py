@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from boostqa.settings import PROJECT_ROOT
+from boostqa_dev.checkout import PROJECT_ROOT
 
 FORBIDDEN = ("airflow", "cosmos", "dbt", "torch", "deepspeed", "boostqa_airflow", "training")
 
@@ -53,3 +53,10 @@ def test_modules_are_small_and_say_their_role() -> None:
             source = path.read_text()
             assert len(source.splitlines()) <= 300, f"{path} is over 300 lines"
             assert ast.get_docstring(ast.parse(source)), f"{path} has no module docstring"
+
+
+def test_the_dev_stack_modules_are_small_and_say_their_role_too() -> None:
+    for path in (PROJECT_ROOT / "infra" / "boostqa_dev").rglob("*.py"):
+        source = path.read_text()
+        assert len(source.splitlines()) <= 300, f"{path} is over 300 lines"
+        assert ast.get_docstring(ast.parse(source)), f"{path} has no module docstring"

@@ -11,7 +11,6 @@ rules again for servers without guided decoding.
 from __future__ import annotations
 
 from functools import cached_property
-from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, create_model, model_validator
@@ -19,9 +18,10 @@ from pydantic import BaseModel, Field, create_model, model_validator
 from boostqa.annotate.taxonomy import Taxonomy
 from boostqa.llm.schema_fields import text_field
 from boostqa.llm.types import LlmOutcome, LlmRequest, Sampling
+from boostqa.package_data import package_path
 from boostqa.schemas import AnnotationRecord, LlmQuarantineRecord
 
-PROMPTS = Path(__file__).parent / "prompts"
+PROMPTS = package_path("boostqa.annotate", "prompts")  # package data, versioned by file name
 STAGE = "annotate"
 DEFAULT_PROMPT_VERSION = "annotate_v2"
 RATIONALE_CHARS = 80

@@ -1,4 +1,4 @@
-"""Read the taxonomy from its single source of truth, the dbt seed CSVs, for prompts and label validation."""
+"""Read the taxonomy from its single source of truth, CSVs shipped as package data (dbt seeds them from there)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from boostqa.settings import PROJECT_ROOT
+from boostqa.package_data import resource_path
 
-TAXONOMY_DIR = PROJECT_ROOT / "dbt_project" / "seeds" / "taxonomy"
+# dbt_project.yml lists this folder among its seed-paths: the library and the warehouse read the same files.
+TAXONOMY_DIR = resource_path("taxonomy")
 
 
 @dataclass(frozen=True)

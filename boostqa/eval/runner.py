@@ -31,7 +31,7 @@ from boostqa.lake import layout
 from boostqa.lake.parquet import write_rows
 from boostqa.lake.store import ObjectStore
 from boostqa.lake.tables import ITEM_RESULT_SCHEMA, SCORE_SCHEMA
-from boostqa.settings import PROJECT_ROOT
+from boostqa.settings import get_settings, require_path
 
 log = logging.getLogger(__name__)
 _MODEL_FILES = {".json", ".safetensors", ".bin", ".model", ".txt"}
@@ -95,14 +95,16 @@ def _read_jsonl(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def run_hf_model(hf_folder: Path, requests_path: Path, responses_path: Path,
-                 python: Path = PROJECT_ROOT / ".venv-train" / "bin" / "python") -> None:
-    """Answer the requests with ``training.lm_requests`` in the training venv; its progress goes to our log.
+def run_hf_model(hf_folder: Path, requests_path: Path, responses_path: Path, python: Path | None = None) -> None:
+    """Answer the requests with ``training.lm_requests`` in the training venv (``python`` defaults to the
+    ``BOOSTQA_TRAINER__VENV`` one), run from ``BOOSTQA_TRAINER__CODE_DIR``; its progress goes to our log.
 
     Raises:
         ConfigError: no training venv or no model folder (not worth a retry).
         RuntimeError: the model process failed (its last output is in the message).
     """
+    trainer = get_settings().trainer
+    python = python or require_path(trainer.venv, "BOOSTQA_TRAINER__VENV") / "bin" / "python"
     if not python.exists():
         raise ConfigError(f"{python} is missing: run `make install` (it builds .venv-train)")
     if not (hf_folder / "config.json").exists():
@@ -110,7 +112,8 @@ def run_hf_model(hf_folder: Path, requests_path: Path, responses_path: Path,
     command = [str(python), "-m", "training.lm_requests", "--model", str(hf_folder), "--requests",
                str(requests_path), "--out", str(responses_path)]
     lines: list[str] = []
-    with subprocess.Popen(command, cwd=PROJECT_ROOT, stderr=subprocess.PIPE, text=True,  # noqa: S603
+    code_dir = require_path(trainer.code_dir, "BOOSTQA_TRAINER__CODE_DIR")
+    with subprocess.Popen(command, cwd=code_dir, stderr=subprocess.PIPE, text=True,  # noqa: S603
                           env={**os.environ, "TOKENIZERS_PARALLELISM": "false"}) as process:
         assert process.stderr is not None
         for line in process.stderr:

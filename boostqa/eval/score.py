@@ -5,15 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 from boostqa.benchmarks.formats import LETTERS
 from boostqa.errors import BoostqaError
 from boostqa.eval.answers import gsm8k_prediction, gsm8k_reference, math_prediction, normalize_math
 from boostqa.eval.prompts import EvalDoc
+from boostqa.package_data import package_path
 
-METRICS_DIR = Path(__file__).parent / "metrics"
+METRICS_DIR = package_path("boostqa.eval", "metrics")  # evaluate loads metric modules by path
 
 
 class MissingResponseError(BoostqaError):

@@ -1,4 +1,4 @@
-"""Production launchers: a Kubernetes Job or a Slurm batch script rendered from the templates in ``infra/``."""
+"""Production launchers: a Kubernetes Job or a Slurm batch script rendered from the configured templates."""
 
 from __future__ import annotations
 
@@ -16,11 +16,9 @@ from pydantic import BaseModel
 
 from boostqa.errors import ConfigError
 from boostqa.launch.spec import LaunchSpec, RunStatus, read_status_file
-from boostqa.settings import PROJECT_ROOT
+from boostqa.settings import get_settings, require_path
 
 log = logging.getLogger(__name__)
-K8S_TEMPLATE = PROJECT_ROOT / "infra" / "k8s" / "training-job.yaml"
-SLURM_TEMPLATE = PROJECT_ROOT / "infra" / "slurm" / "train.sbatch"
 
 
 class ClusterResources(BaseModel):
@@ -40,23 +38,41 @@ def _values(spec: LaunchSpec, resources: ClusterResources) -> dict[str, Any]:
             **resources.model_dump()}
 
 
-def render_kubernetes_manifests(spec: LaunchSpec, resources: ClusterResources, template: Path = K8S_TEMPLATE
+def kubernetes_template() -> Path:
+    """The Job template (``BOOSTQA_TRAINER__KUBERNETES_TEMPLATE``: infra/k8s/training-job.yaml or a copy of it).
+
+    Raises:
+        ConfigError: it is not set.
+    """
+    return require_path(get_settings().trainer.kubernetes_template, "BOOSTQA_TRAINER__KUBERNETES_TEMPLATE")
+
+
+def slurm_template() -> Path:
+    """The sbatch template (``BOOSTQA_TRAINER__SLURM_TEMPLATE``: infra/slurm/train.sbatch or a copy of it).
+
+    Raises:
+        ConfigError: it is not set.
+    """
+    return require_path(get_settings().trainer.slurm_template, "BOOSTQA_TRAINER__SLURM_TEMPLATE")
+
+
+def render_kubernetes_manifests(spec: LaunchSpec, resources: ClusterResources, template: Path | None = None
                                 ) -> list[dict[str, Any]]:
     """The run's objects: the headless Service its pods rendezvous through, and the Job (parsed, so a template
-    error fails here, not in the cluster)."""
-    text = Template(template.read_text()).substitute(_values(spec, resources))
+    error fails here, not in the cluster); ``template`` defaults to the configured one."""
+    text = Template((template or kubernetes_template()).read_text()).substitute(_values(spec, resources))
     return [doc for doc in yaml.safe_load_all(text) if doc]
 
 
-def render_kubernetes_job(spec: LaunchSpec, resources: ClusterResources, template: Path = K8S_TEMPLATE
+def render_kubernetes_job(spec: LaunchSpec, resources: ClusterResources, template: Path | None = None
                           ) -> dict[str, Any]:
     """The Job among the run's objects."""
     return next(doc for doc in render_kubernetes_manifests(spec, resources, template) if doc["kind"] == "Job")
 
 
-def render_slurm_script(spec: LaunchSpec, resources: ClusterResources, template: Path = SLURM_TEMPLATE) -> str:
-    """The sbatch script of a run."""
-    return Template(template.read_text()).substitute(_values(spec, resources))
+def render_slurm_script(spec: LaunchSpec, resources: ClusterResources, template: Path | None = None) -> str:
+    """The sbatch script of a run (``template`` defaults to the configured one)."""
+    return Template((template or slurm_template()).read_text()).substitute(_values(spec, resources))
 
 
 def _run(argv: list[str], stdin: str | None = None) -> str:

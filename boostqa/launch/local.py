@@ -9,7 +9,7 @@ from pathlib import Path
 
 from boostqa.errors import ConfigError
 from boostqa.launch.spec import LaunchSpec, RunStatus, read_status_file
-from boostqa.settings import PROJECT_ROOT
+from boostqa.settings import get_settings, require_path
 
 # torchrun's agent checks its workers every 0.1 s by default. On a small CPU box its wake-ups preempt the trainer's
 # OpenMP threads, which then wait at every barrier (docs/training.md, P5). A dead rank is still noticed in seconds.
@@ -19,8 +19,29 @@ MONITOR_INTERVAL_S = 5
 class LocalLauncher:
     """Runs ``torchrun -m training.train`` beside the pipeline (CPU here; a single GPU box works the same)."""
 
-    def __init__(self, venv: Path = PROJECT_ROOT / ".venv-train", cwd: Path = PROJECT_ROOT) -> None:
-        self.venv, self.cwd = venv, cwd
+    def __init__(self, venv: Path | None = None, cwd: Path | None = None,
+                 torch_extensions_dir: Path | None = None) -> None:
+        """Each path defaults to its trainer setting (``BOOSTQA_TRAINER__VENV``, ``__CODE_DIR``,
+        ``__TORCH_EXTENSIONS_DIR``); the venv and the code folder are needed only to submit."""
+        self._venv, self._cwd, self._torch_extensions_dir = venv, cwd, torch_extensions_dir
+
+    @property
+    def venv(self) -> Path:
+        """The training venv (its ``bin/torchrun``)."""
+        return self._venv or require_path(get_settings().trainer.venv, "BOOSTQA_TRAINER__VENV")
+
+    @property
+    def cwd(self) -> Path:
+        """Where torchrun starts: the folder holding ``training/``."""
+        return self._cwd or require_path(get_settings().trainer.code_dir, "BOOSTQA_TRAINER__CODE_DIR")
+
+    @property
+    def torch_extensions_dir(self) -> Path:
+        """DeepSpeed's JIT op cache, shared by runs so an op compiles once."""
+        if self._torch_extensions_dir is not None:
+            return self._torch_extensions_dir
+        settings = get_settings()
+        return settings.trainer.torch_extensions_dir or settings.state_dir / "torch_extensions"
 
     def command(self, spec: LaunchSpec) -> list[str]:
         """The torchrun command line of a spec."""
@@ -38,7 +59,7 @@ class LocalLauncher:
         output = Path(spec.output_dir)
         output.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, "DS_ACCELERATOR": os.environ.get("DS_ACCELERATOR", "cpu"),
-               "TORCH_EXTENSIONS_DIR": str(PROJECT_ROOT / ".state" / "torch_extensions"), **spec.env}
+               "TORCH_EXTENSIONS_DIR": str(self.torch_extensions_dir), **spec.env}
         with (output / "launcher.log").open("ab") as log:
             process = subprocess.Popen(self.command(spec), cwd=self.cwd, env=env, stdout=log,  # noqa: S603
                                        stderr=subprocess.STDOUT, start_new_session=True)

@@ -8,10 +8,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from boostqa.errors import ConfigError
-from boostqa.warehouse import DBT_PROJECT_DIR
+from boostqa.warehouse import dbt_project_dir
 
-PRICES_CSV = DBT_PROJECT_DIR / "seeds" / "planning" / "llm_prices.csv"
-DBT_PROJECT_YML = DBT_PROJECT_DIR / "dbt_project.yml"
+PRICES_SEED = Path("seeds") / "planning" / "llm_prices.csv"  # in the dbt project
 CURRENCY = "USD"
 
 
@@ -50,8 +49,8 @@ class PriceList:
         if self.default is not None:
             return self.default
         raise UnknownModelPrice(
-            f"model {model!r} has no price in llm_prices version {self.version!r} ({PRICES_CSV}): add a row "
-            "(then run warehouse_build so dbt costs it too), or set BOOSTQA_BUDGET__DEFAULT_USD_PER_MILLION_"
+            f"model {model!r} has no price in llm_prices version {self.version!r} (dbt_project/{PRICES_SEED}): add a "
+            "row (then run warehouse_build so dbt costs it too), or set BOOSTQA_BUDGET__DEFAULT_USD_PER_MILLION_"
             "PROMPT_TOKENS and ..._COMPLETION_TOKENS, or drop the USD caps and budget in tokens"
         )
 
@@ -75,27 +74,31 @@ class PriceList:
         return max(costs)
 
 
-def dbt_price_version(project_yml: Path = DBT_PROJECT_YML) -> str:
-    """The dbt var ``llm_price_version`` (what ``fct_llm_usage`` costs the ledger with).
+def dbt_price_version(project_yml: Path | None = None) -> str:
+    """The dbt var ``llm_price_version`` (what ``fct_llm_usage`` costs the ledger with) of ``project_yml`` (default:
+    the configured project's dbt_project.yml).
 
     Raises:
-        ConfigError: dbt_project.yml has no such var.
+        ConfigError: dbt_project.yml has no such var, or no project is configured.
     """
     import yaml
 
+    project_yml = project_yml or dbt_project_dir() / "dbt_project.yml"
     variables = (yaml.safe_load(project_yml.read_text()) or {}).get("vars") or {}
     if "llm_price_version" not in variables:
         raise ConfigError(f"{project_yml} has no var llm_price_version: set BOOSTQA_BUDGET__PRICE_VERSION")
     return str(variables["llm_price_version"])
 
 
-def load_prices(version: str | None = None, default: Price | None = None, path: Path = PRICES_CSV) -> PriceList:
-    """The rows of one price version (default: the dbt var ``llm_price_version``).
+def load_prices(version: str | None = None, default: Price | None = None, path: Path | None = None) -> PriceList:
+    """The rows of one price version (default: the dbt var ``llm_price_version``) of the price seed at ``path``
+    (default: the configured dbt project's).
 
     Raises:
         ConfigError: the file is missing or has no row of that version.
     """
     version = version or dbt_price_version()
+    path = path or dbt_project_dir() / PRICES_SEED
     if not path.exists():
         raise ConfigError(f"price list {path} is missing")
     with path.open(newline="", encoding="utf-8") as handle:

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-from boostqa.settings import PROJECT_ROOT
-
-RUNBOOK_PATH = PROJECT_ROOT / "docs" / "runbook.md"
-
 # anchor (a heading of docs/runbook.md, as GitHub slugs it) -> title
 INCIDENTS: dict[str, str] = {
     "1-vllm-server-down": "vLLM server down",

@@ -1,1 +1,1 @@
-"""Operator-facing summaries and reports built from the warehouse marts."""
+"""The HTML report built from the warehouse marts (the report operator and `boostqa report` render it)."""

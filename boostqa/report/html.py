@@ -13,12 +13,13 @@ import duckdb
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from boostqa.lake.store import ObjectStore
+from boostqa.package_data import package_path
 from boostqa.report import plots
 from boostqa.settings import BoostqaSettings
 from boostqa.warehouse import query, warehouse_snapshot
 
 log = logging.getLogger(__name__)
-TEMPLATES = Path(__file__).parent / "templates"
+TEMPLATES = package_path("boostqa.report", "templates")
 
 
 def _rows(warehouse: Path, sql: str) -> list[dict[str, Any]]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, Field, model_validator
@@ -12,10 +11,11 @@ from pydantic import BaseModel, Field, model_validator
 from boostqa.annotate.taxonomy import Taxonomy
 from boostqa.llm.schema_fields import text_field
 from boostqa.llm.types import LlmRequest, Sampling
+from boostqa.package_data import package_path
 from boostqa.synthesize.records import SynthesisJob
 from boostqa.vocabulary import StrategyName
 
-PROMPTS = Path(__file__).parent / "prompts"
+PROMPTS = package_path("boostqa.synthesize", "prompts")  # package data, versioned by file name
 LETTERS = ("A", "B", "C", "D")
 MC_RULES = ('Reply with JSON only: {"question": <the question, without the options>, "options": [4 distinct '
             'options], "answer_option": <"A", "B", "C" or "D">, "draft_answer": <a short worked answer>}')

@@ -3,7 +3,8 @@
 # the pipeline venv (requirements/airflow-image.lock: the pipeline extra plus Celery, the FAB auth manager and the
 # Postgres driver), kubectl for the Kubernetes training launcher, the
 # boostqa package and its Airflow adapter, the DAGs, and the dbt project with its parsed manifest (cosmos renders
-# the dbt task groups from it at parse time). The vLLM servers and the trainer have their own images.
+# the dbt task groups from it at parse time), plus boostqa_dev for the `boostqa ops` chores airflow-init runs.
+# The vLLM servers and the trainer have their own images.
 # Build from the repository root: docker build -f infra/docker/airflow.Dockerfile -t boostqa/airflow:<tag> .
 ARG PYTHON_IMAGE=python:3.11.14-slim-bookworm
 FROM ${PYTHON_IMAGE}
@@ -16,6 +17,9 @@ ENV PYTHONUNBUFFERED=1 \
     PATH=/opt/venv/bin:${PATH} \
     AIRFLOW_HOME=/opt/airflow \
     BOOSTQA_STATE_DIR=/opt/boostqa/state \
+    BOOSTQA_DBT_PROJECT_DIR=/opt/boostqa/dbt_project \
+    BOOSTQA_TRAINER__KUBERNETES_TEMPLATE=/opt/boostqa/infra/k8s/training-job.yaml \
+    BOOSTQA_TRAINER__SLURM_TEMPLATE=/opt/boostqa/infra/slurm/train.sbatch \
     DBT_SEND_ANONYMOUS_USAGE_STATS=False \
     DO_NOT_TRACK=1
 
@@ -39,12 +43,14 @@ COPY pyproject.toml README.md ./
 COPY boostqa boostqa
 COPY plugins plugins
 COPY training training
-# Editable, so PROJECT_ROOT is /opt/boostqa and the mounted dags/ and dbt_project/ (compose) are the ones used.
+COPY infra/boostqa_dev infra/boostqa_dev
+# Editable, like the checkout; the library finds its package data in boostqa/, everything else through the
+# BOOSTQA_* paths above (the mounted dags/ and dbt_project/ of compose are the ones used).
 RUN uv pip install --no-cache --no-deps -e .
 
 COPY dags dags
 COPY dbt_project dbt_project
-# The cluster launchers render these templates (boostqa/launch/cluster.py reads them under PROJECT_ROOT).
+# The cluster launchers render these templates (BOOSTQA_TRAINER__KUBERNETES_TEMPLATE, __SLURM_TEMPLATE above).
 COPY infra/k8s infra/k8s
 COPY infra/slurm infra/slurm
 # Same placeholders as the Makefile's manifest rule: parsing needs no database or S3.

@@ -1,7 +1,7 @@
 """A long-lived ``airflow dags test`` for the embedded stack: one process runs DAG run after DAG run, so the demo and
 a test session pay Airflow's start-up (imports, the in-process execution API, about 25 s) once instead of per run.
 
-Protocol (``boostqa.stack.dag_runs.DagRunner`` is the client): one JSON request per line on stdin, ``{"dag_id",
+Protocol (``boostqa_dev.stack.dag_runs.DagRunner`` is the client): one JSON request per line on stdin, ``{"dag_id",
 "logical_date", "conf", "env", "log_file"}``; one JSON reply per line on the original stdout, ``{"state"}`` or
 ``{"state": "error", "error"}``. Each run's output (Airflow's and the tasks') goes to its ``log_file``. The runner
 parses the DAG and calls ``dag.test()`` exactly as ``airflow dags test`` does; it exits when stdin closes.

@@ -15,7 +15,7 @@ from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, 
 from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
 from cosmos.profiles.base import BaseProfileMapping
 
-from boostqa.warehouse import DBT_PROJECT_DIR, dbt_env
+from boostqa.warehouse import dbt_env, dbt_project_dir
 from boostqa_airflow.constants import DBT_POOL, S3_CONN_ID, WAREHOUSE_CONN_ID
 from boostqa_airflow.hooks.lake import LakeHook
 from boostqa_airflow.hooks.warehouse import WarehouseHook
@@ -23,13 +23,17 @@ from boostqa_airflow.policy import TaskKind, retry_args
 
 PROFILE_NAME = "boostqa"
 TARGET_NAME = "dev"
-MANIFEST_PATH = DBT_PROJECT_DIR / "target" / "manifest.json"
+
+
+def manifest_path() -> Path:
+    """The parsed manifest cosmos renders task groups from (``make install`` and the image run ``dbt parse``)."""
+    return dbt_project_dir() / "target" / "manifest.json"
 
 
 @cache
 def _checked_in_profile() -> dict[str, Any]:
     """The target of dbt_project/profiles.yml: one profile definition for Airflow and the command line."""
-    profiles = yaml.safe_load((DBT_PROJECT_DIR / "profiles.yml").read_text())
+    profiles = yaml.safe_load((dbt_project_dir() / "profiles.yml").read_text())
     output: dict[str, Any] = profiles[PROFILE_NAME]["outputs"][TARGET_NAME]
     return output
 
@@ -84,11 +88,12 @@ def source_freshness(conn_id: str = WAREHOUSE_CONN_ID, lake_conn_id: str = S3_CO
     with tempfile.TemporaryDirectory(prefix="boostqa-freshness-") as folder:
         target = Path(folder) / "target"
         target.mkdir()
-        partial = MANIFEST_PATH.with_name("partial_parse.msgpack")
+        partial = manifest_path().with_name("partial_parse.msgpack")
         if partial.exists():
             shutil.copyfile(partial, target / partial.name)
-        result = run_command(["dbt", "source", "freshness", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir",
-                              str(DBT_PROJECT_DIR), "--target-path", str(target), "--log-path", folder], env, folder)
+        project = str(dbt_project_dir())
+        result = run_command(["dbt", "source", "freshness", "--project-dir", project, "--profiles-dir", project,
+                              "--target-path", str(target), "--log-path", folder], env, folder)
         sources = target / "sources.json"
         if not sources.exists():
             raise RuntimeError(f"`dbt source freshness` checked no table: {result.exception or 'see its log above'}")
@@ -118,12 +123,13 @@ def warehouse_task_group(group_id: str, select: list[str] | None = None, exclude
     Env vars rather than ``--vars``: a new ``--vars`` value makes dbt re-parse the whole project (seconds per
     task), a new env var value only the few models that read it.
     """
-    if not Path(MANIFEST_PATH).exists():
-        raise FileNotFoundError(f"{MANIFEST_PATH} is missing: run `make install` (it runs `dbt parse`)")
+    manifest = manifest_path()
+    if not manifest.exists():
+        raise FileNotFoundError(f"{manifest} is missing: run `make install` (it runs `dbt parse`)")
     group = DbtTaskGroup(
         group_id=group_id,
         project_config=ProjectConfig(
-            dbt_project_path=DBT_PROJECT_DIR, manifest_path=MANIFEST_PATH, install_dbt_deps=False
+            dbt_project_path=dbt_project_dir(), manifest_path=manifest, install_dbt_deps=False
         ),
         profile_config=profile_config(),
         execution_config=ExecutionConfig(execution_mode=ExecutionMode.WATCHER,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from bench.measured import README, current_section, render, replace_section
 from bench.record import RESULTS, BenchRecord, Check, latest_records, write_record
-from boostqa.settings import PROJECT_ROOT
+from boostqa_dev.checkout import PROJECT_ROOT
 
 LINK = re.compile(r"\]\((bench/results/[^)]+\.json)\)")
 

@@ -11,7 +11,7 @@ import pytest
 
 from bench.record import RESULTS, BenchRecord, read_record
 from boostqa.launch.local import MONITOR_INTERVAL_S
-from boostqa.settings import PROJECT_ROOT
+from boostqa_dev.checkout import PROJECT_ROOT
 from tests.bench.fake_openai import fake_openai
 
 PIPELINE_PYTHON = PROJECT_ROOT / ".venv" / "bin" / "python"

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from boostqa.settings import PROJECT_ROOT
+from boostqa_dev.checkout import PROJECT_ROOT
 
 pytestmark = pytest.mark.dag
 EXPECTED_DAGS = {"seed_ingest", "seed_annotate", "warehouse_build", "qa_synthesis", "mixture_export", "midtrain",

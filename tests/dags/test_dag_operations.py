@@ -8,8 +8,8 @@ from collections.abc import Iterator
 import pytest
 
 from boostqa.ops.runbook import DAG_INCIDENTS
-from boostqa.settings import PROJECT_ROOT
-from boostqa.stack.names import DBT_POOL, EVAL_POOL, LLM_POOLS, POOLS
+from boostqa_airflow.constants import DBT_POOL, EVAL_POOL, LLM_POOLS, POOLS
+from boostqa_dev.checkout import PROJECT_ROOT
 
 pytestmark = pytest.mark.dag
 

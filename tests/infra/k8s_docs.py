@@ -8,9 +8,9 @@ from typing import Any
 
 import yaml
 
-from boostqa.launch.cluster import K8S_TEMPLATE, ClusterResources, render_kubernetes_manifests
+from boostqa.launch.cluster import ClusterResources, kubernetes_template, render_kubernetes_manifests
 from boostqa.launch.spec import LaunchSpec
-from boostqa.settings import PROJECT_ROOT
+from boostqa_dev.checkout import PROJECT_ROOT
 
 Doc = dict[str, Any]
 K8S = PROJECT_ROOT / "infra" / "k8s"
@@ -26,7 +26,7 @@ POD_TEMPLATE_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "Job", "ReplicaS
 
 def load_docs(path: Path) -> list[Doc]:
     """The non-empty YAML documents of a file; the training template is rendered first (it has ${...} slots)."""
-    if path.resolve() == K8S_TEMPLATE.resolve():
+    if path.resolve() == kubernetes_template().resolve():
         return render_kubernetes_manifests(SAMPLE_LAUNCH, ClusterResources(), template=path)
     return [doc for doc in yaml.safe_load_all(path.read_text()) if doc]
 

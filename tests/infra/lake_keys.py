@@ -10,8 +10,8 @@ from boostqa.ingest.validate import INGEST_STAGE
 from boostqa.lake import layout
 from boostqa.lake.bootstrap import ensure_schema_parts
 from boostqa.launch.cluster import ClusterResources
-from boostqa.settings import PROJECT_ROOT
 from boostqa.synthesize.stage import STAGE as SYNTHESIZE
+from boostqa_dev.checkout import PROJECT_ROOT
 from tests.conftest import MemoryStore
 
 DAY, RUN, SOURCE, PART = date(2026, 1, 2), "r1", "mmlu", layout.part_name(0)

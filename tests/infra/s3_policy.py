@@ -7,7 +7,8 @@ from fnmatch import fnmatchcase
 from functools import cache
 from typing import Any
 
-from boostqa.settings import PROJECT_ROOT, LakeSettings
+from boostqa.settings import LakeSettings
+from boostqa_dev.checkout import PROJECT_ROOT
 
 POLICY_DIR = PROJECT_ROOT / "infra" / "s3"
 BUCKET = LakeSettings().bucket  # the default bucket the placeholder ${bucket} stands for

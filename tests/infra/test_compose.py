@@ -14,10 +14,11 @@ from urllib.parse import urlparse
 
 import pytest
 
-from boostqa.ops.pools import pool_document
-from boostqa.settings import PROJECT_ROOT, BoostqaSettings
-from boostqa.stack.airflow_home import connections
-from boostqa.stack.names import ALERTS_CONN_ID, LLM_CONN_IDS, POOLS, S3_CONN_ID, WAREHOUSE_CONN_ID
+from boostqa.settings import BoostqaSettings
+from boostqa_airflow.constants import ALERTS_CONN_ID, LLM_CONN_IDS, POOLS, S3_CONN_ID, WAREHOUSE_CONN_ID
+from boostqa_dev.checkout import PROJECT_ROOT
+from boostqa_dev.ops.pools import pool_document
+from boostqa_dev.stack.airflow_home import connections
 
 COMPOSE_FILE = PROJECT_ROOT / "docker-compose.yaml"
 ENV_EXAMPLE = PROJECT_ROOT / "infra" / "compose.env.example"
@@ -203,11 +204,27 @@ def test_dbt_writes_the_warehouse_file_the_report_and_ops_sql_read(config: dict[
 
 
 def test_the_airflow_image_carries_the_templates_the_cluster_launchers_render() -> None:
-    from boostqa.launch.cluster import K8S_TEMPLATE, SLURM_TEMPLATE
+    from boostqa.launch.cluster import kubernetes_template, slurm_template
 
     dockerfile = (PROJECT_ROOT / "infra" / "docker" / "airflow.Dockerfile").read_text()
     copied = [line.split()[1] for line in dockerfile.splitlines() if line.startswith("COPY ") and "--from" not in line]
-    for template in (K8S_TEMPLATE, SLURM_TEMPLATE):
+    for template in (kubernetes_template(), slurm_template()):
         relative = template.relative_to(PROJECT_ROOT).as_posix()
         assert any(relative == c or relative.startswith(c.rstrip("/") + "/") for c in copied), relative
     assert "/opt/airflow/logs" in dockerfile  # compose mounts a volume there; the image must own the folder
+
+
+def test_the_airflow_image_sets_the_paths_the_library_leaves_to_its_deployment() -> None:
+    """The image's ENV names the dbt project and the launcher templates at the places it copies them to: the same
+    files, relative to the repository, that the dev stack points the library at from a checkout."""
+    from boostqa_dev.checkout import checkout_env
+
+    dockerfile = (PROJECT_ROOT / "infra" / "docker" / "airflow.Dockerfile").read_text()
+    home = Path(re.search(r"^WORKDIR (\S+)$", dockerfile, re.M).group(1))
+    env = dict(re.findall(r"\b(BOOSTQA_\w+)=(\S+)", dockerfile))
+    copied = [line.split()[2] for line in dockerfile.splitlines() if line.startswith("COPY ") and "--from" not in line]
+    assert env["BOOSTQA_STATE_DIR"]  # required by the library: the image's volume
+    for name in ("BOOSTQA_DBT_PROJECT_DIR", "BOOSTQA_TRAINER__KUBERNETES_TEMPLATE", "BOOSTQA_TRAINER__SLURM_TEMPLATE"):
+        relative = Path(env[name]).relative_to(home)
+        assert relative == Path(checkout_env()[name]).relative_to(PROJECT_ROOT), name
+        assert any(relative.is_relative_to(target) for target in copied), f"{name}: the image has no {relative}"

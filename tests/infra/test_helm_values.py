@@ -13,7 +13,8 @@ import jsonschema
 import pytest
 import yaml
 
-from boostqa.settings import PROJECT_ROOT, BoostqaSettings
+from boostqa.settings import BoostqaSettings
+from boostqa_dev.checkout import PROJECT_ROOT
 from tests.infra.k8s_docs import HELM_SCHEMA, HELM_VALUES, all_docs, defined_secrets, of_kind
 
 VALUES: dict[str, Any] = yaml.safe_load(HELM_VALUES.read_text())

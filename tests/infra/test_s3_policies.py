@@ -10,7 +10,7 @@ import jsonschema
 import pytest
 import yaml
 
-from boostqa.settings import PROJECT_ROOT
+from boostqa_dev.checkout import PROJECT_ROOT
 from tests.infra import lake_keys
 from tests.infra.k8s_docs import walk
 from tests.infra.s3_policy import (

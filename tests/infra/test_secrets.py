@@ -7,8 +7,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from boostqa.settings import BoostqaSettings
-from boostqa.stack.airflow_home import connections
-from boostqa.stack.names import ALERTS_CONN_ID, LLM_CONN_IDS, S3_CONN_ID, WAREHOUSE_CONN_ID
+from boostqa_airflow.constants import ALERTS_CONN_ID, LLM_CONN_IDS, S3_CONN_ID, WAREHOUSE_CONN_ID
+from boostqa_dev.stack.airflow_home import connections
 from tests.infra.k8s_docs import SECRETS_FILE, Doc, all_docs, cli_args, container_port, defined_secrets, load_docs
 from tests.infra.s3_policy import POLICY_DIR
 

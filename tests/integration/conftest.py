@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from boostqa.demo import run_dag
 from boostqa.settings import BoostqaSettings
+from boostqa_dev.demo import run_dag
 
 # Chromium as root on a closed network: no sandbox, no GPU, no background calls home.
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",

@@ -25,8 +25,8 @@ from typing import Any
 import pytest
 
 from boostqa.settings import BoostqaSettings
-from boostqa.stack.airflow_home import airflow_env
-from boostqa.stack.names import LLM_CONN_IDS
+from boostqa_airflow.constants import LLM_CONN_IDS
+from boostqa_dev.stack.airflow_home import airflow_env
 
 REPLIES = Path(__file__).parents[1] / "fixtures" / "llm" / "generator_replies.jsonl"
 REPLY_FIELDS = ("question", "options", "answer_option", "draft_answer")
@@ -152,7 +152,7 @@ def recorded_generator(settings: BoostqaSettings, monkeypatch: pytest.MonkeyPatc
             env[conn_var] = json.dumps(conn)
         return env
 
-    monkeypatch.setattr("boostqa.demo.airflow_env", env_with_recorded_generator)
+    monkeypatch.setattr("boostqa_dev.demo.airflow_env", env_with_recorded_generator)
     try:
         yield replies
     finally:

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from boostqa.settings import BoostqaSettings
-from boostqa.stack import dag_runs
-from boostqa.stack.airflow_home import airflow_env
+from boostqa_dev.stack import dag_runs
+from boostqa_dev.stack.airflow_home import airflow_env
 
 pytestmark = pytest.mark.integration
 

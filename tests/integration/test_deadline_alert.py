@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from boostqa.stack import airflow_home, ui
-from boostqa.stack.airflow_home import airflow_env
-from boostqa.stack.ports import port_is_open, wait_until
-from boostqa.stack.process import start, stop
+from boostqa_dev.stack import airflow_home, ui
+from boostqa_dev.stack.airflow_home import airflow_env
+from boostqa_dev.stack.ports import port_is_open, wait_until
+from boostqa_dev.stack.process import start, stop
 from tests.conftest import WebhookReceiver, isolated_settings
 
 pytestmark = pytest.mark.integration

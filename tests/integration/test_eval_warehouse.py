@@ -15,8 +15,8 @@ from boostqa.lake.parquet import parquet_bytes
 from boostqa.lake.store import ObjectStore
 from boostqa.lake.tables import ITEM_RESULT_SCHEMA, SCORE_SCHEMA, SEED_SCHEMA
 from boostqa.settings import BoostqaSettings
-from boostqa.stack.seaweedfs import lake_config
 from boostqa.warehouse import dbt_env, query, run_dbt
+from boostqa_dev.stack.seaweedfs import lake_config
 from tests.conftest import reset_lake_prefixes
 
 pytestmark = pytest.mark.integration

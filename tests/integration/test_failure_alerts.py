@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from boostqa.settings import BoostqaSettings
-from boostqa.stack.airflow_home import airflow_env
+from boostqa_dev.stack.airflow_home import airflow_env
 from tests.conftest import WebhookReceiver
 
 pytestmark = pytest.mark.integration

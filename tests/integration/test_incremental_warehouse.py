@@ -28,9 +28,9 @@ from boostqa.lake.store import ObjectStore
 from boostqa.lake.tables import LEDGER_SCHEMA, LINEAGE_SCHEMA, QA_SCHEMA, TRAINING_SAMPLES_SCHEMA
 from boostqa.qc.stage import run_qc
 from boostqa.settings import BoostqaSettings
-from boostqa.stack.seaweedfs import lake_config
 from boostqa.synthesize.stage import STAGE as SYNTHESIZE
 from boostqa.warehouse import dbt_env, query, run_dbt
+from boostqa_dev.stack.seaweedfs import lake_config
 from tests.boostqa.qc.planted import planted_items
 from tests.conftest import lake_rows, reset_lake_prefixes
 

@@ -18,8 +18,8 @@ from boostqa.llm.client import LlmClient, LlmUnavailable
 from boostqa.llm.transport import OpenAiTransport
 from boostqa.llm.types import LlmEndpoint, LlmOutcome
 from boostqa.settings import RESOURCES, BoostqaSettings
-from boostqa.stack import llm_server
-from boostqa.stack.process import stop
+from boostqa_dev.stack import llm_server
+from boostqa_dev.stack.process import stop
 
 pytestmark = pytest.mark.integration
 

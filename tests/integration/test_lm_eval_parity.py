@@ -20,8 +20,9 @@ from boostqa.eval.lm_eval_tasks import TASK_PREFIX, write_lm_eval_tasks
 from boostqa.eval.runner import run_hf_model
 from boostqa.eval.score import benchmark_metrics, score_docs
 from boostqa.eval.tasks import EvalTaskSettings, load_docs, model_requests
-from boostqa.settings import PROJECT_ROOT, BoostqaSettings
-from boostqa.stack.llm_server import ensure_model
+from boostqa.settings import BoostqaSettings
+from boostqa_dev.checkout import PROJECT_ROOT
+from boostqa_dev.stack.llm_server import ensure_model
 
 pytestmark = pytest.mark.integration
 LIMIT = 2  # items per benchmark (20 in all, with 5-shot MMLU/CMMLU/C-Eval prompts): quick on 2 cores

@@ -15,7 +15,7 @@ from boostqa.benchmarks.loader import edition_files, subjects_of
 from boostqa.benchmarks.registry import BENCHMARKS, BenchmarkSpec
 from boostqa.eval.prompts import EvalDoc, description
 from boostqa.eval.tasks import DEFAULT_FEWSHOT, EvalTaskSettings, load_docs
-from boostqa.settings import PROJECT_ROOT
+from boostqa_dev.checkout import PROJECT_ROOT
 
 pytestmark = pytest.mark.integration
 SCRIPT = Path(__file__).with_name("lm_eval_prompts.py")

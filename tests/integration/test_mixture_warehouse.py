@@ -20,8 +20,8 @@ from boostqa.lake.tables import QA_SCHEMA
 from boostqa.launch.metrics import publish_training_metrics
 from boostqa.qc.stage import run_qc
 from boostqa.settings import BoostqaSettings
-from boostqa.stack.seaweedfs import lake_config
 from boostqa.warehouse import dbt_env, query, run_dbt
+from boostqa_dev.stack.seaweedfs import lake_config
 from tests.boostqa.export.test_mixture import tokenizer_dir  # noqa: F401 - fixture
 from tests.boostqa.qc.planted import planted_items
 from tests.conftest import reset_lake_prefixes

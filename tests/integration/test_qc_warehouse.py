@@ -16,8 +16,8 @@ from boostqa.lake.store import ObjectStore
 from boostqa.lake.tables import QA_SCHEMA
 from boostqa.qc.stage import run_qc
 from boostqa.settings import BoostqaSettings
-from boostqa.stack.seaweedfs import lake_config
 from boostqa.warehouse import dbt_env, query, run_dbt, warehouse_snapshot
+from boostqa_dev.stack.seaweedfs import lake_config
 from tests.boostqa.qc.planted import RUN_ID, planted_items
 from tests.conftest import reset_lake_prefixes
 

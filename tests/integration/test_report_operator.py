@@ -11,8 +11,8 @@ import pytest
 
 from boostqa.lake.store import ObjectStore
 from boostqa.settings import BoostqaSettings
-from boostqa.stack.seaweedfs import lake_config
 from boostqa_airflow.operators.report import ReportOperator
+from boostqa_dev.stack.seaweedfs import lake_config
 from tests.conftest import isolated_settings
 
 pytestmark = pytest.mark.integration

@@ -18,13 +18,13 @@ from datetime import date, timedelta
 
 import pytest
 
-from boostqa.demo import run_dag
 from boostqa.lake.store import ObjectStore
-from boostqa.report.days import day_row
 from boostqa.settings import BoostqaSettings
-from boostqa.stack.llm_server import model_dir
-from boostqa.stack.seaweedfs import lake_config
 from boostqa.warehouse import query
+from boostqa_dev.demo import run_dag
+from boostqa_dev.report.days import day_row
+from boostqa_dev.stack.llm_server import model_dir
+from boostqa_dev.stack.seaweedfs import lake_config
 from tests.conftest import lake_rows, run_ids
 from tests.integration.recorded_generator import MODEL, ReplySet, recorded_generator
 

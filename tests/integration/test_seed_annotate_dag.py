@@ -8,10 +8,10 @@ from datetime import date
 
 import pytest
 
-from boostqa.demo import run_dag
 from boostqa.lake.store import ObjectStore
 from boostqa.settings import BoostqaSettings
-from boostqa.stack.seaweedfs import lake_config
+from boostqa_dev.demo import run_dag
+from boostqa_dev.stack.seaweedfs import lake_config
 from tests.conftest import lake_rows, new_run_id, run_ids
 
 pytestmark = pytest.mark.integration

@@ -11,13 +11,13 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from boostqa.demo import run_dag
 from boostqa.lake.store import ObjectStore
 from boostqa.schemas import IngestManifest
 from boostqa.settings import BoostqaSettings
-from boostqa.stack import manager
-from boostqa.stack.seaweedfs import lake_config
 from boostqa.warehouse import dbt_env, query, run_dbt
+from boostqa_dev.demo import run_dag
+from boostqa_dev.stack import manager
+from boostqa_dev.stack.seaweedfs import lake_config
 
 pytestmark = pytest.mark.integration
 DAY = date(2026, 11, 20)

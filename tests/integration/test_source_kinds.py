@@ -17,7 +17,7 @@ from boostqa.ingest.fetch import fetch_source
 from boostqa.ingest.runner import ingest_source
 from boostqa.lake.store import ObjectStore
 from boostqa.settings import RESOURCES, BoostqaSettings
-from boostqa.stack.seaweedfs import lake_config
+from boostqa_dev.stack.seaweedfs import lake_config
 
 pytestmark = pytest.mark.integration
 SEEDS = RESOURCES / "seeds"

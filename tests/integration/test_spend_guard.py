@@ -15,12 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from boostqa.demo import run_dag
 from boostqa.errors import StackError
 from boostqa.lake.store import ObjectStore
 from boostqa.settings import BoostqaSettings
-from boostqa.stack.seaweedfs import lake_config
 from boostqa.warehouse import dbt_env, query, run_dbt
+from boostqa_dev.demo import run_dag
+from boostqa_dev.stack.seaweedfs import lake_config
 from tests.conftest import lake_rows, new_run_id, run_ids
 from tests.integration.recorded_generator import recorded_generator
 

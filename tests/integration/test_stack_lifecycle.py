@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from boostqa.errors import StackError
-from boostqa.stack import manager, seaweedfs
-from boostqa.stack.process import read_pid
+from boostqa_dev.stack import manager, seaweedfs
+from boostqa_dev.stack.process import read_pid
 from tests.conftest import isolated_settings
 
 pytestmark = pytest.mark.integration

@@ -15,13 +15,14 @@ from typing import Any
 
 import pytest
 
-from boostqa.demo import run_dag
 from boostqa.lake.store import ObjectStore
 from boostqa.lake.versions import read_pointer
-from boostqa.settings import PROJECT_ROOT, BoostqaSettings
-from boostqa.stack.llm_server import model_dir
-from boostqa.stack.seaweedfs import lake_config
+from boostqa.settings import BoostqaSettings
 from boostqa.warehouse import query
+from boostqa_dev.checkout import PROJECT_ROOT
+from boostqa_dev.demo import run_dag
+from boostqa_dev.stack.llm_server import model_dir
+from boostqa_dev.stack.seaweedfs import lake_config
 from tests.conftest import lake_rows
 from tests.integration.recorded_generator import recorded_generator
 

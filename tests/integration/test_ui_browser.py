@@ -13,10 +13,11 @@ from typing import Any
 import pytest
 
 from boostqa.lake.store import LakeConfig
-from boostqa.settings import PROJECT_ROOT, BoostqaSettings
-from boostqa.stack import airflow_home, ui
-from boostqa.stack.process import stop
+from boostqa.settings import BoostqaSettings
 from boostqa.warehouse import dbt_env, run_dbt
+from boostqa_dev.checkout import PROJECT_ROOT
+from boostqa_dev.stack import airflow_home, ui
+from boostqa_dev.stack.process import stop
 from tests.conftest import isolated_settings
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from boostqa.settings import PROJECT_ROOT
+from boostqa_dev.checkout import PROJECT_ROOT
 
 TRAIN_PYTHON = PROJECT_ROOT / ".venv-train" / "bin" / "python"
 

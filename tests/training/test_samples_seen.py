@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from boostqa.settings import PROJECT_ROOT
+from boostqa_dev.checkout import PROJECT_ROOT
 from tests.training.test_data import _mixture
 from training.data import PackedMixture
 from training.samples import (

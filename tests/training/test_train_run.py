@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from boostqa.settings import PROJECT_ROOT
+from boostqa_dev.checkout import PROJECT_ROOT
 from tests.training.test_data import _mixture
 from training.data import PackedMixture
 from training.samples import read_samples

@@ -16,7 +16,6 @@ from boostqa.eval.config import EvalRunConfig
 from boostqa.eval.runner import ModelTarget, evaluate_model
 from boostqa.lake.versions import read_pointer
 from boostqa.settings import get_settings
-from boostqa.stack.llm_server import model_dir
 from boostqa_airflow.constants import S3_CONN_ID
 from boostqa_airflow.hooks.lake import LakeHook
 
@@ -84,7 +83,7 @@ class ResolveEvalTargetsOperator(BaseOperator):
             if checkpoint is not None:
                 models.append(checkpoint)
         if config.with_baseline:
-            baseline = config.baseline_hf_folder or str(model_dir(get_settings()))
+            baseline = config.baseline_hf_folder or str(get_settings().served_model_dir)
             models.insert(0, {"model_id": BASELINE_MODEL_ID, "hf_folder": baseline})
         if not models:
             raise AirflowFailException("nothing to evaluate: give hf_folder (and model_id), or trigger from the "

@@ -15,7 +15,6 @@ from boostqa.export.general import load_general_sources, stage_general_corpus
 from boostqa.export.mixture import export_mixture, load_selection, publish_mixture, published_manifest
 from boostqa.export.packing import load_target_tokenizer
 from boostqa.settings import get_settings
-from boostqa.stack.llm_server import model_dir
 from boostqa_airflow.constants import S3_CONN_ID
 from boostqa_airflow.hooks.lake import LakeHook
 from boostqa_airflow.runs import hand_over
@@ -65,7 +64,7 @@ class ExportMixtureOperator(BaseOperator):
             self.log.info("mixture %s is already complete (manifest sha256 %s): not exported again",
                           self.mixture_version, published[1])
             return {"mixture_version": self.mixture_version, "manifest_sha256": published[1], "reused": True}
-        tokenizer_dir = Path(config.tokenizer_dir) if config.tokenizer_dir else model_dir(settings)
+        tokenizer_dir = Path(config.tokenizer_dir) if config.tokenizer_dir else settings.served_model_dir
         out_dir = Path(self.out_dir) if self.out_dir else settings.state_dir / "mixtures" / self.mixture_version
         try:
             tokenizer = load_target_tokenizer(tokenizer_dir)

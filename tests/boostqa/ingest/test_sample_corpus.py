@@ -6,13 +6,12 @@ import csv
 from collections import Counter
 from datetime import date
 
+from boostqa.annotate.taxonomy import TAXONOMY_DIR as TAXONOMY
 from boostqa.ingest.config import load_sources
 from boostqa.ingest.fetch import fetch_source
 from boostqa.ingest.runner import split_rows
 from boostqa.schemas import SeedRecord
-from boostqa.settings import PROJECT_ROOT, RESOURCES
-
-TAXONOMY = PROJECT_ROOT / "dbt_project" / "seeds" / "taxonomy"
+from boostqa.settings import RESOURCES
 
 
 def _valid_seeds() -> list[SeedRecord]:

@@ -10,7 +10,7 @@ import yaml
 
 from boostqa.lake import layout
 from boostqa.lake.tables import LAKE_TABLES
-from boostqa.settings import PROJECT_ROOT
+from boostqa_dev.checkout import PROJECT_ROOT
 
 _GLOB = re.compile(r"read_parquet\('s3://\{\{ env_var\('BOOSTQA_LAKE_BUCKET', 'boostqa'\) \}\}/([^']+)'")
 

@@ -23,7 +23,7 @@ from boostqa.export.packing import load_target_tokenizer
 from boostqa.lake import layout
 from boostqa.lake.tables import TRAINING_SAMPLES_SCHEMA
 from boostqa.launch.metrics import publish_training_metrics
-from boostqa.settings import PROJECT_ROOT
+from boostqa_dev.checkout import PROJECT_ROOT
 from tests.boostqa.export.test_mixture import _selection, tokenizer_dir  # noqa: F401 - fixture
 from tests.conftest import MemoryStore, lake_rows
 from training.data import PackedMixture

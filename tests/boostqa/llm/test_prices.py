@@ -8,7 +8,10 @@ import pytest
 import yaml
 
 from boostqa.errors import ConfigError
-from boostqa.llm.prices import DBT_PROJECT_YML, Price, UnknownModelPrice, dbt_price_version, load_prices
+from boostqa.llm.prices import Price, UnknownModelPrice, dbt_price_version, load_prices
+from boostqa_dev.checkout import PROJECT_ROOT
+
+DBT_PROJECT_YML = PROJECT_ROOT / "dbt_project" / "dbt_project.yml"
 
 
 def test_the_version_is_the_dbt_var_and_costs_follow_the_seed() -> None:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import re
 
-from boostqa.ops.runbook import DAG_INCIDENTS, INCIDENTS, RUNBOOK_PATH, runbook_links
+from boostqa.ops.runbook import DAG_INCIDENTS, INCIDENTS, runbook_links
+from boostqa_dev.checkout import PROJECT_ROOT
+
+RUNBOOK_PATH = PROJECT_ROOT / "docs" / "runbook.md"
 
 
 def _github_anchor(heading: str) -> str:

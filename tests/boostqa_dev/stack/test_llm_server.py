@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from boostqa.stack.llm_server import resolve_dtype, service
+from boostqa_dev.stack.llm_server import resolve_dtype, service
 from tests.conftest import isolated_settings
 
 

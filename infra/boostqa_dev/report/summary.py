@@ -7,10 +7,10 @@ from datetime import date
 from rich.console import Console
 from rich.table import Table
 
-from boostqa.report.results import eval_table, report_line, training_lines
 from boostqa.settings import BoostqaSettings
 from boostqa.vocabulary import VOCABULARIES
 from boostqa.warehouse import query
+from boostqa_dev.report.results import eval_table, report_line, training_lines
 
 
 def _latest_date(settings: BoostqaSettings) -> date | None:

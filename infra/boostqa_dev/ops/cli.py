@@ -24,7 +24,7 @@ def pools(
     output: Annotated[Path | None, typer.Option(help="write here instead of stdout")] = None,
 ) -> None:
     """Print the pools the DAGs use as `airflow pools import` JSON, sized by --slots."""
-    from boostqa.ops.pools import parse_slots, pool_document
+    from boostqa_dev.ops.pools import parse_slots, pool_document
 
     try:
         text = json.dumps(pool_document(parse_slots(slots or [])), indent=2)
@@ -48,7 +48,7 @@ def init_lake(
     Credentials: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY."""
     from boostqa.lake.bootstrap import ensure_schema_parts
     from boostqa.lake.store import LakeConfig, ObjectStore
-    from boostqa.stack.ports import wait_until
+    from boostqa_dev.stack.ports import wait_until
 
     try:
         config = LakeConfig(endpoint_url=endpoint, bucket=bucket, region=region,
@@ -73,8 +73,8 @@ def sql(query_text: Annotated[str, typer.Argument(metavar="QUERY", help="a read-
     from rich.table import Table
 
     from boostqa.settings import get_settings
-    from boostqa.stack.seaweedfs import lake_config
     from boostqa.warehouse import query, warehouse_snapshot
+    from boostqa_dev.stack.seaweedfs import lake_config
 
     settings = get_settings()
     path = settings.warehouse_path

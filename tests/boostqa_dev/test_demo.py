@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from boostqa.demo import latest_progress
 from boostqa.llm.progress import Progress
+from boostqa_dev.demo import latest_progress
 
 
 def test_latest_progress_finds_the_engine_progress_line_in_task_log_noise() -> None:

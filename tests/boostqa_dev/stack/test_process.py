@@ -5,7 +5,7 @@ import os
 import time
 from pathlib import Path
 
-from boostqa.stack.process import ServiceProcess, read_pid, start, stop
+from boostqa_dev.stack.process import ServiceProcess, read_pid, start, stop
 
 
 def _pids_in_group(pgid: int) -> list[int]:

@@ -11,8 +11,8 @@ from boostqa.errors import StackError
 from boostqa.lake.bootstrap import ensure_schema_parts
 from boostqa.lake.store import LakeConfig, ObjectStore
 from boostqa.settings import BoostqaSettings
-from boostqa.stack.ports import port_is_open, require_free, wait_until
-from boostqa.stack.process import ServiceProcess, read_pid, start
+from boostqa_dev.stack.ports import port_is_open, require_free, wait_until
+from boostqa_dev.stack.process import ServiceProcess, read_pid, start
 
 GRPC_OFFSET = 10_000  # weed derives each gRPC port as http port + 10000
 

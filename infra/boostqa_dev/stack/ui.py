@@ -6,10 +6,11 @@ import os
 import sys
 from pathlib import Path
 
-from boostqa.settings import PROJECT_ROOT, BoostqaSettings
-from boostqa.stack.airflow_home import airflow_env
-from boostqa.stack.ports import port_is_open, require_free, wait_until
-from boostqa.stack.process import ServiceProcess, read_pid, start
+from boostqa.settings import BoostqaSettings
+from boostqa_dev.checkout import PROJECT_ROOT
+from boostqa_dev.stack.airflow_home import airflow_env
+from boostqa_dev.stack.ports import port_is_open, require_free, wait_until
+from boostqa_dev.stack.process import ServiceProcess, read_pid, start
 
 DBT_DOCS_DIR = PROJECT_ROOT / "dbt_project" / "target"
 

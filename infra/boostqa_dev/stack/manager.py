@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from boostqa.settings import BoostqaSettings
-from boostqa.stack import airflow_home, llm_server, seaweedfs, ui
-from boostqa.stack.process import ServiceProcess, read_pid, stop
+from boostqa_dev.stack import airflow_home, llm_server, seaweedfs, ui
+from boostqa_dev.stack.process import ServiceProcess, read_pid, stop
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,8 @@ import json
 from pathlib import Path
 
 from boostqa.settings import BoostqaSettings
-from boostqa.stack.airflow_home import airflow_env, connections
-from boostqa.stack.names import DBT_POOL, LLM_CONN_IDS, POOLS, S3_CONN_ID, WAREHOUSE_CONN_ID
+from boostqa_airflow.constants import DBT_POOL, LLM_CONN_IDS, POOLS, S3_CONN_ID, WAREHOUSE_CONN_ID
+from boostqa_dev.stack.airflow_home import airflow_env, connections
 
 
 def test_connections_cover_store_warehouse_and_every_llm_role(tmp_path: Path) -> None:
@@ -32,3 +32,15 @@ def test_airflow_env_is_isolated_under_the_state_folder(tmp_path: Path) -> None:
 
 def test_dbt_pool_has_one_slot() -> None:
     assert POOLS[DBT_POOL][0] == 1
+
+
+def test_airflow_processes_get_the_path_settings_the_stack_was_started_with(tmp_path: Path) -> None:
+    from boostqa.settings import TrainerSettings
+
+    trainer = TrainerSettings(venv=tmp_path / "venv-train", code_dir=tmp_path / "code", slurm_template=None)
+    env = airflow_env(BoostqaSettings(state_dir=tmp_path / "state", dbt_project_dir=tmp_path / "dbt", trainer=trainer))
+    assert env["BOOSTQA_STATE_DIR"] == str(tmp_path / "state")
+    assert env["BOOSTQA_DBT_PROJECT_DIR"] == str(tmp_path / "dbt")
+    assert env["BOOSTQA_TRAINER__VENV"] == str(tmp_path / "venv-train")
+    assert env["BOOSTQA_TRAINER__CODE_DIR"] == str(tmp_path / "code")
+    assert "BOOSTQA_TRAINER__SLURM_TEMPLATE" not in env  # unset stays unset: the library reports it when used

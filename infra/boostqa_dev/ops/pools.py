@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from boostqa.errors import BoostqaError
-from boostqa.stack.names import DBT_POOL, POOLS
+from boostqa_airflow.constants import DBT_POOL, POOLS
 
 
 def pool_document(slots: dict[str, int] | None = None) -> dict[str, dict[str, object]]:

@@ -7,9 +7,9 @@ import duckdb
 import pytest
 from typer.testing import CliRunner
 
-from boostqa.cli import app
 from boostqa.settings import BoostqaSettings
-from boostqa.stack.names import POOLS
+from boostqa_airflow.constants import POOLS
+from boostqa_dev.cli import app
 
 runner = CliRunner()
 

@@ -5,7 +5,7 @@ import socket
 import pytest
 
 from boostqa.errors import StackError
-from boostqa.stack.ports import free_ports, port_is_free, port_is_open, require_free
+from boostqa_dev.stack.ports import free_ports, port_is_free, port_is_open, require_free
 
 
 def test_a_taken_port_names_the_setting_that_moves_it() -> None:

@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from boostqa.cli import app
 from boostqa.settings import get_settings
+from boostqa_dev.cli import app
 
 runner = CliRunner()
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 import pytest
 
 from boostqa.errors import BoostqaError
-from boostqa.ops.pools import parse_slots, pool_document
-from boostqa.stack.names import DBT_POOL, LLM_POOLS, POOLS
+from boostqa_airflow.constants import DBT_POOL, LLM_POOLS, POOLS
+from boostqa_dev.ops.pools import parse_slots, pool_document
 
 
 def test_every_pool_is_in_the_document_and_overrides_resize_only_the_named_one() -> None:

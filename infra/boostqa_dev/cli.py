@@ -12,8 +12,9 @@ from rich.console import Console
 from rich.table import Table
 
 from boostqa.errors import BoostqaError
-from boostqa.ops.cli import ops_app
 from boostqa.settings import get_settings
+from boostqa_dev.checkout import use_checkout_defaults
+from boostqa_dev.ops.cli import ops_app
 
 app = typer.Typer(help="BoostQA Warehouse: seeds -> S3 -> dbt warehouse under Airflow.", no_args_is_help=True)
 stack_app = typer.Typer(help="The embedded stack (SeaweedFS S3, Airflow home, DuckDB warehouse).",
@@ -42,6 +43,7 @@ def _fail(exc: BoostqaError) -> typer.Exit:
 
 @app.callback()
 def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="debug logging")] = False) -> None:
+    use_checkout_defaults()  # the library's path settings (state folder, dbt project, venvs) from this checkout
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
@@ -49,7 +51,7 @@ def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="debug l
 @stack_app.command("up")
 def stack_up(ui: Annotated[bool, typer.Option("--ui", help="also start the Airflow UI and dbt docs")] = False) -> None:
     """Start the embedded stack (idempotent: running parts are left as they are)."""
-    from boostqa.stack import manager
+    from boostqa_dev.stack import manager
 
     try:
         _print_parts("stack up", manager.up(get_settings(), with_ui=ui))
@@ -60,7 +62,7 @@ def stack_up(ui: Annotated[bool, typer.Option("--ui", help="also start the Airfl
 @stack_app.command("down")
 def stack_down() -> None:
     """Stop every process `stack up` started (by PID); data under .state/ is kept."""
-    from boostqa.stack import manager
+    from boostqa_dev.stack import manager
 
     try:
         _print_parts("stack down", manager.down(get_settings()))
@@ -71,7 +73,7 @@ def stack_down() -> None:
 @stack_app.command("status")
 def stack_status() -> None:
     """Report the health of each part; exit code 1 when a required part is unhealthy."""
-    from boostqa.stack import manager
+    from boostqa_dev.stack import manager
 
     if not _print_parts("stack status", manager.status(get_settings())):
         raise typer.Exit(code=1)
@@ -80,7 +82,7 @@ def stack_status() -> None:
 @stack_app.command("env")
 def stack_env() -> None:
     """Print the path of the env file to `source` before running airflow or dbt by hand."""
-    from boostqa.stack.airflow_home import write_env_file
+    from boostqa_dev.stack.airflow_home import write_env_file
 
     console.print(str(write_env_file(get_settings())))
 
@@ -94,7 +96,7 @@ def ingest(
     from boostqa.ingest.config import load_sources
     from boostqa.ingest.runner import ingest_source
     from boostqa.lake.store import ObjectStore
-    from boostqa.stack.seaweedfs import lake_config
+    from boostqa_dev.stack.seaweedfs import lake_config
 
     settings = get_settings()
     try:
@@ -120,7 +122,7 @@ def qc(
     from boostqa.lake.store import ObjectStore
     from boostqa.qc.stage import rebuild_index as rebuild
     from boostqa.qc.stage import run_qc
-    from boostqa.stack.seaweedfs import lake_config
+    from boostqa_dev.stack.seaweedfs import lake_config
 
     if not run_id and not rebuild_index:
         raise typer.BadParameter("give a synthesis run id, or --rebuild-index")
@@ -146,7 +148,7 @@ def demo(
     """Stack up, run the whole pipeline through Airflow (ingest -> annotate -> plan -> synthesize + QC -> mixture ->
     mid-train -> evaluate baseline and mid-trained model -> report), print the summary (and, for several days, one
     row per day: jobs planned, new calls vs cache hits, items kept, corpus size, mixture version)."""
-    from boostqa.demo import run_demo
+    from boostqa_dev.demo import run_demo
 
     try:
         run_demo(get_settings(), date.fromisoformat(ingest_date), console, annotate_limit or None, synthesis_limit,
@@ -158,7 +160,7 @@ def demo(
 @app.command("summary")
 def summary() -> None:
     """Print the warehouse summary (rows per source, quarantine reasons, where things live)."""
-    from boostqa.report.summary import print_summary
+    from boostqa_dev.report.summary import print_summary
 
     try:
         print_summary(get_settings(), console)
@@ -174,7 +176,7 @@ def report(
     """Render the HTML report (data distribution, QC funnel, token ledger, loss curve, before/after accuracy)."""
     from boostqa.lake.store import ObjectStore
     from boostqa.report.html import write_report
-    from boostqa.stack.seaweedfs import lake_config
+    from boostqa_dev.stack.seaweedfs import lake_config
 
     settings = get_settings()
     try:
@@ -188,9 +190,9 @@ def report(
 @app.command("docs")
 def docs() -> None:
     """Generate the dbt docs (lineage from the S3 sources) and serve them on the dbt_docs port."""
-    from boostqa.stack import ui
-    from boostqa.stack.seaweedfs import lake_config
     from boostqa.warehouse import dbt_env, run_dbt
+    from boostqa_dev.stack import ui
+    from boostqa_dev.stack.seaweedfs import lake_config
 
     settings = get_settings()
     try:

@@ -14,14 +14,14 @@ from rich.status import Status
 from boostqa.errors import StackError
 from boostqa.lake import layout
 from boostqa.lake.store import ObjectStore
-from boostqa.report.days import DayRow, day_row, days_table, run_ids
-from boostqa.report.summary import print_summary
 from boostqa.settings import BoostqaSettings
-from boostqa.stack import manager
-from boostqa.stack.airflow_home import airflow_env
-from boostqa.stack.dag_runs import run_in_runner
-from boostqa.stack.seaweedfs import lake_config
-from boostqa.warehouse import DBT_PROJECT_DIR, dbt_env, run_dbt
+from boostqa.warehouse import dbt_env, dbt_project_dir, run_dbt
+from boostqa_dev.report.days import DayRow, day_row, days_table, run_ids
+from boostqa_dev.report.summary import print_summary
+from boostqa_dev.stack import manager
+from boostqa_dev.stack.airflow_home import airflow_env
+from boostqa_dev.stack.dag_runs import run_in_runner
+from boostqa_dev.stack.seaweedfs import lake_config
 
 # The data chain every scheduled day runs, then the model side (once, on the last day's mixture).
 DAY_DAGS = ("seed_ingest", "seed_annotate", "warehouse_build", "qa_synthesis", "mixture_export")
@@ -42,7 +42,7 @@ def latest_progress(text: str) -> str | None:
 
 def run_dag(settings: BoostqaSettings, dag_id: str, logical_date: date, conf: dict[str, object] | None = None,
             on_progress: Callable[[str], None] | None = None) -> float:
-    """Run one DAG as ``airflow dags test`` does, in the session's long-lived runner (boostqa.stack.dag_runs); its
+    """Run one DAG as ``airflow dags test`` does, in the session's long-lived runner (boostqa_dev.stack.dag_runs); its
     log goes to ``.state/logs``; return seconds taken.
 
     ``on_progress`` receives the tasks' progress lines (done/total, rate, ETA) while the run goes on.
@@ -76,7 +76,7 @@ def run_dag(settings: BoostqaSettings, dag_id: str, logical_date: date, conf: di
 
 def ensure_manifest(settings: BoostqaSettings) -> None:
     """Parse the dbt project when its manifest is missing (cosmos renders the DAG from it)."""
-    if not (DBT_PROJECT_DIR / "target" / "manifest.json").exists():
+    if not (dbt_project_dir() / "target" / "manifest.json").exists():
         run_dbt(["parse", "--quiet"], dbt_env(lake_config(settings), settings.warehouse_path))
 
 

@@ -11,9 +11,10 @@ from importlib.metadata import version
 from pathlib import Path
 
 from boostqa.errors import StackError
-from boostqa.ops.pools import pool_document
-from boostqa.settings import PROJECT_ROOT, BoostqaSettings
-from boostqa.stack.names import LLM_CONN_IDS, POOLS, S3_CONN_ID, WAREHOUSE_CONN_ID
+from boostqa.settings import BoostqaSettings
+from boostqa_airflow.constants import LLM_CONN_IDS, POOLS, S3_CONN_ID, WAREHOUSE_CONN_ID
+from boostqa_dev.checkout import PROJECT_ROOT
+from boostqa_dev.ops.pools import pool_document
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,22 @@ def connections(settings: BoostqaSettings) -> dict[str, str]:
     return {f"AIRFLOW_CONN_{cid.upper()}": json.dumps(c, sort_keys=True) for cid, c in conns.items()}
 
 
+def settings_env(settings: BoostqaSettings) -> dict[str, str]:
+    """The path settings as ``BOOSTQA_*`` variables, so the stack's Airflow processes read the settings it was
+    started with (a test's private state folder, the checkout's dbt project, venvs and templates)."""
+    trainer = settings.trainer
+    paths = {
+        "BOOSTQA_STATE_DIR": settings.state_dir,
+        "BOOSTQA_DBT_PROJECT_DIR": settings.dbt_project_dir,
+        "BOOSTQA_TRAINER__VENV": trainer.venv,
+        "BOOSTQA_TRAINER__CODE_DIR": trainer.code_dir,
+        "BOOSTQA_TRAINER__TORCH_EXTENSIONS_DIR": trainer.torch_extensions_dir,
+        "BOOSTQA_TRAINER__KUBERNETES_TEMPLATE": trainer.kubernetes_template,
+        "BOOSTQA_TRAINER__SLURM_TEMPLATE": trainer.slurm_template,
+    }
+    return {name: str(path) for name, path in paths.items() if path is not None}
+
+
 def airflow_env(settings: BoostqaSettings) -> dict[str, str]:
     """Everything an Airflow process of the embedded stack needs in its environment."""
     home = settings.airflow_home
@@ -71,7 +88,7 @@ def airflow_env(settings: BoostqaSettings) -> dict[str, str]:
         "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home / "logs"),
         "AIRFLOW__COSMOS__CACHE_DIR": str(home / "cosmos_cache"),
         "DBT_LOG_PATH": str(settings.state_dir / "logs" / "dbt"),
-        "BOOSTQA_STATE_DIR": str(settings.state_dir),
+        **settings_env(settings),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
         "DO_NOT_TRACK": "1",
         **connections(settings),
@@ -120,8 +137,8 @@ def write_env_file(settings: BoostqaSettings) -> Path:
     """Write ``.state/env.sh`` so an operator can ``source`` it before running airflow or dbt by hand."""
     import shlex
 
-    from boostqa.stack.seaweedfs import lake_config
     from boostqa.warehouse import dbt_env
+    from boostqa_dev.stack.seaweedfs import lake_config
 
     env = {**airflow_env(settings), **dbt_env(lake_config(settings), settings.warehouse_path)}
     path = settings.state_dir / "env.sh"

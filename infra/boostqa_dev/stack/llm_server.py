@@ -9,26 +9,26 @@ import subprocess
 from pathlib import Path
 
 from boostqa.errors import StackError
-from boostqa.settings import PROJECT_ROOT, BoostqaSettings
-from boostqa.stack.ports import require_free, wait_until
-from boostqa.stack.process import ServiceProcess, read_pid, start
+from boostqa.settings import BoostqaSettings
+from boostqa_dev.checkout import PROJECT_ROOT
+from boostqa_dev.stack.ports import require_free, wait_until
+from boostqa_dev.stack.process import ServiceProcess, read_pid, start
 
 log = logging.getLogger(__name__)
 CONVERTER = PROJECT_ROOT / "infra" / "llm" / "convert_gguf.py"
 
 
 def _python(settings: BoostqaSettings) -> Path:
-    python = settings.llm_server.venv / "bin" / "python"
-    if not python.exists():
-        raise StackError(f"the vLLM venv {settings.llm_server.venv} is missing: run `make install` "
+    venv = settings.llm_server.venv
+    if venv is None or not (venv / "bin" / "python").exists():
+        raise StackError(f"the vLLM venv {venv or '(BOOSTQA_LLM_SERVER__VENV unset)'} is missing: run `make install` "
                          "(or set BOOSTQA_LLM_SERVER__ENABLED=false to run without the local LLM server)")
-    return python
+    return venv / "bin" / "python"
 
 
 def model_dir(settings: BoostqaSettings) -> Path:
-    """Where the converted HF folder is cached."""
-    root = settings.llm_server.models_dir or settings.state_dir / "models"
-    return root / settings.llm_server.served_model_name
+    """Where the converted HF folder is cached (the library's ``served_model_dir``: the adapter's default model)."""
+    return settings.served_model_dir
 
 
 def ensure_model(settings: BoostqaSettings) -> Path:
@@ -72,8 +72,10 @@ STRUCTURED_OUTPUTS = '{"backend": "xgrammar", "disable_any_whitespace": true}'
 def service(settings: BoostqaSettings) -> ServiceProcess:
     """The vLLM OpenAI-compatible API server process."""
     server = settings.llm_server
+    # Status and stop need the spec without the venv: only `up` runs it, and it checks the venv first (_python).
+    python = (server.venv or Path("/nonexistent-vllm-venv")) / "bin" / "python"
     argv = [
-        str(server.venv / "bin" / "python"), "-m", "vllm.entrypoints.openai.api_server",
+        str(python), "-m", "vllm.entrypoints.openai.api_server",
         "--model", str(model_dir(settings)), "--served-model-name", server.served_model_name,
         "--host", settings.host, "--port", str(settings.ports.llm),
         "--dtype", resolve_dtype(server.dtype), "--max-model-len", str(server.max_model_len), "--enforce-eager",

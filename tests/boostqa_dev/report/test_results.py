@@ -8,7 +8,7 @@ from pathlib import Path
 
 import duckdb
 
-from boostqa.report.results import training_lines as _training_lines
+from boostqa_dev.report.results import training_lines as _training_lines
 from tests.conftest import isolated_settings
 
 DAY = date(2026, 11, 26)

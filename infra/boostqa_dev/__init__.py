@@ -1,0 +1,1 @@
+"""The dev stack: the embedded services, the ``boostqa`` command line and the demo, run from a checkout."""

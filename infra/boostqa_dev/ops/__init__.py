@@ -1,0 +1,1 @@
+"""``boostqa ops``: deployment chores (pool import file, lake initialisation, read-only SQL)."""
