@@ -14,10 +14,10 @@ from typing import Any
 
 import yaml
 
-from boostqa.settings import PROJECT_ROOT
+from boostqa_dev.checkout import PROJECT_ROOT
 
 MODELS = PROJECT_ROOT / "dbt_project" / "models"
-CODE = ("boostqa", "plugins", "training", "dags")
+CODE = ("boostqa", "plugins", "training", "dags", "infra/boostqa_dev")
 _SQL_READ = re.compile(r"\b(?:from|join)\s+marts\.(\w+)", re.IGNORECASE)
 _EXPORT_OBJECT = re.compile(r'"/(\w+\.parquet)"')  # the last part of an export model's location
 

@@ -18,9 +18,9 @@ from boostqa.lake.store import ObjectStore
 from boostqa.lake.tables import KEPT_SCHEMA, SEED_SCHEMA
 from boostqa.runs import make_run_id
 from boostqa.settings import BoostqaSettings
-from boostqa.stack.airflow_home import connections
-from boostqa.stack.names import WAREHOUSE_CONN_ID
-from boostqa.stack.seaweedfs import lake_config
+from boostqa_airflow.constants import WAREHOUSE_CONN_ID
+from boostqa_dev.stack.airflow_home import connections
+from boostqa_dev.stack.seaweedfs import lake_config
 
 pytestmark = pytest.mark.integration
 

@@ -11,7 +11,7 @@ import pytest
 from airflow.sdk.exceptions import AirflowFailException
 
 from boostqa_airflow.operators.freshness import SourceFreshnessOperator, run_time
-from tests.boostqa.ops.test_freshness import INGESTED, SOURCES, _result, _sources
+from tests.boostqa.test_freshness import INGESTED, SOURCES, _result, _sources
 
 MODULE = "boostqa_airflow.operators.freshness"
 
