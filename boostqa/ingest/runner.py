@@ -65,8 +65,10 @@ def split_rows(
     source: SourceConfig, blobs: list[SourceBlob], ingest_date: date, run_id: str,
     decontaminator: Decontaminator | None = None,
 ) -> tuple[list[SeedRecord], list[QuarantineRecord]]:
-    """Validate every row; the first occurrence of a source row id or of a content hash wins; with a
-    ``decontaminator``, a seed overlapping a benchmark item is quarantined too."""
+    """Validate every row; the first occurrence of a source row id or of a content hash wins.
+
+    With a ``decontaminator``, a seed overlapping a benchmark item is quarantined too.
+    """
     seeds: list[SeedRecord] = []
     quarantined: list[QuarantineRecord] = []
     ids_seen: dict[str, int] = {}

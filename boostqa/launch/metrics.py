@@ -1,5 +1,7 @@
-"""Publish a training run's per-step metrics and samples record (the trainer's ``metrics.parquet`` and
-``samples_seen.parquet``) to the lake for dbt."""
+"""Publish a training run's per-step metrics and samples record to the lake for dbt.
+
+They are the trainer's ``metrics.parquet`` and ``samples_seen.parquet``.
+"""
 
 from __future__ import annotations
 
@@ -23,9 +25,10 @@ SAMPLES_FILE = "samples_seen.parquet"  # training/samples.py: per step, the pack
 
 def publish_training_metrics(store: ObjectStore, output_dir: Path, run_id: str, config: str,
                              mixture_version: str) -> int:
-    """Write the run's metrics as ``training/metrics/run_id=<run>/part-00000.parquet`` (replacing any earlier
-    publication of the same run, so a retried task never duplicates steps), and its samples record with
-    :func:`publish_training_samples`; returns the steps published.
+    """Write the run's metrics as ``training/metrics/run_id=<run>/part-00000.parquet``, and its samples record.
+
+    The metrics replace any earlier publication of the same run, so a retried task never duplicates steps; the samples
+    record goes through :func:`publish_training_samples`. Returns the steps published.
 
     ``output_dir`` is the run's folder as the worker sees it: local on the embedded stack, the shared training
     volume in production.
@@ -53,8 +56,10 @@ def publish_training_metrics(store: ObjectStore, output_dir: Path, run_id: str, 
 
 def publish_training_samples(store: ObjectStore, output_dir: Path, run_id: str, mixture_version: str,
                              steps: set[int] | None = None) -> int:
-    """Write the run's samples record as ``training/samples/run_id=<run>/part-00000.parquet`` (replacing an earlier
-    publication); returns the sequence reads published, 0 for a run that wrote no record (a trainer before it).
+    """Write the run's samples record as ``training/samples/run_id=<run>/part-00000.parquet``.
+
+    It replaces an earlier publication. Returns the sequence reads published, 0 for a run that wrote no record (a
+    trainer before it).
 
     Raises:
         LakeError: the record repeats a read, lacks one of ``steps`` (the metrics'), or names another mixture

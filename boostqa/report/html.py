@@ -1,5 +1,7 @@
-"""``boostqa report``: an HTML report of the warehouse (data, QC, cost, training, before/after accuracy), saved
-locally and to S3."""
+"""``boostqa report``: an HTML report of the warehouse, saved locally and to S3.
+
+It covers data, QC, cost, training and before/after accuracy.
+"""
 
 from __future__ import annotations
 
@@ -123,8 +125,10 @@ def render_report(settings: BoostqaSettings, report_id: str) -> str:
 
 
 def write_report(settings: BoostqaSettings, store: ObjectStore | None, report_id: str) -> tuple[Path, str | None]:
-    """Render the report to ``<state>/reports/<id>/index.html`` and ``s3://<bucket>/reports/<id>/index.html``
-    (when a store is given); returns the local path and the S3 URI."""
+    """Render the report to ``<state>/reports/<id>/index.html`` and ``s3://<bucket>/reports/<id>/index.html``.
+
+    The S3 copy is written when a store is given. Returns the local path and the S3 URI.
+    """
     html = render_report(settings, report_id)
     path = settings.state_dir / "reports" / report_id / "index.html"
     path.parent.mkdir(parents=True, exist_ok=True)

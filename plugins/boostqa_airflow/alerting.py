@@ -33,8 +33,10 @@ STAGE_DEADLINES: dict[str, timedelta] = {
 
 
 def deliver(alert: Alert, channels: AlertChannels, context: dict[str, Any] | None = None) -> list[str]:
-    """Send the alert to every configured channel; a failing channel is logged, never raised. Returns the
-    channels that took it."""
+    """Send the alert to every configured channel; a failing channel is logged, never raised.
+
+    Returns the channels that took it.
+    """
     runbook_url = get_settings().runbook_url
     log.error("ALERT %s", alert.subject)
     sent: list[str] = []
@@ -84,6 +86,7 @@ class OnCallNotifier(BaseNotifier):
         """Nothing to render; and run callbacks get a SerializedDAG, which has no Jinja env (Airflow 3.3)."""
 
     def notify(self, context: Any) -> None:
+        """Deliver the alert for this task or DAG run to the connection's channels."""
         alert = _alert_from_context(self.scope, context)
         deliver(alert, AlertHook(self.alerts_conn_id).get_conn(), context)
 
@@ -101,8 +104,10 @@ async def notify_deadline_missed(context: dict[str, Any] | None = None, **kwargs
 
 
 def stage_deadline(dag_id: str, budget: timedelta | None = None) -> DeadlineAlert:
-    """Alert when a run of ``dag_id`` is not finished ``budget`` (default ``STAGE_DEADLINES[dag_id]``) after it
-    was queued."""
+    """Alert when a run of ``dag_id`` is not finished ``budget`` after it was queued.
+
+    ``budget`` defaults to ``STAGE_DEADLINES[dag_id]``.
+    """
     budget = budget or STAGE_DEADLINES[dag_id]
     return DeadlineAlert(
         reference=DeadlineReference.DAGRUN_QUEUED_AT, interval=budget,

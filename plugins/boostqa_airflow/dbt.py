@@ -59,13 +59,15 @@ class WarehouseProfileMapping(BaseProfileMapping):
 
 
 def profile_config() -> ProfileConfig:
-    """cosmos ProfileConfig over our connections."""
+    """The cosmos ``ProfileConfig`` over our connections."""
     return ProfileConfig(profile_name=PROFILE_NAME, target_name=TARGET_NAME, profile_mapping=WarehouseProfileMapping())
 
 
 def run_id_env(name: str) -> str:
-    """The env var a dbt model reads a run-scoped id from (``plan_id`` -> ``BOOSTQA_PLAN_ID``), falling back to the
-    dbt var of the same name when it is unset (a hand-run ``dbt build``)."""
+    """The env var a dbt model reads a run-scoped id from (``plan_id`` -> ``BOOSTQA_PLAN_ID``).
+
+    It falls back to the dbt var of the same name when it is unset (a hand-run ``dbt build``).
+    """
     return f"BOOSTQA_{name.upper()}"
 
 

@@ -35,8 +35,10 @@ def qc_config(ngram: int | str, threshold: float | str, shingle_size: int | str,
 
 
 class QualityControlOperator(BaseOperator):
-    """Filter, decontaminate and deduplicate one synthesis run's items (idempotent: a finished run is skipped
-    unless ``force``); returns the counts per first reason."""
+    """Filter, decontaminate and deduplicate one synthesis run's items.
+
+    Idempotent: a finished run is skipped unless ``force``. Returns the counts per first reason.
+    """
 
     template_fields: Sequence[str] = ("run_id", "ngram", "threshold", "shingle_size", "num_perm", "bands",
                                       "benchmark_source", "force")

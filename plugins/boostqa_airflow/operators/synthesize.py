@@ -124,8 +124,11 @@ class SynthesizeShardOperator(BaseOperator):
         return result.model_dump()
 
     def _guard(self, store: Any) -> SpendGuard:
-        """The run's caps for this shard: what other shards committed is read from the lake; shards running at the
-        same time cannot see each other, so each gets an equal share of what is left (at most the pool's slots)."""
+        """The run's caps for this shard.
+
+        What other shards committed is read from the lake; shards running at the same time cannot see each other, so
+        each gets an equal share of what is left (at most the pool's slots).
+        """
         try:
             budget = SpendBudget.for_stage(STAGE).merged(_budget_params(self.budget))
             parallel = POOLS[LLM_POOLS["generator"]][0]
