@@ -16,7 +16,7 @@ import shutil
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -62,7 +62,7 @@ def build_model(config: TrainConfig, vocab_size: int) -> Any:
 
 def deepspeed_dict(config: TrainConfig, world_size: int) -> dict[str, Any]:
     """The DeepSpeed JSON with the run's batch sizes, optimizer and precision filled in."""
-    ds = json.loads(deepspeed_config_path(config).read_text())
+    ds: dict[str, Any] = json.loads(deepspeed_config_path(config).read_text())
     ds["train_micro_batch_size_per_gpu"] = config.micro_batch_size
     ds["gradient_accumulation_steps"] = config.grad_accum_steps
     ds["train_batch_size"] = config.micro_batch_size * config.grad_accum_steps * world_size
@@ -98,7 +98,7 @@ def fp32_state_dict(output: Path, tag: str) -> dict[str, Any]:
 
     folder = output / tag
     if any(folder.glob("*optim_states.pt")):
-        return get_fp32_state_dict_from_zero_checkpoint(str(output), tag=tag)
+        return cast(dict[str, Any], get_fp32_state_dict_from_zero_checkpoint(str(output), tag=tag))
     saved = torch.load(folder / "mp_rank_00_model_states.pt", map_location="cpu", weights_only=False)  # our own file
     return {name: tensor.float() for name, tensor in saved["module"].items()}
 
@@ -143,6 +143,7 @@ def train(config: TrainConfig) -> dict[str, Any]:
     engine, model, scheduler = _engine(config, data.vocab_size, world)
     global_batch = config.micro_batch_size * config.grad_accum_steps * world
     record = SamplesRecord(data, global_batch, config.data.seed)
+    metrics: list[dict[str, Any]]
     start_step, metrics = 0, []
     if resume_tag:
         start_step, metrics = _resume(engine, output, resume_tag, mixture, data, record, rank)

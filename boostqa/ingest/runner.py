@@ -20,7 +20,8 @@ from boostqa.lake.parquet import replace_parts
 from boostqa.lake.store import ObjectStore
 from boostqa.qc.decontaminate import Decontaminator, default_decontaminator
 from boostqa.qc.text import item_text
-from boostqa.schemas import IngestManifest, QuarantineReason, QuarantineRecord, SeedRecord
+from boostqa.schemas import IngestManifest, QuarantineRecord, SeedRecord
+from boostqa.vocabulary import QuarantineReason
 
 log = logging.getLogger(__name__)
 PROGRESS_EVERY = 10_000

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import cast
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -37,7 +38,7 @@ def publish_training_metrics(store: ObjectStore, output_dir: Path, run_id: str, 
     if not path.exists():
         raise LakeError(f"no {METRICS_FILE} in {output_dir}: the run wrote no metrics (did it start?)")
     raw = pq.read_table(path)
-    rows = raw.num_rows
+    rows: int = raw.num_rows
     steps = raw.column("step")
     if rows and pc.count_distinct(steps).as_py() != rows:  # a resume rewrites metrics without repeats
         raise LakeError(f"{path} repeats steps: refusing to publish it")
@@ -86,4 +87,4 @@ def publish_training_samples(store: ObjectStore, output_dir: Path, run_id: str, 
     table = pa.table({name: columns[name] for name in TRAINING_SAMPLES_SCHEMA.names}, schema=TRAINING_SAMPLES_SCHEMA)
     table = table.sort_by([("step", "ascending"), ("batch_position", "ascending")])
     write_table(store, layout.training_samples_part(run_id), table)
-    return raw.num_rows
+    return cast(int, raw.num_rows)

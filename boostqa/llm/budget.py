@@ -143,13 +143,14 @@ def committed_spend(store: ObjectStore, stage: str, run_id: str, prices: PriceLi
     ``run_id`` started). ``exclude_keys``: parts not to count (the part the caller is about to rewrite).
     """
     day = day or run_started_day(run_id)
+    runs: set[str]
     run, day_total, runs = Spend(), Spend(), set()
     columns = ["model", "prompt_tokens", "completion_tokens", "cache_hit"]
     for key in store.list_keys(layout.ledger_stage_prefix(stage)):
         owner = _run_of(key)
         if not key.endswith(".parquet") or key in exclude_keys or owner in (None, layout.BOOTSTRAP_RUN):
             continue
-        in_run, in_day = owner == run_id, day is not None and run_started_day(owner) == day  # type: ignore[arg-type]
+        in_run, in_day = owner == run_id, day is not None and run_started_day(owner) == day
         if not (in_run or in_day):
             continue
         spend = billed_spend(read_object(store, key, columns).to_pylist(), prices)

@@ -168,9 +168,10 @@ FILTERS: tuple[Filter, ...] = (
 FILTER_REASONS = tuple(f.reason for f in FILTERS)
 
 
-def run_filters(item: QcItem, config: FilterConfig, filters: Sequence[Filter] = FILTERS) -> list[tuple[str, str]]:
+def run_filters(item: QcItem, config: FilterConfig,
+                filters: Sequence[Filter] = FILTERS) -> list[tuple[QcFilterReason, str]]:
     """Every (reason, detail) the item fails, in filter order; empty when it passes."""
-    failures = []
+    failures: list[tuple[QcFilterReason, str]] = []
     for step in filters:
         detail = step.check(item, config)
         if detail is not None:

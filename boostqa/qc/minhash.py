@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import xxhash
@@ -169,7 +170,7 @@ class MinHasher:
         """One 64-bit key per (document, band): equal keys mean equal signature rows in that band."""
         n = signatures.shape[0]
         banded = signatures.reshape(n, self.config.bands, self.config.rows).astype(np.uint64)
-        return (banded * self._band_mix).sum(axis=2, dtype=np.uint64)
+        return cast(np.ndarray, (banded * self._band_mix).sum(axis=2, dtype=np.uint64))
 
 
 def jaccard(a: np.ndarray, b: np.ndarray) -> float:

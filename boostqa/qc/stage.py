@@ -190,7 +190,7 @@ def _run_one(store: ObjectStore, run_id: str, quality: QualityControl) -> QcResu
     write_rows(store, layout.qc_part("kept", run_id),
                [{"item_id": item.item_id, "run_id": run_id, "exact_key": key} for item, key in kept], KEPT_SCHEMA)
     store.put_bytes(marker, b"")
-    reasons = dict(sorted(Counter(r.reason for r in removals if r.rank == 1).items()))
+    reasons: dict[str, int] = dict(sorted(Counter(r.reason for r in removals if r.rank == 1).items()))
     log.info("qc %s: %d items -> %d kept, %d removed %s", run_id, len(items), len(kept), len(items) - len(kept),
              reasons)
     return QcResult(run_id=run_id, skipped=False, items=len(items), kept=len(kept), removed=len(items) - len(kept),
@@ -204,11 +204,11 @@ def rebuild_index(store: ObjectStore, config: QcConfig | None = None,
     For use after changing shingle settings or an index format change: each run is deduplicated against the runs before
     it, as when they first ran.
     """
-    runs: set[str] = set()
+    touched: set[str] = set()
     for table in ("done", "kept", "index"):  # a run QC touched, finished or not
         prefix = layout.qc_table_prefix(table)
-        runs |= {k.removeprefix(prefix).split("/", 1)[0].removeprefix("run_id=") for k in store.list_keys(prefix)}
-    runs = sorted(runs - {layout.BOOTSTRAP_RUN})
+        touched |= {k.removeprefix(prefix).split("/", 1)[0].removeprefix("run_id=") for k in store.list_keys(prefix)}
+    runs = sorted(touched - {layout.BOOTSTRAP_RUN})
     store.delete_keys(store.list_keys(layout.qc_table_prefix("index")))
     log.info("rebuilding the dedup index from %d runs: %s", len(runs), runs)
     quality = QualityControl(config or QcConfig(), benchmark_items)

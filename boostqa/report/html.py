@@ -86,11 +86,11 @@ def _data_sections(warehouse: Path) -> dict[str, Any]:
                sum(billed_prompt_tokens) as prompt_tokens, sum(billed_completion_tokens) as completion_tokens,
                sum(cost_usd) as cost_usd
         from marts.fct_llm_usage where run_id != '_bootstrap' group by all order by stage, role, model""")
-    steps = _rows(warehouse, "select run_id, step, loss, loss_trailing_mean from marts.fct_training_steps "
-                            "order by run_id, step")
-    if steps:
+    step_rows = _rows(warehouse, "select run_id, step, loss, loss_trailing_mean from marts.fct_training_steps "
+                                "order by run_id, step")
+    if step_rows:
         curves: dict[str, tuple[list[float], list[float]]] = {}
-        for r in steps:
+        for r in step_rows:
             x, y = curves.setdefault(r["run_id"], ([], []))
             x.append(r["step"] + 1)
             y.append(r["loss"])

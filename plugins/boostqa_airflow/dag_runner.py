@@ -52,7 +52,7 @@ def _release_warehouse() -> None:
 
 def _run(request: dict[str, Any], base_env: dict[str, str]) -> str:
     """One DAG run as ``airflow dags test`` makes it; returns the run's final state."""
-    from airflow.utils import timezone
+    from airflow.sdk import timezone
     from airflow.utils.cli import get_bagged_dag
     from airflow.utils.providers_configuration_loader import providers_configuration_loaded
 
