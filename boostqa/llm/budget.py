@@ -148,7 +148,7 @@ def committed_spend(store: ObjectStore, stage: str, run_id: str, prices: PriceLi
     columns = ["model", "prompt_tokens", "completion_tokens", "cache_hit"]
     for key in store.list_keys(layout.ledger_stage_prefix(stage)):
         owner = _run_of(key)
-        if not key.endswith(".parquet") or key in exclude_keys or owner in (None, layout.BOOTSTRAP_RUN):
+        if not key.endswith(".parquet") or key in exclude_keys or owner is None or owner == layout.BOOTSTRAP_RUN:
             continue
         in_run, in_day = owner == run_id, day is not None and run_started_day(owner) == day
         if not (in_run or in_day):

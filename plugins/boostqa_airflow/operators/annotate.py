@@ -50,7 +50,7 @@ class AnnotateSeedsOperator(BaseOperator):
 
     def execute(self, context: Any) -> dict[str, Any]:
         try:
-            limit = int(self.limit) if self.limit not in (None, "", "None") else None
+            limit = int(self.limit) if self.limit is not None and self.limit not in ("", "None") else None
             shard_size = int(self.shard_size)
             task = AnnotationTask(load_taxonomy(), prompt_version=self.prompt_version, samples=int(self.samples))
         except (ValueError, FileNotFoundError) as exc:

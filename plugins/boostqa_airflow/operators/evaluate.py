@@ -127,7 +127,7 @@ class EvaluateModelOperator(BaseOperator):
         try:
             if isinstance(shots, str):
                 shots = json.loads(shots) if shots.strip() else {}
-            limit = None if self.limit in (None, "", "None", 0, "0") else int(self.limit)
+            limit = None if self.limit is None or self.limit in ("", "None", 0, "0") else int(self.limit)
             return EvalTaskSettings(num_fewshot=shots, limit=limit, max_new_tokens=int(self.max_new_tokens))
         except (ValueError, ValidationError) as exc:
             raise AirflowFailException(f"bad evaluation parameters: {exc}") from exc

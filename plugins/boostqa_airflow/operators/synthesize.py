@@ -21,6 +21,7 @@ from boostqa.synthesize.runner import Roles, Synthesizer
 from boostqa.synthesize.stage import STAGE, open_jobs, shard_indexes, snapshot_jobs, synthesize_shard
 from boostqa.synthesize.strategies import default_strategies
 from boostqa.synthesize.verify import DifficultyCheck
+from boostqa.vocabulary import Role
 from boostqa_airflow.constants import LLM_POOLS, POOLS, S3_CONN_ID
 from boostqa_airflow.hooks.lake import LakeHook
 from boostqa_airflow.hooks.llm import LlmHook
@@ -30,6 +31,7 @@ REFINE_POLICIES = ("keep_refined", "drop", "second_sample")
 
 
 BUDGET_KEYS = ("run_tokens", "run_usd", "day_tokens", "day_usd")
+ROLES: tuple[Role, ...] = ("generator", "annotator", "refiner")  # in the order of Roles' fields
 
 
 def _optional_int(value: Any) -> int | None:
@@ -71,7 +73,7 @@ class SnapshotSynthesisJobsOperator(BaseOperator):
                                        "seed can serve the open buckets): nothing to synthesize, downstream skips")
         # The spend guard's pre-flight: projected spend of the jobs still to run against the run's and the day's
         # budgets; over budget fails here, before any LLM call (the message carries the numbers, and so the alert).
-        models = {role: LlmHook(role).get_endpoint().model for role in ("generator", "annotator", "refiner")}
+        models: dict[str, str] = {role: LlmHook(role).get_endpoint().model for role in ROLES}
         try:
             _, projection = preflight_stage(store, STAGE, self.run_id, open_jobs(store, self.run_id, jobs, shard_size),
                                             models, _budget_params(self.budget))
@@ -117,7 +119,7 @@ class SynthesizeShardOperator(BaseOperator):
             )
         except (ValueError, FileNotFoundError) as exc:
             raise AirflowFailException(f"bad synthesis parameters: {exc}") from exc
-        roles = Roles(*(LlmHook(role).get_client(self.run_id) for role in ("generator", "annotator", "refiner")))
+        roles = Roles(*(LlmHook(role).get_client(self.run_id) for role in ROLES))
         store = LakeHook(self.lake_conn_id).get_conn()
         roles.attach_guard(self._guard(store))
         result = synthesize_shard(store, self.run_id, int(self.shard), int(self.shard_size), synthesizer, roles)
