@@ -37,7 +37,7 @@ class SourceFreshness(BaseModel):
         return None if self.max_loaded_at is None else as_of - self.max_loaded_at
 
     def status(self, as_of: datetime) -> Status:
-        """dbt's rule (error_after first, then warn_after, each strictly exceeded), applied at ``as_of``."""
+        """Dbt's rule (error_after first, then warn_after, each strictly exceeded), applied at ``as_of``."""
         if self.dbt_status == "runtime error":
             return "runtime error"
         age = self.age(as_of)
@@ -78,7 +78,8 @@ class FreshnessReport(BaseModel):
 
     def headline(self) -> str:
         """``source freshness as of <time> UTC: 7 tables, 5 pass, 1 warn, 1 error``."""
-        counts = {status: len(self.with_status(status)) for status in ("pass", "warn", "error", "runtime error")}
+        statuses: tuple[Status, ...] = ("pass", "warn", "error", "runtime error")
+        counts = {status: len(self.with_status(status)) for status in statuses}
         return (f"source freshness as of {self.as_of:%Y-%m-%d %H:%M} UTC: {len(self.sources)} tables, "
                 + ", ".join(f"{n} {status}" for status, n in counts.items() if n))
 

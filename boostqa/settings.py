@@ -56,8 +56,10 @@ class LlmServerSettings(BaseModel):
 
 
 class TrainerSettings(BaseModel):
-    """The trainer (``BOOSTQA_TRAINER__*``): what a cluster run asks for per node (Kubernetes Job, Slurm script; GPUs
-    come from the DAG), the templates those launchers render, and where a local run finds the training code and venv.
+    """The trainer's settings (``BOOSTQA_TRAINER__*``).
+
+    What a cluster run asks for per node (Kubernetes Job, Slurm script; GPUs come from the DAG), the templates those
+    launchers render, and where a local run finds the training code and venv.
 
     The paths have no default a library could know: the dev stack sets its checkout's, the Airflow image its own.
     """
@@ -182,4 +184,4 @@ def require_path(value: Path | None, env_var: str) -> Path:
 @lru_cache(maxsize=1)
 def get_settings() -> BoostqaSettings:
     """Return the process-wide settings, read from the environment on first call."""
-    return BoostqaSettings()
+    return BoostqaSettings()  # type: ignore[call-arg]  # state_dir comes from the environment (BOOSTQA_STATE_DIR)

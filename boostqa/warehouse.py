@@ -57,8 +57,9 @@ def dbt_env(lake: LakeConfig, warehouse_path: Path) -> dict[str, str]:
 
 
 def run_dbt(args: list[str], env: dict[str, str], project_dir: Path | None = None) -> None:
-    """Run the ``dbt`` CLI of this environment against the project (default: ``dbt_project_dir()``) outside
-    Airflow: CLI, tests.
+    """Run the ``dbt`` CLI of this environment against the project, outside Airflow (CLI, tests).
+
+    The project defaults to ``dbt_project_dir()``.
 
     Raises:
         ConfigError: dbt exited non-zero (its output was streamed above), or no project is configured.

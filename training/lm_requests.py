@@ -1,6 +1,7 @@
-"""The model side of benchmark evaluation: answer a requests file (log-likelihoods, greedy generations) with an
-HF folder, writing a responses file. boostqa builds the requests and scores the responses; this process only
-runs the model (torch lives here, never in boostqa).
+"""The model side of benchmark evaluation: answer a requests file with an HF folder, writing a responses file.
+
+The requests ask for log-likelihoods and greedy generations. boostqa builds the requests and scores the responses; this
+process only runs the model (torch lives here, never in boostqa).
 
     python -m training.lm_requests --model .state/models/hf --requests req.jsonl --out resp.jsonl
 
@@ -25,13 +26,16 @@ from transformers import AutoModelForCausalLM, AutoTokenizer, StoppingCriteria, 
 
 
 class StopOnStrings(StoppingCriteria):
-    """Per sequence: stop once the generated text contains a stop string (transformers' own ``stop_strings``
-    needs a byte-level BPE vocabulary; this works with any tokenizer)."""
+    """Per sequence: stop once the generated text contains a stop string.
+
+    transformers' own ``stop_strings`` needs a byte-level BPE vocabulary; this works with any tokenizer.
+    """
 
     def __init__(self, tokenizer: Any, stops: list[str], prompt_length: int) -> None:
         self.tokenizer, self.stops, self.prompt_length = tokenizer, stops, prompt_length
 
     def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor, **kwargs: Any) -> torch.BoolTensor:
+        """One flag per sequence: whether its generated text holds a stop string."""
         texts = self.tokenizer.batch_decode(input_ids[:, self.prompt_length :], skip_special_tokens=True)
         return torch.tensor([any(stop in text for stop in self.stops) for text in texts], dtype=torch.bool)
 
@@ -55,8 +59,10 @@ def _progress(done: int, total: int, started: float, what: str) -> None:
 @torch.no_grad()
 def loglikelihoods(model: Any, tokenizer: Any, requests: list[dict[str, Any]], max_length: int,
                    batch_size: int) -> dict[str, dict[str, Any]]:
-    """request id -> {logprob, is_greedy, tokens}. Requests whose model input is the same (one-token
-    continuations of one context) share one forward pass."""
+    """Request id -> {logprob, is_greedy, tokens}.
+
+    Requests whose model input is the same (one-token continuations of one context) share one forward pass.
+    """
     targets: dict[tuple[int, ...], list[tuple[str, list[int]]]] = {}
     for request in requests:
         context_ids, continuation_ids = encode_pair(tokenizer, request["context"], request["continuation"])
@@ -92,7 +98,7 @@ def loglikelihoods(model: Any, tokenizer: Any, requests: list[dict[str, Any]], m
 @torch.no_grad()
 def generations(model: Any, tokenizer: Any, requests: list[dict[str, Any]], max_length: int,
                 batch_size: int) -> dict[str, dict[str, Any]]:
-    """request id -> {text}: greedy continuation, cut at the first stop sequence."""
+    """Request id -> {text}: greedy continuation, cut at the first stop sequence."""
     tokenizer.padding_side = tokenizer.truncation_side = "left"  # generation appends on the right; keep the end
     results: dict[str, dict[str, Any]] = {}
     started = time.perf_counter()

@@ -98,8 +98,11 @@ class SamplesRecord:
         }, schema=SAMPLES_SCHEMA))
 
     def resume(self, output: Path, start_step: int) -> int:
-        """Keep the recorded steps before ``start_step``; a step missing from the file (a record written before this
-        one existed) is rebuilt from the data order. Returns the steps rebuilt."""
+        """Keep the recorded steps before ``start_step``.
+
+        A step missing from the file (a record written before this one existed) is rebuilt from the data order. Returns
+        the steps rebuilt.
+        """
         path = output / SAMPLES_NAME
         kept = pq.read_table(path).cast(SAMPLES_SCHEMA) if path.exists() else SAMPLES_SCHEMA.empty_table()
         kept = kept.filter(pc.less(kept.column("step"), start_step))

@@ -1,5 +1,6 @@
-"""Mid-training entry point for the `deepspeed` launcher or `torchrun`: packed mixture in; checkpoints, metrics,
-status and an HF folder out.
+"""Mid-training entry point for the `deepspeed` launcher or `torchrun`.
+
+Packed mixture in; checkpoints, metrics, status and an HF folder out.
 
     deepspeed --num_gpus 1 training/train.py --config cpu_smoke --override data.manifest=/path/manifest.json
     torchrun --nproc_per_node 2 -m training.train --config cpu_smoke --override max_steps=50
@@ -15,7 +16,7 @@ import shutil
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -61,7 +62,7 @@ def build_model(config: TrainConfig, vocab_size: int) -> Any:
 
 def deepspeed_dict(config: TrainConfig, world_size: int) -> dict[str, Any]:
     """The DeepSpeed JSON with the run's batch sizes, optimizer and precision filled in."""
-    ds = json.loads(deepspeed_config_path(config).read_text())
+    ds: dict[str, Any] = json.loads(deepspeed_config_path(config).read_text())
     ds["train_micro_batch_size_per_gpu"] = config.micro_batch_size
     ds["gradient_accumulation_steps"] = config.grad_accum_steps
     ds["train_batch_size"] = config.micro_batch_size * config.grad_accum_steps * world_size
@@ -74,8 +75,11 @@ def deepspeed_dict(config: TrainConfig, world_size: int) -> dict[str, Any]:
 
 
 def _tokenizer_folder(config: TrainConfig, data: PackedMixture) -> Path | None:
-    """Where the exported model's tokenizer files come from: the HF base model's folder, or for a model built from
-    scratch the folder of the tokenizer the mixture was packed with (so the export can be evaluated)."""
+    """Where the exported model's tokenizer files come from.
+
+    The HF base model's folder, or for a model built from scratch the folder of the tokenizer the mixture was packed
+    with (so the export can be evaluated).
+    """
     if config.model.source == "hf" and config.model.path:
         return Path(config.model.path)
     recorded = data.manifest.get("tokenizer", {}).get("path")
@@ -83,15 +87,18 @@ def _tokenizer_folder(config: TrainConfig, data: PackedMixture) -> Path | None:
 
 
 def fp32_state_dict(output: Path, tag: str) -> dict[str, Any]:
-    """The weights of checkpoint ``tag`` as fp32: ZeRO's partitioned fp32 optimizer states consolidated by
-    zero_to_fp32, or, for a ZeRO stage 0 checkpoint (no optimizer-state partitions), the whole module state it saves
-    per model rank, upcast (in a bf16 run those are the bf16 weights, which is what the HF export saves anyway)."""
+    """The weights of checkpoint ``tag`` as fp32.
+
+    ZeRO's partitioned fp32 optimizer states consolidated by zero_to_fp32, or, for a ZeRO stage 0 checkpoint (no
+    optimizer-state partitions), the whole module state it saves per model rank, upcast (in a bf16 run those are the
+    bf16 weights, which is what the HF export saves anyway).
+    """
     import torch
     from deepspeed.utils.zero_to_fp32 import get_fp32_state_dict_from_zero_checkpoint
 
     folder = output / tag
     if any(folder.glob("*optim_states.pt")):
-        return get_fp32_state_dict_from_zero_checkpoint(str(output), tag=tag)
+        return cast(dict[str, Any], get_fp32_state_dict_from_zero_checkpoint(str(output), tag=tag))
     saved = torch.load(folder / "mp_rank_00_model_states.pt", map_location="cpu", weights_only=False)  # our own file
     return {name: tensor.float() for name, tensor in saved["module"].items()}
 
@@ -136,6 +143,7 @@ def train(config: TrainConfig) -> dict[str, Any]:
     engine, model, scheduler = _engine(config, data.vocab_size, world)
     global_batch = config.micro_batch_size * config.grad_accum_steps * world
     record = SamplesRecord(data, global_batch, config.data.seed)
+    metrics: list[dict[str, Any]]
     start_step, metrics = 0, []
     if resume_tag:
         start_step, metrics = _resume(engine, output, resume_tag, mixture, data, record, rank)
@@ -214,8 +222,10 @@ def _resume(engine: Any, output: Path, resume_tag: str, mixture: dict[str, Any],
 
 def _step(engine: Any, data: PackedMixture, config: TrainConfig, step: int, global_batch: int, world: int,
           rank: int) -> tuple[np.ndarray, float, float]:
-    """One optimizer step over this rank's micro batches; returns (the step's sample indexes across ranks, the
-    loss averaged over ranks, seconds)."""
+    """One optimizer step over this rank's micro batches.
+
+    Returns (the step's sample indexes across ranks, the loss averaged over ranks, seconds).
+    """
     import torch
 
     started = time.perf_counter()
@@ -236,8 +246,10 @@ def _step(engine: Any, data: PackedMixture, config: TrainConfig, step: int, glob
 
 def _checkpoint(engine: Any, config: TrainConfig, output: Path, tag: str, done: int, mixture: dict[str, Any],
                 record: SamplesRecord, metrics: list[dict[str, Any]], rank: int) -> None:
-    """Save checkpoint ``tag`` after ``done`` steps, with the samples record and metrics written before it (so they
-    always cover every step a checkpoint holds), then prune old checkpoints and report progress."""
+    """Save checkpoint ``tag`` after ``done`` steps, then prune old checkpoints and report progress.
+
+    The samples record and metrics are written before it, so they always cover every step a checkpoint holds.
+    """
     if rank == 0:
         record.write(output)
         write_metrics(output, metrics)
@@ -250,6 +262,7 @@ def _checkpoint(engine: Any, config: TrainConfig, output: Path, tag: str, done: 
 
 
 def main(argv: list[str] | None = None) -> None:
+    """Parse the command line, train, and leave a failed status (rank 0) when training raises."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", default="cpu_smoke", help="configs/<name>.yaml or a path")
     parser.add_argument("--override", action="append", default=[], help="dotted key=value (repeatable)")

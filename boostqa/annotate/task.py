@@ -46,12 +46,17 @@ def _output_model(taxonomy: Taxonomy) -> type[BaseModel]:
                              f"({bands[self.difficulty]!r})")
         return self
 
+    # Literal types built from the taxonomy at run time: a type checker sees only a typing form.
+    discipline: Any = Literal[tuple(taxonomy.discipline_ids)]
+    grade_band: Any = Literal[tuple(bands.values())]
+    # pydantic types __validators__ as plain callables, but its decorators return descriptor proxies.
+    validators: dict[str, Any] = {"band_matches_difficulty": model_validator(mode="after")(band_matches_difficulty)}
     model: type[BaseModel] = create_model(
         "AnnotationOutput",
-        __validators__={"band_matches_difficulty": model_validator(mode="after")(band_matches_difficulty)},
-        discipline=(Literal[tuple(taxonomy.discipline_ids)], ...),  # type: ignore[valid-type]
+        __validators__=validators,
+        discipline=(discipline, ...),
         difficulty=(int, Field(ge=1, le=5)),
-        grade_band=(Literal[tuple(bands.values())], ...),  # type: ignore[valid-type]
+        grade_band=(grade_band, ...),
         rationale=(str, Field(min_length=1, max_length=RATIONALE_CHARS)),
     )
     return model

@@ -73,7 +73,7 @@ def gsm8k_final_answer(answer: str) -> str:
 
 
 def last_boxed(solution: str) -> str | None:
-    """Content of the last ``\\boxed{...}`` (or ``\\fbox{...}``) in a solution, braces balanced."""
+    r"""Content of the last ``\boxed{...}`` (or ``\fbox{...}``) in a solution, braces balanced."""
     start = max(solution.rfind("\\boxed{"), solution.rfind("\\fbox{"))
     if start < 0:
         return None

@@ -111,8 +111,10 @@ def load_local(spec: BenchmarkSpec, split: str | None = None, directory: Path = 
 
 
 def load_production(spec: BenchmarkSpec, split: str | None = None) -> Iterator[BenchmarkItem]:
-    """Items of the benchmark's public source on the Hub, loaded with ``datasets`` (needs network and the
-    pipeline environment; the embedded stack uses :func:`load_local`)."""
+    """Items of the benchmark's public source on the Hub, loaded with ``datasets``.
+
+    Needs network and the pipeline environment; the embedded stack uses :func:`load_local`.
+    """
     from datasets import load_dataset  # noqa: PLC0415 - heavy, optional, production-only
 
     split = split or spec.eval_split
@@ -122,8 +124,10 @@ def load_production(spec: BenchmarkSpec, split: str | None = None) -> Iterator[B
 
 def load_items(source: str = "local", names: Iterable[str] | None = None, splits: str = "eval"
                ) -> list[BenchmarkItem]:
-    """Items of several benchmarks (all by default) from ``local`` editions or ``hub``; ``splits`` is ``eval``
-    (the scored split) or ``all`` (the scored split and the few-shot split)."""
+    """Items of several benchmarks (all by default) from ``local`` editions or ``hub``.
+
+    ``splits`` is ``eval`` (the scored split) or ``all`` (the scored split and the few-shot split).
+    """
     if source not in ("local", "hub"):
         raise ConfigError(f"benchmark source must be 'local' or 'hub', got {source!r}")
     wanted = set(names) if names is not None else None

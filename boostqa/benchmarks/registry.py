@@ -89,8 +89,10 @@ def get_benchmark(name: str) -> BenchmarkSpec:
 
 
 def subject_difficulty(subject: str, default: int) -> int:
-    """Difficulty band a subject's name implies (elementary 1, middle school 2, high school 3, college and
-    professional 4); ``default`` for subjects whose name says nothing."""
+    """Difficulty band a subject's name implies; ``default`` for subjects whose name says nothing.
+
+    Elementary 1, middle school 2, high school 3, college and professional 4.
+    """
     for prefix, band in (("elementary_", 1), ("middle_school_", 2), ("high_school_", 3), ("college_", 4),
                          ("professional_", 4), ("advanced_", 4)):
         if subject.startswith(prefix):

@@ -1,7 +1,7 @@
-"""Final-answer extraction and normalization for the generative benchmarks (GSM8K, MATH).
+r"""Final-answer extraction and normalization for the generative benchmarks (GSM8K, MATH).
 
 GSM8K follows lm-eval's two filters: ``strict`` (the number after ``####``) then ``flexible`` (the last number
-in the output). MATH takes the last ``\\boxed{}`` or else the first line, and compares strings after the
+in the output). MATH takes the last ``\boxed{}`` or else the first line, and compares strings after the
 normalization of the MATH paper's ``is_equiv`` (Hendrycks et al. 2021), which lm-eval's ``hendrycks_math`` uses.
 """
 
@@ -55,8 +55,11 @@ def _fix_sqrt(text: str) -> str:
 
 
 def normalize_math(answer: str) -> str:
-    """Canonical string of a MATH answer: no spaces, dollars, ``\\left``/``\\right``, units of degrees or
-    percent, ``dfrac``/``tfrac`` as ``frac``, ``0.5`` as ``\\frac{1}{2}`` and a bare ``a/b`` as ``\\frac{a}{b}``."""
+    r"""Canonical string of a MATH answer.
+
+    No spaces, dollars, ``\left``/``\right``, units of degrees or percent, ``dfrac``/``tfrac`` as ``frac``, ``0.5`` as
+    ``\frac{1}{2}`` and a bare ``a/b`` as ``\frac{a}{b}``.
+    """
     text = answer.strip().replace("\n", "").replace("\\!", "").replace("\\\\", "\\")
     text = text.replace("tfrac", "frac").replace("dfrac", "frac").replace("\\left", "").replace("\\right", "")
     text = text.replace("^{\\circ}", "").replace("^\\circ", "").replace("\\$", "").replace("$", "")
@@ -76,7 +79,7 @@ def normalize_math(answer: str) -> str:
 
 
 def math_prediction(output: str) -> str:
-    """The answer a MATH output gives: its last ``\\boxed{}``, else its first non-empty line, normalized."""
+    r"""The answer a MATH output gives: its last ``\boxed{}``, else its first non-empty line, normalized."""
     boxed = last_boxed(output)
     if boxed is not None:
         return normalize_math(boxed)

@@ -12,8 +12,10 @@ from boostqa.stage_config import StageConfig
 
 
 class EvalRunConfig(StageConfig):
-    """Which models to score (a given folder or server, else the triggering checkpoint; the baseline beside it),
-    on which benchmarks, and how."""
+    """Which models to score, on which benchmarks, and how.
+
+    The model is a given folder or server, else the triggering checkpoint; the baseline is scored beside it.
+    """
 
     stage: ClassVar[str] = "evaluation"
 

@@ -1,5 +1,6 @@
-"""Write our prepared multiple-choice docs as lm-evaluation-harness tasks (local jsonl + YAML), so lm-eval can
-score the very same requests with the same model: the parity check of our scorer.
+"""Write our prepared multiple-choice docs as lm-evaluation-harness tasks (local jsonl + YAML).
+
+Then lm-eval can score the very same requests with the same model: the parity check of our scorer.
 
 Each task reads ``<name>.jsonl`` through the ``json`` dataset builder (no Hub access) and takes text, choices
 and target from a generated ``boostqa_docs.py``. WinoGrande-style docs (one context per choice, the same
@@ -52,8 +53,10 @@ def _record(doc: EvalDoc) -> dict[str, object]:
 
 
 def write_lm_eval_tasks(docs_by_benchmark: Mapping[str, Sequence[EvalDoc]], folder: Path) -> list[str]:
-    """Write one task per benchmark under ``folder`` (pass it to lm-eval's ``--include_path``); returns the task
-    names. Generative benchmarks are skipped: parity is about log-likelihood scoring."""
+    """Write one task per benchmark under ``folder`` (pass it to lm-eval's ``--include_path``); returns the task names.
+
+    Generative benchmarks are skipped: parity is about log-likelihood scoring.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "boostqa_docs.py").write_text(UTILS, encoding="utf-8")
     names = []

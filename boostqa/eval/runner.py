@@ -54,9 +54,12 @@ class ModelTarget(BaseModel):
 
     @cached_property
     def identity(self) -> str:
-        """Content identity of the model: sha256 over its HF folder's config and weight files (names and bytes),
-        or over the server URL and served name. Answers on disk are filed under it, so a model id that now names
-        other weights (a new baseline folder, a retrained checkpoint) never reuses old answers."""
+        """Content identity of the model.
+
+        A sha256 over its HF folder's config and weight files (names and bytes), or over the server URL and served name.
+        Answers on disk are filed under it, so a model id that now names other weights (a new baseline folder, a
+        retrained checkpoint) never reuses old answers.
+        """
         digest = hashlib.sha256()
         if not self.hf_folder:
             digest.update(f"{self.server_url}#{self.served_model}".encode())
@@ -96,8 +99,9 @@ def _read_jsonl(path: Path) -> list[dict[str, Any]]:
 
 
 def run_hf_model(hf_folder: Path, requests_path: Path, responses_path: Path, python: Path | None = None) -> None:
-    """Answer the requests with ``training.lm_requests`` in the training venv (``python`` defaults to the
-    ``BOOSTQA_TRAINER__VENV`` one), run from ``BOOSTQA_TRAINER__CODE_DIR``; its progress goes to our log.
+    """Answer the requests with ``training.lm_requests`` in the training venv; its progress goes to our log.
+
+    ``python`` defaults to the ``BOOSTQA_TRAINER__VENV`` one, run from ``BOOSTQA_TRAINER__CODE_DIR``.
 
     Raises:
         ConfigError: no training venv or no model folder (not worth a retry).
@@ -151,8 +155,10 @@ def _responses_cover(path: Path, requests: list[dict[str, Any]]) -> bool:
 
 
 def _answer_pending(target: ModelTarget, pending: dict[str, list[dict[str, Any]]], work_dir: Path) -> None:
-    """One model-side run (one model load) for every benchmark whose responses are not on disk yet; the answers
-    are then filed per benchmark (responses first, requests last: a crash never leaves a reusable half)."""
+    """One model-side run (one model load) for every benchmark whose responses are not on disk yet.
+
+    The answers are then filed per benchmark (responses first, requests last: a crash never leaves a reusable half).
+    """
     batch = work_dir / target.answers_key / "_batch"
     batch.mkdir(parents=True, exist_ok=True)
     requests = [r for benchmark_requests in pending.values() for r in benchmark_requests]

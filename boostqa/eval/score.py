@@ -1,5 +1,7 @@
-"""Score a benchmark's model responses: per-item results labelled with our buckets, and the metrics computed by
-the local ``evaluate`` metric modules."""
+"""Score a benchmark's model responses: per-item results labelled with our buckets, and the metrics.
+
+The metrics are computed by the local ``evaluate`` metric modules.
+"""
 
 from __future__ import annotations
 
@@ -22,8 +24,10 @@ class MissingResponseError(BoostqaError):
 
 @cache
 def load_metric(name: str) -> Any:
-    """A metric module of ``boostqa/eval/metrics/`` loaded by path (``evaluate.load`` of a Hub name needs
-    network; a local module does not)."""
+    """A metric module of ``boostqa/eval/metrics/`` loaded by path.
+
+    ``evaluate.load`` of a Hub name needs network; a local module does not.
+    """
     import evaluate  # noqa: PLC0415 - heavy; only scoring needs it
 
     return evaluate.load(str(METRICS_DIR / name))
@@ -74,7 +78,7 @@ def score_docs(docs: Sequence[EvalDoc], responses: Mapping[str, Mapping[str, Any
 
 
 def benchmark_metrics(docs: Sequence[EvalDoc], results: Sequence[Mapping[str, Any]]) -> dict[str, float]:
-    """acc and acc_norm (multiple choice) or exact_match (generative), through the metric modules."""
+    """``acc`` and ``acc_norm`` (multiple choice) or ``exact_match`` (generative), through the metric modules."""
     if not results:
         return {}
     if results[0]["task_type"] == "generative":

@@ -47,8 +47,11 @@ def _limited(items: list[BenchmarkItem], limit: int | None) -> list[BenchmarkIte
 
 def build_docs(spec: BenchmarkSpec, items: Sequence[BenchmarkItem], fewshot_pool: Sequence[BenchmarkItem],
                num_fewshot: int) -> list[EvalDoc]:
-    """One doc per scored item; shots are the first ``num_fewshot`` pool items of the same config (any config
-    when the benchmark has one pool for all)."""
+    """One doc per scored item.
+
+    Shots are the first ``num_fewshot`` pool items of the same config (any config when the benchmark has one pool for
+    all).
+    """
     pool_by_config: dict[str, list[BenchmarkItem]] = defaultdict(list)
     for shot in fewshot_pool:
         pool_by_config[shot.config].append(shot)
@@ -70,8 +73,10 @@ def load_docs(benchmark: str, settings: EvalTaskSettings, source: str = "local")
 
 
 def model_requests(docs: Sequence[EvalDoc], max_new_tokens: int) -> list[dict[str, Any]]:
-    """The file contract with the model side (``training/lm_requests.py``): one ``loglikelihood`` request per
-    (context, continuation) pair, or one ``generate`` request per generative item."""
+    """The file contract with the model side (``training/lm_requests.py``).
+
+    One ``loglikelihood`` request per (context, continuation) pair, or one ``generate`` request per generative item.
+    """
     requests: list[dict[str, Any]] = []
     for doc in docs:
         if doc.until:

@@ -10,9 +10,12 @@ from boostqa.stage_config import StageConfig
 
 
 class ExportRunConfig(StageConfig):
-    """What one mixture export may vary. ``general_ratio`` and ``bucket_cap`` shape dbt's selection: they reach the
-    mixture models as env vars ``BOOSTQA_MIXTURE_<FIELD>`` over the dbt vars named in :attr:`DBT_VARS` (whose
-    values in dbt_project.yml, for hand runs, a test keeps equal to these defaults)."""
+    """What one mixture export may vary.
+
+    ``general_ratio`` and ``bucket_cap`` shape dbt's selection: they reach the mixture models as env vars
+    ``BOOSTQA_MIXTURE_<FIELD>`` over the dbt vars named in :attr:`DBT_VARS` (whose values in dbt_project.yml, for
+    hand runs, a test keeps equal to these defaults).
+    """
 
     stage: ClassVar[str] = "export"
     DBT_VARS: ClassVar[dict[str, str]] = {"general_ratio": "mixture_general_ratio", "bucket_cap": "mixture_bucket_cap"}

@@ -7,7 +7,7 @@ import json
 import logging
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -82,7 +82,7 @@ def export_mixture(store: ObjectStore, selection: list[dict[str, Any]], mixture_
     pq.write_table(pa.Table.from_pylist(lineage, schema=LINEAGE_SCHEMA), out_dir / "lineage.parquet",
                    compression="zstd")
     counts = _counts(rows, tokens_by_source)
-    manifest = {
+    manifest: dict[str, Any] = {
         "manifest_version": MANIFEST_VERSION,
         "mixture_version": mixture_version,
         "synthesis_runs": sorted({r["synthesis_run_id"] for r in rows if r["synthesis_run_id"]}),
@@ -165,7 +165,7 @@ def load_selection(store: ObjectStore, mixture_version: str) -> list[dict[str, A
     if data is None:
         raise LakeError(f"no mixture selection at {store.config.uri(key)}: build export_training_mixture with "
                         f"mixture_version={mixture_version} first")
-    return pq.read_table(pa.BufferReader(data)).sort_by("sample_order").to_pylist()
+    return cast(list[dict[str, Any]], pq.read_table(pa.BufferReader(data)).sort_by("sample_order").to_pylist())
 
 
 def published_manifest(store: ObjectStore, mixture_version: str) -> tuple[dict[str, Any], str] | None:

@@ -73,8 +73,10 @@ class PackedShardInfo:
 
 @dataclass
 class Packer:
-    """Streams documents into ``seq_len`` sequences (each document followed by EOS; the last sequence padded
-    with EOS) and writes shards of ``sequences_per_shard`` under ``out_dir``; records where each document starts."""
+    """Streams documents into ``seq_len`` sequences and writes shards of ``sequences_per_shard`` under ``out_dir``.
+
+    Each document is followed by EOS; the last sequence is padded with EOS. Records where each document starts.
+    """
 
     out_dir: Path
     seq_len: int

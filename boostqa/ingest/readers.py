@@ -12,7 +12,7 @@ from typing import Any
 from boostqa.errors import SourceError
 from boostqa.ingest.config import SourceConfig
 from boostqa.ingest.fetch import SourceBlob
-from boostqa.schemas import QuarantineReason
+from boostqa.vocabulary import QuarantineReason
 
 
 @dataclass(frozen=True)

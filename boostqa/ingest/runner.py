@@ -20,7 +20,8 @@ from boostqa.lake.parquet import replace_parts
 from boostqa.lake.store import ObjectStore
 from boostqa.qc.decontaminate import Decontaminator, default_decontaminator
 from boostqa.qc.text import item_text
-from boostqa.schemas import IngestManifest, QuarantineReason, QuarantineRecord, SeedRecord
+from boostqa.schemas import IngestManifest, QuarantineRecord, SeedRecord
+from boostqa.vocabulary import QuarantineReason
 
 log = logging.getLogger(__name__)
 PROGRESS_EVERY = 10_000
@@ -65,8 +66,10 @@ def split_rows(
     source: SourceConfig, blobs: list[SourceBlob], ingest_date: date, run_id: str,
     decontaminator: Decontaminator | None = None,
 ) -> tuple[list[SeedRecord], list[QuarantineRecord]]:
-    """Validate every row; the first occurrence of a source row id or of a content hash wins; with a
-    ``decontaminator``, a seed overlapping a benchmark item is quarantined too."""
+    """Validate every row; the first occurrence of a source row id or of a content hash wins.
+
+    With a ``decontaminator``, a seed overlapping a benchmark item is quarantined too.
+    """
     seeds: list[SeedRecord] = []
     quarantined: list[QuarantineRecord] = []
     ids_seen: dict[str, int] = {}

@@ -16,7 +16,8 @@ from boostqa.ingest.normalize import (
     strip_option_label,
 )
 from boostqa.ingest.readers import RawRow
-from boostqa.schemas import QuarantineReason, QuarantineRecord, SeedRecord
+from boostqa.schemas import QuarantineRecord, SeedRecord
+from boostqa.vocabulary import QuarantineReason
 
 INGEST_STAGE = "ingest"
 

@@ -78,8 +78,10 @@ def plan_object(plan_id: str, name: str) -> str:
 
 
 def latest_pointer(kind: str) -> str:
-    """The small object naming the newest complete version of ``plans``, ``mixtures`` or ``training`` (runs);
-    written after the version's own objects, so a reader that follows it never sees a half-written version."""
+    """The small object naming the newest complete version of ``plans``, ``mixtures`` or ``training`` (runs).
+
+    Written after the version's own objects, so a reader that follows it never sees a half-written version.
+    """
     return f"{kind}/latest.json"
 
 
@@ -121,9 +123,11 @@ QC_TABLES = ("kept", "removals", "index")
 
 
 def qc_part(table: str, run_id: str) -> str:
-    """The one part of a QC table for a synthesis run: ``kept`` (item ids that passed), ``removals`` (every reason
-    an item was removed), ``index`` (exact keys and shingle sets of the kept items: all runs' index parts form the
-    incremental dedup index later runs are checked against)."""
+    """The one part of a QC table for a synthesis run.
+
+    ``kept`` (item ids that passed), ``removals`` (every reason an item was removed), ``index`` (exact keys and shingle
+    sets of the kept items: all runs' index parts form the incremental dedup index later runs are checked against).
+    """
     return f"{QC}/{table}/run_id={run_id}/{part_name(0)}"
 
 
@@ -150,8 +154,11 @@ EVAL_TABLES = ("items", "scores")
 
 
 def eval_part(table: str, model_id: str, benchmark: str) -> str:
-    """One benchmark's results for one model: ``items`` (per-item correctness, labelled with discipline and
-    difficulty) or ``scores`` (the benchmark's metrics). Re-evaluating a model replaces them."""
+    """One benchmark's results for one model.
+
+    ``items`` (per-item correctness, labelled with discipline and difficulty) or ``scores`` (the benchmark's metrics).
+    Re-evaluating a model replaces them.
+    """
     return f"{EVAL}/{table}/model_id={model_id}/benchmark={benchmark}/{part_name(0)}"
 
 
@@ -174,6 +181,8 @@ TRAINING_SAMPLES = "training/samples"
 
 
 def training_samples_part(run_id: str) -> str:
-    """The samples record of one training run (per optimizer step, the packed sequences it read), published from its
-    ``samples_seen.parquet`` for dbt."""
+    """The samples record of one training run, published from its ``samples_seen.parquet`` for dbt.
+
+    Per optimizer step, the packed sequences it read.
+    """
     return f"{TRAINING_SAMPLES}/run_id={run_id}/{part_name(0)}"

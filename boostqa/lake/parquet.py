@@ -31,8 +31,10 @@ def write_table(store: ObjectStore, key: str, table: pa.Table) -> None:
 
 
 def write_rows(store: ObjectStore, key: str, rows: Iterable[Mapping[str, Any]], schema: pa.Schema) -> None:
-    """Write ``rows`` with a table's schema of the lake contract (``boostqa/lake/tables.py``) as the object at
-    ``key``; no rows still writes a typed, empty part."""
+    """Write ``rows`` with a table's schema of the lake contract (``boostqa/lake/tables.py``) as the object at ``key``.
+
+    No rows still writes a typed, empty part.
+    """
     write_table(store, key, pa.Table.from_pylist(list(rows), schema=schema))
 
 

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import logging
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, SecretStr
 from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
 from boostqa.errors import LakeError
+
+if TYPE_CHECKING:
+    from botocore.exceptions import ClientError
+    from types_boto3_s3 import S3Client
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +34,7 @@ class LakeConfig(BaseModel):
         return f"s3://{self.bucket}/{key}"
 
 
-def _status(exc: Any) -> int:
+def _status(exc: ClientError) -> int:
     """The HTTP status of a botocore ClientError (0 when the response has none)."""
     return exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
 
@@ -61,7 +65,7 @@ class ObjectStore:
         self.config = config
 
     @cached_property
-    def client(self) -> Any:
+    def client(self) -> S3Client:
         """The boto3 S3 client, created on first use (path-style addressing works with every S3 server)."""
         import boto3
         from botocore.config import Config
@@ -132,8 +136,9 @@ class ObjectStore:
                 raise LakeError(f"access to bucket {self.config.bucket!r} denied: these credentials may not "
                                 "read or create it (an admin, or the warehouse role plus s3:CreateBucket)") from exc
         # Missing (404): create it; outside us-east-1 S3 wants the region spelled out.
-        extra = ({} if self.config.region == "us-east-1"
-                 else {"CreateBucketConfiguration": {"LocationConstraint": self.config.region}})
+        # Any: the S3 stubs spell LocationConstraint as a Literal of AWS regions; ours is any string (SeaweedFS, MinIO).
+        extra: dict[str, Any] = ({} if self.config.region == "us-east-1"
+                                 else {"CreateBucketConfiguration": {"LocationConstraint": self.config.region}})
         try:
             self.client.create_bucket(Bucket=self.config.bucket, **extra)
         except BotoCoreError:

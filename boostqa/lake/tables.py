@@ -132,8 +132,11 @@ SCORE_SCHEMA = pa.schema([
 
 @dataclass(frozen=True)
 class LakeTable:
-    """A table dbt reads from the lake: its source, its parts' glob under the bucket, its schema, and the folder
-    of its empty typed bootstrap part (None where the stage that writes it runs before any dbt build)."""
+    """A table dbt reads from the lake.
+
+    Its source, its parts' glob under the bucket, its schema, and the folder of its empty typed bootstrap part (None
+    where the stage that writes it runs before any dbt build).
+    """
 
     source: str
     name: str
@@ -147,8 +150,10 @@ _NESTED = f"model_id={layout.BOOTSTRAP_RUN}/benchmark={layout.BOOTSTRAP_RUN}/"  
 
 
 def _by_run(source: str, name: str, root: str, schema: pa.Schema, stage: str | None = None) -> LakeTable:
-    """A table with one folder per run under ``root``; with ``stage``, the runs sit under ``stage=<stage>/``
-    folders and the bootstrap part under that stage's."""
+    """A table with one folder per run under ``root``.
+
+    With ``stage``, the runs sit under ``stage=<stage>/`` folders and the bootstrap part under that stage's.
+    """
     level, bootstrap_level = ("stage=*/", f"stage={stage}/") if stage else ("", "")
     return LakeTable(source, name, f"{root}/{level}run_id=*/*.parquet", schema, f"{root}/{bootstrap_level}{_RUN}")
 

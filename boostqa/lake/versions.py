@@ -1,5 +1,7 @@
-"""Immutable versions in the lake: "latest" pointers to plans, mixtures and training runs, written last, followed by
-readers that were not handed an id."""
+"""Immutable versions in the lake: "latest" pointers to plans, mixtures and training runs.
+
+A pointer is written last and followed by readers that were not handed an id.
+"""
 
 from __future__ import annotations
 

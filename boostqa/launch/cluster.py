@@ -58,8 +58,11 @@ def slurm_template() -> Path:
 
 def render_kubernetes_manifests(spec: LaunchSpec, resources: ClusterResources, template: Path | None = None
                                 ) -> list[dict[str, Any]]:
-    """The run's objects: the headless Service its pods rendezvous through, and the Job (parsed, so a template
-    error fails here, not in the cluster); ``template`` defaults to the configured one."""
+    """The run's objects: the headless Service its pods rendezvous through, and the Job.
+
+    The Job is parsed, so a template error fails here, not in the cluster; ``template`` defaults to the configured
+    one.
+    """
     text = Template((template or kubernetes_template()).read_text()).substitute(_values(spec, resources))
     return [doc for doc in yaml.safe_load_all(text) if doc]
 
@@ -91,11 +94,13 @@ class KubernetesLauncher:
         self.resources, self.namespace = resources or ClusterResources(), namespace
 
     def submit(self, spec: LaunchSpec) -> str:
+        """Apply the run's Service and Job; the handle is the Job's name."""
         manifests = render_kubernetes_manifests(spec, self.resources)
         _run(["kubectl", "apply", "-n", self.namespace, "-f", "-"], yaml.safe_dump_all(manifests))
         return spec.job_name
 
     def status(self, handle: str, spec: LaunchSpec) -> RunStatus:
+        """The status file once it says finished (the Service is then dropped), else the Job's failure or submitted."""
         status = read_status_file(Path(spec.output_dir))
         if status is not None and status.finished:
             # The rendezvous Service has no use after the run: drop it (the Job stays for its logs). Best effort:
@@ -112,6 +117,7 @@ class KubernetesLauncher:
         return status or RunStatus(state="submitted")
 
     def cancel(self, handle: str, spec: LaunchSpec) -> None:
+        """Delete the run's Job and Service."""
         _run(["kubectl", "delete", "job,service", handle, "-n", self.namespace, "--ignore-not-found"])
 
 
@@ -122,11 +128,14 @@ class SlurmLauncher:
         self.resources = resources or ClusterResources()
 
     def submit(self, spec: LaunchSpec) -> str:
+        """Submit the rendered script with sbatch; the handle is the Slurm job id."""
         out = _run(["sbatch", "--parsable"], render_slurm_script(spec, self.resources))
         return out.strip().split(";")[0]
 
     def status(self, handle: str, spec: LaunchSpec) -> RunStatus:
+        """The status file on the shared file system, else submitted."""
         return read_status_file(Path(spec.output_dir)) or RunStatus(state="submitted")
 
     def cancel(self, handle: str, spec: LaunchSpec) -> None:
+        """Cancel the job by id, or by the run's job name when the handle is not an id."""
         _run(["scancel", handle] if handle.isdigit() else ["scancel", "--name", spec.job_name])

@@ -21,8 +21,11 @@ class LocalLauncher:
 
     def __init__(self, venv: Path | None = None, cwd: Path | None = None,
                  torch_extensions_dir: Path | None = None) -> None:
-        """Each path defaults to its trainer setting (``BOOSTQA_TRAINER__VENV``, ``__CODE_DIR``,
-        ``__TORCH_EXTENSIONS_DIR``); the venv and the code folder are needed only to submit."""
+        """Each path defaults to its trainer setting.
+
+        Those are ``BOOSTQA_TRAINER__VENV``, ``__CODE_DIR`` and ``__TORCH_EXTENSIONS_DIR``; the venv and the code
+        folder are needed only to submit.
+        """
         self._venv, self._cwd, self._torch_extensions_dir = venv, cwd, torch_extensions_dir
 
     @property

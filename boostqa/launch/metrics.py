@@ -1,10 +1,13 @@
-"""Publish a training run's per-step metrics and samples record (the trainer's ``metrics.parquet`` and
-``samples_seen.parquet``) to the lake for dbt."""
+"""Publish a training run's per-step metrics and samples record to the lake for dbt.
+
+They are the trainer's ``metrics.parquet`` and ``samples_seen.parquet``.
+"""
 
 from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import cast
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -23,9 +26,10 @@ SAMPLES_FILE = "samples_seen.parquet"  # training/samples.py: per step, the pack
 
 def publish_training_metrics(store: ObjectStore, output_dir: Path, run_id: str, config: str,
                              mixture_version: str) -> int:
-    """Write the run's metrics as ``training/metrics/run_id=<run>/part-00000.parquet`` (replacing any earlier
-    publication of the same run, so a retried task never duplicates steps), and its samples record with
-    :func:`publish_training_samples`; returns the steps published.
+    """Write the run's metrics as ``training/metrics/run_id=<run>/part-00000.parquet``, and its samples record.
+
+    The metrics replace any earlier publication of the same run, so a retried task never duplicates steps; the samples
+    record goes through :func:`publish_training_samples`. Returns the steps published.
 
     ``output_dir`` is the run's folder as the worker sees it: local on the embedded stack, the shared training
     volume in production.
@@ -34,7 +38,7 @@ def publish_training_metrics(store: ObjectStore, output_dir: Path, run_id: str, 
     if not path.exists():
         raise LakeError(f"no {METRICS_FILE} in {output_dir}: the run wrote no metrics (did it start?)")
     raw = pq.read_table(path)
-    rows = raw.num_rows
+    rows: int = raw.num_rows
     steps = raw.column("step")
     if rows and pc.count_distinct(steps).as_py() != rows:  # a resume rewrites metrics without repeats
         raise LakeError(f"{path} repeats steps: refusing to publish it")
@@ -53,8 +57,10 @@ def publish_training_metrics(store: ObjectStore, output_dir: Path, run_id: str, 
 
 def publish_training_samples(store: ObjectStore, output_dir: Path, run_id: str, mixture_version: str,
                              steps: set[int] | None = None) -> int:
-    """Write the run's samples record as ``training/samples/run_id=<run>/part-00000.parquet`` (replacing an earlier
-    publication); returns the sequence reads published, 0 for a run that wrote no record (a trainer before it).
+    """Write the run's samples record as ``training/samples/run_id=<run>/part-00000.parquet``.
+
+    It replaces an earlier publication. Returns the sequence reads published, 0 for a run that wrote no record (a
+    trainer before it).
 
     Raises:
         LakeError: the record repeats a read, lacks one of ``steps`` (the metrics'), or names another mixture
@@ -81,4 +87,4 @@ def publish_training_samples(store: ObjectStore, output_dir: Path, run_id: str, 
     table = pa.table({name: columns[name] for name in TRAINING_SAMPLES_SCHEMA.names}, schema=TRAINING_SAMPLES_SCHEMA)
     table = table.sort_by([("step", "ascending"), ("batch_position", "ascending")])
     write_table(store, layout.training_samples_part(run_id), table)
-    return raw.num_rows
+    return cast(int, raw.num_rows)

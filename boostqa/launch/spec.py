@@ -67,9 +67,11 @@ def read_status_file(output_dir: Path) -> RunStatus | None:
 
 
 def retire_finished_status(output_dir: Path) -> bool:
-    """Before a run is (re)submitted into ``output_dir``: move a finished status left by an earlier attempt aside
-    (``status.previous.json``), so the watcher waits for this attempt instead of reporting the old outcome.
-    Returns whether one was moved."""
+    """Before a run is (re)submitted into ``output_dir``: move a finished status left by an earlier attempt aside.
+
+    It becomes ``status.previous.json``, so the watcher waits for this attempt instead of reporting the old outcome.
+    Returns whether one was moved.
+    """
     status = read_status_file(output_dir)
     if status is None or not status.finished:
         return False

@@ -48,8 +48,10 @@ class SpendBudget(BaseModel):
         return cls(**{cap: getattr(settings, f"{stage}_{cap}", None) for cap in CAPS})
 
     def merged(self, overrides: Mapping[str, Any]) -> SpendBudget:
-        """These caps with DAG params applied: a number sets a cap, ``None``/``""`` keeps the setting,
-        ``off``/``none``/``unlimited`` removes it. Keys: ``run_tokens``, ``run_usd``, ``day_tokens``, ``day_usd``.
+        """These caps with DAG params applied.
+
+        A number sets a cap, ``None``/``""`` keeps the setting, ``off``/``none``/``unlimited`` removes it. Keys:
+        ``run_tokens``, ``run_usd``, ``day_tokens``, ``day_usd``.
 
         Raises:
             ConfigError: a value is neither a number nor one of those words.
@@ -135,17 +137,20 @@ def billed_spend(rows: list[dict[str, Any]], prices: PriceList) -> Spend:
 
 def committed_spend(store: ObjectStore, stage: str, run_id: str, prices: PriceList, day: str | None = None,
                     exclude_keys: Collection[str] = ()) -> CommittedSpend:
-    """Billed spend already in the lake: ledger parts of ``run_id`` (finished shards) and of every run of
-    ``stage`` that started on ``day`` (default: the day ``run_id`` started). ``exclude_keys``: parts not to count
-    (the part the caller is about to rewrite)."""
+    """Billed spend already in the lake.
+
+    Ledger parts of ``run_id`` (finished shards) and of every run of ``stage`` that started on ``day`` (default: the day
+    ``run_id`` started). ``exclude_keys``: parts not to count (the part the caller is about to rewrite).
+    """
     day = day or run_started_day(run_id)
+    runs: set[str]
     run, day_total, runs = Spend(), Spend(), set()
     columns = ["model", "prompt_tokens", "completion_tokens", "cache_hit"]
     for key in store.list_keys(layout.ledger_stage_prefix(stage)):
         owner = _run_of(key)
-        if not key.endswith(".parquet") or key in exclude_keys or owner in (None, layout.BOOTSTRAP_RUN):
+        if not key.endswith(".parquet") or key in exclude_keys or owner is None or owner == layout.BOOTSTRAP_RUN:
             continue
-        in_run, in_day = owner == run_id, day is not None and run_started_day(owner) == day  # type: ignore[arg-type]
+        in_run, in_day = owner == run_id, day is not None and run_started_day(owner) == day
         if not (in_run or in_day):
             continue
         spend = billed_spend(read_object(store, key, columns).to_pylist(), prices)

@@ -25,6 +25,7 @@ class FakeTransport:
 
     async def chat(self, endpoint: LlmEndpoint, messages: list[dict[str, str]], schema_name: str,
                    json_schema: dict[str, Any], sampling: Sampling) -> TransportResult:
+        """Record the call and answer it from the script, raising a scripted error."""
         self.calls.append(messages)
         self.in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self.in_flight)

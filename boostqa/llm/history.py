@@ -77,8 +77,10 @@ def _quoted(value: str) -> str:
 
 def usage_from_warehouse(warehouse_path: Path, stage: str, runs: int = 5, exclude_run: str | None = None
                          ) -> UsagePerJob | None:
-    """Tokens per job of the latest ``runs`` runs of ``stage`` in ``marts.fct_llm_usage`` (read from a snapshot
-    copy, so dbt's lock never matters); None when the warehouse or the stage's history is missing."""
+    """Tokens per job of the latest ``runs`` runs of ``stage`` in ``marts.fct_llm_usage``.
+
+    Read from a snapshot copy, so dbt's lock never matters; None when the warehouse or the stage's history is missing.
+    """
     from boostqa.warehouse import query, warehouse_snapshot
 
     if not warehouse_path.exists():

@@ -75,8 +75,9 @@ class PriceList:
 
 
 def dbt_price_version(project_yml: Path | None = None) -> str:
-    """The dbt var ``llm_price_version`` (what ``fct_llm_usage`` costs the ledger with) of ``project_yml`` (default:
-    the configured project's dbt_project.yml).
+    """The dbt var ``llm_price_version`` (what ``fct_llm_usage`` costs the ledger with) of ``project_yml``.
+
+    ``project_yml`` defaults to the configured project's dbt_project.yml.
 
     Raises:
         ConfigError: dbt_project.yml has no such var, or no project is configured.
@@ -91,8 +92,9 @@ def dbt_price_version(project_yml: Path | None = None) -> str:
 
 
 def load_prices(version: str | None = None, default: Price | None = None, path: Path | None = None) -> PriceList:
-    """The rows of one price version (default: the dbt var ``llm_price_version``) of the price seed at ``path``
-    (default: the configured dbt project's).
+    """The rows of one price version of the price seed at ``path``.
+
+    The version defaults to the dbt var ``llm_price_version``, the path to the configured dbt project's seed.
 
     Raises:
         ConfigError: the file is missing or has no row of that version.

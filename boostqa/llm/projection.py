@@ -52,9 +52,11 @@ class Projection(BaseModel):
 
 def project_spend(jobs: int, usage: UsagePerJob, prices: PriceList, role_models: Mapping[str, str], *,
                   stage: str, run_id: str, committed: CommittedSpend | None = None) -> Projection:
-    """Project ``jobs`` jobs at ``usage`` tokens per job, each role's tokens priced at the model now configured
-    for that role (``role_models``: role -> served model); tokens of a role not configured (a prior's) are priced
-    at the dearest configured model."""
+    """Project ``jobs`` jobs at ``usage`` tokens per job.
+
+    Each role's tokens are priced at the model now configured for that role (``role_models``: role -> served model);
+    tokens of a role not configured (a prior's) are priced at the dearest configured model.
+    """
     if jobs < 0:
         raise ValueError(f"jobs must be >= 0, got {jobs}")
     models = sorted(set(role_models.values()))
@@ -183,10 +185,12 @@ def preflight(store: ObjectStore, stage: str, run_id: str, jobs: int, budget: Sp
 def preflight_stage(store: ObjectStore, stage: str, run_id: str, jobs: int, role_models: Mapping[str, str],
                     params: Mapping[str, object] | None = None, warehouse_path: Path | None = None
                     ) -> tuple[SpendBudget, Projection]:
-    """``preflight`` with everything else from the settings: the stage's caps (``BOOSTQA_BUDGET__*``) overridden by
-    DAG ``params`` (keys ``run_tokens``, ``run_usd``, ``day_tokens``, ``day_usd``; see ``SpendBudget.merged``),
-    the price list, tokens per job measured on the latest ``history_runs`` runs (warehouse at ``warehouse_path``,
-    default the settings' one, then the lake) or the stage's prior.
+    """``preflight`` with everything else from the settings.
+
+    The stage's caps (``BOOSTQA_BUDGET__*``) overridden by DAG ``params`` (keys ``run_tokens``, ``run_usd``,
+    ``day_tokens``, ``day_usd``; see ``SpendBudget.merged``), the price list, tokens per job measured on the latest
+    ``history_runs`` runs (warehouse at ``warehouse_path``, default the settings' one, then the lake) or the stage's
+    prior.
 
     Raises:
         BudgetExceeded: the projection does not fit. UnknownModelPrice: a USD cap and an unpriced model.

@@ -12,9 +12,11 @@ PLAIN_CHAR = '[^"\\\\\\n]'
 
 
 def text_field(min_chars: int, max_chars: int, plain: bool) -> dict[str, Any]:
-    """A string field; ``plain`` bounds it with a pattern guided decoding enforces (one line, no quotes or
-    backslashes: no LaTeX), which stops a small model's runaway strings. maxLength alone is not enforced by
-    vLLM's xgrammar backend, only checked afterwards."""
+    """A string field; ``plain`` bounds it with a pattern guided decoding enforces.
+
+    The pattern (one line, no quotes or backslashes: no LaTeX) stops a small model's runaway strings. maxLength alone is
+    not enforced by vLLM's xgrammar backend, only checked afterwards.
+    """
     if not plain:
         return {"type": "string", "minLength": min_chars, "maxLength": max_chars}
     first = min(max_chars, PATTERN_PIECE)

@@ -29,7 +29,8 @@ class Transport(Protocol):
     """One chat-completion call with a JSON-schema response format."""
 
     async def chat(self, endpoint: LlmEndpoint, messages: list[dict[str, str]], schema_name: str,
-                   json_schema: dict[str, Any], sampling: Sampling) -> TransportResult: ...
+                   json_schema: dict[str, Any], sampling: Sampling) -> TransportResult:
+        """Send one chat completion; its reply text, reasoning and token usage come back."""
 
     async def aclose(self) -> None:
         """Release connections opened on the running event loop."""
@@ -67,6 +68,7 @@ class OpenAiTransport:
 
     async def chat(self, endpoint: LlmEndpoint, messages: list[dict[str, str]], schema_name: str,
                    json_schema: dict[str, Any], sampling: Sampling) -> TransportResult:
+        """One chat completion through the ``openai`` client; API errors become transient or fatal errors."""
         import openai
 
         try:

@@ -1,5 +1,8 @@
-"""Alerts for the people on call: what failed, where its log is, which runbook entries to check; sent to a
-Slack-compatible incoming webhook (Slack, Mattermost, Rocket.Chat and Teams workflows accept ``{"text": ...}``)."""
+"""Alerts for the people on call: what failed, where its log is, which runbook entries to check.
+
+They go to a Slack-compatible incoming webhook (Slack, Mattermost, Rocket.Chat and Teams workflows accept
+``{"text": ...}``).
+"""
 
 from __future__ import annotations
 

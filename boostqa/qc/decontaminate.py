@@ -111,8 +111,10 @@ def prompt_boilerplate() -> list[str]:
 
 def benchmark_decontaminator(config: DecontaminationConfig | None = None, source: str = "local",
                              items: Iterable[BenchmarkItem] | None = None) -> Decontaminator:
-    """A decontaminator over every registered benchmark's scored and few-shot items (``local`` editions or the
-    ``hub``), with our prompt templates as boilerplate."""
+    """A decontaminator over every registered benchmark's scored and few-shot items.
+
+    The items come from the ``local`` editions or the ``hub``; our prompt templates are the boilerplate.
+    """
     chosen = items if items is not None else load_items(source, splits="all")
     return Decontaminator(chosen, config, boilerplate=prompt_boilerplate())
 

@@ -29,8 +29,10 @@ def exact_key(words: Sequence[str]) -> str:
 
 
 def exact_duplicates(keys: Sequence[str], protected: int = 0) -> list[Duplicate]:
-    """Documents whose key an earlier (better-ranked) document already has; the first ``protected`` documents
-    (the index of earlier runs) are never removed."""
+    """Documents whose key an earlier (better-ranked) document already has.
+
+    The first ``protected`` documents (the index of earlier runs) are never removed.
+    """
     first: dict[str, int] = {}
     removed: list[Duplicate] = []
     for i, key in enumerate(keys):
@@ -63,9 +65,12 @@ class _Clusters:
 
 
 def near_duplicates(hasher: MinHasher, shingled: Shingled, protected: int = 0) -> list[Duplicate]:
-    """Documents in a cluster (connected by Jaccard >= threshold, verified exactly on the shingle sets) whose
-    best-ranked member comes before them. Documents are ranked by position; the first ``protected`` ones are
-    never removed and pairs among them are not checked (they were deduplicated when they were admitted)."""
+    """Documents in a cluster whose best-ranked member comes before them.
+
+    Clusters are connected by Jaccard >= threshold, verified exactly on the shingle sets. Documents are ranked by
+    position; the first ``protected`` ones are never removed and pairs among them are not checked (they were
+    deduplicated when they were admitted).
+    """
     nonempty = np.flatnonzero(shingled.ends > shingled.starts)
     if len(nonempty) < 2:
         return []

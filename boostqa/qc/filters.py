@@ -133,8 +133,10 @@ def reasoning_leftover(item: QcItem, config: FilterConfig) -> str | None:
 
 
 def template_leftover(item: QcItem, config: FilterConfig) -> str | None:
-    """No unfilled template placeholder ("{{answer}}", "{question}", "<answer>"), schema field name
-    ("draft_answer_id:") or JSON debris in the question, an option or the answer."""
+    """No unfilled template placeholder, schema field name or JSON debris in the question, an option or the answer.
+
+    Placeholders look like "{{answer}}", "{question}" or "<answer>"; a schema field name like "draft_answer_id:".
+    """
     for field, text in (("question", item.question), *(("option", o) for o in item.options or []),
                         ("answer", _answer_text(item))):
         match = _PLACEHOLDER.search(text)
@@ -166,9 +168,10 @@ FILTERS: tuple[Filter, ...] = (
 FILTER_REASONS = tuple(f.reason for f in FILTERS)
 
 
-def run_filters(item: QcItem, config: FilterConfig, filters: Sequence[Filter] = FILTERS) -> list[tuple[str, str]]:
+def run_filters(item: QcItem, config: FilterConfig,
+                filters: Sequence[Filter] = FILTERS) -> list[tuple[QcFilterReason, str]]:
     """Every (reason, detail) the item fails, in filter order; empty when it passes."""
-    failures = []
+    failures: list[tuple[QcFilterReason, str]] = []
     for step in filters:
         detail = step.check(item, config)
         if detail is not None:

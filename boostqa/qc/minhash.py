@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import xxhash
@@ -20,8 +21,11 @@ def _odd(rng: np.random.Generator, size: int) -> np.ndarray:
 
 
 class MinHashConfig(BaseModel):
-    """Near-dedup knobs. Two items are near-duplicates when the Jaccard similarity of their shingle sets is at
-    least ``threshold``; LSH with ``bands`` x (``num_perm`` / ``bands``) rows only proposes candidate pairs."""
+    """Near-dedup knobs.
+
+    Two items are near-duplicates when the Jaccard similarity of their shingle sets is at least ``threshold``; LSH with
+    ``bands`` x (``num_perm`` / ``bands``) rows only proposes candidate pairs.
+    """
 
     shingle_size: int = Field(default=5, ge=1, le=32, description="tokens per shingle")
     num_perm: int = Field(default=128, ge=8, le=1024, description="MinHash permutations")
@@ -105,8 +109,10 @@ class MinHasher:
         return f"{SHINGLE_VERSION};k={self.config.shingle_size};seed={self.config.seed}"
 
     def shingle(self, documents: Sequence[Sequence[str]]) -> Shingled:
-        """Shingle sets of tokenized documents (a document shorter than a shingle is one shingle; an empty
-        document has none). Vectorized over the whole batch."""
+        """Shingle sets of tokenized documents, vectorized over the whole batch.
+
+        A document shorter than a shingle is one shingle; an empty document has none.
+        """
         k = self.config.shingle_size
         lengths = np.fromiter((len(d) for d in documents), dtype=np.int64, count=len(documents))
         hashed = self._tokens([word for words in documents for word in words])
@@ -136,8 +142,10 @@ class MinHasher:
         return Shingled(values=values, starts=ends - counts, ends=ends)
 
     def signatures(self, shingled: Shingled) -> np.ndarray:
-        """MinHash signatures, shape (documents, num_perm), uint32. Documents without shingles get all-max rows,
-        which collide with each other: leave them out of banding."""
+        """MinHash signatures, shape (documents, num_perm), uint32.
+
+        Documents without shingles get all-max rows, which collide with each other: leave them out of banding.
+        """
         n = len(shingled)
         out = np.full((n, self.config.num_perm), np.iinfo(np.uint32).max, dtype=np.uint32)
         nonempty = np.flatnonzero(shingled.ends > shingled.starts)
@@ -162,7 +170,7 @@ class MinHasher:
         """One 64-bit key per (document, band): equal keys mean equal signature rows in that band."""
         n = signatures.shape[0]
         banded = signatures.reshape(n, self.config.bands, self.config.rows).astype(np.uint64)
-        return (banded * self._band_mix).sum(axis=2, dtype=np.uint64)
+        return cast(np.ndarray, (banded * self._band_mix).sum(axis=2, dtype=np.uint64))
 
 
 def jaccard(a: np.ndarray, b: np.ndarray) -> float:

@@ -48,15 +48,19 @@ def load_run_items(store: ObjectStore, run_id: str) -> list[QcItem]:
 
 
 def keep_order(items: Sequence[QcItem]) -> list[QcItem]:
-    """The deterministic rule for which member of a duplicate cluster stays: items of earlier runs (the index)
-    first, then the higher verified difficulty, then the smaller item id."""
+    """The deterministic rule for which member of a duplicate cluster stays.
+
+    Items of earlier runs (the index) first, then the higher verified difficulty, then the smaller item id.
+    """
     return sorted(items, key=lambda i: (-i.verified_difficulty, i.item_id))
 
 
 @dataclass(frozen=True)
 class QcOutcome:
-    """What QC decided for one run: kept items with their exact keys and shingle sets (the run's index entries),
-    and every removal."""
+    """What QC decided for one run.
+
+    Kept items with their exact keys and shingle sets (the run's index entries), and every removal.
+    """
 
     kept: list[tuple[QcItem, str]]
     removals: list[Removal]
@@ -75,6 +79,7 @@ class QualityControl:
         self.index_fingerprint = f"{self.hasher.shingle_fingerprint};{EXACT_KEY_VERSION}"
 
     def filter(self, items: Sequence[QcItem], removals: list[Removal]) -> list[QcItem]:
+        """Items that pass every filter; each failure of the others is added to ``removals``."""
         survivors = []
         for item in items:
             failures = run_filters(item, self.config.filters)
@@ -85,6 +90,7 @@ class QualityControl:
         return survivors
 
     def decontaminate(self, items: Sequence[QcItem], removals: list[Removal]) -> list[QcItem]:
+        """Items that share no benchmark n-grams; each contaminated one is added to ``removals``."""
         survivors = []
         for item in items:
             hit = self.decontaminator.find(item_text(item.question, item.options, item.refined_answer))
@@ -98,8 +104,10 @@ class QualityControl:
         return survivors
 
     def run(self, run_id: str, items: Sequence[QcItem], index: DedupIndex) -> QcOutcome:
-        """Check one run's items against the earlier runs' ``index``: what it keeps and why the rest went (no I/O:
-        the caller loads the index and writes the outcome)."""
+        """Check one run's items against the earlier runs' ``index``: what it keeps and why the rest went.
+
+        No I/O: the caller loads the index and writes the outcome.
+        """
         removals: list[Removal] = []
         started = time.monotonic()
         survivors = self.filter(items, removals)
@@ -120,8 +128,10 @@ class QualityControl:
 
     def exact_dedup(self, run_id: str, items: Sequence[QcItem], keys: Sequence[str], index: DedupIndex,
                     removals: list[Removal]) -> list[int]:
-        """Positions of the items whose exact key (the normalized question alone: the same question with other
-        options is the same item) neither the index nor an earlier item of the run holds."""
+        """Positions of the items whose exact key neither the index nor an earlier item of the run holds.
+
+        The exact key is the normalized question alone: the same question with other options is the same item.
+        """
         ids = index.item_ids + [i.item_id for i in items]
         gone: set[int] = set()
         for dup in exact_duplicates(index.exact_keys + list(keys), protected=len(index)):
@@ -134,8 +144,10 @@ class QualityControl:
 
     def near_dedup(self, run_id: str, items: Sequence[QcItem], index: DedupIndex,
                    removals: list[Removal]) -> tuple[list[int], Shingled]:
-        """Positions of the items no near-duplicate cluster (MinHash LSH, then exact Jaccard) removed in favour of
-        an indexed or earlier item, and the shingle sets of all ``items``."""
+        """Positions of the items no near-duplicate cluster removed in favour of an indexed or earlier item.
+
+        Clusters come from MinHash LSH, then exact Jaccard. Also the shingle sets of all ``items``.
+        """
         shingled = self.hasher.shingle([tokens(item_text(i.question, i.options)) for i in items])
         ids = index.item_ids + [i.item_id for i in items]
         gone: set[int] = set()
@@ -178,7 +190,7 @@ def _run_one(store: ObjectStore, run_id: str, quality: QualityControl) -> QcResu
     write_rows(store, layout.qc_part("kept", run_id),
                [{"item_id": item.item_id, "run_id": run_id, "exact_key": key} for item, key in kept], KEPT_SCHEMA)
     store.put_bytes(marker, b"")
-    reasons = dict(sorted(Counter(r.reason for r in removals if r.rank == 1).items()))
+    reasons: dict[str, int] = dict(sorted(Counter(r.reason for r in removals if r.rank == 1).items()))
     log.info("qc %s: %d items -> %d kept, %d removed %s", run_id, len(items), len(kept), len(items) - len(kept),
              reasons)
     return QcResult(run_id=run_id, skipped=False, items=len(items), kept=len(kept), removed=len(items) - len(kept),
@@ -187,13 +199,16 @@ def _run_one(store: ObjectStore, run_id: str, quality: QualityControl) -> QcResu
 
 def rebuild_index(store: ObjectStore, config: QcConfig | None = None,
                   benchmark_items: Sequence[BenchmarkItem] | None = None) -> list[QcResult]:
-    """Redo QC of every QC'd run in run order on an emptied index (after changing shingle settings or an index
-    format change): each run is deduplicated against the runs before it, as when they first ran."""
-    runs: set[str] = set()
+    """Redo QC of every QC'd run in run order on an emptied index.
+
+    For use after changing shingle settings or an index format change: each run is deduplicated against the runs before
+    it, as when they first ran.
+    """
+    touched: set[str] = set()
     for table in ("done", "kept", "index"):  # a run QC touched, finished or not
         prefix = layout.qc_table_prefix(table)
-        runs |= {k.removeprefix(prefix).split("/", 1)[0].removeprefix("run_id=") for k in store.list_keys(prefix)}
-    runs = sorted(runs - {layout.BOOTSTRAP_RUN})
+        touched |= {k.removeprefix(prefix).split("/", 1)[0].removeprefix("run_id=") for k in store.list_keys(prefix)}
+    runs = sorted(touched - {layout.BOOTSTRAP_RUN})
     store.delete_keys(store.list_keys(layout.qc_table_prefix("index")))
     log.info("rebuilding the dedup index from %d runs: %s", len(runs), runs)
     quality = QualityControl(config or QcConfig(), benchmark_items)

@@ -32,8 +32,10 @@ def ngrams(words: Sequence[str], n: int) -> Iterable[tuple[str, ...]]:
 
 
 def script_of(text: str) -> str:
-    """``zh`` with at least one CJK ideograph per three Latin letters, ``en`` when Latin letters dominate, and
-    ``unknown`` for text with neither (numbers, formulas)."""
+    """``zh`` with at least one CJK ideograph per three Latin letters, ``en`` when Latin letters dominate.
+
+    ``unknown`` for text with neither (numbers, formulas).
+    """
     cjk = len(_CJK.findall(text))
     latin = len(_LATIN.findall(text))
     if cjk + latin == 0:

@@ -1,5 +1,7 @@
-"""``boostqa report``: an HTML report of the warehouse (data, QC, cost, training, before/after accuracy), saved
-locally and to S3."""
+"""``boostqa report``: an HTML report of the warehouse, saved locally and to S3.
+
+It covers data, QC, cost, training and before/after accuracy.
+"""
 
 from __future__ import annotations
 
@@ -85,11 +87,11 @@ def _data_sections(warehouse: Path) -> dict[str, Any]:
                sum(billed_prompt_tokens) as prompt_tokens, sum(billed_completion_tokens) as completion_tokens,
                sum(cost_usd) as cost_usd
         from marts.fct_llm_usage where run_id != '_bootstrap' group by all order by stage, role, model""")
-    steps = _rows(warehouse, "select run_id, step, loss, loss_trailing_mean from marts.fct_training_steps "
-                            "order by run_id, step")
-    if steps:
+    step_rows = _rows(warehouse, "select run_id, step, loss, loss_trailing_mean from marts.fct_training_steps "
+                                "order by run_id, step")
+    if step_rows:
         curves: dict[str, tuple[list[float], list[float]]] = {}
-        for r in steps:
+        for r in step_rows:
             x, y = curves.setdefault(r["run_id"], ([], []))
             x.append(r["step"] + 1)
             y.append(r["loss"])
@@ -124,8 +126,10 @@ def render_report(settings: BoostqaSettings, report_id: str) -> str:
 
 
 def write_report(settings: BoostqaSettings, store: ObjectStore | None, report_id: str) -> tuple[Path, str | None]:
-    """Render the report to ``<state>/reports/<id>/index.html`` and ``s3://<bucket>/reports/<id>/index.html``
-    (when a store is given); returns the local path and the S3 URI."""
+    """Render the report to ``<state>/reports/<id>/index.html`` and ``s3://<bucket>/reports/<id>/index.html``.
+
+    The S3 copy is written when a store is given. Returns the local path and the S3 URI.
+    """
     html = render_report(settings, report_id)
     path = settings.state_dir / "reports" / report_id / "index.html"
     path.parent.mkdir(parents=True, exist_ok=True)

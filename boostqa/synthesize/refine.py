@@ -68,7 +68,8 @@ class RefineTask:
                       ) -> LlmRequest:
         """The chat messages to refine one draft; the second opinion is sampled, so it can differ."""
         multiple_choice = isinstance(draft, ChoiceDraft)
-        options = "".join(f"{LETTERS[i]}. {o}\n" for i, o in enumerate(draft.options)) if multiple_choice else ""
+        options = ("".join(f"{LETTERS[i]}. {o}\n" for i, o in enumerate(draft.options))
+                   if isinstance(draft, ChoiceDraft) else "")
         draft_answer = (f"({draft.answer_option}) {draft.draft_answer}" if isinstance(draft, ChoiceDraft)
                         else draft.draft_answer)
         prompt = load_prompt(self.prompt_version).format(language="Chinese" if language == "zh" else "English",

@@ -79,8 +79,9 @@ class Synthesizer:
 
     def run_shard(self, jobs: list[SynthesisJob], roles: Roles, run_id: str, label: str = "synthesize"
                   ) -> ShardOutput:
-        """All jobs of one shard through the three steps; every job ends as an item, a reject, or (when a spend
-        guard refused its next call) pending.
+        """All jobs of one shard through the three steps.
+
+        Every job ends as an item, a reject, or (when a spend guard refused its next call) pending.
 
         Progress (done/total, rate, ETA) is logged per step as ``<label> <step>``.
         """

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
+from typing import cast
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -47,7 +48,7 @@ def snapshot_jobs(store: ObjectStore, plan_id: str, run_id: str, limit: int | No
     key = layout.synthesis_jobs_snapshot(run_id)
     existing = store.get_bytes_or_none(key)
     if existing is not None:
-        rows = pq.read_metadata(io.BytesIO(existing)).num_rows
+        rows: int = pq.read_metadata(io.BytesIO(existing)).num_rows
         log.info("synthesis %s resumes on its snapshot of %d jobs", run_id, rows)
         return rows
     source = layout.plan_object(plan_id, "synthesis_jobs.parquet")
@@ -63,7 +64,7 @@ def snapshot_jobs(store: ObjectStore, plan_id: str, run_id: str, limit: int | No
     write_table(store, key, table)
     log.info("synthesis %s: %d jobs from plan %s (limit %s; %d of the plan's jobs already done by other runs)",
              run_id, table.num_rows, plan_id, limit, len(done))
-    return table.num_rows
+    return cast(int, table.num_rows)
 
 
 def jobs_done_elsewhere(store: ObjectStore, run_id: str) -> set[str]:

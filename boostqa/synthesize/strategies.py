@@ -109,8 +109,11 @@ class Strategy:
 
 def default_strategies(temperature: float = 0.8, top_p: float = 0.95, plain_text: bool = False,
                        max_tokens: int = 400) -> dict[str, Strategy]:
-    """The two strategies of the paper at their current prompt versions. ``max_tokens`` bounds a reply: raise it
-    for reasoning models (a DeepSeek-R1 trace alone runs to thousands of tokens)."""
+    """The two strategies of the paper at their current prompt versions.
+
+    ``max_tokens`` bounds a reply: raise it for reasoning models (a DeepSeek-R1 trace alone runs to thousands of
+    tokens).
+    """
     return {
         "multi_grade": Strategy("multi_grade", "multi_grade_v1", temperature, top_p, max_tokens=max_tokens,
                                 plain_text=plain_text),

@@ -32,8 +32,10 @@ def is_checkout(root: Path = PROJECT_ROOT) -> bool:
 
 
 def use_checkout_defaults() -> None:
-    """Put the checkout's values into this process's environment where it has none (an explicit ``BOOSTQA_*``
-    wins), so settings read from now on, and every child process (dbt, Airflow, the trainer), see them.
+    """Put the checkout's values into this process's environment where it has none.
+
+    An explicit ``BOOSTQA_*`` wins. Settings read from now on, and every child process (dbt, Airflow, the
+    trainer), see them.
 
     Outside a checkout nothing is set: the environment must then hold what the settings require.
     """

@@ -145,9 +145,12 @@ def demo(
     days: Annotated[int, typer.Option(min=1, help="scheduled days to run in a row (the data chain each day, "
                                                    "then mid-training and evaluation of the last day's mixture)")] = 1,
 ) -> None:
-    """Stack up, run the whole pipeline through Airflow (ingest -> annotate -> plan -> synthesize + QC -> mixture ->
-    mid-train -> evaluate baseline and mid-trained model -> report), print the summary (and, for several days, one
-    row per day: jobs planned, new calls vs cache hits, items kept, corpus size, mixture version)."""
+    """Stack up, run the whole pipeline through Airflow, print the summary.
+
+    The pipeline: ingest -> annotate -> plan -> synthesize + QC -> mixture -> mid-train -> evaluate baseline and
+    mid-trained model -> report. For several days the summary has one row per day: jobs planned, new calls vs cache
+    hits, items kept, corpus size, mixture version.
+    """
     from boostqa_dev.demo import run_demo
 
     try:

@@ -42,8 +42,9 @@ def latest_progress(text: str) -> str | None:
 
 def run_dag(settings: BoostqaSettings, dag_id: str, logical_date: date, conf: dict[str, object] | None = None,
             on_progress: Callable[[str], None] | None = None) -> float:
-    """Run one DAG as ``airflow dags test`` does, in the session's long-lived runner (boostqa_dev.stack.dag_runs); its
-    log goes to ``.state/logs``; return seconds taken.
+    """Run one DAG as ``airflow dags test`` does; return seconds taken.
+
+    It runs in the session's long-lived runner (boostqa_dev.stack.dag_runs); its log goes to ``.state/logs``.
 
     ``on_progress`` receives the tasks' progress lines (done/total, rate, ETA) while the run goes on.
 
@@ -83,9 +84,11 @@ def ensure_manifest(settings: BoostqaSettings) -> None:
 def run_demo(settings: BoostqaSettings, logical_date: date, console: Console, annotate_limit: int | None = None,
              synthesis_limit: int = 72, difficulty_tolerance: int = 3, days: int = 1,
              timings: dict[str, float] | None = None) -> list[DayRow]:
-    """Stack up -> seed_ingest -> seed_annotate -> warehouse_build (plan) -> qa_synthesis (with QC) ->
-    mixture_export -> midtrain (SmolLM2-135M on CPU, a few minutes) -> benchmark_eval (baseline and mid-trained
-    model, ``DEMO_EVAL_LIMIT`` items per benchmark; eval marts, deficiency probe, HTML report) -> summary.
+    """The demo, end to end on the embedded stack.
+
+    Stack up -> seed_ingest -> seed_annotate -> warehouse_build (plan) -> qa_synthesis (with QC) -> mixture_export ->
+    midtrain (SmolLM2-135M on CPU, a few minutes) -> benchmark_eval (baseline and mid-trained model,
+    ``DEMO_EVAL_LIMIT`` items per benchmark; eval marts, deficiency probe, HTML report) -> summary.
 
     ``days`` > 1 runs the data chain (ingest to mixture) once per scheduled day, ``logical_date`` onwards, each day a
     new plan, synthesis run and mixture version, then mid-trains and evaluates the last day's mixture; the per-day

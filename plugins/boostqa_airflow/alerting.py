@@ -6,9 +6,10 @@ import asyncio
 import logging
 import sys
 from datetime import timedelta
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
-from airflow.sdk import AsyncCallback, DeadlineAlert, DeadlineReference
+# airflow/sdk/__init__.pyi (3.3.2) leaves out the deadline names that airflow/sdk/__init__.py exports.
+from airflow.sdk import AsyncCallback, Context, DeadlineAlert, DeadlineReference  # type: ignore[attr-defined]
 from airflow.sdk.bases.notifier import BaseNotifier
 
 from boostqa.ops.alerts import Alert, email_body, post_webhook, slack_payload
@@ -32,9 +33,11 @@ STAGE_DEADLINES: dict[str, timedelta] = {
 }
 
 
-def deliver(alert: Alert, channels: AlertChannels, context: dict[str, Any] | None = None) -> list[str]:
-    """Send the alert to every configured channel; a failing channel is logged, never raised. Returns the
-    channels that took it."""
+def deliver(alert: Alert, channels: AlertChannels, context: Context | None = None) -> list[str]:
+    """Send the alert to every configured channel; a failing channel is logged, never raised.
+
+    Returns the channels that took it.
+    """
     runbook_url = get_settings().runbook_url
     log.error("ALERT %s", alert.subject)
     sent: list[str] = []
@@ -59,8 +62,8 @@ def deliver(alert: Alert, channels: AlertChannels, context: dict[str, Any] | Non
 def _alert_from_context(scope: Literal["task", "dag"], context: dict[str, Any]) -> Alert:
     ti = context.get("ti") or context.get("task_instance")
     dag_run = context.get("dag_run")
-    dag_id = (getattr(ti, "dag_id", None) or getattr(dag_run, "dag_id", None)
-              or getattr(context.get("dag"), "dag_id", "?"))
+    dag_id = cast(str, getattr(ti, "dag_id", None) or getattr(dag_run, "dag_id", None)
+                  or getattr(context.get("dag"), "dag_id", "?"))
     run_id = getattr(ti, "run_id", None) or getattr(dag_run, "run_id", None) or "?"
     if scope == "task" and ti is not None:
         exception = context.get("exception")
@@ -84,6 +87,7 @@ class OnCallNotifier(BaseNotifier):
         """Nothing to render; and run callbacks get a SerializedDAG, which has no Jinja env (Airflow 3.3)."""
 
     def notify(self, context: Any) -> None:
+        """Deliver the alert for this task or DAG run to the connection's channels."""
         alert = _alert_from_context(self.scope, context)
         deliver(alert, AlertHook(self.alerts_conn_id).get_conn(), context)
 
@@ -101,8 +105,10 @@ async def notify_deadline_missed(context: dict[str, Any] | None = None, **kwargs
 
 
 def stage_deadline(dag_id: str, budget: timedelta | None = None) -> DeadlineAlert:
-    """Alert when a run of ``dag_id`` is not finished ``budget`` (default ``STAGE_DEADLINES[dag_id]``) after it
-    was queued."""
+    """Alert when a run of ``dag_id`` is not finished ``budget`` after it was queued.
+
+    ``budget`` defaults to ``STAGE_DEADLINES[dag_id]``.
+    """
     budget = budget or STAGE_DEADLINES[dag_id]
     return DeadlineAlert(
         reference=DeadlineReference.DAGRUN_QUEUED_AT, interval=budget,

@@ -1,5 +1,7 @@
-"""A long-lived ``airflow dags test`` for the embedded stack: one process runs DAG run after DAG run, so the demo and
-a test session pay Airflow's start-up (imports, the in-process execution API, about 25 s) once instead of per run.
+"""A long-lived ``airflow dags test`` for the embedded stack: one process runs DAG run after DAG run.
+
+The demo and a test session thus pay Airflow's start-up (imports, the in-process execution API, about 25 s) once instead
+of per run.
 
 Protocol (``boostqa_dev.stack.dag_runs.DagRunner`` is the client): one JSON request per line on stdin, ``{"dag_id",
 "logical_date", "conf", "env", "log_file"}``; one JSON reply per line on the original stdout, ``{"state"}`` or
@@ -38,8 +40,10 @@ def _output_to(path: str, fallback: int) -> Iterator[None]:
 
 
 def _release_warehouse() -> None:
-    """Drop dbt-duckdb's process-wide DuckDB handle: the warehouse file must be free for other processes between
-    runs (a fresh ``airflow dags test`` released it by exiting)."""
+    """Drop dbt-duckdb's process-wide DuckDB handle: the warehouse file must be free for other processes between runs.
+
+    A fresh ``airflow dags test`` released it by exiting.
+    """
     connections = sys.modules.get("dbt.adapters.duckdb.connections")
     if connections is not None:
         connections.DuckDBConnectionManager.close_all_connections()
@@ -48,7 +52,7 @@ def _release_warehouse() -> None:
 
 def _run(request: dict[str, Any], base_env: dict[str, str]) -> str:
     """One DAG run as ``airflow dags test`` makes it; returns the run's final state."""
-    from airflow.utils import timezone
+    from airflow.sdk import timezone
     from airflow.utils.cli import get_bagged_dag
     from airflow.utils.providers_configuration_loader import providers_configuration_loaded
 

@@ -1,5 +1,4 @@
-"""The one place that builds cosmos configuration: the dbt project, its profile from our connections, task groups,
-and the one dbt command run outside a task group (``dbt source freshness``)."""
+"""The one place that builds cosmos configuration and runs dbt outside a task group (``dbt source freshness``)."""
 
 from __future__ import annotations
 
@@ -67,7 +66,7 @@ class WarehouseProfileMapping(BaseProfileMapping):
 
 
 def profile_config() -> ProfileConfig:
-    """cosmos ProfileConfig over our connections."""
+    """The cosmos ``ProfileConfig`` over our connections."""
     return ProfileConfig(profile_name=PROFILE_NAME, target_name=TARGET_NAME, profile_mapping=WarehouseProfileMapping())
 
 
@@ -102,8 +101,10 @@ def source_freshness(conn_id: str = WAREHOUSE_CONN_ID, lake_conn_id: str = S3_CO
 
 
 def run_id_env(name: str) -> str:
-    """The env var a dbt model reads a run-scoped id from (``plan_id`` -> ``BOOSTQA_PLAN_ID``), falling back to the
-    dbt var of the same name when it is unset (a hand-run ``dbt build``)."""
+    """The env var a dbt model reads a run-scoped id from (``plan_id`` -> ``BOOSTQA_PLAN_ID``).
+
+    It falls back to the dbt var of the same name when it is unset (a hand-run ``dbt build``).
+    """
     return f"BOOSTQA_{name.upper()}"
 
 

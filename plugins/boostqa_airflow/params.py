@@ -40,6 +40,8 @@ def templated(config: type[StageConfig], prefix: str = "", only: tuple[str, ...]
 
 
 def dbt_values(config: type[StageConfig], names: dict[str, str], prefix: str = "") -> dict[str, str]:
-    """``{dbt var: "{{ params.<prefix><field> }}"}`` for the fields dbt reads (``names``: field -> dbt var), for
-    :func:`boostqa_airflow.dbt.warehouse_task_group`'s ``run_ids`` (env vars ``BOOSTQA_<VAR>``)."""
+    """``{dbt var: "{{ params.<prefix><field> }}"}`` for the fields dbt reads (``names``: field -> dbt var).
+
+    For :func:`boostqa_airflow.dbt.warehouse_task_group`'s ``run_ids`` (env vars ``BOOSTQA_<VAR>``).
+    """
     return {var: "{{ params." + prefix + field + " }}" for field, var in names.items() if field in config.model_fields}

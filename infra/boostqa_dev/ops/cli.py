@@ -45,7 +45,11 @@ def init_lake(
     timeout_s: Annotated[float, typer.Option(help="how long to wait for the endpoint")] = 120.0,
 ) -> None:
     """Create the lake bucket if missing and write the empty schema parts dbt's sources need (idempotent).
-    Credentials: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY."""
+
+    Credentials: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY.
+    """
+    from pydantic import SecretStr
+
     from boostqa.lake.bootstrap import ensure_schema_parts
     from boostqa.lake.store import LakeConfig, ObjectStore
     from boostqa_dev.stack.ports import wait_until
@@ -53,7 +57,7 @@ def init_lake(
     try:
         config = LakeConfig(endpoint_url=endpoint, bucket=bucket, region=region,
                             access_key=os.environ["AWS_ACCESS_KEY_ID"],
-                            secret_key=os.environ["AWS_SECRET_ACCESS_KEY"])
+                            secret_key=SecretStr(os.environ["AWS_SECRET_ACCESS_KEY"]))
     except KeyError as exc:
         err.print(f"[red]error:[/] set {exc.args[0]} (the lake's credentials)")
         raise typer.Exit(code=1) from exc

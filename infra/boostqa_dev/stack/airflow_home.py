@@ -53,8 +53,11 @@ def connections(settings: BoostqaSettings) -> dict[str, str]:
 
 
 def settings_env(settings: BoostqaSettings) -> dict[str, str]:
-    """The path settings as ``BOOSTQA_*`` variables, so the stack's Airflow processes read the settings it was
-    started with (a test's private state folder, the checkout's dbt project, venvs and templates)."""
+    """The path settings as ``BOOSTQA_*`` variables.
+
+    So the stack's Airflow processes read the settings it was started with (a test's private state folder, the
+    checkout's dbt project, venvs and templates).
+    """
     trainer = settings.trainer
     paths = {
         "BOOSTQA_STATE_DIR": settings.state_dir,

@@ -1,5 +1,8 @@
-"""Client of the long-lived ``airflow dags test`` process (``boostqa_airflow.dag_runner``): one per Airflow home
-and configuration, started on first use, restarted when either changes, stopped when this process exits."""
+"""Client of the long-lived ``airflow dags test`` process (``boostqa_airflow.dag_runner``).
+
+One per Airflow home and configuration, started on first use, restarted when either changes, stopped when this
+process exits.
+"""
 
 from __future__ import annotations
 
@@ -15,8 +18,10 @@ from boostqa.errors import StackError
 
 
 def _config_key(env: dict[str, str]) -> tuple[tuple[str, str], ...]:
-    """What Airflow reads once at import (its home, its configuration, the import path): a runner serves requests
-    whose key equals its own, any other change of environment is applied per run."""
+    """What Airflow reads once at import: its home, its configuration, the import path.
+
+    A runner serves requests whose key equals its own; any other change of environment is applied per run.
+    """
     return tuple(sorted((k, v) for k, v in env.items()
                         if k in ("AIRFLOW_HOME", "PYTHONPATH") or k.startswith("AIRFLOW__")))
 
@@ -72,7 +77,8 @@ def run_in_runner(env: dict[str, str], dag_id: str, logical_date: str, conf: dic
         stop_runner()
     if _runner is None:
         _runner = DagRunner(env, log_file.parent / "dag_runner.log")
-    request = {"dag_id": dag_id, "logical_date": logical_date, "conf": conf, "env": env, "log_file": str(log_file)}
+    request: dict[str, object] = {"dag_id": dag_id, "logical_date": logical_date, "conf": conf, "env": env,
+                                  "log_file": str(log_file)}
     try:
         return _runner.run(request, on_poll)
     except BaseException:

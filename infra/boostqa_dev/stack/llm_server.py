@@ -105,8 +105,10 @@ def _healthy(settings: BoostqaSettings) -> bool:
 
 
 def up(settings: BoostqaSettings, wait: bool = True) -> str:
-    """Convert the model if needed, start vLLM (if not running) and, unless ``wait`` is off, wait until it serves
-    the model (``wait_ready`` waits later: the stack prepares Airflow while vLLM loads)."""
+    """Convert the model if needed, start vLLM (if not running) and, unless ``wait`` is off, wait until it serves.
+
+    ``wait_ready`` waits later: the stack prepares Airflow while vLLM loads.
+    """
     _python(settings)
     ensure_model(settings)
     spec = service(settings)

@@ -22,8 +22,10 @@ def port_is_free(host: str, port: int) -> bool:
 
 
 def free_ports(count: int, paired_offset: int, host: str = "127.0.0.1") -> list[int]:
-    """``count`` distinct random ports p in 20000-28999, each free together with p + ``paired_offset`` (SeaweedFS
-    takes http port + its gRPC offset): for private stacks beside a running one (tests, benchmarks)."""
+    """``count`` distinct random ports p in 20000-28999, each free together with p + ``paired_offset``.
+
+    SeaweedFS takes its http port + its gRPC offset. For private stacks beside a running one (tests, benchmarks).
+    """
     chosen: list[int] = []
     rng = random.Random()
     while len(chosen) < count:

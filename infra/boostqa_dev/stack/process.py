@@ -28,10 +28,12 @@ class ServiceProcess:
 
     @property
     def pid_file(self) -> Path:
+        """Where the service's PID is kept."""
         return self.state_dir / "pids" / f"{self.name}.pid"
 
     @property
     def log_file(self) -> Path:
+        """Where the service's output goes."""
         return self.state_dir / "logs" / f"{self.name}.log"
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from pathlib import Path
@@ -51,6 +52,6 @@ def up(settings: BoostqaSettings, airflow: bool = True, docs: bool = True,
         if read_pid(spec) is None:
             require_free(settings.host, {label: port})
         pid = start(spec)
-        wait_until(lambda p=port: port_is_open(settings.host, p), what, timeout, str(spec.log_file))
+        wait_until(functools.partial(port_is_open, settings.host, port), what, timeout, str(spec.log_file))
         lines.append(f"{what}: http://{settings.host}:{port} (pid {pid})")
     return lines

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from airflow.exceptions import AirflowNotFoundException
 from airflow.sdk import BaseHook
+from airflow.sdk.exceptions import AirflowNotFoundException
 
 from boostqa_airflow.constants import ALERTS_CONN_ID
 
@@ -26,8 +26,11 @@ class AlertChannels:
 
 
 class AlertHook(BaseHook):
-    """Connection fields: password = the incoming-webhook URL (a secret: Slack puts its token in the path, and
-    Airflow masks passwords in logs); extra ``emails`` (list) and ``smtp_conn_id`` for email alerts."""
+    """Connection fields: password = the incoming-webhook URL; extras ``emails`` (list) and ``smtp_conn_id``.
+
+    The URL is a secret: Slack puts its token in the path, and Airflow masks passwords in logs. The extras are for email
+    alerts.
+    """
 
     conn_name_attr = "alerts_conn_id"
     default_conn_name = ALERTS_CONN_ID

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from airflow.sdk import BaseHook
+from pydantic import SecretStr
 
 from boostqa.llm.cache import ResponseCache
 from boostqa.llm.client import LlmClient
@@ -46,7 +47,7 @@ class LlmHook(BaseHook):
         conn = self.get_connection(self.llm_conn_id)
         extra = conn.extra_dejson
         limits = {k: extra[k] for k in ("max_concurrency", "timeout_s", "max_attempts", "max_reasks") if k in extra}
-        return LlmEndpoint(role=self.role, base_url=conn.host or "", api_key=conn.password or "EMPTY",
+        return LlmEndpoint(role=self.role, base_url=conn.host or "", api_key=SecretStr(conn.password or "EMPTY"),
                            model=extra["model"], **limits)
 
     def get_client(self, run_id: str) -> LlmClient:

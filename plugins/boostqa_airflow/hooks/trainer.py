@@ -11,8 +11,9 @@ from boostqa.launch.spec import Launcher
 
 
 def launcher_for(name: str, resources: ClusterResources | None = None) -> Launcher:
-    """A launcher: ``local`` (embedded default), ``kubernetes`` or ``slurm`` (on ``resources``: image, GPUs, the
-    mixture to sync).
+    """A launcher: ``local`` (embedded default), ``kubernetes`` or ``slurm``.
+
+    The cluster ones run on ``resources``: image, GPUs, the mixture to sync.
 
     Raises:
         ValueError: an unknown name.

@@ -100,8 +100,11 @@ class ResolveEvalTargetsOperator(BaseOperator):
 
 
 class EvaluateModelOperator(BaseOperator):
-    """Score one model on its benchmarks with one model load; per-item results and metrics of each benchmark go
-    to ``eval/`` in the lake. Benchmarks already answered by an earlier try are not sent to the model again."""
+    """Score one model on its benchmarks with one model load.
+
+    Per-item results and metrics of each benchmark go to ``eval/`` in the lake. Benchmarks already answered by an
+    earlier try are not sent to the model again.
+    """
 
     run_config: ClassVar[type[EvalRunConfig]] = EvalRunConfig
     template_fields: Sequence[str] = ("benchmarks", "model", "stage_params")

@@ -14,16 +14,21 @@ from boostqa_airflow.dbt import source_freshness
 
 
 def run_time(context: Any) -> datetime:
-    """The time a run stands for: its logical date (a backfill's or a replayed day's), else when it was due
-    (asset-triggered runs have no logical date)."""
+    """The time a run stands for: its logical date (a backfill's or a replayed day's), else when it was due.
+
+    Asset-triggered runs have no logical date.
+    """
     when: datetime = context.get("logical_date") or context["dag_run"].run_after
     return when
 
 
 class SourceFreshnessOperator(BaseOperator):
-    """Run ``dbt source freshness`` and log one line per table past its ``warn_after`` or ``error_after`` (age,
-    newest load, thresholds); a table past ``error_after`` fails the task without retry (a retry will not make it
-    fresh), a table dbt could not read fails it with retries (a lock or an S3 blip), warnings only log."""
+    """Run ``dbt source freshness`` and log one line per table past its ``warn_after`` or ``error_after``.
+
+    Each line gives the age, the newest load and the thresholds. A table past ``error_after`` fails the task without
+    retry (a retry will not make it fresh), a table dbt could not read fails it with retries (a lock or an S3 blip),
+    warnings only log.
+    """
 
     def __init__(self, *, warehouse_conn_id: str = WAREHOUSE_CONN_ID, lake_conn_id: str = S3_CONN_ID,
                  **kwargs: Any) -> None:

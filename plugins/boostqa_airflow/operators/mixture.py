@@ -76,8 +76,10 @@ class ExportMixtureOperator(BaseOperator):
 
 
 class PublishMixtureOperator(BaseOperator):
-    """Point ``mixtures/latest.json`` at this run's complete version; its id and manifest sha256 go in the outlets'
-    event extra (what ``midtrain`` trains on)."""
+    """Point ``mixtures/latest.json`` at this run's complete version.
+
+    Its id and manifest sha256 go in the outlets' event extra (what ``midtrain`` trains on).
+    """
 
     template_fields: Sequence[str] = ("mixture_version",)
 

@@ -28,8 +28,10 @@ def qc_config(stage_params: Mapping[str, Any] | None) -> QcRunConfig:
 
 
 class QualityControlOperator(BaseOperator):
-    """Filter, decontaminate and deduplicate one synthesis run's items (idempotent: a finished run is skipped
-    unless ``force``); returns the counts per first reason."""
+    """Filter, decontaminate and deduplicate one synthesis run's items.
+
+    Idempotent: a finished run is skipped unless ``force``. Returns the counts per first reason.
+    """
 
     run_config: ClassVar[type[QcRunConfig]] = QcRunConfig  # the DAG's qc_* params derive from it
     template_fields: Sequence[str] = ("run_id", "stage_params")

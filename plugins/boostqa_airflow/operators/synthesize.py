@@ -18,10 +18,13 @@ from boostqa.llm.projection import BudgetExceeded, preflight_stage
 from boostqa.synthesize.config import SynthesisRunConfig
 from boostqa.synthesize.runner import Roles
 from boostqa.synthesize.stage import STAGE, open_jobs, shard_indexes, snapshot_jobs, synthesize_shard
+from boostqa.vocabulary import Role
 from boostqa_airflow.constants import LLM_POOLS, POOLS, S3_CONN_ID
 from boostqa_airflow.hooks.lake import LakeHook
 from boostqa_airflow.hooks.llm import LlmHook
 from boostqa_airflow.runs import from_asset_events
+
+ROLES: tuple[Role, ...] = ("generator", "annotator", "refiner")  # in the order of Roles' fields
 
 
 def run_config(values: Mapping[str, Any] | None) -> SynthesisRunConfig:
@@ -61,7 +64,7 @@ class SnapshotSynthesisJobsOperator(BaseOperator):
                                        "seed can serve the open buckets): nothing to synthesize, downstream skips")
         # The spend guard's pre-flight: projected spend of the jobs still to run against the run's and the day's
         # budgets; over budget fails here, before any LLM call (the message carries the numbers, and so the alert).
-        models = {role: LlmHook(role).get_endpoint().model for role in ("generator", "annotator", "refiner")}
+        models: dict[str, str] = {role: LlmHook(role).get_endpoint().model for role in ROLES}
         try:
             _, projection = preflight_stage(store, STAGE, self.run_id, open_jobs(store, self.run_id, jobs, shard_size),
                                             models, config.budget_overrides())
@@ -91,15 +94,18 @@ class SynthesizeShardOperator(BaseOperator):
             synthesizer = config.synthesizer(load_taxonomy())
         except FileNotFoundError as exc:
             raise AirflowFailException(f"bad synthesis parameters: {exc}") from exc
-        roles = Roles(*(LlmHook(role).get_client(self.run_id) for role in ("generator", "annotator", "refiner")))
+        roles = Roles(*(LlmHook(role).get_client(self.run_id) for role in ROLES))
         store = LakeHook(self.lake_conn_id).get_conn()
         roles.attach_guard(self._guard(store, config))
         result = synthesize_shard(store, self.run_id, int(self.shard), config.shard_size, synthesizer, roles)
         return result.model_dump()
 
     def _guard(self, store: Any, config: SynthesisRunConfig) -> SpendGuard:
-        """The run's caps for this shard: what other shards committed is read from the lake; shards running at the
-        same time cannot see each other, so each gets an equal share of what is left (at most the pool's slots)."""
+        """The run's caps for this shard.
+
+        What other shards committed is read from the lake; shards running at the same time cannot see each other, so
+        each gets an equal share of what is left (at most the pool's slots).
+        """
         try:
             budget = SpendBudget.for_stage(STAGE).merged(config.budget_overrides())
             parallel = POOLS[LLM_POOLS["generator"]][0]

@@ -47,24 +47,32 @@ class DeepSpeedTrainOperator(BaseOperator):
             raise AirflowFailException(str(exc)) from exc
 
     def _mixture_dir(self, mixture_version: str) -> Path:
-        """Where the trainer reads the mixture: the local export (local launcher), or the copy a cluster run syncs
-        from S3 into the shared training folder (its Job's init container, its sbatch script)."""
+        """Where the trainer reads the mixture.
+
+        The local export (local launcher), or the copy a cluster run syncs from S3 into the shared training folder
+        (its Job's init container, its sbatch script).
+        """
         settings = get_settings()
         root = settings.state_dir if self.launch.launcher == "local" else settings.training_dir
         return root.resolve() / "mixtures" / mixture_version
 
     def _resolve_mixture(self, context: Any) -> str:
-        """The mixture to train on: the param, else the triggering ``training_mixture`` event's, else the newest
-        published one (``mixtures/latest.json``)."""
+        """The mixture to train on.
+
+        The param, else the triggering ``training_mixture`` event's, else the newest published one
+        (``mixtures/latest.json``).
+        """
         explicit = self.launch.mixture_version or from_asset_events(context, "mixture_version")
         if explicit:
             return check_id(explicit, "mixture version")
         return resolve_version(LakeHook(self.lake_conn_id).get_conn(), "mixtures")
 
     def _spec(self, mixture_version: str) -> LaunchSpec:
-        """The launch; the output folder defaults to ``training_dir/checkpoints/<run>`` (absolute, so the worker,
-        the triggerer and the trainer agree). The run id is new for every DAG run, so a second run never resumes
-        another's checkpoints unless its ``resume_run_id`` param names that run."""
+        """The launch; the output folder defaults to ``training_dir/checkpoints/<run>``.
+
+        Absolute, so the worker, the triggerer and the trainer agree. The run id is new for every DAG run, so a second
+        run never resumes another's checkpoints unless its ``resume_run_id`` param names that run.
+        """
         launch = self.launch
         manifest = f"data.manifest={self._mixture_dir(mixture_version) / 'manifest.json'}"
         output_dir = launch.output_dir or str(get_settings().training_dir.resolve() / "checkpoints" / self.run_id)
@@ -72,8 +80,11 @@ class DeepSpeedTrainOperator(BaseOperator):
                           nproc_per_node=launch.nproc_per_node, nodes=launch.nodes, output_dir=output_dir)
 
     def _resources(self, mixture_version: str) -> ClusterResources | None:
-        """A cluster run's resources: image and node size from the settings, GPUs per node from ``nproc_per_node``,
-        and the mixture to sync from the lake."""
+        """A cluster run's resources.
+
+        Image and node size from the settings, GPUs per node from ``nproc_per_node``, and the mixture to sync from the
+        lake.
+        """
         if self.launch.launcher == "local":
             return None
         bucket = LakeHook(self.lake_conn_id).get_config().bucket
