@@ -73,7 +73,7 @@ class LocalLauncher:
         status = read_status_file(Path(spec.output_dir))
         if status is not None and status.finished:
             return status
-        if not _alive(int(handle)):
+        if not pid_alive(int(handle)):
             log = Path(spec.output_dir) / "launcher.log"
             tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
             return RunStatus(state="failed", step=status.step if status else None,
@@ -89,7 +89,8 @@ class LocalLauncher:
                 pass
 
 
-def _alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """True while the process runs; a zombie (exited, not yet reaped) counts as gone."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, TypeVar
 
 from airflow.sdk import Param
+from airflow.sdk.exceptions import AirflowFailException
 
+from boostqa.errors import ConfigError
 from boostqa.stage_config import StageConfig
+
+C = TypeVar("C", bound=StageConfig)
 
 # JSON-schema keywords of a field that Airflow's Param validates and its trigger form shows
 _KEYWORDS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "enum", "minLength")
@@ -45,3 +50,11 @@ def dbt_values(config: type[StageConfig], names: dict[str, str], prefix: str = "
     For :func:`boostqa_airflow.dbt.warehouse_task_group`'s ``run_ids`` (env vars ``BOOSTQA_<VAR>``).
     """
     return {var: "{{ params." + prefix + field + " }}" for field, var in names.items() if field in config.model_fields}
+
+
+def validated(config: type[C], stage_params: Mapping[str, Any] | None) -> C:
+    """An operator's rendered ``stage_params`` as its typed config; a bad value fails the task without retries."""
+    try:
+        return config.from_params(stage_params)
+    except ConfigError as exc:
+        raise AirflowFailException(str(exc)) from exc

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from boostqa.errors import StackError
+from boostqa.launch.local import pid_alive
 
 log = logging.getLogger(__name__)
 
@@ -82,22 +83,13 @@ def start(service: ServiceProcess) -> int:
     return process.pid
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    state = Path(f"/proc/{pid}/stat")
-    # A zombie (exited, not yet reaped) counts as gone.
-    return not (state.exists() and state.read_text().split(") ")[-1].startswith("Z"))
-
-
 def _group_alive(pgid: int) -> bool:
     try:
         os.killpg(pgid, 0)
     except ProcessLookupError:
         return False
-    return any(_alive(int(p.name)) for p in Path("/proc").iterdir() if p.name.isdigit() and _pgid(int(p.name)) == pgid)
+    return any(pid_alive(int(p.name)) for p in Path("/proc").iterdir()
+               if p.name.isdigit() and _pgid(int(p.name)) == pgid)
 
 
 def _pgid(pid: int) -> int | None:

@@ -18,16 +18,14 @@ from boostqa.lake.versions import read_pointer
 from boostqa.settings import get_settings
 from boostqa_airflow.constants import S3_CONN_ID
 from boostqa_airflow.hooks.lake import LakeHook
+from boostqa_airflow.params import validated
 
 BASELINE_MODEL_ID = "baseline"
 
 
 def _run_config(stage_params: Mapping[str, Any]) -> EvalRunConfig:
     """The run's typed params (rendered templates); a bad one fails the task without retries."""
-    try:
-        return EvalRunConfig.from_params(stage_params)
-    except ConfigError as exc:
-        raise AirflowFailException(str(exc)) from exc
+    return validated(EvalRunConfig, stage_params)
 
 
 def _checkpoint_from_events(context: Any) -> dict[str, str] | None:

@@ -16,15 +16,8 @@ from boostqa.ingest.run_config import IngestRunConfig
 from boostqa.ingest.runner import ingest_source
 from boostqa_airflow.constants import S3_CONN_ID
 from boostqa_airflow.hooks.lake import LakeHook
+from boostqa_airflow.params import validated
 from boostqa_airflow.runs import hand_over
-
-
-def _run_config(stage_params: Mapping[str, Any]) -> IngestRunConfig:
-    """The run's typed params (rendered templates); a bad one fails the task without retries."""
-    try:
-        return IngestRunConfig.from_params(stage_params)
-    except ConfigError as exc:
-        raise AirflowFailException(str(exc)) from exc
 
 
 class ListSeedSourcesOperator(BaseOperator):
@@ -39,7 +32,7 @@ class ListSeedSourcesOperator(BaseOperator):
 
     def execute(self, context: Any) -> list[str]:
         try:
-            names = [s.name for s in load_sources(_run_config(self.stage_params).sources_path())]
+            names = [s.name for s in load_sources(validated(self.run_config, self.stage_params).sources_path())]
         except ConfigError as exc:
             raise AirflowFailException(str(exc)) from exc
         self.log.info("enabled seed sources: %s", names)
@@ -64,7 +57,7 @@ class IngestSeedSourceOperator(BaseOperator):
         return LakeHook(self.lake_conn_id)
 
     def execute(self, context: Any) -> dict[str, Any]:
-        config = _run_config(self.stage_params)
+        config = validated(self.run_config, self.stage_params)
         try:
             source = get_source(config.sources_path(), self.source_name)
             logical_date = date.fromisoformat(self.ingest_date)

@@ -17,6 +17,7 @@ from boostqa.export.packing import load_target_tokenizer
 from boostqa.settings import get_settings
 from boostqa_airflow.constants import S3_CONN_ID
 from boostqa_airflow.hooks.lake import LakeHook
+from boostqa_airflow.params import validated
 from boostqa_airflow.runs import hand_over
 
 
@@ -53,10 +54,7 @@ class ExportMixtureOperator(BaseOperator):
         self.out_dir, self.lake_conn_id = out_dir, lake_conn_id
 
     def execute(self, context: Any) -> dict[str, Any]:
-        try:
-            config = self.run_config.from_params(self.stage_params)
-        except ConfigError as exc:
-            raise AirflowFailException(str(exc)) from exc
+        config = validated(self.run_config, self.stage_params)
         settings = get_settings()
         store = LakeHook(self.lake_conn_id).get_conn()
         published = published_manifest(store, self.mixture_version)

@@ -13,6 +13,7 @@ from boostqa.qc.config import QcRunConfig
 from boostqa.qc.stage import run_qc
 from boostqa_airflow.constants import S3_CONN_ID
 from boostqa_airflow.hooks.lake import LakeHook
+from boostqa_airflow.params import validated
 
 
 def qc_config(stage_params: Mapping[str, Any] | None) -> QcRunConfig:
@@ -21,10 +22,7 @@ def qc_config(stage_params: Mapping[str, Any] | None) -> QcRunConfig:
     Raises:
         AirflowFailException: a value is out of range; retrying would not help.
     """
-    try:
-        return QcRunConfig.from_params(stage_params)
-    except ConfigError as exc:
-        raise AirflowFailException(str(exc)) from exc
+    return validated(QcRunConfig, stage_params)
 
 
 class QualityControlOperator(BaseOperator):

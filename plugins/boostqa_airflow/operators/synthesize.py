@@ -22,17 +22,11 @@ from boostqa.vocabulary import Role
 from boostqa_airflow.constants import LLM_POOLS, POOLS, S3_CONN_ID
 from boostqa_airflow.hooks.lake import LakeHook
 from boostqa_airflow.hooks.llm import LlmHook
+from boostqa_airflow.params import validated
 from boostqa_airflow.runs import from_asset_events
 
 ROLES: tuple[Role, ...] = ("generator", "annotator", "refiner")  # in the order of Roles' fields
 
-
-def run_config(values: Mapping[str, Any] | None) -> SynthesisRunConfig:
-    """The run's typed params (strings after templating); a bad one fails the task without retries."""
-    try:
-        return SynthesisRunConfig.from_params(values)
-    except ConfigError as exc:
-        raise AirflowFailException(str(exc)) from exc
 
 
 class SnapshotSynthesisJobsOperator(BaseOperator):
@@ -51,7 +45,7 @@ class SnapshotSynthesisJobsOperator(BaseOperator):
         self.run_id, self.stage_params, self.lake_conn_id = run_id, dict(stage_params or {}), lake_conn_id
 
     def execute(self, context: Any) -> list[int]:
-        config = run_config(self.stage_params)
+        config = validated(self.run_config, self.stage_params)
         store = LakeHook(self.lake_conn_id).get_conn()
         shard_size = config.shard_size
         try:
@@ -89,7 +83,7 @@ class SynthesizeShardOperator(BaseOperator):
         self.lake_conn_id = lake_conn_id
 
     def execute(self, context: Any) -> dict[str, Any]:
-        config = run_config(self.stage_params)
+        config = validated(self.run_config, self.stage_params)
         try:
             synthesizer = config.synthesizer(load_taxonomy())
         except FileNotFoundError as exc:

@@ -21,6 +21,7 @@ from boostqa.settings import get_settings
 from boostqa_airflow.constants import S3_CONN_ID
 from boostqa_airflow.hooks.lake import LakeHook
 from boostqa_airflow.hooks.trainer import launcher_for
+from boostqa_airflow.params import validated
 from boostqa_airflow.runs import from_asset_events, hand_over
 from boostqa_airflow.triggers.training import TrainingRunTrigger
 
@@ -41,10 +42,7 @@ class DeepSpeedTrainOperator(BaseOperator):
     @property
     def launch(self) -> LaunchRunConfig:
         """The run's typed params (rendered templates); a bad one fails the task without retries."""
-        try:
-            return self.run_config.from_params(self.stage_params)
-        except ConfigError as exc:
-            raise AirflowFailException(str(exc)) from exc
+        return validated(self.run_config, self.stage_params)
 
     def _mixture_dir(self, mixture_version: str) -> Path:
         """Where the trainer reads the mixture.
