@@ -19,5 +19,9 @@ class SourceError(BoostqaError):
     """A seed source could not be fetched or parsed as a whole (row-level problems go to quarantine)."""
 
 
+class EngineError(BoostqaError):
+    """The Ray cluster cannot be reached or refused a request; usually transient, so orchestrators should retry."""
+
+
 class LakeError(BoostqaError):
     """The object store cannot be reached or refuses us; usually transient, so orchestrators should retry."""

@@ -26,6 +26,10 @@ class PortSettings(BaseModel):
     llm: int = 8000
     airflow_api: int = 8080
     dbt_docs: int = 8081
+    ray_dashboard: int = 8265  # the Ray Jobs API (the boostqa_ray connection)
+    ray_gcs: int = 6379
+    ray_client: int = 10001
+    ray_dashboard_agent: int = 52365
 
 
 class LakeSettings(BaseModel):
@@ -53,6 +57,16 @@ class LlmServerSettings(BaseModel):
                        "else float32 (emulated bf16 halves the token rate on AVX2-only CPUs)")
     startup_timeout_s: float = 300.0
     models_dir: Path | None = Field(default=None, description="converted-model cache (default: <state_dir>/models)")
+
+
+class RaySettings(BaseModel):
+    """The embedded Ray cluster (``BOOSTQA_RAY__*``); production points the ``boostqa_ray`` connection elsewhere."""
+
+    enabled: bool = True
+    num_cpus: int | None = Field(default=None, ge=1, description="CPUs the head offers to tasks (default: all)")
+    object_store_mb: int = Field(default=512, ge=78, description="shared-memory object store (Ray's minimum is "
+                                 "78 MB); blocks beyond it spill to <state_dir>/ray")
+    startup_timeout_s: float = 180.0
 
 
 class TrainerSettings(BaseModel):
@@ -124,6 +138,7 @@ class BoostqaSettings(BaseSettings):
     ports: PortSettings = PortSettings()
     lake: LakeSettings = LakeSettings()
     llm_server: LlmServerSettings = LlmServerSettings()
+    ray: RaySettings = RaySettings()
     trainer: TrainerSettings = TrainerSettings()
     budget: BudgetSettings = BudgetSettings()
     host: str = "127.0.0.1"
@@ -162,6 +177,11 @@ class BoostqaSettings(BaseSettings):
     def llm_cache_path(self) -> Path:
         """The engine's response cache (content-addressed; persisted across runs)."""
         return self.state_dir / "llm" / "response_cache.sqlite"
+
+    @property
+    def ray_address(self) -> str:
+        """HTTP address of the embedded Ray cluster's Jobs API (its dashboard)."""
+        return f"http://{self.host}:{self.ports.ray_dashboard}"
 
     @property
     def s3_endpoint(self) -> str:

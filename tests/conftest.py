@@ -65,9 +65,10 @@ def memory_store() -> MemoryStore:
 
 def isolated_settings(state_dir: Path) -> BoostqaSettings:
     """Settings for a private stack: its own state folder and free loopback ports."""
-    s3, master, volume, filer, admin, metrics, airflow_api, docs, llm = free_ports(9, GRPC_OFFSET)
+    s3, master, volume, filer, admin, metrics, airflow_api, docs, llm, *ray = free_ports(13, GRPC_OFFSET)
     ports = PortSettings(s3=s3, seaweed_master=master, seaweed_volume=volume, seaweed_filer=filer,
-                         seaweed_admin=admin, seaweed_metrics=metrics, airflow_api=airflow_api, dbt_docs=docs, llm=llm)
+                         seaweed_admin=admin, seaweed_metrics=metrics, airflow_api=airflow_api, dbt_docs=docs, llm=llm,
+                         ray_dashboard=ray[0], ray_gcs=ray[1], ray_client=ray[2], ray_dashboard_agent=ray[3])
     # The converted model is cached in the checkout's .state/, so test sessions convert it once.
     llm_server = LlmServerSettings(models_dir=PROJECT_ROOT / ".state" / "models", venv=PROJECT_ROOT / ".venv-vllm")
     return BoostqaSettings(state_dir=state_dir, ports=ports, llm_server=llm_server)
@@ -118,7 +119,7 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BoostqaSettings]:
-    """The real embedded stack (SeaweedFS + migrated Airflow home) on free ports, stopped at the end."""
+    """The real embedded stack (SeaweedFS, a Ray head, a migrated Airflow home) on free ports, stopped at the end."""
     from boostqa_dev.stack import manager
 
     settings = isolated_settings(tmp_path_factory.mktemp("state"))

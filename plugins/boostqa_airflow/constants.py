@@ -6,6 +6,7 @@ from __future__ import annotations
 
 S3_CONN_ID = "boostqa_s3"
 WAREHOUSE_CONN_ID = "boostqa_warehouse"
+RAY_CONN_ID = "boostqa_ray"  # the Ray cluster's Jobs API (http): the heavy data steps run there
 ALERTS_CONN_ID = "boostqa_alerts"  # optional: webhook URL (password) and email recipients (extra) for on-call alerts
 LLM_ROLES = ("annotator", "generator", "refiner")
 LLM_CONN_IDS = {role: f"boostqa_llm_{role}" for role in LLM_ROLES}

@@ -1,19 +1,15 @@
-"""The QC operator: params become a validated QcConfig; it runs QC of the run through the lake hook."""
+"""The QC operator: params become a validated QcConfig, sent with the lake's location as a Ray job spec."""
 
 from __future__ import annotations
 
 from unittest.mock import patch
 
-import pyarrow as pa
 import pytest
 from airflow.sdk.exceptions import AirflowFailException
 
-from boostqa.lake import layout
-from boostqa.lake.parquet import parquet_bytes
-from boostqa.lake.tables import QA_SCHEMA
+from boostqa.lake.store import LakeConfig
+from boostqa.qc.config import QcRunConfig
 from boostqa_airflow.operators.qc import QualityControlOperator, qc_config
-from tests.boostqa.qc.planted import planted_items
-from tests.conftest import MemoryStore
 
 
 def test_templated_params_become_a_config() -> None:
@@ -30,28 +26,20 @@ def test_bad_params_fail_without_retry(bad: dict[str, str]) -> None:
         qc_config(params)
 
 
-def test_operator_runs_qc_of_the_run_and_returns_counts(memory_store: MemoryStore) -> None:
-    rows = [{n: p.row.get(n) for n in QA_SCHEMA.names} | {"run_id": "synthesize_20261125"}
-            for p in planted_items([])[-3:]]
-    memory_store.put_bytes(layout.qa_prefix("synthesize_20261125") + layout.part_name(0),
-                           parquet_bytes(pa.Table.from_pylist(rows, schema=QA_SCHEMA)))
+def test_the_operator_describes_a_qc_job_with_the_lake_location_and_typed_params() -> None:
     operator = QualityControlOperator(task_id="qc", run_id="synthesize_20261125",
-                                      stage_params={"force": "False"})
+                                      stage_params={"force": "True", "threshold": "0.7"})
+    config = LakeConfig(endpoint_url="http://s3:8333", access_key="k", secret_key="s", bucket="lake")  # type: ignore[arg-type]
     with patch("boostqa_airflow.operators.qc.LakeHook") as hook:
-        hook.return_value.get_conn.return_value = memory_store
-        result = operator.execute(context={})
-    assert result["items"] == 3 and result["kept"] == 0 and sum(result["reasons"].values()) == 3
-    assert memory_store.get_bytes_or_none(layout.qc_marker("synthesize_20261125")) is not None
+        hook.return_value.get_config.return_value = config
+        spec = operator.job_spec()
+    assert (spec.stage, spec.run_id, spec.lake.bucket, spec.lake.endpoint_url) == (
+        "qc", "synthesize_20261125", "lake", "http://s3:8333")
+    assert QcRunConfig.model_validate(spec.params) == qc_config({"force": "True", "threshold": "0.7"})
 
 
-def test_an_incompatible_index_fails_the_task_without_retry(memory_store: MemoryStore) -> None:
-    rows = [{n: p.row.get(n) for n in QA_SCHEMA.names} | {"run_id": run} for run in ("run_a", "run_b")
-            for p in planted_items([])[:2]]
-    for run in ("run_a", "run_b"):
-        memory_store.put_bytes(layout.qa_prefix(run) + layout.part_name(0), parquet_bytes(pa.Table.from_pylist(
-            [r for r in rows if r["run_id"] == run], schema=QA_SCHEMA)))
-    with patch("boostqa_airflow.operators.qc.LakeHook") as hook:
-        hook.return_value.get_conn.return_value = memory_store
-        QualityControlOperator(task_id="qc", run_id="run_a").execute(context={})
-        with pytest.raises(AirflowFailException, match="rebuild-index"):
-            QualityControlOperator(task_id="qc", run_id="run_b", stage_params={"shingle_size": "4"}).execute(context={})
+def test_bad_params_fail_before_anything_is_submitted() -> None:
+    operator = QualityControlOperator(task_id="qc", run_id="r", stage_params={"bands": "30"})
+    with patch("boostqa_airflow.operators.ray_job.RayHook") as hook, pytest.raises(AirflowFailException):
+        operator.execute(context={})
+    hook.assert_not_called()

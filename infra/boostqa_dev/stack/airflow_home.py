@@ -12,7 +12,7 @@ from pathlib import Path
 
 from boostqa.errors import StackError
 from boostqa.settings import BoostqaSettings
-from boostqa_airflow.constants import LLM_CONN_IDS, POOLS, S3_CONN_ID, WAREHOUSE_CONN_ID
+from boostqa_airflow.constants import LLM_CONN_IDS, POOLS, RAY_CONN_ID, S3_CONN_ID, WAREHOUSE_CONN_ID
 from boostqa_dev.checkout import PROJECT_ROOT
 from boostqa_dev.ops.pools import pool_document
 
@@ -30,7 +30,7 @@ def _jwt_secret(home: Path) -> str:
 
 
 def connections(settings: BoostqaSettings) -> dict[str, str]:
-    """``AIRFLOW_CONN_*`` variables (JSON form) for the store, the warehouse and the three LLM roles."""
+    """``AIRFLOW_CONN_*`` variables (JSON form) for the store, the warehouse, the Ray cluster and the LLM roles."""
     lake = settings.lake
     conns: dict[str, dict[str, object]] = {
         S3_CONN_ID: {
@@ -40,6 +40,8 @@ def connections(settings: BoostqaSettings) -> dict[str, str]:
             "extra": {"endpoint_url": settings.s3_endpoint, "bucket": lake.bucket, "region_name": lake.region},
         },
         WAREHOUSE_CONN_ID: {"conn_type": "duckdb", "host": str(settings.warehouse_path)},
+        RAY_CONN_ID: {"conn_type": "http", "host": settings.host, "port": settings.ports.ray_dashboard,
+                      "schema": "http"},
     }
     for role, conn_id in LLM_CONN_IDS.items():
         conns[conn_id] = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from boostqa.settings import BoostqaSettings
-from boostqa_dev.stack import airflow_home, llm_server, seaweedfs, ui
+from boostqa_dev.stack import airflow_home, llm_server, ray_cluster, seaweedfs, ui
 from boostqa_dev.stack.process import ServiceProcess, read_pid, stop
 
 
@@ -19,12 +19,14 @@ class PartStatus:
 
 
 def up(settings: BoostqaSettings, with_ui: bool = False, with_llm: bool | None = None) -> list[PartStatus]:
-    """Start SeaweedFS, the LLM server (unless disabled), prepare Airflow and the warehouse; optionally the UIs."""
+    """Start SeaweedFS, Ray and the LLM server (unless disabled), prepare Airflow and the warehouse; optionally UIs."""
     airflow_home.require_airflow()
     parts = [PartStatus("s3 (seaweedfs)", True, seaweedfs.up(settings))]
     llm = settings.llm_server.enabled if with_llm is None else with_llm
     started = llm_server.up(settings, wait=False) if llm else None  # vLLM loads while Airflow's DB migrates
     parts.append(PartStatus("airflow home", True, airflow_home.prepare(settings)))
+    if settings.ray.enabled:
+        parts.append(PartStatus("ray (jobs)", True, ray_cluster.up(settings)))
     if started is not None:
         llm_server.wait_ready(settings)
         parts.append(PartStatus("llm (vllm)", True, started))
@@ -40,7 +42,7 @@ def up(settings: BoostqaSettings, with_ui: bool = False, with_llm: bool | None =
 def services(settings: BoostqaSettings) -> list[ServiceProcess]:
     """Every background process the stack may have started, UIs first so they stop before the store."""
     return [ui.airflow_service(settings), ui.dbt_docs_service(settings), llm_server.service(settings),
-            seaweedfs.service(settings)]
+            ray_cluster.service(settings), seaweedfs.service(settings)]
 
 
 def down(settings: BoostqaSettings) -> list[PartStatus]:
@@ -56,6 +58,7 @@ def status(settings: BoostqaSettings) -> list[PartStatus]:
     parts = [PartStatus("s3 (seaweedfs)", *seaweedfs.health(settings))]
     parts.append(PartStatus("airflow home", *airflow_home.health(settings)))
     parts.append(PartStatus("llm (vllm)", *llm_server.health(settings)))
+    parts.append(PartStatus("ray (jobs)", *ray_cluster.health(settings)))
     wh = settings.warehouse_path
     parts.append(PartStatus("warehouse", wh.exists(), str(wh) if wh.exists() else f"{wh} not built yet (run dbt)"))
     for spec in (ui.airflow_service(settings), ui.dbt_docs_service(settings)):

@@ -1,18 +1,15 @@
-"""Operator of the quality_control task group: QC one synthesis run (filters, decontamination, dedup)."""
+"""Operator of the quality_control task group: one synthesis run's QC as a job on the Ray cluster."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from airflow.sdk import BaseOperator
-from airflow.sdk.exceptions import AirflowFailException
-
-from boostqa.errors import ConfigError
+from boostqa.jobs.spec import JobSpec, LakeLocation
 from boostqa.qc.config import QcRunConfig
-from boostqa.qc.stage import run_qc
-from boostqa_airflow.constants import S3_CONN_ID
+from boostqa.qc.stage import QcResult
 from boostqa_airflow.hooks.lake import LakeHook
+from boostqa_airflow.operators.ray_job import RayJobOperator
 from boostqa_airflow.params import validated
 
 
@@ -25,27 +22,20 @@ def qc_config(stage_params: Mapping[str, Any] | None) -> QcRunConfig:
     return validated(QcRunConfig, stage_params)
 
 
-class QualityControlOperator(BaseOperator):
-    """Filter, decontaminate and deduplicate one synthesis run's items.
+class QualityControlOperator(RayJobOperator):
+    """Filter, decontaminate and deduplicate one synthesis run's items, as a job on the Ray cluster.
 
     Idempotent: a finished run is skipped unless ``force``. Returns the counts per first reason.
     """
 
     run_config: ClassVar[type[QcRunConfig]] = QcRunConfig  # the DAG's qc_* params derive from it
-    template_fields: Sequence[str] = ("run_id", "stage_params")
 
-    def __init__(self, *, run_id: str, stage_params: Mapping[str, Any] | None = None,
-                 lake_conn_id: str = S3_CONN_ID, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.run_id, self.stage_params, self.lake_conn_id = run_id, dict(stage_params or {}), lake_conn_id
-
-    def execute(self, context: Any) -> dict[str, Any]:
+    def job_spec(self) -> JobSpec:
         config = qc_config(self.stage_params)
-        try:
-            result = run_qc(LakeHook(self.lake_conn_id).get_conn(), self.run_id, config.qc_config(),
-                            force=config.force)
-        except ConfigError as exc:  # e.g. an index built with other settings: a retry would fail the same way
-            raise AirflowFailException(str(exc)) from exc
-        self.log.info("qc %s: %d items, %d kept, removed by first reason %s", self.run_id, result.items, result.kept,
-                      result.reasons)
-        return result.model_dump()
+        return JobSpec(stage="qc", run_id=self.run_id, lake=LakeLocation.of(LakeHook(self.lake_conn_id).get_config()),
+                       params=config.model_dump(mode="json"))
+
+    def summarize(self, result: dict[str, Any]) -> None:
+        qc = QcResult.model_validate(result)
+        self.log.info("qc %s: %d items, %d kept, removed by first reason %s%s", qc.run_id, qc.items, qc.kept,
+                      qc.reasons, " (already done: skipped)" if qc.skipped else "")

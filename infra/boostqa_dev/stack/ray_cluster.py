@@ -1,0 +1,106 @@
+"""The embedded Ray cluster: one head node on loopback that runs the heavy data jobs Airflow submits to it."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+import urllib.request
+from pathlib import Path
+
+from boostqa.errors import StackError
+from boostqa.settings import BoostqaSettings
+from boostqa_dev.stack.airflow_home import settings_env
+from boostqa_dev.stack.ports import require_free, wait_until
+from boostqa_dev.stack.process import ServiceProcess, read_pid, start
+
+# Ray puts unix sockets under its temp folder (<temp>/session_<date>_<pid>/sockets/plasma_store); a socket path
+# over 107 bytes cannot be bound, so a deep state folder gets a short temp folder of its own under /tmp.
+_MAX_TEMP_DIR = 40
+
+
+def temp_dir(settings: BoostqaSettings) -> Path:
+    """Ray's session and spill folder for this state folder."""
+    beside_state = settings.state_dir / "ray"
+    if len(str(beside_state)) <= _MAX_TEMP_DIR:
+        return beside_state
+    digest = hashlib.sha1(str(settings.state_dir.resolve()).encode()).hexdigest()[:12]  # noqa: S324 - a name, not a MAC
+    return Path("/tmp") / f"boostqa-ray-{digest}"  # noqa: S108 - per state folder, created by us
+
+
+def ray_binary() -> str:
+    """The ``ray`` command beside this interpreter (the pipeline venv).
+
+    Raises:
+        StackError: Ray is not installed in this environment.
+    """
+    beside_python = Path(sys.executable).parent / "ray"
+    if not beside_python.exists():
+        raise StackError("the `ray` command is missing: run `make install` (the pipeline venv installs ray)")
+    return str(beside_python)
+
+
+def cluster_env(settings: BoostqaSettings) -> dict[str, str]:
+    """What the cluster's processes (and so every job's driver and workers) see.
+
+    The venv's ``python`` first on PATH, so a job's entrypoint runs the pipeline's interpreter; the settings of the
+    stack that started it; and the lake credentials, which a production cluster gets from its Secret.
+    """
+    return {
+        **settings_env(settings),
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        "BOOSTQA_LAKE__ACCESS_KEY": settings.lake.access_key,
+        "BOOSTQA_LAKE__SECRET_KEY": settings.lake.secret_key,
+        "RAY_USAGE_STATS_ENABLED": "0",
+    }
+
+
+def service(settings: BoostqaSettings) -> ServiceProcess:
+    """``ray start --head --block``: the head node in the foreground of its own process group."""
+    p, ray = settings.ports, settings.ray
+    argv = [
+        ray_binary(), "start", "--head", "--block", "--disable-usage-stats",
+        f"--node-ip-address={settings.host}", f"--port={p.ray_gcs}",
+        "--include-dashboard=true", f"--dashboard-host={settings.host}", f"--dashboard-port={p.ray_dashboard}",
+        f"--dashboard-agent-listen-port={p.ray_dashboard_agent}", f"--ray-client-server-port={p.ray_client}",
+        f"--num-cpus={ray.num_cpus or os.cpu_count() or 1}",
+        f"--object-store-memory={ray.object_store_mb * 1024 * 1024}",
+        f"--temp-dir={temp_dir(settings)}",
+    ]
+    return ServiceProcess(name="ray", argv=argv, state_dir=settings.state_dir, env=cluster_env(settings))
+
+
+def version(address: str, timeout: float = 2.0) -> dict[str, object] | None:
+    """The Jobs API's version document, or None when it does not answer."""
+    try:
+        with urllib.request.urlopen(f"{address}/api/version", timeout=timeout) as response:  # noqa: S310 - our URL
+            return dict(json.load(response))
+    except (OSError, ValueError):
+        return None
+
+
+def up(settings: BoostqaSettings) -> str:
+    """Start the head (if not running) and wait for its Jobs API; return a one-line status."""
+    spec = service(settings)
+    if read_pid(spec) is None:
+        p = settings.ports
+        require_free(settings.host, {"ray_dashboard": p.ray_dashboard, "ray_gcs": p.ray_gcs,
+                                     "ray_client": p.ray_client, "ray_dashboard_agent": p.ray_dashboard_agent})
+    temp_dir(settings).mkdir(parents=True, exist_ok=True)
+    pid = start(spec)
+    wait_until(lambda: version(settings.ray_address) is not None, "Ray Jobs API", settings.ray.startup_timeout_s,
+               str(spec.log_file), alive=lambda: read_pid(spec) is not None)
+    return f"pid {pid}, Jobs API {settings.ray_address}"
+
+
+def health(settings: BoostqaSettings) -> tuple[bool, str]:
+    """(healthy, detail): the head runs and its Jobs API answers."""
+    pid = read_pid(service(settings))
+    if pid is None:
+        return False, "not running (start it: `boostqa stack up`)"
+    found = version(settings.ray_address)
+    if found is None:
+        log_file = service(settings).log_file
+        return False, f"pid {pid} but the Jobs API at {settings.ray_address} does not answer; see {log_file}"
+    return True, f"pid {pid}, Ray {found.get('ray_version', '?')}, Jobs API {settings.ray_address}"

@@ -1,0 +1,123 @@
+"""Airflow submits, Ray runs: the QC operator's job on the stack's real Ray cluster, followed by its trigger;
+attach on a re-run of the same attempt, a configuration error without retry, on_kill stopping a running job."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Iterator
+from types import SimpleNamespace
+
+import pyarrow as pa
+import pytest
+from airflow.sdk.exceptions import AirflowFailException, TaskDeferred
+
+from boostqa.errors import EngineError
+from boostqa.jobs.cluster import RayJobs
+from boostqa.jobs.spec import JobSpec, LakeLocation
+from boostqa.jobs.stages import qc_job
+from boostqa.lake import layout
+from boostqa.lake.parquet import parquet_bytes
+from boostqa.lake.store import ObjectStore
+from boostqa.lake.tables import QA_SCHEMA
+from boostqa.settings import BoostqaSettings
+from boostqa_airflow.operators.qc import QualityControlOperator
+from boostqa_airflow.triggers.ray_job import RayJobTrigger
+from boostqa_dev.stack.airflow_home import connections
+from boostqa_dev.stack.ports import free_ports
+from boostqa_dev.stack.seaweedfs import lake_config
+from tests.boostqa.qc.planted import planted_items
+from tests.conftest import MemoryStore, reset_lake_prefixes
+
+pytestmark = pytest.mark.integration
+QC_PREFIXES = ["qa/", "qc/"]
+
+
+@pytest.fixture
+def lake(stack: BoostqaSettings, monkeypatch: pytest.MonkeyPatch) -> Iterator[ObjectStore]:
+    """The stack's lake with no QA or QC state, and the stack's Airflow connections in this process."""
+    for name, value in connections(stack).items():
+        monkeypatch.setenv(name, value)
+    store = ObjectStore(lake_config(stack))
+    reset_lake_prefixes(store, QC_PREFIXES)
+    yield store
+    reset_lake_prefixes(store, QC_PREFIXES)
+
+
+def _put_run(store: ObjectStore | MemoryStore, run: str) -> None:
+    rows = [{n: p.row.get(n) for n in QA_SCHEMA.names} | {"run_id": run} for p in planted_items([])]
+    store.put_bytes(layout.qa_prefix(run) + layout.part_name(0),
+                    parquet_bytes(pa.Table.from_pylist(rows, schema=QA_SCHEMA)))
+
+
+def _context(try_number: int = 1) -> dict[str, object]:
+    return {"ti": SimpleNamespace(dag_id="qa_synthesis", run_id="manual__it", task_id="qc", map_index=-1,
+                                  try_number=try_number)}
+
+
+async def _first_event(trigger: RayJobTrigger) -> dict[str, object]:
+    async for event in trigger.run():
+        return dict(event.payload)
+    raise AssertionError("the trigger ended without an event")
+
+
+def _run(operator: QualityControlOperator, context: dict[str, object]) -> dict[str, object]:
+    with pytest.raises(TaskDeferred) as deferred:
+        operator.execute(context)
+    event = asyncio.run(asyncio.wait_for(_first_event(deferred.value.trigger), timeout=300))  # type: ignore[arg-type]
+    return operator.execute_complete(context, event)
+
+
+def test_qc_runs_as_a_ray_job_with_the_same_result_as_in_process(lake: ObjectStore, stack: BoostqaSettings,
+                                                                   caplog: pytest.LogCaptureFixture,
+                                                                   capfd: pytest.CaptureFixture[str]) -> None:
+    _put_run(lake, "synthesize_ray_1")
+    caplog.set_level(logging.INFO)
+    result = _run(QualityControlOperator(task_id="qc", run_id="synthesize_ray_1", poll_seconds=0.5), _context())
+
+    in_process = MemoryStore()
+    _put_run(in_process, "synthesize_ray_1")
+    expected = qc_job(in_process, JobSpec(stage="qc", run_id="synthesize_ray_1",  # type: ignore[arg-type]
+                                          lake=LakeLocation(bucket=in_process.config.bucket)))
+    assert result == expected and result["items"] > 0 and result["kept"] > 0
+    assert lake.get_bytes_or_none(layout.qc_marker("synthesize_ray_1")) is not None
+    # The trigger logs through Airflow's logger (structlog in a test process: to stdout, in Airflow to the task log).
+    logged = [r.getMessage() for r in caplog.records] + capfd.readouterr().out.splitlines()
+    relayed = [line for line in logged if "ray> " in line]
+    assert any("qc job for run synthesize_ray_1" in line for line in relayed), "the driver's log reached the task log"
+
+    # The same attempt again (a worker lost after submitting) attaches to its finished job: no second run.
+    again = _run(QualityControlOperator(task_id="qc", run_id="synthesize_ray_1", poll_seconds=0.5), _context())
+    assert again == result
+    jobs = RayJobs(stack.ray_address)
+    assert sum(1 for j in jobs.client.list_jobs() if j.metadata.get("run_id") == "synthesize_ray_1") == 1
+
+
+def test_a_config_error_in_the_job_fails_the_task_without_retry(lake: ObjectStore) -> None:
+    for run in ("synthesize_ray_a", "synthesize_ray_b"):
+        _put_run(lake, run)
+    _run(QualityControlOperator(task_id="qc", run_id="synthesize_ray_a", poll_seconds=0.5), _context())
+    other_shingles = QualityControlOperator(task_id="qc", run_id="synthesize_ray_b", poll_seconds=0.5,
+                                            stage_params={"shingle_size": "4"})
+    with pytest.raises(AirflowFailException, match="rebuild-index"):
+        _run(other_shingles, _context())
+
+
+def test_killing_the_deferred_task_stops_its_job(lake: ObjectStore, stack: BoostqaSettings) -> None:
+    jobs = RayJobs(stack.ray_address)
+    submission = f"boostqa-it-sleep-{time.time_ns()}"
+    jobs.client.submit_job(entrypoint="python -c 'import time; time.sleep(300)'", submission_id=submission)
+    deadline = time.monotonic() + 120
+    while jobs.state(submission).status != "RUNNING" and time.monotonic() < deadline:
+        time.sleep(0.5)
+    asyncio.run(RayJobTrigger("boostqa_ray", submission).on_kill())
+    while not jobs.state(submission).terminal and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert jobs.state(submission).status == "STOPPED"
+
+
+def test_an_unreachable_cluster_is_an_engine_error_worth_a_retry() -> None:
+    (port,) = free_ports(1, 0)
+    with pytest.raises(EngineError, match="cannot be reached"):
+        RayJobs(f"http://127.0.0.1:{port}").state("anything")
