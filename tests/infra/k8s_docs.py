@@ -22,6 +22,8 @@ SAMPLE_LAUNCH = LaunchSpec(run_id="midtrain_20260101", config="llama3_8b_h100", 
                            overrides=["data.manifest=/work/mixtures/v1/manifest.json"],
                            output_dir="/work/checkpoints/midtrain_20260101")
 POD_TEMPLATE_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "Job", "ReplicaSet"}
+# Kinds kubernetes-validate has no schema for, each validated against its operator's CRD schema by its own test.
+CUSTOM_KINDS = {("ray.io/v1", "RayCluster"): "tests/infra/test_ray_cluster.py"}
 
 
 def load_docs(path: Path) -> list[Doc]:
@@ -53,6 +55,21 @@ def pod_spec(doc: Doc) -> Doc | None:
     if doc.get("kind") in POD_TEMPLATE_KINDS:
         return doc["spec"]["template"]["spec"]
     return None
+
+
+def pod_specs(doc: Doc) -> list[tuple[str, Doc]]:
+    """(which pod, pod spec) of every pod a document runs: one per workload, one per group of a RayCluster."""
+    if doc.get("kind") == "RayCluster":
+        spec = doc["spec"]
+        return [("head", spec["headGroupSpec"]["template"]["spec"]),
+                *((group["groupName"], group["template"]["spec"]) for group in spec.get("workerGroupSpecs", []))]
+    pod = pod_spec(doc)
+    return [] if pod is None else [(doc["metadata"]["name"], pod)]
+
+
+def is_custom(doc: Doc) -> bool:
+    """Whether the document is of a CRD kind (see CUSTOM_KINDS)."""
+    return (doc.get("apiVersion"), doc.get("kind")) in CUSTOM_KINDS
 
 
 def pod_labels(doc: Doc) -> dict[str, str]:

@@ -110,3 +110,9 @@ LISTS: dict[str, list[str]] = {
     "midtrain": [layout.latest_pointer("mixtures")],
     "eval": [layout.latest_pointer("training")],
 }
+
+# The Ray jobs (infra/k8s/ray-cluster.yaml) run the QC and mixture-export stages' code: the `ray` role's samples are
+# those two roles' samples, so its policy follows theirs (test_s3_policies checks it grants exactly their union).
+RAY_STAGE_ROLES = ("qc", "export")
+for _table in (WRITES, DELETES, READS, LISTS):
+    _table["ray"] = [key for role in RAY_STAGE_ROLES for key in _table.get(role, [])]

@@ -19,11 +19,13 @@ from boostqa_airflow.constants import ALERTS_CONN_ID, LLM_CONN_IDS, POOLS, S3_CO
 from boostqa_dev.checkout import PROJECT_ROOT
 from boostqa_dev.ops.pools import pool_document
 from boostqa_dev.stack.airflow_home import connections
+from tests.infra.ray_docs import RAY_CONN_ID
 
 COMPOSE_FILE = PROJECT_ROOT / "docker-compose.yaml"
 ENV_EXAMPLE = PROJECT_ROOT / "infra" / "compose.env.example"
 AIRFLOW_SERVICES = {"airflow-init", "airflow-apiserver", "airflow-scheduler", "airflow-dag-processor",
                     "airflow-triggerer", "airflow-worker"}
+RAY_SERVICES = {"ray-head", "ray-worker"}
 
 
 def _example_env() -> dict[str, str]:
@@ -71,8 +73,8 @@ def config(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 
 def test_docker_compose_config_accepts_the_file(config: dict[str, Any]) -> None:
-    assert AIRFLOW_SERVICES | {"postgres", "redis", "seaweedfs", "vllm-generator", "vllm-refiner",
-                               "trainer"} == set(config["services"])
+    assert AIRFLOW_SERVICES | RAY_SERVICES | {"postgres", "redis", "seaweedfs", "vllm-generator", "vllm-refiner",
+                                              "trainer"} == set(config["services"])
 
 
 def test_compose_refuses_to_start_without_its_secrets(tmp_path: Path) -> None:
@@ -228,3 +230,52 @@ def test_the_airflow_image_sets_the_paths_the_library_leaves_to_its_deployment()
         relative = Path(env[name]).relative_to(home)
         assert relative == Path(checkout_env()[name]).relative_to(PROJECT_ROOT), name
         assert any(relative.is_relative_to(target) for target in copied), f"{name}: the image has no {relative}"
+
+
+def _ray_flags(service: dict[str, Any]) -> dict[str, str]:
+    command = service["command"]
+    assert command[:2] == ["ray", "start"] and command[-1] == "--block", "a Ray node runs `ray start ... --block`"
+    return dict(arg.removeprefix("--").partition("=")[::2] for arg in command[2:-1])
+
+
+def test_ray_nodes_run_the_airflow_image_with_only_their_lake_keys(config: dict[str, Any]) -> None:
+    services = config["services"]
+    airflow = services["airflow-worker"]
+    s3 = _conn(airflow, S3_CONN_ID)
+    for name in RAY_SERVICES:
+        node = services[name]
+        # the same image and build: Ray runs a job's `python -m boostqa.jobs` with the node's Python
+        assert (node["image"], node["build"]) == (airflow["image"], airflow["build"]), name
+        env = node["environment"]
+        assert env["RAY_USAGE_STATS_ENABLED"] == "0" and env["BOOSTQA_STATE_DIR"], name
+        # SeaweedFS has one identity here: the lake keys are the S3 connection's
+        assert (env["BOOSTQA_LAKE__ACCESS_KEY"], env["BOOSTQA_LAKE__SECRET_KEY"]) == (s3["login"], s3["password"])
+        assert not any(key.startswith(("AIRFLOW", "AWS_")) for key in env), f"{name}: no Airflow environment"
+        volumes = {v.get("source") for v in node.get("volumes", [])}
+        assert "state" not in volumes, f"{name}: the Airflow state volume (warehouse, LLM cache) is not the Ray nodes'"
+        assert int(node["shm_size"]) >= 2**30, f"{name}: the object store lives in /dev/shm"
+
+
+def test_ray_head_does_no_work_and_the_worker_joins_its_gcs(config: dict[str, Any]) -> None:
+    services = config["services"]
+    head, worker = _ray_flags(services["ray-head"]), _ray_flags(services["ray-worker"])
+    assert "head" in head and head["num-cpus"] == "0" and head["dashboard-host"] == "0.0.0.0"
+    assert worker["address"] == f"ray-head:{head['port']}" and head["port"] == "6379"
+    assert services["ray-worker"]["depends_on"]["ray-head"]["condition"] == "service_healthy"
+    port = worker["dashboard-agent-listen-port"]
+    assert f"localhost:{port}/api/healthz" in _healthcheck_text(services["ray-worker"])
+
+
+def test_the_ray_connection_reaches_the_healthy_jobs_api_of_ray_head(config: dict[str, Any]) -> None:
+    services = config["services"]
+    head = services["ray-head"]
+    dashboard = _ray_flags(head)["dashboard-port"]
+    for name in AIRFLOW_SERVICES:
+        conn = _conn(services[name], RAY_CONN_ID)
+        assert (conn["conn_type"], conn["schema"], conn["host"]) == ("http", "http", "ray-head"), name
+        assert str(conn["port"]) == dashboard, name
+    assert f"localhost:{dashboard}/api/version" in _healthcheck_text(head)
+    assert services["airflow-worker"]["depends_on"]["ray-head"]["condition"] == "service_healthy"
+    # the Jobs API runs what it is sent, unauthenticated: the host sees it on loopback only
+    for port in head.get("ports", []):
+        assert port["host_ip"] == "127.0.0.1", port

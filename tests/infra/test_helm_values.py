@@ -16,6 +16,7 @@ import yaml
 from boostqa.settings import BoostqaSettings
 from boostqa_dev.checkout import PROJECT_ROOT
 from tests.infra.k8s_docs import HELM_SCHEMA, HELM_VALUES, all_docs, defined_secrets, of_kind
+from tests.infra.ray_docs import RAY_CONN_ENV, ray_docs
 
 VALUES: dict[str, Any] = yaml.safe_load(HELM_VALUES.read_text())
 SCHEMA: dict[str, Any] = json.loads(HELM_SCHEMA.read_text())
@@ -87,6 +88,16 @@ def test_secrets_the_values_name_exist_with_the_keys_the_chart_reads() -> None:
         for part in path:
             node = node[part]
         assert node in secrets and key in secrets[node], f"{'.'.join(path)}: Secret {node!r} lacks key {key!r}"
+
+
+def test_every_component_gets_the_ray_connection_from_the_connections_secret() -> None:
+    env_from = [item["secretRef"]["name"] for item in yaml.safe_load(VALUES["extraEnvFrom"])]
+    assert any(RAY_CONN_ENV in defined_secrets()[name] for name in env_from), "no boostqa_ray for the submitting tasks"
+    # the worker submits Ray jobs: the Ray NetworkPolicy admits it by the chart's labels
+    (policy,) = [d for d in ray_docs() if d["kind"] == "NetworkPolicy"]
+    admitted = [p["podSelector"] for rule in policy["spec"]["ingress"] for p in rule["from"]
+                if p["podSelector"].get("matchLabels", {}).get("tier") == "airflow"]
+    assert admitted and VALUES["executor"] == "CeleryExecutor"  # task code runs in the chart's worker pods
 
 
 def test_airflow_service_accounts_are_the_ones_the_launcher_role_is_bound_to() -> None:

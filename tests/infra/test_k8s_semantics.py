@@ -17,6 +17,7 @@ from tests.infra.k8s_docs import (
     of_kind,
     pod_labels,
     pod_spec,
+    pod_specs,
     secret_refs,
 )
 
@@ -83,8 +84,10 @@ def test_vllm_has_a_memory_backed_dev_shm(deployment: Doc) -> None:
 
 def test_every_service_selects_a_deployment_and_targets_its_served_port() -> None:
     deployments = of_kind("Deployment", DOCS)
-    # The training run's headless Service selects Job pods: tests/boostqa/launch/test_cluster.py checks it.
-    for service in of_kind("Service", [(path, doc) for path, doc in DOCS if path != "training-job.yaml"]):
+    # The training run's headless Service selects Job pods: tests/boostqa/launch/test_cluster.py checks it; the Ray
+    # head's selects the pod KubeRay makes: tests/infra/test_ray_cluster.py checks it.
+    others = {"training-job.yaml", "ray-cluster.yaml"}
+    for service in of_kind("Service", [(path, doc) for path, doc in DOCS if path not in others]):
         selector = service["spec"]["selector"]
         backing = [d for d in deployments if selector.items() <= pod_labels(d).items()]
         assert len(backing) == 1, f"Service {_name(service)} selects {len(backing)} deployments"
@@ -116,27 +119,30 @@ def test_every_secret_reference_names_a_secret_and_key_of_the_example_file() -> 
 
 def test_no_container_env_holds_a_literal_secret() -> None:
     for path, doc in DOCS:
-        pod = pod_spec(doc)
-        for container in containers(pod) if pod else []:
-            for env in container.get("env", []):
-                if "value" in env:
-                    assert not SECRET_NAME.search(env["name"]), f"{path}: {env['name']} needs valueFrom.secretKeyRef"
-                    assert not SECRET_VALUE.search(str(env["value"])), f"{path}: {env['name']} holds a credential"
-                else:
-                    assert "valueFrom" in env
+        for _, pod in pod_specs(doc):
+            for container in containers(pod):
+                for env in container.get("env", []):
+                    if "value" in env:
+                        assert not SECRET_NAME.search(env["name"]), f"{path}: {env['name']} needs a secretKeyRef"
+                        assert not SECRET_VALUE.search(str(env["value"])), f"{path}: {env['name']} holds a credential"
+                    else:
+                        assert "valueFrom" in env
 
 
 def test_service_accounts_and_volume_claims_used_by_pods_are_defined() -> None:
     accounts = {_name(sa) for sa in of_kind("ServiceAccount", DOCS)}
     claims = {_name(pvc) for pvc in of_kind("PersistentVolumeClaim", DOCS)}
+    # A Ray head left without one gets KubeRay's, named like the cluster and bound to the Role its autoscaler needs.
+    kuberays = {_name(d) for d in of_kind("RayCluster", DOCS) if d["spec"].get("enableInTreeAutoscaling")}
     for path, doc in DOCS:
-        pod = pod_spec(doc)
-        if pod is None:
-            continue
-        assert pod.get("serviceAccountName") in accounts, f"{path}: undefined service account"
-        for volume in pod.get("volumes", []):
-            if "persistentVolumeClaim" in volume:
-                assert volume["persistentVolumeClaim"]["claimName"] in claims, f"{path}: undefined claim"
+        for which, pod in pod_specs(doc):
+            account = pod.get("serviceAccountName")
+            if doc["kind"] == "RayCluster" and which == "head":
+                account = account or _name(doc)
+            assert account in accounts | kuberays, f"{path} ({which}): undefined service account"
+            for volume in pod.get("volumes", []):
+                if "persistentVolumeClaim" in volume:
+                    assert volume["persistentVolumeClaim"]["claimName"] in claims, f"{path}: undefined claim"
     trainer = of_kind("Job", DOCS)[0]
     assert pod_spec(trainer)["serviceAccountName"] == "boostqa-trainer"
 

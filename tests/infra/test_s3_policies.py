@@ -155,6 +155,19 @@ def test_the_export_cannot_overwrite_the_selection_dbt_wrote_even_though_it_owns
     assert can("export", "s3:GetObject", selection) and can("warehouse", "s3:PutObject", selection)
 
 
+def test_the_ray_role_grants_exactly_what_the_qc_and_export_roles_grant_together() -> None:
+    """The Ray jobs run QC and the mixture export: their one identity may do what those two roles may, no more."""
+    keys = sorted({k for table in (lake_keys.WRITES, lake_keys.READS, lake_keys.DELETES) for keys in table.values()
+                   for k in keys} | BOOTSTRAP | {f"mixtures/{lake_keys.VERSION}/selection.parquet", "checkpoints/x"})
+    for key in keys:
+        for action in ("s3:GetObject", "s3:PutObject", "s3:DeleteObject"):
+            union = any(can(role, action, key) for role in lake_keys.RAY_STAGE_ROLES)
+            assert can("ray", action, key) == union, f"ray {action} {key}: the qc and export roles say {union}"
+    for prefix in sorted({p for prefixes in lake_keys.LISTS.values() for p in prefixes} | {"", "raw/", "eval/"}):
+        union = any(can_list(role, prefix) for role in lake_keys.RAY_STAGE_ROLES)
+        assert can_list("ray", prefix) == union, f"ray list {prefix}: the qc and export roles say {union}"
+
+
 def test_roles_without_listing_cannot_list() -> None:
     for role in set(ROLES) - set(lake_keys.LISTS) - {"warehouse"}:
         assert not statements(role, "Allow", "s3:ListBucket"), f"{role} lists nothing in its code"

@@ -10,6 +10,7 @@ from boostqa.settings import BoostqaSettings
 from boostqa_airflow.constants import ALERTS_CONN_ID, LLM_CONN_IDS, S3_CONN_ID, WAREHOUSE_CONN_ID
 from boostqa_dev.stack.airflow_home import connections
 from tests.infra.k8s_docs import SECRETS_FILE, Doc, all_docs, cli_args, container_port, defined_secrets, load_docs
+from tests.infra.ray_docs import RAY_CONN_ID
 from tests.infra.s3_policy import POLICY_DIR
 
 PLACEHOLDER = "REPLACE_ME"
@@ -43,7 +44,8 @@ def test_the_airflow_connections_match_the_ids_and_shape_the_stack_defines() -> 
     embedded = {k: json.loads(v) for k, v in connections(BoostqaSettings()).items()}
     deployed = defined_secrets()[CONNECTIONS]
     wanted = {_env(c) for c in (S3_CONN_ID, WAREHOUSE_CONN_ID, ALERTS_CONN_ID, *LLM_CONN_IDS.values())}
-    assert set(deployed) == wanted | {_env(SMTP_CONN_ID)}
+    # boostqa_ray: the Ray Jobs API (tests/infra/test_ray_cluster.py checks it reaches the ray-head Service)
+    assert set(deployed) == wanted | {_env(SMTP_CONN_ID), _env(RAY_CONN_ID)}
     for env, shape in embedded.items():
         conn = json.loads(deployed[env])
         assert conn["conn_type"] == shape["conn_type"], env
@@ -93,6 +95,8 @@ def test_every_s3_role_has_its_credentials_secret() -> None:
         assert name in secrets, f"no Secret {name} for infra/s3/{policy.name}"
         if policy.stem == "trainer":  # the training Job's `aws s3 sync` reads plain AWS variables
             assert {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"} <= set(secrets[name])
+        elif policy.stem == "ray":  # the Ray nodes' jobs read boostqa's lake settings (endpoint etc. as arguments)
+            assert set(secrets[name]) == {"BOOSTQA_LAKE__ACCESS_KEY", "BOOSTQA_LAKE__SECRET_KEY"}
         else:
             conn = _conn(name, S3_CONN_ID)
             assert conn["conn_type"] == "aws" and conn["extra"]["bucket"] == BoostqaSettings().lake.bucket
