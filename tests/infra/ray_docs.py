@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from boostqa_airflow.constants import RAY_CONN_ID
 from tests.infra.k8s_docs import K8S, Doc, load_docs
 
 RAY_FILE = K8S / "ray-cluster.yaml"
-# The adapter's constants (plugins/boostqa_airflow/constants.py) get this id with the Python side of issue 18.
-RAY_CONN_ID = "boostqa_ray"
 RAY_CONN_ENV = f"AIRFLOW_CONN_{RAY_CONN_ID.upper()}"
 HEAD = "head"
 # KubeRay 1.7 (ray-operator/controllers/ray/common/pod.go, labelPod): labels every Ray pod carries. A template may

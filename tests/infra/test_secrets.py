@@ -43,9 +43,9 @@ def test_example_secrets_hold_placeholders_only_and_no_base64_data() -> None:
 def test_the_airflow_connections_match_the_ids_and_shape_the_stack_defines() -> None:
     embedded = {k: json.loads(v) for k, v in connections(BoostqaSettings()).items()}
     deployed = defined_secrets()[CONNECTIONS]
-    wanted = {_env(c) for c in (S3_CONN_ID, WAREHOUSE_CONN_ID, ALERTS_CONN_ID, *LLM_CONN_IDS.values())}
     # boostqa_ray: the Ray Jobs API (tests/infra/test_ray_cluster.py checks it reaches the ray-head Service)
-    assert set(deployed) == wanted | {_env(SMTP_CONN_ID), _env(RAY_CONN_ID)}
+    wanted = {_env(c) for c in (S3_CONN_ID, WAREHOUSE_CONN_ID, ALERTS_CONN_ID, RAY_CONN_ID, *LLM_CONN_IDS.values())}
+    assert set(deployed) == wanted | {_env(SMTP_CONN_ID)}
     for env, shape in embedded.items():
         conn = json.loads(deployed[env])
         assert conn["conn_type"] == shape["conn_type"], env
