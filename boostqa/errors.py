@@ -25,3 +25,7 @@ class EngineError(BoostqaError):
 
 class LakeError(BoostqaError):
     """The object store cannot be reached or refuses us; usually transient, so orchestrators should retry."""
+
+
+class RunIncomplete(BoostqaError):
+    """A sharded run still has shards without a completion marker, so it cannot be marked complete."""

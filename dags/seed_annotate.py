@@ -1,4 +1,11 @@
-"""seed_annotate: label new seeds with discipline x difficulty through the annotator LLM role (incremental)."""
+"""seed_annotate: label new seeds with discipline x difficulty through the annotator LLM role (incremental).
+
+Scheduled on the seeds asset. Every DAG run is a new annotate run (``annotate_<time>Z_<hash>``): ``freeze_shards``
+freezes the seeds no run has labelled yet and their shard boundaries (a retry or ``resume_run_id`` keeps both),
+``annotate_shard`` is mapped over the shards in the annotator pool (a finished shard is skipped, a crashed one
+replays its calls from the cache, a failed one retries alone), and ``finish_run`` writes the run's summary marker
+once every shard is finished and announces the ``boostqa_annotations`` asset. No pending seed skips the run.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +16,17 @@ from airflow.sdk import DAG, Param
 from boostqa_airflow import assets
 from boostqa_airflow.alerting import dag_operations
 from boostqa_airflow.constants import LLM_POOLS
-from boostqa_airflow.operators.annotate import AnnotateSeedsOperator
+from boostqa_airflow.operators.annotate import (
+    AnnotateShardOperator,
+    FinishAnnotateRunOperator,
+    FreezeAnnotateShardsOperator,
+)
 from boostqa_airflow.params import dag_params, templated
 from boostqa_airflow.policy import TaskKind, retry_args
 from boostqa_airflow.runs import RESUME_PARAM, run_id_template
+
+RUN_ID = run_id_template("annotate")
+STAGE_PARAMS = templated(AnnotateShardOperator.run_config)
 
 with DAG(
     dag_id="seed_annotate",
@@ -23,18 +37,21 @@ with DAG(
     max_active_runs=1,
     tags=["boostqa", "llm", "annotate"],
     params={
-        **dag_params(AnnotateSeedsOperator.run_config),
+        **dag_params(AnnotateShardOperator.run_config),
         RESUME_PARAM: Param("", type="string", description="continue this earlier annotate run (its frozen work "
                             "list and finished shards) instead of starting a new one"),
     },
     **dag_operations("seed_annotate"),
     doc_md=__doc__,
 ) as dag:
-    AnnotateSeedsOperator(
-        task_id="annotate_seeds",
-        run_id=run_id_template("annotate"),
-        stage_params=templated(AnnotateSeedsOperator.run_config),
-        pool=LLM_POOLS["annotator"],
-        execution_timeout=timedelta(hours=6),
-        outlets=[assets.ANNOTATIONS], **retry_args(TaskKind.LLM),
+    shards = FreezeAnnotateShardsOperator(
+        task_id="freeze_shards", run_id=RUN_ID, stage_params=STAGE_PARAMS, **retry_args(TaskKind.LAKE),
+    )
+    annotated = AnnotateShardOperator.partial(
+        task_id="annotate_shard", run_id=RUN_ID, stage_params=STAGE_PARAMS, pool=LLM_POOLS["annotator"],
+        execution_timeout=timedelta(hours=6), **retry_args(TaskKind.LLM),
+    ).expand(shard=shards.output)
+    FinishAnnotateRunOperator(
+        task_id="finish_run", run_id=RUN_ID, shard_results=annotated.output, outlets=[assets.ANNOTATIONS],
+        **retry_args(TaskKind.CONTROL),
     )

@@ -108,6 +108,16 @@ def annotation_worklist(run_id: str) -> str:
     return f"{ANNOTATE_WORKLISTS}/run_id={run_id}/seeds.parquet"
 
 
+def annotation_shards(run_id: str) -> str:
+    """The shard boundaries over an annotate run's work list (JSON), written once after the list: the run is frozen."""
+    return f"{ANNOTATE_WORKLISTS}/run_id={run_id}/shards.json"
+
+
+def annotation_run_marker(run_id: str) -> str:
+    """An annotate run's summary (JSON), written after every shard's marker: its presence marks the run complete."""
+    return f"{annotations_prefix(run_id)}_SUCCESS"
+
+
 def synthesis_jobs_snapshot(run_id: str) -> str:
     """The jobs a synthesis run works on, frozen at its start so a resumed run rebuilds the same shards."""
     return f"{SYNTHESIS}/run_id={run_id}/jobs.parquet"

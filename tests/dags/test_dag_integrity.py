@@ -61,6 +61,18 @@ def test_warehouse_build_is_scheduled_on_the_seeds_asset(dagbag: object) -> None
     assert "boostqa_annotations" in repr(build.timetable.asset_condition)
 
 
+def test_seed_annotate_maps_one_pooled_retried_task_per_frozen_shard_then_finishes(dagbag: object) -> None:
+    dag = dagbag.dags["seed_annotate"]  # type: ignore[attr-defined]
+    assert "boostqa_seeds" in repr(dag.timetable.asset_condition)
+    freeze, shard, finish = (dag.get_task(t) for t in ("freeze_shards", "annotate_shard", "finish_run"))
+    assert hasattr(shard, "expand_input") and not hasattr(freeze, "expand_input")  # mapped over the shard ids
+    assert shard.upstream_task_ids == {"freeze_shards"} and shard.downstream_task_ids == {"finish_run"}
+    assert shard.pool == "boostqa_llm_annotator" and shard.retries == 4  # the LLM kind: a shard retries alone
+    assert freeze.pool != "boostqa_llm_annotator" and finish.pool != "boostqa_llm_annotator"
+    assert [o.name for o in finish.outlets] == ["boostqa_annotations"] and not shard.outlets and not freeze.outlets
+    assert finish.trigger_rule == "all_success"  # the summary marker only after every shard succeeded
+
+
 def test_qa_synthesis_is_chained_by_the_plan_and_qa_assets(dagbag: object) -> None:
     build = dagbag.dags["warehouse_build"]  # type: ignore[attr-defined]
     assert {o.name for o in build.get_task("publish_warehouse").outlets} == {"boostqa_warehouse", "boostqa_plan"}
@@ -162,7 +174,8 @@ def test_every_stage_operator_gets_its_config_from_params_derived_from_that_conf
             for template in templates.values():
                 param = template.removeprefix("{{ params.").removesuffix(" }}")
                 assert param in dag.params, (dag.dag_id, task.task_id, param)
-    assert seen == 10  # list and ingest sources, annotate, snapshot, synthesize, QC, export, train, resolve, evaluate
+    # list and ingest sources, freeze and annotate shards, snapshot, synthesize, QC, export, train, resolve, evaluate
+    assert seen == 11
 
 
 def test_warehouse_build_checks_source_freshness_beside_the_build(dagbag: object) -> None:

@@ -1,9 +1,10 @@
-"""seed_annotate through Airflow against the real vLLM server and SeaweedFS: counts add up, a resumed run is free,
-a new run on the same day labels other seeds."""
+"""seed_annotate through Airflow against the real vLLM server and SeaweedFS: one mapped task per frozen shard, counts
+add up in the run's summary, a resumed run is free, a new run on the same day labels other seeds."""
 
 from __future__ import annotations
 
 import hashlib
+import json
 from datetime import date
 
 import pytest
@@ -37,6 +38,13 @@ def test_seed_annotate_dag_labels_or_quarantines_every_seed_once(stack_with_llm:
     assert all(r["annotator_model"] == "smollm2-135m-instruct" and r["request_id"] for r in annotations)
     ledger = lake_rows(store, f"llm/ledger/stage=annotate/{run}")
     assert ledger and not any(r["cache_hit"] for r in ledger)
+    # two mapped annotate_shard tasks over the frozen boundaries, then finish_run's summary with the run's counts
+    assert json.loads(store.get_bytes(f"annotate/worklists/{run}shards.json"))["bounds"] == [[0, 3], [3, 6]]
+    assert all(store.get_bytes_or_none(f"annotations/{run}_SUCCESS.{shard:05d}") is not None for shard in (0, 1))
+    summary = json.loads(store.get_bytes(f"annotations/{run}_SUCCESS"))
+    assert (summary["seeds"], summary["shards"], summary["annotated"], summary["quarantined"]) == (
+        6, 2, len(annotations), len(quarantined))
+    assert summary["llm_calls"] == len(ledger)
 
     keys = store.list_keys(f"annotations/{run}") + store.list_keys(f"llm/ledger/stage=annotate/{run}")
     before_bytes = {k: hashlib.sha256(store.get_bytes(k)).hexdigest() for k in keys}
