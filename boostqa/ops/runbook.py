@@ -14,6 +14,7 @@ INCIDENTS: dict[str, str] = {
     "8-eval-regression": "Eval regression",
     "9-stuck-dag-run": "Stuck DAG run",
     "10-secret-rotation": "Secret rotation",
+    "11-ray-cluster-down-or-a-ray-job-failing": "Ray cluster down or a Ray job failing",
 }
 
 _EVERY_STAGE = ["3-s3-outage", "5-disk-full", "9-stuck-dag-run", "10-secret-rotation"]
@@ -23,7 +24,8 @@ DAG_INCIDENTS: dict[str, list[str]] = {
     "seed_ingest": ["6-bad-seed-source", *_EVERY_STAGE],
     "seed_annotate": ["1-vllm-server-down", "2-429-storms-and-llm-timeouts", *_EVERY_STAGE],
     "warehouse_build": ["4-duckdb-lock", *_EVERY_STAGE],
-    "qa_synthesis": ["1-vllm-server-down", "2-429-storms-and-llm-timeouts", "4-duckdb-lock", *_EVERY_STAGE],
+    "qa_synthesis": ["1-vllm-server-down", "2-429-storms-and-llm-timeouts", "11-ray-cluster-down-or-a-ray-job-failing",
+                     "4-duckdb-lock", *_EVERY_STAGE],
     "mixture_export": ["4-duckdb-lock", *_EVERY_STAGE],
     "midtrain": ["7-training-oom-or-preemption", *_EVERY_STAGE],
     "benchmark_eval": ["8-eval-regression", "1-vllm-server-down", "4-duckdb-lock", *_EVERY_STAGE],

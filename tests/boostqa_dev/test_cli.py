@@ -27,7 +27,7 @@ def test_status_of_a_stopped_stack_fails_and_says_how_to_start_it() -> None:
 def test_down_with_nothing_running_is_a_no_op() -> None:
     result = runner.invoke(app, ["stack", "down"])
     assert result.exit_code == 0
-    assert result.output.count("was not running") == 4
+    assert result.output.count("was not running") == 5  # 2 UIs, vLLM, Ray, SeaweedFS
 
 
 def test_ingest_without_a_store_fails_with_the_fix() -> None:

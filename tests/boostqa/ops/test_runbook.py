@@ -21,10 +21,10 @@ def _incident_sections() -> dict[str, str]:
     return {_github_anchor(title): body for title, body in zip(parts[1::2], parts[2::2], strict=True)}
 
 
-def test_the_runbook_has_the_ten_incidents_under_the_anchors_alerts_link() -> None:
+def test_the_runbook_has_the_eleven_incidents_under_the_anchors_alerts_link() -> None:
     sections = _incident_sections()
     assert list(sections) == list(INCIDENTS)  # same anchors, same order
-    assert len(INCIDENTS) == 10
+    assert len(INCIDENTS) == 11
 
 
 def test_each_incident_reads_symptom_then_diagnosis_command_then_fix() -> None:
