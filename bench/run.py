@@ -52,6 +52,7 @@ BENCHES = [
           script="bench/trainer_throughput.py", args=["--gpu"], env={"DS_ACCELERATOR": "cuda"}, needs_gpu=True),
     Bench(key="demo_time", label="P6", python=".venv/bin/python", script="bench/demo_time.py"),
     Bench(key="test_time", label="P7", python=".venv/bin/python", script="bench/test_time.py"),
+    Bench(key="ray_cluster", label="P8", python=".venv/bin/python", script="bench/ray_cluster.py"),
 ]
 
 

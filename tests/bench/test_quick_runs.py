@@ -49,6 +49,16 @@ def test_cached_replay_quick(tmp_path: Path) -> None:
     assert record.params["requests"] == 500 and record.params["fill_calls"] == 500
 
 
+@pytest.mark.integration  # a Ray head start (about 20 s): with `make test`, not in the fast loop
+def test_ray_cluster_quick(tmp_path: Path) -> None:
+    record = quick(PIPELINE_PYTHON, "ray_cluster.py", tmp_path)
+    _measured(record)
+    start, memory = (next(c for c in record.checks if c.measure.startswith(m))
+                     for m in ("Ray head start", "Ray head mem"))
+    assert start.value > 0 and memory.value > 0.1  # a real cluster was weighed: more than 100 MiB of processes
+    assert record.samples["processes"][0] >= 3  # GCS, raylet, dashboard at least
+
+
 @pytest.mark.integration  # 20 s: with `make test`, not in the fast loop
 def test_dedup_quick(tmp_path: Path) -> None:
     record = quick(PIPELINE_PYTHON, "dedup.py", tmp_path)
