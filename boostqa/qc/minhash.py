@@ -80,6 +80,14 @@ class Shingled:
         return len(self.starts)
 
     @classmethod
+    def of_sets(cls, sets: Sequence[np.ndarray]) -> Shingled:
+        """Documents whose sorted unique shingle hashes are ``sets`` (as ``of`` returns them)."""
+        counts = np.fromiter((len(s) for s in sets), dtype=np.int64, count=len(sets))
+        ends = np.cumsum(counts)
+        values = np.concatenate(list(sets)).astype(np.uint64) if sets else np.zeros(0, np.uint64)
+        return cls(values=values, starts=ends - counts, ends=ends)
+
+    @classmethod
     def concat(cls, first: Shingled, second: Shingled) -> Shingled:
         """The documents of ``first`` followed by those of ``second``."""
         offset = len(first.values)

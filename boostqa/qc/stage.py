@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -56,6 +56,22 @@ def keep_order(items: Sequence[QcItem]) -> list[QcItem]:
 
 
 @dataclass(frozen=True)
+class Screened:
+    """What the row-level steps left: survivors in keep order, then the filter and decontamination removals."""
+
+    survivors: list[QcItem]
+    filtered: list[Removal]
+    contaminated: list[Removal]
+
+    @classmethod
+    def merge(cls, parts: Sequence[Screened]) -> Screened:
+        """Screened partitions of one run as if screened whole (items in id order, as ``load_run_items`` reads)."""
+        return cls(survivors=keep_order([i for p in parts for i in p.survivors]),
+                   filtered=sorted((r for p in parts for r in p.filtered), key=lambda r: (r.item_id, r.rank)),
+                   contaminated=sorted((r for p in parts for r in p.contaminated), key=lambda r: r.item_id))
+
+
+@dataclass(frozen=True)
 class QcOutcome:
     """What QC decided for one run.
 
@@ -103,26 +119,50 @@ class QualityControl:
                 benchmark=hit.benchmark, benchmark_item_id=hit.benchmark_item_id))
         return survivors
 
+    def screen(self, run_id: str, items: Sequence[QcItem]) -> Screened:
+        """The row-level steps (filters, then decontamination): survivors in keep order and the removals so far.
+
+        Each item is judged alone, so any partition of ``items`` screened apart and merged with ``Screened.merge``
+        gives the same result (the Ray job screens in parallel batches).
+        """
+        filtered: list[Removal] = []
+        survivors = self.filter(items, filtered)
+        log.info("qc %s: filters kept %d of %d", run_id, len(survivors), len(items))
+        contaminated: list[Removal] = []
+        survivors = keep_order(self.decontaminate(survivors, contaminated))
+        log.info("qc %s: decontamination kept %d (%d benchmark items)", run_id, len(survivors),
+                 len(self.decontaminator))
+        return Screened(survivors=survivors, filtered=filtered, contaminated=contaminated)
+
+    def shingles_of(self, items: Sequence[QcItem]) -> list[np.ndarray]:
+        """Each item's near-dedup shingle set (its question and options), as ``near_dedup`` compares them."""
+        shingled = self.hasher.shingle([tokens(item_text(i.question, i.options)) for i in items])
+        return [shingled.of(p) for p in range(len(items))]
+
     def run(self, run_id: str, items: Sequence[QcItem], index: DedupIndex) -> QcOutcome:
         """Check one run's items against the earlier runs' ``index``: what it keeps and why the rest went.
 
         No I/O: the caller loads the index and writes the outcome.
         """
-        removals: list[Removal] = []
-        started = time.monotonic()
-        survivors = self.filter(items, removals)
-        log.info("qc %s: filters kept %d of %d", run_id, len(survivors), len(items))
-        survivors = keep_order(self.decontaminate(survivors, removals))
-        log.info("qc %s: decontamination kept %d (%d benchmark items)", run_id, len(survivors),
-                 len(self.decontaminator))
+        return self.deduplicate(run_id, self.screen(run_id, items), index, items=len(items))
 
+    def deduplicate(self, run_id: str, screened: Screened, index: DedupIndex, items: int,
+                    shingles: dict[str, np.ndarray] | None = None) -> QcOutcome:
+        """Exact, then near dedup of the screened survivors against ``index`` and each other.
+
+        ``shingles`` (item id -> shingle set) are the survivors' shingle sets when computed elsewhere (the Ray job
+        computes them in its screening batches); missing ones are computed here.
+        """
+        started = time.monotonic()
+        survivors, removals = screened.survivors, [*screened.filtered, *screened.contaminated]
         keys = [exact_key(tokens(i.question)) for i in survivors]
         remaining = self.exact_dedup(run_id, survivors, keys, index, removals)
         log.info("qc %s: exact dedup kept %d (index of %d earlier items)", run_id, len(remaining), len(index))
-        kept_positions, shingled = self.near_dedup(run_id, [survivors[i] for i in remaining], index, removals)
+        kept_positions, shingled = self.near_dedup(run_id, [survivors[i] for i in remaining], index, removals,
+                                                   shingles)
         removals = point_at_cluster_keepers(removals)
         kept = [(survivors[remaining[p]], keys[remaining[p]]) for p in kept_positions]
-        log.info("qc %s: near dedup kept %d; %d of %d items kept in %.1f s", run_id, len(kept), len(kept), len(items),
+        log.info("qc %s: near dedup kept %d; %d of %d items kept in %.1f s", run_id, len(kept), len(kept), items,
                  time.monotonic() - started)
         return QcOutcome(kept=kept, removals=removals, kept_shingles=[shingled.of(p) for p in kept_positions])
 
@@ -142,13 +182,16 @@ class QualityControl:
                                     duplicate_of=ids[dup.kept_index], similarity=1.0))
         return [i for i in range(len(items)) if i not in gone]
 
-    def near_dedup(self, run_id: str, items: Sequence[QcItem], index: DedupIndex,
-                   removals: list[Removal]) -> tuple[list[int], Shingled]:
+    def near_dedup(self, run_id: str, items: Sequence[QcItem], index: DedupIndex, removals: list[Removal],
+                   shingles: dict[str, np.ndarray] | None = None) -> tuple[list[int], Shingled]:
         """Positions of the items no near-duplicate cluster removed in favour of an indexed or earlier item.
 
         Clusters come from MinHash LSH, then exact Jaccard. Also the shingle sets of all ``items``.
         """
-        shingled = self.hasher.shingle([tokens(item_text(i.question, i.options)) for i in items])
+        if shingles is not None and all(i.item_id in shingles for i in items):
+            shingled = Shingled.of_sets([shingles[i.item_id] for i in items])
+        else:
+            shingled = self.hasher.shingle([tokens(item_text(i.question, i.options)) for i in items])
         ids = index.item_ids + [i.item_id for i in items]
         gone: set[int] = set()
         for dup in near_duplicates(self.hasher, Shingled.concat(index.shingled, shingled), protected=len(index)):
@@ -169,20 +212,34 @@ def point_at_cluster_keepers(removals: list[Removal]) -> list[Removal]:
             if r.step == "exact_dedup" and r.duplicate_of in near_keeper else r for r in removals]
 
 
+# How a run's items reach deduplication: (screened run, survivors' shingle sets, item count). The default reads the
+# run into this process and screens it here; the Ray job screens on the cluster (boostqa.qc.distributed).
+Screener = Callable[[ObjectStore, str, "QualityControl"], tuple[Screened, dict[str, np.ndarray], int]]
+
+
+def screen_here(store: ObjectStore, run_id: str, quality: QualityControl) -> tuple[Screened, dict[str, np.ndarray],
+                                                                                     int]:
+    """Read the run's items and screen them in this process."""
+    items = load_run_items(store, run_id)
+    return quality.screen(run_id, items), {}, len(items)
+
+
 def run_qc(store: ObjectStore, run_id: str, config: QcConfig | None = None,
-           benchmark_items: Sequence[BenchmarkItem] | None = None, force: bool = False) -> QcResult:
+           benchmark_items: Sequence[BenchmarkItem] | None = None, force: bool = False,
+           screener: Screener = screen_here) -> QcResult:
     """QC one synthesis run unless its marker exists (``force`` redoes it); the marker is written last."""
     if store.get_bytes_or_none(layout.qc_marker(run_id)) is not None and not force:
         log.info("qc %s is complete: skipped", run_id)
         return QcResult(run_id=run_id, skipped=True, items=0, kept=0, removed=0, reasons={})
-    return _run_one(store, run_id, QualityControl(config or QcConfig(), benchmark_items))
+    return _run_one(store, run_id, QualityControl(config or QcConfig(), benchmark_items), screener)
 
 
-def _run_one(store: ObjectStore, run_id: str, quality: QualityControl) -> QcResult:
+def _run_one(store: ObjectStore, run_id: str, quality: QualityControl, screener: Screener = screen_here) -> QcResult:
     marker = layout.qc_marker(run_id)
     store.delete_keys([marker])
-    items = load_run_items(store, run_id)
-    outcome = quality.run(run_id, items, load_index(store, quality.index_fingerprint, exclude_run=run_id))
+    screened, shingles, items = screener(store, run_id, quality)
+    index = load_index(store, quality.index_fingerprint, exclude_run=run_id)
+    outcome = quality.deduplicate(run_id, screened, index, items=items, shingles=shingles)
     kept, removals = outcome.kept, outcome.removals
     write_index_part(store, run_id, [i.item_id for i, _ in kept], [k for _, k in kept], outcome.kept_shingles,
                      quality.index_fingerprint)
@@ -191,9 +248,8 @@ def _run_one(store: ObjectStore, run_id: str, quality: QualityControl) -> QcResu
                [{"item_id": item.item_id, "run_id": run_id, "exact_key": key} for item, key in kept], KEPT_SCHEMA)
     store.put_bytes(marker, b"")
     reasons: dict[str, int] = dict(sorted(Counter(r.reason for r in removals if r.rank == 1).items()))
-    log.info("qc %s: %d items -> %d kept, %d removed %s", run_id, len(items), len(kept), len(items) - len(kept),
-             reasons)
-    return QcResult(run_id=run_id, skipped=False, items=len(items), kept=len(kept), removed=len(items) - len(kept),
+    log.info("qc %s: %d items -> %d kept, %d removed %s", run_id, items, len(kept), items - len(kept), reasons)
+    return QcResult(run_id=run_id, skipped=False, items=items, kept=len(kept), removed=items - len(kept),
                     reasons=reasons)
 
 

@@ -45,10 +45,18 @@ def lake(stack: BoostqaSettings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Ob
     reset_lake_prefixes(store, QC_PREFIXES)
 
 
-def _put_run(store: ObjectStore | MemoryStore, run: str) -> None:
+def _put_run(store: ObjectStore | MemoryStore, run: str, parts: int = 3) -> None:
+    """The planted items (duplicates, contamination, every filter's failure) as ``parts`` parts, interleaved, so
+    the Ray job screens several blocks whose outputs it must merge back into one run's order."""
     rows = [{n: p.row.get(n) for n in QA_SCHEMA.names} | {"run_id": run} for p in planted_items([])]
-    store.put_bytes(layout.qa_prefix(run) + layout.part_name(0),
-                    parquet_bytes(pa.Table.from_pylist(rows, schema=QA_SCHEMA)))
+    for part in range(parts):
+        store.put_bytes(layout.qa_prefix(run) + layout.part_name(part),
+                        parquet_bytes(pa.Table.from_pylist(rows[part::parts], schema=QA_SCHEMA)))
+
+
+def _outputs(store: ObjectStore | MemoryStore, run: str) -> dict[str, bytes]:
+    """The bytes of QC's decisions for a run: kept items, removals with reasons, its index part."""
+    return {table: store.get_bytes(layout.qc_part(table, run)) for table in ("kept", "removals", "index")}
 
 
 def _context(try_number: int = 1) -> dict[str, object]:
@@ -82,10 +90,13 @@ def test_qc_runs_as_a_ray_job_with_the_same_result_as_in_process(lake: ObjectSto
                                           lake=LakeLocation(bucket=in_process.config.bucket)))
     assert result == expected and result["items"] > 0 and result["kept"] > 0
     assert lake.get_bytes_or_none(layout.qc_marker("synthesize_ray_1")) is not None
+    # Screened in parallel Ray Data batches, deduplicated in the driver: the same bytes as one process writes.
+    assert _outputs(lake, "synthesize_ray_1") == _outputs(in_process, "synthesize_ray_1")
     # The trigger logs through Airflow's logger (structlog in a test process: to stdout, in Airflow to the task log).
     logged = [r.getMessage() for r in caplog.records] + capfd.readouterr().out.splitlines()
     relayed = [line for line in logged if "ray> " in line]
     assert any("qc job for run synthesize_ray_1" in line for line in relayed), "the driver's log reached the task log"
+    assert any("screened on Ray (3 parts" in line for line in relayed), "the row-level steps ran as a Ray Data job"
 
     # The same attempt again (a worker lost after submitting) attaches to its finished job: no second run.
     again = _run(QualityControlOperator(task_id="qc", run_id="synthesize_ray_1", poll_seconds=0.5), _context())
