@@ -9,7 +9,6 @@ produced them (``Screened.merge``). The deduplication that follows runs in the d
 from __future__ import annotations
 
 import logging
-import os
 from typing import Any
 
 import numpy as np
@@ -24,7 +23,7 @@ from boostqa.qc.stage import QualityControl, Screened
 log = logging.getLogger(__name__)
 BATCH_ROWS = 2048  # items per screening batch: large enough to amortize a task, small enough to spread a run
 _OUT = pa.schema([("kind", pa.string()), ("item_id", pa.string()), ("record", pa.string()),
-                  ("shingles", pa.list_(pa.uint64()))])
+                  ("shingles", pa.list_(pa.uint64())), ("node", pa.string())])
 
 
 class ScreenBatches:
@@ -35,6 +34,7 @@ class ScreenBatches:
 
         # The driver passes an object-store reference: every worker reads the one copy instead of a pickle each.
         self.quality: QualityControl = ray.get(quality) if isinstance(quality, ray.ObjectRef) else quality
+        self.node = ray.get_runtime_context().get_node_id()
 
     def __call__(self, batch: pa.Table) -> pa.Table:
         """Screen one batch; one output row per survivor (with its shingle set) and per removal."""
@@ -42,10 +42,10 @@ class ScreenBatches:
         screened = self.quality.screen("batch", items)
         shingles = self.quality.shingles_of(screened.survivors)
         rows: list[dict[str, Any]] = [
-            {"kind": "survivor", "item_id": i.item_id, "record": i.model_dump_json(), "shingles": s.tolist()}
-            for i, s in zip(screened.survivors, shingles, strict=True)]
-        rows += [{"kind": r.step, "item_id": r.item_id, "record": r.model_dump_json(), "shingles": []}
-                 for r in [*screened.filtered, *screened.contaminated]]
+            {"kind": "survivor", "item_id": i.item_id, "record": i.model_dump_json(), "shingles": s.tolist(),
+             "node": self.node} for i, s in zip(screened.survivors, shingles, strict=True)]
+        rows += [{"kind": r.step, "item_id": r.item_id, "record": r.model_dump_json(), "shingles": [],
+                  "node": self.node} for r in [*screened.filtered, *screened.contaminated]]
         return pa.Table.from_pylist(rows, schema=_OUT)
 
 
@@ -68,18 +68,21 @@ def screen_on_ray(store: ObjectStore, run_id: str, quality: QualityControl) -> t
         return Screened([], [], []), {}, 0
     ray.init(ignore_reinit_error=True, log_to_driver=False)
     cpus = ray.cluster_resources().get("CPU", 1)  # type: ignore[no-untyped-call]  # ray ships no annotations here
-    workers = max(1, int(cpus))
+    # Up to one screening actor per CPU of the cluster (every node's), no more than there are parts to read; Ray
+    # Data starts one and adds more while blocks wait (a fixed pool could hold every CPU and starve the reads).
+    workers = max(1, min(int(cpus), len(keys)))
     dataset = ray.data.read_parquet(arrow_paths(store.config, keys), filesystem=arrow_filesystem(store.config),
                                     columns=list(QcItem.model_fields))
     screened = dataset.map_batches(ScreenBatches, fn_constructor_args=(ray.put(quality),), batch_format="pyarrow",
                                    batch_size=BATCH_ROWS, concurrency=(1, workers), num_cpus=1)
-    parts, shingles = [], {}
+    parts, shingles, nodes = [], {}, set()
     for batch in screened.iter_batches(batch_format="pyarrow", batch_size=None):
         part, part_shingles = _part(batch)
         parts.append(part)
         shingles.update(part_shingles)
+        nodes |= set(batch.column("node").to_pylist())
     merged = Screened.merge(parts)
     items = len(merged.survivors) + len({r.item_id for r in [*merged.filtered, *merged.contaminated]})
-    log.info("qc %s: %d items screened on Ray (%d parts, up to %d workers, pid %d): %d survive", run_id, items,
-             len(keys), workers, os.getpid(), len(merged.survivors))
+    log.info("qc %s: %d items screened on Ray (%d parts, up to %d workers, on %d node(s)): %d survive", run_id, items,
+             len(keys), workers, len(nodes), len(merged.survivors))
     return merged, shingles, items

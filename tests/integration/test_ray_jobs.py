@@ -105,6 +105,44 @@ def test_qc_runs_as_a_ray_job_with_the_same_result_as_in_process(lake: ObjectSto
     assert sum(1 for j in jobs.client.list_jobs() if j.metadata.get("run_id") == "synthesize_ray_1") == 1
 
 
+def _alive_nodes(address: str) -> int:
+    import json
+    import urllib.request
+
+    with urllib.request.urlopen(f"{address}/nodes?view=summary", timeout=5) as response:  # noqa: S310 - ours
+        summary = json.load(response)["data"]["summary"]
+    return sum(1 for node in summary if node["raylet"]["state"] == "ALIVE")
+
+
+def test_on_two_nodes_the_qc_job_writes_the_same_bytes_as_on_one(lake: ObjectStore, stack: BoostqaSettings,
+                                                                  capfd: pytest.CaptureFixture[str]) -> None:
+    from boostqa_dev.stack import ray_cluster
+    from boostqa_dev.stack.process import start, stop
+
+    _put_run(lake, "synthesize_ray_one_node")
+    _run(QualityControlOperator(task_id="qc", run_id="synthesize_ray_one_node", poll_seconds=0.5), _context())
+    one_node = _outputs(lake, "synthesize_ray_one_node")
+    reset_lake_prefixes(lake, QC_PREFIXES)
+
+    (agent_port,) = free_ports(1, 0)
+    node = ray_cluster.worker_service(stack, "node2", num_cpus=2, agent_port=agent_port)
+    start(node)
+    try:
+        deadline = time.monotonic() + 180
+        while _alive_nodes(stack.ray_address) < 2 and time.monotonic() < deadline:
+            time.sleep(1)
+        assert _alive_nodes(stack.ray_address) == 2, "the second node did not join"
+        _put_run(lake, "synthesize_ray_one_node")
+        capfd.readouterr()
+        _run(QualityControlOperator(task_id="qc", run_id="synthesize_ray_one_node", poll_seconds=0.5),
+             _context(try_number=2))
+        relayed = [line for line in capfd.readouterr().out.splitlines() if "screened on Ray" in line]
+        assert relayed and "up to 3 workers" in relayed[-1], "the job saw both nodes' CPUs (2 + 2, capped at 3 parts)"
+        assert _outputs(lake, "synthesize_ray_one_node") == one_node
+    finally:
+        stop(node)  # raises if any process of the node survives; the GCS notices the node left on its own
+
+
 def test_a_config_error_in_the_job_fails_the_task_without_retry(lake: ObjectStore) -> None:
     for run in ("synthesize_ray_a", "synthesize_ray_b"):
         _put_run(lake, run)

@@ -71,6 +71,21 @@ def service(settings: BoostqaSettings) -> ServiceProcess:
     return ServiceProcess(name="ray", argv=argv, state_dir=settings.state_dir, env=cluster_env(settings))
 
 
+def worker_service(settings: BoostqaSettings, name: str, num_cpus: int, agent_port: int) -> ServiceProcess:
+    """``ray start --address --block``: one more node of the stack's cluster on this machine (tests, benches).
+
+    A node of its own (raylet, object store, workers) joining the head's GCS: the shape of a multi-node cluster,
+    on one machine. ``agent_port`` must be free (each node's dashboard agent listens on one).
+    """
+    argv = [
+        ray_binary(), "start", f"--address={settings.host}:{settings.ports.ray_gcs}", "--block",
+        "--disable-usage-stats", f"--node-ip-address={settings.host}", f"--num-cpus={num_cpus}",
+        f"--dashboard-agent-listen-port={agent_port}",
+        f"--object-store-memory={settings.ray.object_store_mb * 1024 * 1024}",
+    ]
+    return ServiceProcess(name=f"ray-{name}", argv=argv, state_dir=settings.state_dir, env=cluster_env(settings))
+
+
 def version(address: str, timeout: float = 2.0) -> dict[str, object] | None:
     """The Jobs API's version document, or None when it does not answer."""
     try:
