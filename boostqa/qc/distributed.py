@@ -9,7 +9,7 @@ produced them (``Screened.merge``). The deduplication that follows runs in the d
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pyarrow as pa
@@ -75,12 +75,15 @@ def screen_on_ray(store: ObjectStore, run_id: str, quality: QualityControl) -> t
                                     columns=list(QcItem.model_fields))
     screened = dataset.map_batches(ScreenBatches, fn_constructor_args=(ray.put(quality),), batch_format="pyarrow",
                                    batch_size=BATCH_ROWS, concurrency=(1, workers), num_cpus=1)
-    parts, shingles, nodes = [], {}, set()
+    parts: list[Screened] = []
+    shingles: dict[str, np.ndarray] = {}
+    nodes: set[str] = set()
     for batch in screened.iter_batches(batch_format="pyarrow", batch_size=None):
-        part, part_shingles = _part(batch)
+        table = cast(pa.Table, batch)  # batch_format="pyarrow"
+        part, part_shingles = _part(table)
         parts.append(part)
         shingles.update(part_shingles)
-        nodes |= set(batch.column("node").to_pylist())
+        nodes |= set(table.column("node").to_pylist())
     merged = Screened.merge(parts)
     items = len(merged.survivors) + len({r.item_id for r in [*merged.filtered, *merged.contaminated]})
     log.info("qc %s: %d items screened on Ray (%d parts, up to %d workers, on %d node(s)): %d survive", run_id, items,
