@@ -13,8 +13,9 @@ from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt,
 
 from boostqa.errors import BoostqaError
 from boostqa.llm.budget import BudgetExhausted, SpendGuard, estimate_prompt_tokens
-from boostqa.llm.cache import ResponseCache
+from boostqa.llm.cache_backend import CacheBackend
 from boostqa.llm.ledger import Ledger
+from boostqa.llm.single_flight import ClaimConfig, SingleFlight
 from boostqa.llm.throttle import AimdLimiter
 from boostqa.llm.transport import RateLimited, TransientError, Transport, parse_json_object, split_reasoning
 from boostqa.llm.types import LedgerRow, LlmEndpoint, LlmOutcome, LlmRequest, TransportResult, cache_key
@@ -34,13 +35,19 @@ class LlmClient:
     ``guard`` (optional, may be set later and shared by the roles of a run): every call that is not a cache
     replay reserves its upper bound there first and is charged what it used; a refused call raises
     ``BudgetExhausted``. Cache replays are free and always allowed.
+
+    ``cache`` is any ``CacheBackend`` (SQLite file or PostgreSQL); clients that share it make one billed call per
+    request between them, whichever process or host they run in (``SingleFlight``, timed by ``claims``): a request
+    another client is calling waits for that result and counts as a cache hit.
     """
 
-    def __init__(self, endpoint: LlmEndpoint, transport: Transport, cache: ResponseCache, run_id: str,
-                 ledger: Ledger | None = None, backoff_s: float = 0.5, guard: SpendGuard | None = None) -> None:
+    def __init__(self, endpoint: LlmEndpoint, transport: Transport, cache: CacheBackend, run_id: str,
+                 ledger: Ledger | None = None, backoff_s: float = 0.5, guard: SpendGuard | None = None,
+                 claims: ClaimConfig | None = None) -> None:
         self.endpoint = endpoint
         self.transport = transport
         self.cache = cache
+        self.flight = SingleFlight(cache, claims)
         self.run_id = run_id
         self.ledger = ledger or Ledger()
         self.guard = guard
@@ -128,10 +135,13 @@ class LlmClient:
 
     async def _call(self, request: LlmRequest, messages: list[dict[str, str]]) -> tuple[TransportResult, bool]:
         key = cache_key(self.endpoint.model, messages, request.json_schema, request.sampling, request.prompt_version)
-        cached = self.cache.get(key)
-        if cached is not None:
-            self._record(request, cached, 0.0, cache_hit=True, attempts=0)
-            return cached, True
+        result, replayed = await self.flight.once(key, lambda: self._billed_call(request, messages))
+        if replayed:  # stored earlier, or called meanwhile by the client that held the claim: nothing billed here
+            self._record(request, result, 0.0, cache_hit=True, attempts=0)
+        return result, replayed
+
+    async def _billed_call(self, request: LlmRequest, messages: list[dict[str, str]]) -> TransportResult:
+        """The call itself, under this client's claim on its key: spend guard, retries, ledger row."""
         hold = (self.guard.reserve(self.endpoint.model, estimate_prompt_tokens(messages), request.sampling.max_tokens)
                 if self.guard is not None else None)
         started = time.perf_counter()
@@ -159,9 +169,8 @@ class LlmClient:
             raise
         if hold is not None and self.guard is not None:
             self.guard.settle(hold, result.model, self.endpoint.model, result.prompt_tokens, result.completion_tokens)
-        self.cache.put(key, result)
         self._record(request, result, (time.perf_counter() - started) * 1000, cache_hit=False, attempts=attempts)
-        return result, False
+        return result
 
     async def _one_call(self, request: LlmRequest, messages: list[dict[str, str]]) -> TransportResult:
         async with self.limiter:
