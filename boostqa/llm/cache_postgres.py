@@ -109,6 +109,12 @@ class PostgresResponseCache:
         raise AssertionError("unreachable: tenacity reraises the last error")
 
     def _create_tables(self, db: psycopg.Connection[Any]) -> None:
+        # Looked up first: `create schema if not exists` needs CREATE on the database even when the schema exists,
+        # and a least-privilege user of tables an administrator created must still get in.
+        tables = (f"{self.schema}.responses", f"{self.schema}.claims")
+        exist = db.execute("select to_regclass(%s) is not null and to_regclass(%s) is not null", tables).fetchone()
+        if exist is not None and exist[0]:
+            return
         with db.transaction():
             db.execute(DDL_LOCK)
             for statement in DDL:

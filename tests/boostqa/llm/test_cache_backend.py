@@ -122,6 +122,22 @@ def test_postgres_tables_are_created_once_even_by_workers_starting_together(post
     assert tables == [("claims",), ("responses",)]
 
 
+def test_a_postgres_user_without_create_rights_uses_tables_an_administrator_created(
+        postgres_server: PostgresServer) -> None:
+    postgres_server.create_database("cache_least_privilege")
+    PostgresResponseCache(SecretStr(postgres_server.conninfo("cache_least_privilege"))).close()  # the admin's DDL
+    for statement in ("create role cache_worker login password 'worker-pw'",
+                      "revoke create on database cache_least_privilege from public",
+                      "grant usage on schema boostqa_llm_cache to cache_worker",
+                      "grant select, insert, update, delete on all tables in schema boostqa_llm_cache to cache_worker"):
+        postgres_server.execute(statement, dbname="cache_least_privilege")
+    worker = PostgresResponseCache(SecretStr(f"host=127.0.0.1 port={postgres_server.port} user=cache_worker "
+                                             "password=worker-pw dbname=cache_least_privilege"))
+    worker.put("k1", FIRST)
+    assert worker.get("k1") == FIRST and worker.claim("k2", "w", 30) is not None
+    worker.close()
+
+
 def test_postgres_reconnects_when_the_server_drops_the_session(postgres_server: PostgresServer) -> None:
     cache = PostgresResponseCache(SecretStr(postgres_server.conninfo()), schema="cache_reconnect")
     cache.put("k1", FIRST)
