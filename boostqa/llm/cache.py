@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -63,6 +63,16 @@ class ResponseCache:
         with self._lock:
             row = self._db.execute("select result from responses where key = ?", (key,)).fetchone()
         return TransportResult.model_validate_json(row[0]) if row else None
+
+    def get_many(self, keys: Sequence[str]) -> dict[str, TransportResult]:
+        """The cached results among ``keys`` (one query per 500 keys)."""
+        rows: list[tuple[str, str]] = []
+        with self._lock:
+            for start in range(0, len(keys), 500):
+                chunk = list(keys[start:start + 500])
+                marks = ",".join("?" * len(chunk))
+                rows += self._db.execute(f"select key, result from responses where key in ({marks})", chunk).fetchall()
+        return {key: TransportResult.model_validate_json(result) for key, result in rows}
 
     def put(self, key: str, result: TransportResult) -> None:
         """Store a result (first write wins; the same key always describes the same call) and drop its claim."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -34,6 +35,10 @@ class CacheBackend(Protocol):
 
     def get(self, key: str) -> TransportResult | None:
         """The stored result, or None."""
+        ...
+
+    def get_many(self, keys: Sequence[str]) -> dict[str, TransportResult]:
+        """The stored results among ``keys``, by key (a few queries, not one per key)."""
         ...
 
     def put(self, key: str, result: TransportResult) -> None:

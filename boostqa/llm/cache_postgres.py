@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import SecretStr
@@ -125,6 +125,12 @@ class PostgresResponseCache:
         query = self._sql("select result from {schema}.responses where key = %s")
         row = self._run(lambda db: db.execute(query, (key,)).fetchone())
         return TransportResult.model_validate(row[0]) if row else None
+
+    def get_many(self, keys: Sequence[str]) -> dict[str, TransportResult]:
+        """The cached results among ``keys``, in one query."""
+        query = self._sql("select key, result from {schema}.responses where key = any(%s)")
+        rows = self._run(lambda db: db.execute(query, (list(keys),)).fetchall())
+        return {key: TransportResult.model_validate(result) for key, result in rows}
 
     def put(self, key: str, result: TransportResult) -> None:
         """Store a result (first write wins) and drop the key's claim, in one transaction."""

@@ -61,13 +61,16 @@ class LlmClient:
             LlmUnavailable: the server could not be reached within the attempt budget.
             BudgetExhausted: the guard refused a call this request needed (turns already made are cached).
         """
+        return await self._generate(request, schema, None)
+
+    async def _generate(self, request: LlmRequest, schema: type[BaseModel], first_key: str | None) -> LlmOutcome:
         messages = list(request.messages)
         error = ""
         result: TransportResult | None = None
         hit = False
         reasoning: str | None = None
         for turn in range(1, self.endpoint.max_reasks + 2):
-            result, hit = await self._call(request, messages)
+            result, hit = await self._call(request, messages, first_key if turn == 1 else None)
             think, answer = split_reasoning(result.text)
             reasoning = result.reasoning or think
             try:
@@ -118,9 +121,9 @@ class LlmClient:
         if len(schemas) != len(requests):
             raise ValueError(f"{len(schemas)} schemas for {len(requests)} requests")
 
-        async def one(request: LlmRequest, model: type[BaseModel]) -> LlmOutcome | None:
+        async def one(request: LlmRequest, model: type[BaseModel], key: str) -> LlmOutcome | None:
             try:
-                outcome = await self.generate(request, model)
+                outcome = await self._generate(request, model, key)
             except BudgetExhausted:
                 return None
             if on_done is not None:
@@ -128,13 +131,20 @@ class LlmClient:
             return outcome
 
         try:
-            return await gather_bounded([one(r, m) for r, m in zip(requests, schemas, strict=True)],
+            keys = [self._key(r, list(r.messages)) for r in requests]
+            # One lookup for the whole batch: a rerun of finished work replays without a cache query per request.
+            await self.flight.prefetch(keys)
+            return await gather_bounded([one(r, m, k) for r, m, k in zip(requests, schemas, keys, strict=True)],
                                         limit=4 * self.endpoint.max_concurrency)
         finally:
             await self.aclose()
 
-    async def _call(self, request: LlmRequest, messages: list[dict[str, str]]) -> tuple[TransportResult, bool]:
-        key = cache_key(self.endpoint.model, messages, request.json_schema, request.sampling, request.prompt_version)
+    def _key(self, request: LlmRequest, messages: list[dict[str, str]]) -> str:
+        return cache_key(self.endpoint.model, messages, request.json_schema, request.sampling, request.prompt_version)
+
+    async def _call(self, request: LlmRequest, messages: list[dict[str, str]],
+                    key: str | None = None) -> tuple[TransportResult, bool]:
+        key = key or self._key(request, messages)
         result, replayed = await self.flight.once(key, lambda: self._billed_call(request, messages))
         if replayed:  # stored earlier, or called meanwhile by the client that held the claim: nothing billed here
             self._record(request, result, 0.0, cache_hit=True, attempts=0)

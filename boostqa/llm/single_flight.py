@@ -7,7 +7,7 @@ import logging
 import os
 import secrets
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from enum import Enum
 from typing import Literal, TypeVar
@@ -43,7 +43,7 @@ Look = TransportResult | None | Literal[_Wait.WAIT]
 class SingleFlight:
     """The claim protocol over a ``CacheBackend``: whoever claims a key first calls the model, the others wait.
 
-    1. A stored result is returned at once (a replay).
+    1. A stored result is returned at once (a replay; ``prefetch`` looks up a whole batch in one query).
     2. Otherwise the asker claims the key. The owner calls, renews its claim every ``lease_s / 3`` while the call
        runs, then stores the result, which drops the claim; a failed or cancelled call releases the claim at once.
     3. Everyone else waits, looking again after a bounded exponential backoff with jitter (``poll_s`` doubling up to
@@ -61,6 +61,15 @@ class SingleFlight:
         # The cache's blocking calls run here, off the event loop, one at a time in the order they were asked (the
         # backends serialise them on one connection anyway; see _blocking).
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llm-cache")
+        self._prefetched: dict[str, TransportResult] = {}
+
+    async def prefetch(self, keys: Sequence[str]) -> None:
+        """Look ``keys`` up at once (a batch's first turns), so stored ones replay without a query each.
+
+        A stored result never changes (first write wins), so holding it until its request asks is safe; each is
+        handed out once, and the next prefetch drops whatever the last batch did not ask for.
+        """
+        self._prefetched = await self._blocking(self.cache.get_many, keys)
 
     async def once(self, key: str, call: Callable[[], Awaitable[TransportResult]]) -> tuple[TransportResult, bool]:
         """The key's result: stored, produced by the worker that holds the key's claim, or by ``call`` under ours.
@@ -71,7 +80,9 @@ class SingleFlight:
         Raises:
             Whatever ``call`` raises, after releasing the claim.
         """
-        cached = await self._blocking(self.cache.get, key)
+        cached = self._prefetched.pop(key, None)
+        if cached is None:
+            cached = await self._blocking(self.cache.get, key)
         if cached is not None:
             return cached, True
         owner = f"{self._worker}/{secrets.token_hex(4)}"  # one token per call: a process's requests are distinct

@@ -39,6 +39,14 @@ def test_the_first_write_wins(cache: CacheBackend) -> None:
     assert cache.get("k1") == FIRST and len(cache) == 1
 
 
+def test_get_many_returns_the_stored_results_among_many_keys(cache: CacheBackend) -> None:
+    for n in range(0, 1200, 2):  # more keys than SQLite's chunk of 500
+        cache.put(f"k{n}", FIRST)
+    found = cache.get_many([f"k{n}" for n in range(1200)])
+    assert set(found) == {f"k{n}" for n in range(0, 1200, 2)} and found["k600"] == FIRST
+    assert cache.get_many([]) == {}
+
+
 def test_a_claim_is_held_by_its_owner_alone_until_released(cache: CacheBackend) -> None:
     mine = cache.claim("k1", "host-a:1/aaaa", lease_s=30)
     assert mine is not None and (mine.owner, mine.taken_over_from) == ("host-a:1/aaaa", None)

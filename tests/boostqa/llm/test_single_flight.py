@@ -98,6 +98,35 @@ def test_the_owner_renews_its_claim_so_a_long_call_is_never_taken_over(cache: Ca
     assert outcomes[0].request_id == outcomes[1].request_id
 
 
+class CountingLookups:
+    """The real backend, counting how the client looks results up."""
+
+    def __init__(self, cache: CacheBackend) -> None:
+        self.cache = cache
+        self.gets = 0
+        self.batches = 0
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.cache, name)
+
+    def get(self, key: str) -> object:
+        self.gets += 1
+        return self.cache.get(key)
+
+    def get_many(self, keys: list[str]) -> object:
+        self.batches += 1
+        return self.cache.get_many(keys)
+
+
+def test_a_batch_rerun_replays_from_one_lookup_for_the_whole_batch(cache: CacheBackend) -> None:
+    requests = [request(f"i{n}") for n in range(20)]
+    asyncio.run(client(cache, FakeTransport(lambda m: REPLY)).run_batch(requests, Label))
+    counting, transport = CountingLookups(cache), FakeTransport(lambda m: REPLY)
+    outcomes = asyncio.run(client(counting, transport).run_batch(requests, Label))  # type: ignore[arg-type]
+    assert all(o.cache_hit for o in outcomes) and transport.calls == []
+    assert (counting.batches, counting.gets) == (1, 0)
+
+
 class SlowRelease:
     """The real backend, with releases that take a while: they queue up behind each other on the cache's thread."""
 
