@@ -73,6 +73,18 @@ $(STAMPS)/browser:
 	@chromium --version 2>/dev/null
 	@touch $@
 
+# PostgreSQL server binaries for the tests of the shared LLM response cache (tests/postgres_server.py starts a
+# throwaway server from them on a free loopback port): Debian's package, installed with apt-get (as root, or
+# through sudo) when no /usr/lib/postgresql/*/bin/postgres is on the machine yet. The tests use none of its clusters.
+$(STAMPS)/postgres:
+	@mkdir -p $(STAMPS)
+	@if ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq postgresql >/dev/null; \
+	fi
+	@ls /usr/lib/postgresql/*/bin/postgres
+	@touch $@
+
 # cosmos renders the dbt DAG from this manifest; parsing needs no database, so placeholders suffice.
 $(MANIFEST): $(STAMPS)/pipeline $(DBT_SOURCES)
 	cd dbt_project && BOOSTQA_WAREHOUSE_PATH=/dev/null BOOSTQA_DUCKDB_EXTENSION_DIR=/dev/null \
@@ -113,11 +125,11 @@ XDIST = $(if $(filter 0,$(TEST_WORKERS)),-p no:xdist,-n $(TEST_WORKERS))
 
 # The lint gates run first: a style, layering or type error fails in a minute or two, before the model and the
 # other venvs are installed and long before the slow tests.
-test: lint install $(STAMPS)/browser
+test: lint install $(STAMPS)/browser $(STAMPS)/postgres
 	$(BIN)/pytest $(XDIST) $(PYTEST_ARGS)
 
 # Everything but the slow end-to-end tests, for a quick local loop (lint first, as for `make test`).
-test-fast: lint install
+test-fast: lint install $(STAMPS)/postgres
 	$(BIN)/pytest $(XDIST) -m "not integration and not browser" $(PYTEST_ARGS)
 
 # Every benchmark beside its anchor, one JSON record each into bench/results/ (bench/README.md); not part of

@@ -6,7 +6,7 @@ import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -26,6 +26,9 @@ from boostqa.settings import RESOURCES, BoostqaSettings, LlmServerSettings, Port
 from boostqa_dev.checkout import PROJECT_ROOT, use_checkout_defaults  # noqa: E402
 from boostqa_dev.stack.ports import free_ports  # noqa: E402
 from boostqa_dev.stack.seaweedfs import GRPC_OFFSET  # noqa: E402
+
+if TYPE_CHECKING:
+    from tests.postgres_server import PostgresServer
 
 # The library's path settings (state folder, dbt project, venvs, launcher templates) from this checkout, as the
 # `boostqa` command sets them; a test that needs others passes them explicitly.
@@ -81,6 +84,12 @@ VLLM_MODULES = frozenset(f"tests/integration/{name}.py" for name in (
     "test_llm_engine", "test_seed_annotate_dag", "test_scheduled_days", "test_spend_guard", "test_train_eval_dags"))
 
 
+# The modules whose tests use the session's PostgreSQL server (`postgres_server`): under xdist, one work unit, so
+# one worker starts one server for all of them.
+POSTGRES_MODULES = frozenset(("tests/boostqa/llm/test_cache_backend.py", "tests/boostqa/llm/test_single_flight.py",
+                              "tests/plugins/test_llm_hook.py"))
+
+
 def _in_vllm_group(nodeid: str) -> bool:
     return nodeid.split("::", 1)[0] in VLLM_MODULES
 
@@ -101,7 +110,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     """``make test`` runs 2 xdist workers: the vLLM modules are one work unit (one server, about 2 minutes to
     start and both cores busy while it generates, and one annotated stack per session); every other integration
-    module is one unit (its module-scoped stack or browser starts once, on one worker), every other test its own.
+    module is one unit (its module-scoped stack or browser starts once, on one worker), the PostgreSQL modules are
+    one unit (one server), every other test its own.
     (xdist's ``loadgroup`` marks cannot be used: they rewrite a private node id pytest 9.2 no longer reads.)"""
     if config.getoption("dist") != "load":  # another --dist mode asked for explicitly
         return None
@@ -112,6 +122,8 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
             if _in_vllm_group(nodeid):
                 return "vllm"
             module = nodeid.split("::", 1)[0]
+            if module in POSTGRES_MODULES:
+                return "postgres"
             return module if module.startswith("tests/integration/") else nodeid
 
     return VllmGroupScheduling(config, log)
@@ -141,6 +153,24 @@ def stack_with_llm(stack: BoostqaSettings) -> Iterator[BoostqaSettings]:
         yield stack
     finally:
         stop(llm_server.service(stack))
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A real PostgreSQL server (tests/postgres_server.py) on a free loopback port, stopped and deleted at the end.
+
+    Without server binaries the tests that use it fail with what to do; they never skip.
+    """
+    from tests.postgres_server import PostgresServer, PostgresUnavailable
+
+    try:
+        server = PostgresServer.start()
+    except PostgresUnavailable as exc:
+        raise pytest.fail.Exception(str(exc), pytrace=False) from None
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 def lake_rows(store: object, prefix: str) -> list[dict[str, object]]:

@@ -13,8 +13,9 @@ from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt,
 
 from boostqa.errors import BoostqaError
 from boostqa.llm.budget import BudgetExhausted, SpendGuard, estimate_prompt_tokens
-from boostqa.llm.cache import ResponseCache
+from boostqa.llm.cache_backend import CacheBackend
 from boostqa.llm.ledger import Ledger
+from boostqa.llm.single_flight import ClaimConfig, SingleFlight
 from boostqa.llm.throttle import AimdLimiter
 from boostqa.llm.transport import RateLimited, TransientError, Transport, parse_json_object, split_reasoning
 from boostqa.llm.types import LedgerRow, LlmEndpoint, LlmOutcome, LlmRequest, TransportResult, cache_key
@@ -34,13 +35,19 @@ class LlmClient:
     ``guard`` (optional, may be set later and shared by the roles of a run): every call that is not a cache
     replay reserves its upper bound there first and is charged what it used; a refused call raises
     ``BudgetExhausted``. Cache replays are free and always allowed.
+
+    ``cache`` is any ``CacheBackend`` (SQLite file or PostgreSQL); clients that share it make one billed call per
+    request between them, whichever process or host they run in (``SingleFlight``, timed by ``claims``): a request
+    another client is calling waits for that result and counts as a cache hit.
     """
 
-    def __init__(self, endpoint: LlmEndpoint, transport: Transport, cache: ResponseCache, run_id: str,
-                 ledger: Ledger | None = None, backoff_s: float = 0.5, guard: SpendGuard | None = None) -> None:
+    def __init__(self, endpoint: LlmEndpoint, transport: Transport, cache: CacheBackend, run_id: str,
+                 ledger: Ledger | None = None, backoff_s: float = 0.5, guard: SpendGuard | None = None,
+                 claims: ClaimConfig | None = None) -> None:
         self.endpoint = endpoint
         self.transport = transport
         self.cache = cache
+        self.flight = SingleFlight(cache, claims)
         self.run_id = run_id
         self.ledger = ledger or Ledger()
         self.guard = guard
@@ -54,13 +61,16 @@ class LlmClient:
             LlmUnavailable: the server could not be reached within the attempt budget.
             BudgetExhausted: the guard refused a call this request needed (turns already made are cached).
         """
+        return await self._generate(request, schema, None)
+
+    async def _generate(self, request: LlmRequest, schema: type[BaseModel], first_key: str | None) -> LlmOutcome:
         messages = list(request.messages)
         error = ""
         result: TransportResult | None = None
         hit = False
         reasoning: str | None = None
         for turn in range(1, self.endpoint.max_reasks + 2):
-            result, hit = await self._call(request, messages)
+            result, hit = await self._call(request, messages, first_key if turn == 1 else None)
             think, answer = split_reasoning(result.text)
             reasoning = result.reasoning or think
             try:
@@ -111,9 +121,9 @@ class LlmClient:
         if len(schemas) != len(requests):
             raise ValueError(f"{len(schemas)} schemas for {len(requests)} requests")
 
-        async def one(request: LlmRequest, model: type[BaseModel]) -> LlmOutcome | None:
+        async def one(request: LlmRequest, model: type[BaseModel], key: str) -> LlmOutcome | None:
             try:
-                outcome = await self.generate(request, model)
+                outcome = await self._generate(request, model, key)
             except BudgetExhausted:
                 return None
             if on_done is not None:
@@ -121,17 +131,27 @@ class LlmClient:
             return outcome
 
         try:
-            return await gather_bounded([one(r, m) for r, m in zip(requests, schemas, strict=True)],
+            keys = [self._key(r, list(r.messages)) for r in requests]
+            # One lookup for the whole batch: a rerun of finished work replays without a cache query per request.
+            await self.flight.prefetch(keys)
+            return await gather_bounded([one(r, m, k) for r, m, k in zip(requests, schemas, keys, strict=True)],
                                         limit=4 * self.endpoint.max_concurrency)
         finally:
             await self.aclose()
 
-    async def _call(self, request: LlmRequest, messages: list[dict[str, str]]) -> tuple[TransportResult, bool]:
-        key = cache_key(self.endpoint.model, messages, request.json_schema, request.sampling, request.prompt_version)
-        cached = self.cache.get(key)
-        if cached is not None:
-            self._record(request, cached, 0.0, cache_hit=True, attempts=0)
-            return cached, True
+    def _key(self, request: LlmRequest, messages: list[dict[str, str]]) -> str:
+        return cache_key(self.endpoint.model, messages, request.json_schema, request.sampling, request.prompt_version)
+
+    async def _call(self, request: LlmRequest, messages: list[dict[str, str]],
+                    key: str | None = None) -> tuple[TransportResult, bool]:
+        key = key or self._key(request, messages)
+        result, replayed = await self.flight.once(key, lambda: self._billed_call(request, messages))
+        if replayed:  # stored earlier, or called meanwhile by the client that held the claim: nothing billed here
+            self._record(request, result, 0.0, cache_hit=True, attempts=0)
+        return result, replayed
+
+    async def _billed_call(self, request: LlmRequest, messages: list[dict[str, str]]) -> TransportResult:
+        """The call itself, under this client's claim on its key: spend guard, retries, ledger row."""
         hold = (self.guard.reserve(self.endpoint.model, estimate_prompt_tokens(messages), request.sampling.max_tokens)
                 if self.guard is not None else None)
         started = time.perf_counter()
@@ -159,9 +179,8 @@ class LlmClient:
             raise
         if hold is not None and self.guard is not None:
             self.guard.settle(hold, result.model, self.endpoint.model, result.prompt_tokens, result.completion_tokens)
-        self.cache.put(key, result)
         self._record(request, result, (time.perf_counter() - started) * 1000, cache_hit=False, attempts=attempts)
-        return result, False
+        return result
 
     async def _one_call(self, request: LlmRequest, messages: list[dict[str, str]]) -> TransportResult:
         async with self.limiter:

@@ -15,7 +15,14 @@ from urllib.parse import urlparse
 import pytest
 
 from boostqa.settings import BoostqaSettings
-from boostqa_airflow.constants import ALERTS_CONN_ID, LLM_CONN_IDS, POOLS, S3_CONN_ID, WAREHOUSE_CONN_ID
+from boostqa_airflow.constants import (
+    ALERTS_CONN_ID,
+    LLM_CACHE_CONN_ID,
+    LLM_CONN_IDS,
+    POOLS,
+    S3_CONN_ID,
+    WAREHOUSE_CONN_ID,
+)
 from boostqa_dev.checkout import PROJECT_ROOT
 from boostqa_dev.ops.pools import pool_document
 from boostqa_dev.stack.airflow_home import connections
@@ -132,6 +139,15 @@ def test_llm_connections_point_at_healthy_vllm_services_serving_the_named_model(
         [gpus] = target["deploy"]["resources"]["reservations"]["devices"]
         parallel = int(_flag(target, "tensor-parallel-size")) * int(_flag(target, "pipeline-parallel-size"))
         assert int(gpus["count"]) == parallel and gpus["capabilities"] == ["gpu"], role
+
+
+def test_every_airflow_service_shares_the_llm_cache_on_the_postgres_service(config: dict[str, Any]) -> None:
+    postgres = config["services"]["postgres"]["environment"]
+    for name in AIRFLOW_SERVICES:
+        conn = _conn(config["services"][name], LLM_CACHE_CONN_ID)
+        assert conn["conn_type"] == "postgres" and (conn["host"], conn["port"]) == ("postgres", 5432), name
+        assert (conn["login"], conn["password"], conn["schema"]) == (
+            postgres["POSTGRES_USER"], postgres["POSTGRES_PASSWORD"], postgres["POSTGRES_DB"]), name
 
 
 def test_s3_connection_matches_the_seaweedfs_service_and_its_identities(config: dict[str, Any]) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from boostqa.settings import BoostqaSettings
-from boostqa_airflow.constants import ALERTS_CONN_ID, LLM_CONN_IDS, S3_CONN_ID, WAREHOUSE_CONN_ID
+from boostqa_airflow.constants import ALERTS_CONN_ID, LLM_CACHE_CONN_ID, LLM_CONN_IDS, S3_CONN_ID, WAREHOUSE_CONN_ID
 from boostqa_dev.stack.airflow_home import connections
 from tests.infra.k8s_docs import SECRETS_FILE, Doc, all_docs, cli_args, container_port, defined_secrets, load_docs
 from tests.infra.ray_docs import RAY_CONN_ID
@@ -44,7 +44,8 @@ def test_the_airflow_connections_match_the_ids_and_shape_the_stack_defines() -> 
     embedded = {k: json.loads(v) for k, v in connections(BoostqaSettings()).items()}
     deployed = defined_secrets()[CONNECTIONS]
     # boostqa_ray: the Ray Jobs API (tests/infra/test_ray_cluster.py checks it reaches the ray-head Service)
-    wanted = {_env(c) for c in (S3_CONN_ID, WAREHOUSE_CONN_ID, ALERTS_CONN_ID, RAY_CONN_ID, *LLM_CONN_IDS.values())}
+    wanted = {_env(c) for c in (S3_CONN_ID, WAREHOUSE_CONN_ID, ALERTS_CONN_ID, RAY_CONN_ID, LLM_CACHE_CONN_ID,
+                                *LLM_CONN_IDS.values())}
     assert set(deployed) == wanted | {_env(SMTP_CONN_ID)}
     for env, shape in embedded.items():
         conn = json.loads(deployed[env])
@@ -59,6 +60,15 @@ def test_the_alerts_connection_is_an_http_webhook_with_the_url_as_password() -> 
     assert urlsplit(conn["password"]).scheme == "https"  # the URL carries Slack's token: it is the secret part
     # email alerts go through the connection the alerts' extra names (docker-compose.yaml defines the same)
     assert conn["extra"]["smtp_conn_id"] == SMTP_CONN_ID and _conn(CONNECTIONS, SMTP_CONN_ID)["conn_type"] == "smtp"
+
+
+def test_the_llm_cache_connection_is_a_postgres_connection_beside_the_metadata_db() -> None:
+    conn = _conn(CONNECTIONS, LLM_CACHE_CONN_ID)
+    assert conn["conn_type"] == "postgres"  # what LlmHook.get_cache accepts
+    assert {"host", "port", "login", "password", "schema"} <= set(conn)
+    metadata = urlsplit(defined_secrets()["boostqa-airflow-metadata"]["connection"])
+    assert (conn["host"], conn["port"], conn["schema"]) == (metadata.hostname, metadata.port, metadata.path[1:])
+    assert conn["extra"]["sslmode"] == "require"  # as the metadata DB's URL asks
 
 
 def test_each_llm_connection_reaches_a_service_whose_server_serves_its_model() -> None:
