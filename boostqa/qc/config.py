@@ -24,6 +24,9 @@ class QcRunConfig(StageConfig):
     bands: int = field_of(MinHashConfig, "bands")
     benchmark_source: Literal["local", "hub"] = field_of(QcConfig, "benchmark_source")
     force: bool = Field(False, description="redo QC of a run that already has its decisions")
+    distributed_min_items: int = Field(5000, ge=0, description="on a Ray cluster, runs of at least this many items "
+                                       "are screened by Ray Data workers; smaller ones in the job's driver (a Ray "
+                                       "Data pipeline costs about 10 s to start, more than 5,000 items take here)")
 
     def qc_config(self) -> QcConfig:
         """The full QC config: these values over the defaults of everything else."""

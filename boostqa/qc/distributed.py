@@ -58,6 +58,19 @@ def _part(batch: pa.Table) -> tuple[Screened, dict[str, np.ndarray]]:
                     contaminated=[r for r in removals if r.step == "decontaminate"]), shingles
 
 
+def run_items(store: ObjectStore, run_id: str) -> int:
+    """How many items a run has, from its parts' parquet footers (a ranged read each, no data)."""
+    import pyarrow.parquet as pq
+
+    keys = [k for k in store.list_keys(layout.qa_prefix(run_id)) if k.endswith(".parquet")]
+    fs = arrow_filesystem(store.config)
+    total = 0
+    for path in arrow_paths(store.config, keys):
+        with fs.open_input_file(path) as handle:
+            total += pq.ParquetFile(handle).metadata.num_rows
+    return total
+
+
 def screen_on_ray(store: ObjectStore, run_id: str, quality: QualityControl) -> tuple[Screened, dict[str, np.ndarray],
                                                                                         int]:
     """(screened run, survivors' shingle sets, item count) of one run, screened by the connected Ray cluster."""

@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator
 from types import SimpleNamespace
 
+import numpy as np
 import pyarrow as pa
 import pytest
 from airflow.sdk.exceptions import AirflowFailException, TaskDeferred
@@ -21,6 +22,7 @@ from boostqa.lake import layout
 from boostqa.lake.parquet import parquet_bytes
 from boostqa.lake.store import ObjectStore
 from boostqa.lake.tables import QA_SCHEMA
+from boostqa.qc.distributed import run_items
 from boostqa.settings import BoostqaSettings
 from boostqa_airflow.operators.qc import QualityControlOperator
 from boostqa_airflow.triggers.ray_job import RayJobTrigger
@@ -59,6 +61,22 @@ def _outputs(store: ObjectStore | MemoryStore, run: str) -> dict[str, bytes]:
     return {table: store.get_bytes(layout.qc_part(table, run)) for table in ("kept", "removals", "index")}
 
 
+def _on_ray_data(run: str, **params: str) -> QualityControlOperator:
+    """The QC operator for ``run`` with Ray Data screening however small the run (the default keeps small runs in the
+    job's driver)."""
+    return QualityControlOperator(task_id="qc", run_id=run, poll_seconds=0.5,
+                                  stage_params={"distributed_min_items": "0", **params})
+
+
+def _in_process(run: str) -> tuple[dict[str, object], dict[str, bytes]]:
+    """The QC result and output bytes of ``run`` (the planted parts) in this process, on an in-memory lake."""
+    store = MemoryStore()
+    _put_run(store, run)
+    result = qc_job(store, JobSpec(stage="qc", run_id=run, lake=LakeLocation(bucket=store.config.bucket)),  # type: ignore[arg-type]
+                    on_ray=False)
+    return result, _outputs(store, run)
+
+
 def _context(try_number: int = 1) -> dict[str, object]:
     return {"ti": SimpleNamespace(dag_id="qa_synthesis", run_id="manual__it", task_id="qc", map_index=-1,
                                   try_number=try_number)}
@@ -81,17 +99,15 @@ def test_qc_runs_as_a_ray_job_with_the_same_result_as_in_process(lake: ObjectSto
                                                                    caplog: pytest.LogCaptureFixture,
                                                                    capfd: pytest.CaptureFixture[str]) -> None:
     _put_run(lake, "synthesize_ray_1")
+    assert run_items(lake, "synthesize_ray_1") == len(planted_items([]))  # from the parts' footers
     caplog.set_level(logging.INFO)
-    result = _run(QualityControlOperator(task_id="qc", run_id="synthesize_ray_1", poll_seconds=0.5), _context())
+    result = _run(_on_ray_data("synthesize_ray_1"), _context())
 
-    in_process = MemoryStore()
-    _put_run(in_process, "synthesize_ray_1")
-    expected = qc_job(in_process, JobSpec(stage="qc", run_id="synthesize_ray_1",  # type: ignore[arg-type]
-                                          lake=LakeLocation(bucket=in_process.config.bucket)))
+    expected, expected_bytes = _in_process("synthesize_ray_1")
     assert result == expected and result["items"] > 0 and result["kept"] > 0
     assert lake.get_bytes_or_none(layout.qc_marker("synthesize_ray_1")) is not None
     # Screened in parallel Ray Data batches, deduplicated in the driver: the same bytes as one process writes.
-    assert _outputs(lake, "synthesize_ray_1") == _outputs(in_process, "synthesize_ray_1")
+    assert _outputs(lake, "synthesize_ray_1") == expected_bytes
     # The trigger logs through Airflow's logger (structlog in a test process: to stdout, in Airflow to the task log).
     logged = [r.getMessage() for r in caplog.records] + capfd.readouterr().out.splitlines()
     relayed = [line for line in logged if "ray> " in line]
@@ -99,7 +115,7 @@ def test_qc_runs_as_a_ray_job_with_the_same_result_as_in_process(lake: ObjectSto
     assert any("screened on Ray (3 parts" in line for line in relayed), "the row-level steps ran as a Ray Data job"
 
     # The same attempt again (a worker lost after submitting) attaches to its finished job: no second run.
-    again = _run(QualityControlOperator(task_id="qc", run_id="synthesize_ray_1", poll_seconds=0.5), _context())
+    again = _run(_on_ray_data("synthesize_ray_1"), _context())
     assert again == result
     jobs = RayJobs(stack.ray_address)
     assert sum(1 for j in jobs.client.list_jobs() if j.metadata.get("run_id") == "synthesize_ray_1") == 1
@@ -116,13 +132,9 @@ def _alive_nodes(address: str) -> int:
 
 def test_on_two_nodes_the_qc_job_writes_the_same_bytes_as_on_one(lake: ObjectStore, stack: BoostqaSettings,
                                                                   capfd: pytest.CaptureFixture[str]) -> None:
+    """One node gives the in-process bytes (the test above); two nodes must give them too."""
     from boostqa_dev.stack import ray_cluster
     from boostqa_dev.stack.process import start, stop
-
-    _put_run(lake, "synthesize_ray_one_node")
-    _run(QualityControlOperator(task_id="qc", run_id="synthesize_ray_one_node", poll_seconds=0.5), _context())
-    one_node = _outputs(lake, "synthesize_ray_one_node")
-    reset_lake_prefixes(lake, QC_PREFIXES)
 
     (agent_port,) = free_ports(1, 0)
     node = ray_cluster.worker_service(stack, "node2", num_cpus=2, agent_port=agent_port)
@@ -132,25 +144,26 @@ def test_on_two_nodes_the_qc_job_writes_the_same_bytes_as_on_one(lake: ObjectSto
         while _alive_nodes(stack.ray_address) < 2 and time.monotonic() < deadline:
             time.sleep(1)
         assert _alive_nodes(stack.ray_address) == 2, "the second node did not join"
-        _put_run(lake, "synthesize_ray_one_node")
+        _put_run(lake, "synthesize_ray_two_nodes")
         capfd.readouterr()
-        _run(QualityControlOperator(task_id="qc", run_id="synthesize_ray_one_node", poll_seconds=0.5),
-             _context(try_number=2))
+        result = _run(_on_ray_data("synthesize_ray_two_nodes"), _context())
         relayed = [line for line in capfd.readouterr().out.splitlines() if "screened on Ray" in line]
         assert relayed and "up to 3 workers" in relayed[-1], "the job saw both nodes' CPUs (2 + 2, capped at 3 parts)"
-        assert _outputs(lake, "synthesize_ray_one_node") == one_node
+        expected, expected_bytes = _in_process("synthesize_ray_two_nodes")
+        assert result == expected and _outputs(lake, "synthesize_ray_two_nodes") == expected_bytes
     finally:
         stop(node)  # raises if any process of the node survives; the GCS notices the node left on its own
 
 
 def test_a_config_error_in_the_job_fails_the_task_without_retry(lake: ObjectStore) -> None:
-    for run in ("synthesize_ray_a", "synthesize_ray_b"):
-        _put_run(lake, run)
-    _run(QualityControlOperator(task_id="qc", run_id="synthesize_ray_a", poll_seconds=0.5), _context())
-    other_shingles = QualityControlOperator(task_id="qc", run_id="synthesize_ray_b", poll_seconds=0.5,
-                                            stage_params={"shingle_size": "4"})
+    from boostqa.qc.index import write_index_part
+
+    # An index part of an earlier run made with other shingle settings: this run's shingles cannot be compared.
+    write_index_part(lake, "synthesize_ray_earlier", ["earlier-1"], ["k" * 32], [np.array([1, 2], np.uint64)],
+                     "tokens-v0;k=4;seed=1;exact=question-v1")
+    _put_run(lake, "synthesize_ray_b", parts=1)
     with pytest.raises(AirflowFailException, match="rebuild-index"):
-        _run(other_shingles, _context())
+        _run(QualityControlOperator(task_id="qc", run_id="synthesize_ray_b", poll_seconds=0.5), _context())
 
 
 def test_killing_the_deferred_task_stops_its_job(lake: ObjectStore, stack: BoostqaSettings) -> None:

@@ -10,6 +10,7 @@ import urllib.request
 from pathlib import Path
 
 from boostqa.errors import StackError
+from boostqa.launch.local import pid_alive
 from boostqa.settings import BoostqaSettings
 from boostqa_dev.stack.airflow_home import settings_env
 from boostqa_dev.stack.ports import require_free, wait_until
@@ -104,8 +105,9 @@ def up(settings: BoostqaSettings) -> str:
                                      "ray_client": p.ray_client, "ray_dashboard_agent": p.ray_dashboard_agent})
     temp_dir(settings).mkdir(parents=True, exist_ok=True)
     pid = start(spec)
+    # Alive means the process we started still runs (the PID file's cmdline check once raced the start-up here).
     wait_until(lambda: version(settings.ray_address) is not None, "Ray Jobs API", settings.ray.startup_timeout_s,
-               str(spec.log_file), alive=lambda: read_pid(spec) is not None)
+               str(spec.log_file), alive=lambda: pid_alive(pid))
     return f"pid {pid}, Jobs API {settings.ray_address}"
 
 

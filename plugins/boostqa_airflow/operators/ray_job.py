@@ -34,7 +34,7 @@ class RayJobOperator(BaseOperator):
     template_fields: Sequence[str] = ("run_id", "stage_params")
 
     def __init__(self, *, run_id: str, stage_params: Mapping[str, Any] | None = None, ray_conn_id: str = RAY_CONN_ID,
-                 lake_conn_id: str = S3_CONN_ID, poll_seconds: float = 5.0, **kwargs: Any) -> None:
+                 lake_conn_id: str = S3_CONN_ID, poll_seconds: float = 2.0, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.run_id, self.stage_params = run_id, dict(stage_params or {})
         self.ray_conn_id, self.lake_conn_id, self.poll_seconds = ray_conn_id, lake_conn_id, poll_seconds

@@ -19,7 +19,7 @@ MAX_UNREACHABLE = 20  # polls in a row that may fail (the cluster restarting) be
 class RayJobTrigger(BaseTrigger):
     """Fires once, when the job is SUCCEEDED, FAILED or STOPPED (or the cluster stays unreachable)."""
 
-    def __init__(self, ray_conn_id: str, submission_id: str, poll_seconds: float = 5.0) -> None:
+    def __init__(self, ray_conn_id: str, submission_id: str, poll_seconds: float = 2.0) -> None:
         super().__init__()
         self.ray_conn_id, self.submission_id, self.poll_seconds = ray_conn_id, submission_id, poll_seconds
 
