@@ -92,7 +92,10 @@ def test_a_shard_the_spend_guard_cuts_off_writes_nothing_and_resumes_from_the_ca
         lake: MemoryStore, tmp_path: Path) -> None:
     frozen = freeze_worklist(lake, "a1", AnnotateRunConfig(limit=6, shard_size=6))
     task = AnnotationTask(load_taxonomy())
-    transport = FakeTransport(reply, delay_s=0.001)
+    # Calls long enough to overlap (the client runs up to 4 at once): their reservations (prompt estimate + max
+    # tokens, about two fit under the cap) are what the guard refuses. With instant calls each one settles before
+    # the next reserves, and six small fake calls fit under the cap.
+    transport = FakeTransport(reply, delay_s=0.2)
     capped = client(tmp_path, transport)
     capped.guard = SpendGuard(SpendBudget(run_tokens=2500), PRICES, label="annotate a1")  # about two calls
     result = annotate_shard(lake, "a1", 0, task, capped)
