@@ -135,8 +135,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BoostqaSettings]
     from boostqa_dev.stack import manager
 
     settings = isolated_settings(tmp_path_factory.mktemp("state"))
-    manager.up(settings, with_llm=False)
     try:
+        manager.up(settings, with_llm=False)  # inside the try: a part that failed to start still stops the others
         yield settings
     finally:
         manager.down(settings)

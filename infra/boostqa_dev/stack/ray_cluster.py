@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
+import signal
 import sys
 import urllib.request
+from functools import partial
 from pathlib import Path
 
 from boostqa.errors import StackError
@@ -16,6 +19,7 @@ from boostqa_dev.stack.airflow_home import settings_env
 from boostqa_dev.stack.ports import require_free, wait_until
 from boostqa_dev.stack.process import ServiceProcess, read_pid, start
 
+log = logging.getLogger(__name__)
 # Ray puts unix sockets under its temp folder (<temp>/session_<date>_<pid>/sockets/plasma_store); a socket path
 # over 107 bytes cannot be bound, so a deep state folder gets a short temp folder of its own under /tmp.
 _MAX_TEMP_DIR = 40
@@ -96,19 +100,41 @@ def version(address: str, timeout: float = 2.0) -> dict[str, object] | None:
         return None
 
 
-def up(settings: BoostqaSettings) -> str:
-    """Start the head (if not running) and wait for its Jobs API; return a one-line status."""
+def _kill_group(pgid: int) -> None:
+    """SIGKILL every process left in a head's group (its GCS and raylet outlive a ``ray start`` that exited)."""
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def up(settings: BoostqaSettings, attempts: int = 2) -> str:
+    """Start the head (if not running) and wait for its Jobs API; return a one-line status.
+
+    ``ray start --block`` has been seen to exit during start-up, once in some fifteen starts, leaving its GCS and
+    raylet behind: such a start is cleaned up and tried again, ``attempts`` times in all.
+    """
     spec = service(settings)
     if read_pid(spec) is None:
         p = settings.ports
         require_free(settings.host, {"ray_dashboard": p.ray_dashboard, "ray_gcs": p.ray_gcs,
                                      "ray_client": p.ray_client, "ray_dashboard_agent": p.ray_dashboard_agent})
     temp_dir(settings).mkdir(parents=True, exist_ok=True)
-    pid = start(spec)
-    # Alive means the process we started still runs (the PID file's cmdline check once raced the start-up here).
-    wait_until(lambda: version(settings.ray_address) is not None, "Ray Jobs API", settings.ray.startup_timeout_s,
-               str(spec.log_file), alive=lambda: pid_alive(pid))
-    return f"pid {pid}, Jobs API {settings.ray_address}"
+    for attempt in range(1, attempts + 1):
+        pid = start(spec)
+        try:
+            # Alive means the process we started still runs.
+            wait_until(lambda: version(settings.ray_address) is not None, "Ray Jobs API",
+                       settings.ray.startup_timeout_s, str(spec.log_file), alive=partial(pid_alive, pid))
+        except StackError:
+            _kill_group(pid)  # started with start_new_session: the leader's pid is the group id
+            spec.pid_file.unlink(missing_ok=True)
+            if attempt == attempts:
+                raise
+            log.warning("the Ray head did not start (attempt %d of %d); starting it again", attempt, attempts)
+            continue
+        return f"pid {pid}, Jobs API {settings.ray_address}"
+    raise StackError("unreachable")  # the loop returns or raises
 
 
 def health(settings: BoostqaSettings) -> tuple[bool, str]:
