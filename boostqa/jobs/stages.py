@@ -9,23 +9,24 @@ from typing import Any
 from boostqa.jobs.spec import JobSpec, StageName
 from boostqa.lake.store import ObjectStore
 from boostqa.qc.config import QcRunConfig
-from boostqa.qc.distributed import run_items, screen_on_ray
-from boostqa.qc.stage import run_qc, screen_here
+from boostqa.qc.pipeline import LocalTasks, RayTasks, Tasks
+from boostqa.qc.run import run_parts, run_qc
 
 
 def qc_job(store: ObjectStore, spec: JobSpec, on_ray: bool | None = None) -> dict[str, Any]:
     """QC one synthesis run (filters, decontamination, exact and near dedup) unless it is done.
 
     On a Ray cluster (a job's driver has ``RAY_ADDRESS``; or ``on_ray``) a run of at least ``distributed_min_items``
-    items is screened by a Ray Data job over its parts; smaller runs, and every run elsewhere, in this process. The
-    result is the same either way.
+    items runs its phases as Ray tasks spread over the cluster; smaller runs, and every run elsewhere, in this
+    process. The result is the same either way.
     """
     config = QcRunConfig.model_validate(spec.params)
     distributed = bool(os.environ.get("RAY_ADDRESS")) if on_ray is None else on_ray
-    screener = screen_here
-    if distributed and run_items(store, spec.run_id) >= config.distributed_min_items:
-        screener = screen_on_ray
-    return run_qc(store, spec.run_id, config.qc_config(), force=config.force, screener=screener).model_dump()
+    parts = run_parts(store, spec.run_id)
+    tasks: Tasks = LocalTasks()
+    if distributed and sum(rows for _, rows in parts) >= config.distributed_min_items:
+        tasks = RayTasks()
+    return run_qc(store, spec.run_id, config.qc_config(), force=config.force, tasks=tasks, parts=parts).model_dump()
 
 
 STAGES: dict[StageName, Callable[[ObjectStore, JobSpec], dict[str, Any]]] = {"qc": qc_job}

@@ -129,16 +129,16 @@ def qa_prefix(run_id: str) -> str:
 
 
 QC = "qc"
-QC_TABLES = ("kept", "removals", "index")
+QC_TABLES = ("kept", "removals", "index", "index_keys")
 
 
-def qc_part(table: str, run_id: str) -> str:
-    """The one part of a QC table for a synthesis run.
+def qc_bucket_part(table: str, run_id: str, bucket: int) -> str:
+    """One bucket's part of a QC table for a synthesis run.
 
-    ``kept`` (item ids that passed), ``removals`` (every reason an item was removed), ``index`` (exact keys and shingle
-    sets of the kept items: all runs' index parts form the incremental dedup index later runs are checked against).
+    QC writes a run's tables in hash buckets of item ids, ``index_keys`` in buckets of LSH keys; bucket 0's part is
+    always written, so a run always has one.
     """
-    return f"{QC}/{table}/run_id={run_id}/{part_name(0)}"
+    return f"{QC}/{table}/run_id={run_id}/{part_name(bucket)}"
 
 
 def qc_table_prefix(table: str) -> str:

@@ -120,8 +120,8 @@ def qc(
 ) -> None:
     """Quality-control a synthesis run directly, without Airflow (same code the quality_control task runs)."""
     from boostqa.lake.store import ObjectStore
-    from boostqa.qc.stage import rebuild_index as rebuild
-    from boostqa.qc.stage import run_qc
+    from boostqa.qc.run import rebuild_index as rebuild
+    from boostqa.qc.run import run_qc
     from boostqa_dev.stack.seaweedfs import lake_config
 
     if not run_id and not rebuild_index:

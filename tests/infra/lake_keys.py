@@ -59,7 +59,7 @@ WRITES: dict[str, list[str]] = {
     "synthesis": [layout.synthesis_jobs_snapshot(RUN), layout.qa_prefix(RUN) + PART,
                   layout.shard_marker(layout.qa_prefix(RUN), 0), _quarantine(SYNTHESIZE),
                   layout.ledger_prefix(SYNTHESIZE, RUN) + PART, layout.budget_record_key(SYNTHESIZE, RUN)],
-    "qc": [*(layout.qc_part(table, RUN) for table in layout.QC_TABLES), layout.qc_marker(RUN)],
+    "qc": [*(layout.qc_bucket_part(table, RUN, 0) for table in layout.QC_TABLES), layout.qc_marker(RUN)],
     "warehouse": [layout.plan_object("p1", "generation_plan.parquet"),
                   layout.plan_object("p1", "synthesis_jobs.parquet"), f"mixtures/{VERSION}/{SELECTION_NAME}",
                   layout.latest_pointer("plans"),
@@ -77,7 +77,7 @@ WRITES: dict[str, list[str]] = {
 DELETES: dict[str, list[str]] = {
     "ingest": [layout.seeds_manifest_key(SOURCE, DAY), layout.raw_seed_prefix(SOURCE, DAY) + layout.part_name(7),
                layout.quarantine_prefix(INGEST_STAGE, layout.ingest_run_id(DAY), SOURCE) + layout.part_name(7)],
-    "qc": [layout.qc_marker(RUN), layout.qc_part("index", "r0")],
+    "qc": [layout.qc_marker(RUN), *(layout.qc_bucket_part(table, "r0", 5) for table in layout.QC_TABLES)],
     "export": [f"mixtures/{VERSION}/manifest.json", f"mixtures/{VERSION}/packed/shard-00009.bin"],
 }
 
@@ -89,7 +89,8 @@ READS: dict[str, list[str]] = {
     "synthesis": [layout.plan_object("p1", "synthesis_jobs.parquet"), layout.synthesis_jobs_snapshot(RUN),
                   layout.latest_pointer("plans"), layout.ledger_prefix(SYNTHESIZE, RUN) + PART,
                   layout.shard_marker(layout.qa_prefix(RUN), 0)],
-    "qc": [layout.qa_prefix(RUN) + PART, layout.qc_part("index", "r0"), layout.qc_marker(RUN)],
+    "qc": [layout.qa_prefix(RUN) + PART, layout.qc_bucket_part("index", "r0", 0),
+           layout.qc_bucket_part("index_keys", "r0", 0), layout.qc_marker(RUN)],
     "warehouse": bootstrap_keys(),
     "export": [f"mixtures/{VERSION}/{SELECTION_NAME}"],
     "trainer": [f"{trainer_prefix()}manifest.json", f"{trainer_prefix()}packed/shard-00000.bin"],

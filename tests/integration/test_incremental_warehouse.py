@@ -26,7 +26,7 @@ from boostqa.lake.bootstrap import ensure_schema_parts
 from boostqa.lake.parquet import parquet_bytes
 from boostqa.lake.store import ObjectStore
 from boostqa.lake.tables import LEDGER_SCHEMA, LINEAGE_SCHEMA, QA_SCHEMA, TRAINING_SAMPLES_SCHEMA
-from boostqa.qc.stage import run_qc
+from boostqa.qc.run import run_qc
 from boostqa.settings import BoostqaSettings
 from boostqa.synthesize.stage import STAGE as SYNTHESIZE
 from boostqa.warehouse import dbt_env, query, run_dbt

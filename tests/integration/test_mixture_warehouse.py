@@ -18,7 +18,7 @@ from boostqa.lake.parquet import parquet_bytes
 from boostqa.lake.store import ObjectStore
 from boostqa.lake.tables import QA_SCHEMA
 from boostqa.launch.metrics import publish_training_metrics
-from boostqa.qc.stage import run_qc
+from boostqa.qc.run import run_qc
 from boostqa.settings import BoostqaSettings
 from boostqa.warehouse import dbt_env, query, run_dbt
 from boostqa_dev.stack.seaweedfs import lake_config

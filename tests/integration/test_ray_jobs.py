@@ -9,7 +9,6 @@ import time
 from collections.abc import Iterator
 from types import SimpleNamespace
 
-import numpy as np
 import pyarrow as pa
 import pytest
 from airflow.sdk.exceptions import AirflowFailException, TaskDeferred
@@ -22,7 +21,7 @@ from boostqa.lake import layout
 from boostqa.lake.parquet import parquet_bytes
 from boostqa.lake.store import ObjectStore
 from boostqa.lake.tables import QA_SCHEMA
-from boostqa.qc.distributed import run_items
+from boostqa.qc.run import run_parts
 from boostqa.settings import BoostqaSettings
 from boostqa_airflow.operators.qc import QualityControlOperator
 from boostqa_airflow.triggers.ray_job import RayJobTrigger
@@ -57,13 +56,14 @@ def _put_run(store: ObjectStore | MemoryStore, run: str, parts: int = 3) -> None
 
 
 def _outputs(store: ObjectStore | MemoryStore, run: str) -> dict[str, bytes]:
-    """The bytes of QC's decisions for a run: kept items, removals with reasons, its index part."""
-    return {table: store.get_bytes(layout.qc_part(table, run)) for table in ("kept", "removals", "index")}
+    """The bytes of QC's decisions for a run: kept items, removals with reasons, its index and key parts."""
+    prefixes = [f"{layout.qc_table_prefix(table)}run_id={run}/" for table in layout.QC_TABLES]
+    return {key: store.get_bytes(key) for prefix in prefixes for key in store.list_keys(prefix)}
 
 
 def _on_ray_data(run: str, **params: str) -> QualityControlOperator:
-    """The QC operator for ``run`` with Ray Data screening however small the run (the default keeps small runs in the
-    job's driver)."""
+    """The QC operator for ``run`` with its phases as Ray tasks however small the run (the default keeps small runs
+    in the job's driver)."""
     return QualityControlOperator(task_id="qc", run_id=run, poll_seconds=0.5,
                                   stage_params={"distributed_min_items": "0", **params})
 
@@ -99,20 +99,20 @@ def test_qc_runs_as_a_ray_job_with_the_same_result_as_in_process(lake: ObjectSto
                                                                    caplog: pytest.LogCaptureFixture,
                                                                    capfd: pytest.CaptureFixture[str]) -> None:
     _put_run(lake, "synthesize_ray_1")
-    assert run_items(lake, "synthesize_ray_1") == len(planted_items([]))  # from the parts' footers
+    assert sum(rows for _, rows in run_parts(lake, "synthesize_ray_1")) == len(planted_items([]))  # from footers
     caplog.set_level(logging.INFO)
     result = _run(_on_ray_data("synthesize_ray_1"), _context())
 
     expected, expected_bytes = _in_process("synthesize_ray_1")
     assert result == expected and result["items"] > 0 and result["kept"] > 0
     assert lake.get_bytes_or_none(layout.qc_marker("synthesize_ray_1")) is not None
-    # Screened in parallel Ray Data batches, deduplicated in the driver: the same bytes as one process writes.
+    # Every phase a Ray task: the same bytes as one process writes.
     assert _outputs(lake, "synthesize_ray_1") == expected_bytes
     # The trigger logs through Airflow's logger (structlog in a test process: to stdout, in Airflow to the task log).
     logged = [r.getMessage() for r in caplog.records] + capfd.readouterr().out.splitlines()
     relayed = [line for line in logged if "ray> " in line]
     assert any("qc job for run synthesize_ray_1" in line for line in relayed), "the driver's log reached the task log"
-    assert any("screened on Ray (3 parts" in line for line in relayed), "the row-level steps ran as a Ray Data job"
+    assert any("RayTasks" in line for line in relayed), "the phases ran as Ray tasks"
 
     # The same attempt again (a worker lost after submitting) attaches to its finished job: no second run.
     again = _run(_on_ray_data("synthesize_ray_1"), _context())
@@ -147,8 +147,8 @@ def test_on_two_nodes_the_qc_job_writes_the_same_bytes_as_on_one(lake: ObjectSto
         _put_run(lake, "synthesize_ray_two_nodes")
         capfd.readouterr()
         result = _run(_on_ray_data("synthesize_ray_two_nodes"), _context())
-        relayed = [line for line in capfd.readouterr().out.splitlines() if "screened on Ray" in line]
-        assert relayed and "up to 3 workers" in relayed[-1], "the job saw both nodes' CPUs (2 + 2, capped at 3 parts)"
+        relayed = [line for line in capfd.readouterr().out.splitlines() if "phases on Ray" in line]
+        assert relayed and "2 node(s)" in relayed[-1], "the job's tasks ran on a cluster of both nodes"
         expected, expected_bytes = _in_process("synthesize_ray_two_nodes")
         assert result == expected and _outputs(lake, "synthesize_ray_two_nodes") == expected_bytes
     finally:
@@ -156,14 +156,17 @@ def test_on_two_nodes_the_qc_job_writes_the_same_bytes_as_on_one(lake: ObjectSto
 
 
 def test_a_config_error_in_the_job_fails_the_task_without_retry(lake: ObjectStore) -> None:
-    from boostqa.qc.index import write_index_part
+    from boostqa.qc.buckets import BUCKETS, KEYS
+    from boostqa.qc.index import key_part_bytes
 
-    # An index part of an earlier run made with other shingle settings: this run's shingles cannot be compared.
-    write_index_part(lake, "synthesize_ray_earlier", ["earlier-1"], ["k" * 32], [np.array([1, 2], np.uint64)],
-                     "tokens-v0;k=4;seed=1;exact=question-v1")
+    # Index keys of an earlier run made with other shingle settings: this run's keys cannot be compared. The error
+    # is raised in a Ray task and still fails the task at once.
+    for bucket in range(BUCKETS):
+        lake.put_bytes(layout.qc_bucket_part("index_keys", "synthesize_ray_earlier", bucket),
+                       key_part_bytes(KEYS.empty_table(), "tokens-v0;k=4;seed=1;exact=question-v1"))
     _put_run(lake, "synthesize_ray_b", parts=1)
     with pytest.raises(AirflowFailException, match="rebuild-index"):
-        _run(QualityControlOperator(task_id="qc", run_id="synthesize_ray_b", poll_seconds=0.5), _context())
+        _run(_on_ray_data("synthesize_ray_b"), _context())
 
 
 def test_killing_the_deferred_task_stops_its_job(lake: ObjectStore, stack: BoostqaSettings) -> None:

@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 
 from boostqa.jobs.spec import JobSpec, LakeLocation
 from boostqa.qc.config import QcRunConfig
-from boostqa.qc.stage import QcResult
+from boostqa.qc.run import QcResult
 from boostqa_airflow.hooks.lake import LakeHook
 from boostqa_airflow.operators.ray_job import RayJobOperator
 from boostqa_airflow.params import validated

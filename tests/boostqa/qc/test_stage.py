@@ -11,7 +11,8 @@ from boostqa.lake import layout
 from boostqa.lake.parquet import parquet_bytes
 from boostqa.lake.tables import QA_SCHEMA
 from boostqa.qc.records import QcConfig
-from boostqa.qc.stage import EXACT_KEY_VERSION, rebuild_index, run_qc
+from boostqa.qc.run import rebuild_index, run_qc
+from boostqa.qc.stage import QualityControl
 from tests.boostqa.qc.planted import RUN_ID, Planted, planted_items
 from tests.conftest import MemoryStore, lake_rows
 
@@ -22,9 +23,13 @@ def _put_items(store: MemoryStore, rows: list[dict[str, object]], run_id: str = 
         full, schema=QA_SCHEMA)))
 
 
+def _table(name: str, run_id: str) -> str:
+    return f"{layout.qc_table_prefix(name)}run_id={run_id}/"
+
+
 def _decisions(store: MemoryStore, run_id: str = RUN_ID) -> tuple[set[str], dict[str, dict[str, object]]]:
-    kept = {r["item_id"] for r in lake_rows(store, layout.qc_part("kept", run_id))}
-    removals = lake_rows(store, layout.qc_part("removals", run_id))
+    kept = {r["item_id"] for r in lake_rows(store, _table("kept", run_id))}
+    removals = lake_rows(store, _table("removals", run_id))
     return kept, {str(r["item_id"]): r for r in removals if r["rank"] == 1}
 
 
@@ -63,7 +68,7 @@ def test_filters_report_every_reason_with_the_first_ranked_one(memory_store: Mem
     row = planted_items([])[-1].row | {"item_id": "two-faults", "refined_answer": "<think>" + " loop" * 40}
     _put_items(memory_store, [row])
     run_qc(memory_store, RUN_ID, QcConfig(), benchmark_items=[])
-    removals = sorted(lake_rows(memory_store, layout.qc_part("removals", RUN_ID)), key=lambda r: r["rank"])
+    removals = sorted(lake_rows(memory_store, _table("removals", RUN_ID)), key=lambda r: r["rank"])
     assert [(r["reason"], r["rank"]) for r in removals] == [("reasoning_leftover", 1), ("repeated_ngrams", 2)]
 
 
@@ -131,7 +136,7 @@ def test_an_index_built_with_other_shingle_settings_is_refused_with_the_fix(memo
     run_qc(memory_store, "run_a", benchmark_items=[])
     _put_items(memory_store, rows, run_id="run_b")
     other = QcConfig.model_validate({"minhash": {"shingle_size": 4}})
-    with pytest.raises(ConfigError, match=r"runs \['run_a'\].*boostqa qc --rebuild-index"):
+    with pytest.raises(ConfigError, match=r"run 'run_a'.*boostqa qc --rebuild-index"):
         run_qc(memory_store, "run_b", other, benchmark_items=[])
     assert memory_store.get_bytes_or_none(layout.qc_marker("run_b")) is None
 
@@ -146,5 +151,6 @@ def test_rebuilding_the_index_redoes_every_run_in_order(memory_store: MemoryStor
     results = rebuild_index(memory_store, other, benchmark_items=[])
     assert [(r.run_id, r.kept, r.reasons) for r in results] == [
         ("run_a", 4, {}), ("run_b", 0, {"exact_duplicate": 4})]
-    rows_a = lake_rows(memory_store, layout.qc_part("index", "run_a"))
-    assert {r["index_fingerprint"] for r in rows_a} == {f"tokens-v1-xxh3;k=4;seed=1;{EXACT_KEY_VERSION}"}
+    rows_a = lake_rows(memory_store, _table("index", "run_a"))
+    assert {r["index_fingerprint"] for r in rows_a} == {QualityControl(other, []).index_fingerprint}
+    assert "k=4" in QualityControl(other, []).index_fingerprint
