@@ -1,6 +1,7 @@
 """mixture_export: QC'd BoostQA items + general corpus -> training mixture (parquet, dataset card, packed tokens).
 
-Scheduled on the ``boostqa_qa`` asset. Stages the general corpus in the lake, builds the mixture marts in dbt
+Scheduled on the ``boostqa_qa`` asset. Stages the general corpus in the lake and runs it through QC (the QC job of
+synthesized items, with document filters), builds the mixture marts in dbt
 (ratio, bucket caps, deterministic shuffle; exported to ``mixtures/<version>/selection.parquet``), tokenizes and
 packs the selection with the target model's tokenizer, then builds the per-sample lineage mart and announces the
 ``training_mixture`` asset. Every run exports a new, immutable version (``mixture_<time>Z_<hash>``, passed to dbt as
@@ -18,6 +19,7 @@ from boostqa_airflow import assets
 from boostqa_airflow.alerting import dag_operations
 from boostqa_airflow.dbt import warehouse_task_group
 from boostqa_airflow.operators.mixture import ExportMixtureOperator, PublishMixtureOperator, StageGeneralCorpusOperator
+from boostqa_airflow.operators.qc import GeneralCorpusQcOperator
 from boostqa_airflow.params import dag_params, dbt_values, templated
 from boostqa_airflow.policy import TaskKind, retry_args
 from boostqa_airflow.runs import run_id_template
@@ -35,14 +37,23 @@ with DAG(
     catchup=False,
     max_active_runs=1,
     tags=["boostqa", "mixture", "training"],
-    params=dag_params(ExportMixtureOperator.run_config),
+    # qc_*: the QC params of the general corpus' QC; its shingle and LSH settings must be those of the synthesis runs'
+    # QC (the index they share refuses others).
+    params={**dag_params(ExportMixtureOperator.run_config),
+            **dag_params(GeneralCorpusQcOperator.run_config, prefix="qc_")},
     **dag_operations("mixture_export"),
     doc_md=__doc__,
 ) as dag:
     general = StageGeneralCorpusOperator(task_id="stage_general_corpus", **retry_args(TaskKind.LAKE))
+    # The staged documents through the same QC job as synthesized items (document filters, decontamination, dedup
+    # against themselves and every indexed BoostQA item), redone after every staging.
+    general_qc = GeneralCorpusQcOperator(
+        task_id="qc_general_corpus", stage_params=templated(GeneralCorpusQcOperator.run_config, prefix="qc_"),
+        execution_timeout=timedelta(hours=4), **retry_args(TaskKind.LAKE),
+    )
     selection = warehouse_task_group(
-        "dbt_mixture", select=["path:models/staging/general/stg_general__documents.sql",
-                               "fct_training_mixture", "export_training_mixture"],
+        "dbt_mixture", select=["path:models/staging/general/stg_general__documents.sql", "stg_qc__general_kept",
+                               "int_general_documents_passed", "fct_training_mixture", "export_training_mixture"],
         run_ids={"mixture_version": MIXTURE_VERSION, **MIXING},
     )
     export = ExportMixtureOperator(
@@ -54,4 +65,4 @@ with DAG(
                                    run_ids={"mixture_version": MIXTURE_VERSION})
     publish = PublishMixtureOperator(task_id="publish_mixture", mixture_version=MIXTURE_VERSION,
                                      outlets=[assets.TRAINING_MIXTURE], **retry_args(TaskKind.CONTROL))
-    general >> selection >> export >> lineage >> publish
+    general >> general_qc >> selection >> export >> lineage >> publish

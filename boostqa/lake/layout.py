@@ -132,6 +132,14 @@ QC = "qc"
 QC_TABLES = ("kept", "removals", "index", "index_keys")
 
 
+GENERAL_QC_RUN = "general_corpus"  # the QC run of the staged general corpus (every source), redone per staging
+
+
+def qc_items_prefix(run_id: str) -> str:
+    """Where the items of a QC run are: a synthesis run's QA parts, or the staged general corpus (trailing slash)."""
+    return f"{RAW_GENERAL}/" if run_id == GENERAL_QC_RUN else qa_prefix(run_id)
+
+
 def qc_bucket_part(table: str, run_id: str, bucket: int) -> str:
     """One bucket's part of a QC table for a synthesis run.
 

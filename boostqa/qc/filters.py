@@ -166,6 +166,10 @@ FILTERS: tuple[Filter, ...] = (
     Filter("repeated_ngrams", repeated_ngrams),
 )
 FILTER_REASONS = tuple(f.reason for f in FILTERS)
+# What a general-corpus document is checked for: it has no answer or options, and web text holds braces and code
+# that the template check would take for placeholders; language and degenerate repetition apply as to items.
+DOCUMENT_FILTERS: tuple[Filter, ...] = tuple(f for f in FILTERS if f.reason in ("language_mismatch",
+                                                                                "repeated_ngrams"))
 
 
 def run_filters(item: QcItem, config: FilterConfig,

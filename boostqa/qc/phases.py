@@ -30,8 +30,7 @@ from boostqa.qc.buckets import (
 )
 from boostqa.qc.dedup import exact_key
 from boostqa.qc.index import matching_index_keys
-from boostqa.qc.records import QcItem
-from boostqa.qc.stage import QualityControl
+from boostqa.qc.stage import QualityControl, item_columns, items_of
 from boostqa.qc.text import item_text, tokens
 
 Lake = ObjectStore | LakeConfig  # a task on Ray gets the config and opens its own client
@@ -63,8 +62,9 @@ def screen_chunk(quality: QualityControl, lake: Lake, run_id: str, part_keys: Se
     their key rows (``KEYS``: one per LSH band of a non-empty shingle set, and one for the exact key) by key bucket.
     """
     store = as_store(lake)
-    rows = [row for key in part_keys for row in read_object(store, key, list(QcItem.model_fields)).to_pylist()]
-    items = sorted((QcItem.model_validate(row) for row in rows), key=lambda i: i.item_id)
+    items = sorted((item for key in part_keys for item in items_of(run_id, read_object(store, key,
+                                                                                         item_columns(run_id)))),
+                   key=lambda i: i.item_id)
     screened = quality.screen(run_id, items)
     removed = [r.model_dump() for r in [*screened.filtered, *screened.contaminated]]
     removals = pa.Table.from_pylist(removed, schema=REMOVAL_SCHEMA)
@@ -104,6 +104,14 @@ def _ranked(table: pa.Table, run_id: str, first: Sequence[str]) -> pa.Table:
         ["_current", "_neg"])
 
 
+def _shared(table: pa.Table) -> pa.Table:
+    """The rows whose (band, key) some other row has: only they can pair (most keys are one item's alone)."""
+    band = table.column("band").to_numpy()
+    code = table.column("key").to_numpy() ^ (band.astype(np.uint64) << np.uint64(56))
+    _, inverse, counts = np.unique(code, return_inverse=True, return_counts=True)
+    return table.filter(pa.array(counts[inverse] > 1))
+
+
 def _group_starts(*columns: np.ndarray) -> np.ndarray:
     """Where each run of equal values (over all ``columns``) starts in sorted rows."""
     n = len(columns[0])
@@ -127,8 +135,8 @@ def settle_exact(lake: Lake, run_id: str, index_parts: Sequence[str], fingerprin
     index_rows = matching_index_keys(as_store(lake), index_parts, fingerprint, band[band >= 0],
                                      keys.column("key").to_numpy()[band >= 0], run_exact)
     index_band = index_rows.column("band").to_numpy()
-    exact = _ranked(pa.concat_tables([index_rows.filter(pa.array(index_band < 0)), keys.filter(pa.array(band < 0))]),
-                    run_id, ["exact_key"])
+    exact = _ranked(_shared(pa.concat_tables([index_rows.filter(pa.array(index_band < 0)),
+                                              keys.filter(pa.array(band < 0))])), run_id, ["exact_key"])
     removals: list[dict[str, object]] = []
     starts = _group_starts(np.asarray(exact.column("exact_key").to_pylist(), dtype=object))
     sizes = np.diff(np.append(starts, exact.num_rows))
@@ -157,7 +165,7 @@ def candidate_pairs(run_id: str, max_group_pairs: int, run_key_count: int, *tabl
     index_rows, exact_removed = tables[run_key_count], concat(tables[run_key_count + 1 :], DEDUP_REMOVALS)
     gone = pc.is_in(run_keys.column("item_id"), exact_removed.column("item_id")).to_numpy(zero_copy_only=False)
     run_rows = run_keys.filter(pa.array((run_keys.column("band").to_numpy() >= 0) & ~gone))
-    rows = _ranked(pa.concat_tables([index_rows, run_rows]), run_id, ["band", "key"])
+    rows = _ranked(_shared(pa.concat_tables([index_rows, run_rows])), run_id, ["band", "key"])
     starts = _group_starts(rows.column("band").to_numpy(), rows.column("key").to_numpy())
     sizes = np.diff(np.append(starts, rows.num_rows))
     ids, runs = rows.column("item_id").to_pylist(), rows.column("run_id").to_pylist()

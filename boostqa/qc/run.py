@@ -14,7 +14,7 @@ from boostqa.lake import layout
 from boostqa.lake.store import ObjectStore
 from boostqa.qc.pipeline import LocalTasks, Tasks, deduplicate_run
 from boostqa.qc.records import QcConfig
-from boostqa.qc.stage import QualityControl
+from boostqa.qc.stage import QualityControl, for_run
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ class QcResult(BaseModel):
 
 def run_parts(store: ObjectStore, run_id: str) -> list[tuple[str, int]]:
     """The run's item parts with their row counts, from the parquet footers (a ranged read each on S3, no data)."""
-    keys = [k for k in store.list_keys(layout.qa_prefix(run_id)) if k.endswith(".parquet")]
+    keys = [k for k in store.list_keys(layout.qc_items_prefix(run_id)) if k.endswith(".parquet")]
     if not isinstance(store, ObjectStore):  # unit tests' in-memory store: the bytes are at hand
         footers = [pq.ParquetFile(io.BytesIO(store.get_bytes(k))).metadata for k in keys]  # type: ignore[unreachable]
         return [(k, f.num_rows) for k, f in zip(keys, footers, strict=True)]
@@ -57,7 +57,7 @@ def run_qc(store: ObjectStore, run_id: str, config: QcConfig | None = None,
         log.info("qc %s is complete: skipped", run_id)
         return QcResult(run_id=run_id, skipped=True, items=0, kept=0, removed=0, reasons={})
     runner: Tasks = tasks or LocalTasks()
-    return _run_one(store, run_id, QualityControl(config or QcConfig(), benchmark_items), runner, parts)
+    return _run_one(store, run_id, for_run(run_id, config or QcConfig(), benchmark_items), runner, parts)
 
 
 def _run_one(store: ObjectStore, run_id: str, quality: QualityControl, tasks: Tasks,
@@ -65,7 +65,7 @@ def _run_one(store: ObjectStore, run_id: str, quality: QualityControl, tasks: Ta
     marker = layout.qc_marker(run_id)
     store.delete_keys([marker])
     if parts is None:
-        parts = [(k, 0) for k in store.list_keys(layout.qa_prefix(run_id)) if k.endswith(".parquet")]
+        parts = [(k, 0) for k in store.list_keys(layout.qc_items_prefix(run_id)) if k.endswith(".parquet")]
     counts = deduplicate_run(store, run_id, quality, parts, tasks)
     store.put_bytes(marker, b"")
     items, kept, reasons = counts["items"], counts["kept"], counts["reasons"]
@@ -88,6 +88,5 @@ def rebuild_index(store: ObjectStore, config: QcConfig | None = None,
     runs = sorted(touched - {layout.BOOTSTRAP_RUN})
     store.delete_keys([k for table in ("index", "index_keys") for k in store.list_keys(layout.qc_table_prefix(table))])
     log.info("rebuilding the dedup index from %d runs: %s", len(runs), runs)
-    quality = QualityControl(config or QcConfig(), benchmark_items)
     runner: Tasks = tasks or LocalTasks()
-    return [_run_one(store, run, quality, runner) for run in runs]
+    return [_run_one(store, run, for_run(run, config or QcConfig(), benchmark_items), runner) for run in runs]

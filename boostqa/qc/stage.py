@@ -6,13 +6,15 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import pyarrow as pa
+
 from boostqa.benchmarks.loader import BenchmarkItem
 from boostqa.lake import layout
 from boostqa.lake.read import read_prefix
 from boostqa.lake.store import ObjectStore
 from boostqa.qc.buckets import BUCKETS
 from boostqa.qc.decontaminate import benchmark_decontaminator
-from boostqa.qc.filters import run_filters
+from boostqa.qc.filters import DOCUMENT_FILTERS, FILTERS, Filter, run_filters
 from boostqa.qc.minhash import MinHasher
 from boostqa.qc.records import QcConfig, QcItem, Removal
 from boostqa.qc.text import item_text
@@ -23,10 +25,9 @@ INDEX_LAYOUT = f"index-v2-buckets={BUCKETS}"  # bump when the index's files or k
 
 
 def load_run_items(store: ObjectStore, run_id: str) -> list[QcItem]:
-    """The synthesized items of a run, in item id order."""
-    table = read_prefix(store, layout.qa_prefix(run_id), list(QcItem.model_fields))
-    items = [QcItem.model_validate(row) for row in table.to_pylist()] if table is not None else []
-    return sorted(items, key=lambda i: i.item_id)
+    """The items of a run (a synthesis run, or the general corpus), in item id order."""
+    table = read_prefix(store, layout.qc_items_prefix(run_id), item_columns(run_id))
+    return sorted(items_of(run_id, table) if table is not None else [], key=lambda i: i.item_id)
 
 
 def keep_order(items: Sequence[QcItem]) -> list[QcItem]:
@@ -49,8 +50,10 @@ class Screened:
 class QualityControl:
     """Applies the QC steps in order; each step only sees the items every earlier step kept."""
 
-    def __init__(self, config: QcConfig, benchmark_items: Sequence[BenchmarkItem] | None = None) -> None:
+    def __init__(self, config: QcConfig, benchmark_items: Sequence[BenchmarkItem] | None = None,
+                 filters: Sequence[Filter] = FILTERS) -> None:
         self.config = config
+        self.filters = tuple(filters)
         self.decontaminator = benchmark_decontaminator(config.decontamination, config.benchmark_source,
                                                        benchmark_items)
         self.hasher = MinHasher(config.minhash)
@@ -64,7 +67,7 @@ class QualityControl:
         """Items that pass every filter; each failure of the others is added to ``removals``."""
         survivors = []
         for item in items:
-            failures = run_filters(item, self.config.filters)
+            failures = run_filters(item, self.config.filters, self.filters)
             removals.extend(Removal(item_id=item.item_id, run_id=item.run_id, step="filter", reason=reason, rank=rank,
                                     detail=detail) for rank, (reason, detail) in enumerate(failures, start=1))
             if not failures:
@@ -99,3 +102,28 @@ class QualityControl:
                  len(self.decontaminator))
         return Screened(survivors=survivors, filtered=filtered, contaminated=contaminated)
 
+
+def for_run(run_id: str, config: QcConfig, benchmark_items: Sequence[BenchmarkItem] | None = None) -> QualityControl:
+    """The QC of a run: synthesized items get every filter, the general corpus' documents ``DOCUMENT_FILTERS``."""
+    filters = DOCUMENT_FILTERS if run_id == layout.GENERAL_QC_RUN else FILTERS
+    return QualityControl(config, benchmark_items, filters)
+
+
+def items_of(run_id: str, table: pa.Table) -> list[QcItem]:
+    """A run's rows as QC items: QA rows as they are, general-corpus documents as items whose question is the text.
+
+    A document has no answer or options and difficulty 0, so every later step treats both alike.
+    """
+    if run_id != layout.GENERAL_QC_RUN:
+        return [QcItem.model_validate(row) for row in table.select(list(QcItem.model_fields)).to_pylist()]
+    return [QcItem(item_id=row["doc_id"], run_id=run_id, strategy="general", discipline_id="general",
+                   target_difficulty=0, verified_difficulty=0, language=row["language"] or "en", question=row["text"])
+            for row in table.select(list(DOCUMENT_COLUMNS)).to_pylist()]
+
+
+DOCUMENT_COLUMNS = ("doc_id", "text", "language")
+
+
+def item_columns(run_id: str) -> list[str]:
+    """The columns of a run's parts that :func:`items_of` reads."""
+    return list(DOCUMENT_COLUMNS) if run_id == layout.GENERAL_QC_RUN else list(QcItem.model_fields)

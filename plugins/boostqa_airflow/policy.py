@@ -66,6 +66,7 @@ OPERATOR_KINDS: dict[str, TaskKind] = {
     "SnapshotSynthesisJobsOperator": TaskKind.LAKE,
     "SynthesizeShardOperator": TaskKind.LLM,
     "QualityControlOperator": TaskKind.LAKE,
+    "GeneralCorpusQcOperator": TaskKind.LAKE,
     "StageGeneralCorpusOperator": TaskKind.LAKE,
     "ExportMixtureOperator": TaskKind.LAKE,
     "PublishMixtureOperator": TaskKind.CONTROL,

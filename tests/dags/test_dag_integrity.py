@@ -174,8 +174,9 @@ def test_every_stage_operator_gets_its_config_from_params_derived_from_that_conf
             for template in templates.values():
                 param = template.removeprefix("{{ params.").removesuffix(" }}")
                 assert param in dag.params, (dag.dag_id, task.task_id, param)
-    # list and ingest sources, freeze and annotate shards, snapshot, synthesize, QC, export, train, resolve, evaluate
-    assert seen == 11
+    # list and ingest sources, freeze and annotate shards, snapshot, synthesize, QC (synthesis runs and the general
+    # corpus), export, train, resolve, evaluate
+    assert seen == 12
 
 
 def test_warehouse_build_checks_source_freshness_beside_the_build(dagbag: object) -> None:

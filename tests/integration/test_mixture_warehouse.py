@@ -24,7 +24,7 @@ from boostqa.warehouse import dbt_env, query, run_dbt
 from boostqa_dev.stack.seaweedfs import lake_config
 from tests.boostqa.export.test_mixture import tokenizer_dir  # noqa: F401 - fixture
 from tests.boostqa.qc.planted import planted_items
-from tests.conftest import reset_lake_prefixes
+from tests.conftest import lake_rows, reset_lake_prefixes
 from training.status import write_metrics
 
 pytestmark = pytest.mark.integration
@@ -46,16 +46,23 @@ def test_mixture_takes_passed_items_and_general_text_one_to_one_and_traces_every
                     parquet_bytes(pa.Table.from_pylist(rows, schema=QA_SCHEMA)))
     ensure_schema_parts(store)
     kept = run_qc(store, RUN_RUN, force=True).kept
-    for source in load_general_sources():
-        stage_general_corpus(store, source)
+    staged = sum(stage_general_corpus(store, source) for source in load_general_sources())
+    general = run_qc(store, layout.GENERAL_QC_RUN, force=True)  # the same QC, on the documents
+    assert general.items == staged and 0 < general.kept <= staged
 
     warehouse = tmp_path / "wh.duckdb"
     _build(stack, tmp_path, warehouse, "taxonomy_disciplines", "path:models/staging/qa", "path:models/staging/qc",
-           "fct_qc_passed_items", "stg_general__documents", "fct_training_mixture", "export_training_mixture")
+           "fct_qc_passed_items", "stg_general__documents", "stg_qc__general_kept", "int_general_documents_passed",
+           "fct_training_mixture", "export_training_mixture")
     mix = query(warehouse, "select source, count(*) as n, sum(chars) as chars from marts.fct_training_mixture "
                 "group by 1 order by 1")
     by_source = {r["source"]: r for r in mix}
     assert by_source["boostqa"]["n"] == kept
+    taken = {r["item_id"] for r in query(warehouse, "select item_id from marts.fct_training_mixture "
+                                                    "where source = 'general'")}
+    general_kept = f"{layout.qc_table_prefix('kept')}run_id={layout.GENERAL_QC_RUN}/"
+    passed = {r["item_id"] for r in lake_rows(store, general_kept)}
+    assert taken and taken <= passed  # only documents the general corpus' QC kept
     (longest,) = query(warehouse, "select max(chars) as m from marts.fct_training_mixture where source = 'general'")
     longest = longest["m"]
     assert by_source["boostqa"]["chars"] <= by_source["general"]["chars"] < by_source["boostqa"]["chars"] + longest

@@ -56,7 +56,9 @@ def day_row(store: ObjectStore, day: str, synthesis_run_id: str | None) -> DayRo
         ledger = _rows(store, layout.ledger_prefix(SYNTHESIZE, synthesis_run_id),
                        ["cache_hit", "prompt_tokens", "completion_tokens"])
         kept = _rows(store, f"{layout.qc_table_prefix('kept')}run_id={synthesis_run_id}/", ["item_id"])
-    corpus = {r["item_id"] for r in _rows(store, layout.qc_table_prefix("kept"), ["item_id"])}
+    general = f"{layout.qc_table_prefix('kept')}run_id={layout.GENERAL_QC_RUN}/"
+    corpus = {r["item_id"] for key in store.list_keys(layout.qc_table_prefix("kept")) if not key.startswith(general)
+              for r in _rows(store, key, ["item_id"])}  # BoostQA items only, not the general corpus' documents
     called = [r for r in ledger if not r["cache_hit"]]
     return DayRow(
         day=day, plan_id=str(plan.get("version", "-")), jobs_planned=int(plan.get("jobs", 0)),

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from boostqa.jobs.spec import JobSpec, LakeLocation
+from boostqa.lake.layout import GENERAL_QC_RUN
 from boostqa.qc.config import QcRunConfig
 from boostqa.qc.run import QcResult
 from boostqa_airflow.hooks.lake import LakeHook
@@ -39,3 +40,17 @@ class QualityControlOperator(RayJobOperator):
         qc = QcResult.model_validate(result)
         self.log.info("qc %s: %d items, %d kept, removed by first reason %s%s", qc.run_id, qc.items, qc.kept,
                       qc.reasons, " (already done: skipped)" if qc.skipped else "")
+
+
+class GeneralCorpusQcOperator(QualityControlOperator):
+    """QC of the staged general corpus (every source): the same job and params as a synthesis run's QC.
+
+    Always redone, as staging replaces the documents; its decisions and index entries replace the previous ones.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(run_id=GENERAL_QC_RUN, **kwargs)
+
+    def job_spec(self) -> JobSpec:
+        spec = super().job_spec()
+        return spec.model_copy(update={"params": {**spec.params, "force": True}})

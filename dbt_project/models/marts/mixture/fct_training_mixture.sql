@@ -40,7 +40,7 @@ general as (
             order by md5('{{ mixture_version }}' || ':' || doc_id)
             rows between unbounded preceding and 1 preceding
         ) as chars_before
-    from {{ ref('stg_general__documents') }}
+    from {{ ref('int_general_documents_passed') }}
 
 ),
 

@@ -15,6 +15,8 @@ renamed as (
         exact_key
 
     from source
+    -- the general corpus' QC run has its own model (stg_qc__general_kept)
+    where run_id != '{{ var("general_qc_run") }}'
 
 )
 

@@ -22,6 +22,8 @@ renamed as (
         benchmark_item_id
 
     from source
+    -- the general corpus' QC run has its own model (stg_qc__general_kept)
+    where run_id != '{{ var("general_qc_run") }}'
 
 )
 
