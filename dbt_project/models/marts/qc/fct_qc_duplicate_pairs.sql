@@ -18,8 +18,14 @@ items as (
 kept as (
 
     -- the run that first admitted each kept item
-    select * from {{ ref('stg_qc__kept') }}
+    select synthesis_run_id, item_id from {{ ref('stg_qc__kept') }}
     qualify row_number() over (partition by item_id order by synthesis_run_id) = 1
+
+    union all
+
+    -- a general-corpus document the general corpus' QC kept can be what an item duplicates
+    select '{{ var("general_qc_run") }}' as synthesis_run_id, doc_id as item_id
+    from {{ ref('stg_qc__general_kept') }}
 
 ),
 
