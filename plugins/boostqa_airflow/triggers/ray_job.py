@@ -9,6 +9,7 @@ from typing import Any
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from boostqa.errors import EngineError
+from boostqa.jobs.cluster import RayJobs
 from boostqa.jobs.spec import parse_result
 from boostqa_airflow.hooks.ray import RayHook
 
@@ -28,13 +29,35 @@ class RayJobTrigger(BaseTrigger):
                 {"ray_conn_id": self.ray_conn_id, "submission_id": self.submission_id,
                  "poll_seconds": self.poll_seconds})
 
+    async def _follow(self, jobs: RayJobs, relayed: list[str]) -> None:
+        """Relay the driver's log into the task log as Ray streams it (one websocket; the log is never re-fetched)."""
+        pending = ""
+        try:
+            async for chunk in jobs.client.tail_job_logs(self.submission_id):
+                *complete, pending = (pending + chunk).split("\n")
+                for line in complete:
+                    self.log.info("ray> %s", line)
+                    relayed.append(line)
+        except Exception as exc:  # noqa: BLE001 - a broken stream only delays lines: the end-of-job fetch relays them
+            self.log.warning("ray job %s: log stream ended early (%s); the rest follows when the job ends",
+                             self.submission_id, exc)
+
     async def run(self) -> AsyncIterator[TriggerEvent]:
         jobs = RayHook(self.ray_conn_id).get_conn()
-        relayed, failures = 0, 0
+        relayed: list[str] = []
+        follower = asyncio.create_task(self._follow(jobs, relayed))
+        try:
+            async for event in self._poll(jobs, relayed, follower):
+                yield event
+        finally:
+            follower.cancel()
+
+    async def _poll(self, jobs: RayJobs, relayed: list[str], follower: asyncio.Task[None]
+                    ) -> AsyncIterator[TriggerEvent]:
+        failures = 0
         while True:
             try:
                 state = await asyncio.to_thread(jobs.state, self.submission_id)
-                lines = (await asyncio.to_thread(jobs.logs, self.submission_id)).splitlines()
             except EngineError as exc:
                 failures += 1
                 self.log.warning("ray job %s: %s (%d/%d)", self.submission_id, exc, failures, MAX_UNREACHABLE)
@@ -45,10 +68,15 @@ class RayJobTrigger(BaseTrigger):
                 await asyncio.sleep(self.poll_seconds)
                 continue
             failures = 0
-            for line in lines[relayed:]:  # the driver's output, as it grows, into the task log
-                self.log.info("ray> %s", line)
-            relayed = max(relayed, len(lines))
             if state.terminal:
+                # The stream ends with the job; then the whole log once, for what it missed and for the result.
+                await asyncio.wait({follower}, timeout=self.poll_seconds + 3)
+                try:
+                    lines = (await asyncio.to_thread(jobs.logs, self.submission_id)).splitlines()
+                except EngineError:
+                    lines = list(relayed)
+                for line in lines[len(relayed):]:
+                    self.log.info("ray> %s", line)
                 yield TriggerEvent({"submission_id": self.submission_id, "status": state.status,
                                     "message": state.message, "result": parse_result("\n".join(lines)),
                                     "tail": lines[-TAIL_LINES:]})
