@@ -17,6 +17,7 @@ _MIX = np.uint64(0x9E3779B97F4A7C15)  # Fibonacci hashing: band keys' low bits a
 # The shapes tables take between phases (arrow, so Ray moves them without pickling Python objects).
 SURVIVORS = pa.schema([("item_id", pa.string()), ("difficulty", pa.int32()), ("exact_key", pa.string()),
                        ("shingles", pa.list_(pa.uint64()))])
+# run_id "" in a key row: the run being checked (its rows are many; the index's rows name their run).
 KEYS = pa.schema([("band", pa.int16()), ("key", pa.uint64()), ("exact_key", pa.string()), ("item_id", pa.string()),
                   ("run_id", pa.string()), ("difficulty", pa.int32())])
 PAIRS = pa.schema([("a_id", pa.string()), ("a_run", pa.string()), ("a_difficulty", pa.int32()),

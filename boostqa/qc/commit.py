@@ -68,7 +68,8 @@ def write_key_bucket(lake: Lake, run_id: str, bucket: int, fingerprint: str, key
     keys = concat(tables[:key_count], KEYS)
     removed = concat(tables[key_count:], DEDUP_REMOVALS)
     kept = keys.filter(pc.invert(pc.is_in(keys.column("item_id"), removed.column("item_id"))))
-    kept = kept.sort_by([("band", "ascending"), ("key", "ascending"), ("item_id", "ascending")])
+    kept = kept.sort_by([("band", "ascending"), ("key", "ascending"), ("item_id", "ascending")]).set_column(
+        kept.schema.get_field_index("run_id"), "run_id", pa.array([run_id] * kept.num_rows, pa.string()))
     written = _put(lake, layout.qc_bucket_part("index_keys", run_id, bucket), key_part_bytes(kept, fingerprint),
                    kept.num_rows, bucket)
     return {"items": 0, "kept": 0, "reasons": {}, "written": written}

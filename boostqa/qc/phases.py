@@ -87,7 +87,8 @@ def screen_chunk(quality: QualityControl, lake: Lake, run_id: str, part_keys: Se
     exact_column = pa.array([None] * (len(nonempty) * bands) + exact, pa.string())
     key_table = pa.table({"band": pa.array(band, pa.int16()), "key": key, "exact_key": exact_column,
                           "item_id": pa.array(ids, pa.string()).take(pa.array(owner)),
-                          "run_id": pa.array([run_id] * len(owner), pa.string()),
+                          # "" is this run: a run id on each of ~33 rows per item would cost more than the keys
+                          "run_id": pa.array([""] * len(owner), pa.string()),
                           "difficulty": pa.array(difficulty[owner], pa.int32())}, schema=KEYS)
     return [*split(removals, item_buckets(removals.column("item_id").to_pylist())),
             *split(survivor_table, item_buckets(ids)),
@@ -96,7 +97,7 @@ def screen_chunk(quality: QualityControl, lake: Lake, run_id: str, part_keys: Se
 
 def _ranked(table: pa.Table, run_id: str, first: Sequence[str]) -> pa.Table:
     """``table`` sorted by the ``first`` columns, then in keep order (earlier runs first; see ``rank_order``)."""
-    current = pc.equal(table.column("run_id"), run_id)
+    current = pc.or_(pc.equal(table.column("run_id"), ""), pc.equal(table.column("run_id"), run_id))
     neg = pc.negate(table.column("difficulty").cast(pa.int64()))
     keys = [(c, "ascending") for c in first] + [("_current", "ascending"), ("run_id", "ascending"),
                                                 ("_neg", "ascending"), ("item_id", "ascending")]
@@ -140,7 +141,7 @@ def settle_exact(lake: Lake, run_id: str, index_parts: Sequence[str], fingerprin
     removals: list[dict[str, object]] = []
     starts = _group_starts(np.asarray(exact.column("exact_key").to_pylist(), dtype=object))
     sizes = np.diff(np.append(starts, exact.num_rows))
-    ids, runs = exact.column("item_id").to_pylist(), exact.column("run_id").to_pylist()
+    ids, runs = exact.column("item_id").to_pylist(), [r or run_id for r in exact.column("run_id").to_pylist()]
     for start, size in zip(starts[sizes > 1].tolist(), sizes[sizes > 1].tolist(), strict=True):
         first = ids[start]
         removals += [{"item_id": ids[i], "step": "exact_dedup", "duplicate_of": first, "similarity": 1.0,
@@ -168,7 +169,7 @@ def candidate_pairs(run_id: str, max_group_pairs: int, run_key_count: int, *tabl
     rows = _ranked(_shared(pa.concat_tables([index_rows, run_rows])), run_id, ["band", "key"])
     starts = _group_starts(rows.column("band").to_numpy(), rows.column("key").to_numpy())
     sizes = np.diff(np.append(starts, rows.num_rows))
-    ids, runs = rows.column("item_id").to_pylist(), rows.column("run_id").to_pylist()
+    ids, runs = rows.column("item_id").to_pylist(), [r or run_id for r in rows.column("run_id").to_pylist()]
     difficulty = rows.column("difficulty").to_pylist()
     found: set[tuple[int, int]] = set()
     for start, size in zip(starts[sizes > 1].tolist(), sizes[sizes > 1].tolist(), strict=True):
