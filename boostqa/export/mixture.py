@@ -159,6 +159,34 @@ def published_manifest(store: ObjectStore, mixture_version: str) -> tuple[dict[s
     return None if data is None else (json.loads(data), hashlib.sha256(data).hexdigest())
 
 
+def fetch_packed(store: ObjectStore, mixture_version: str, folder: Path) -> Path:
+    """A local copy of what the trainer reads of a complete version (its packed shards, then its manifest).
+
+    For a trainer on this machine (the local launcher) when the export ran elsewhere: a Ray Data export writes
+    straight to the lake. A copy whose manifest is the lake's is used as it is (the trainer checks every shard's
+    sha256 before its first step); otherwise each shard that is missing or differs is fetched. Returns the manifest.
+
+    Raises:
+        LakeError: the version has no manifest (its export did not finish).
+    """
+    prefix = layout.mixture_prefix(mixture_version)
+    data = store.get_bytes_or_none(prefix + "manifest.json")
+    if data is None:
+        raise LakeError(f"mixture {mixture_version} has no manifest at {store.config.uri(prefix)}: its export did "
+                        "not finish")
+    target = folder / "manifest.json"
+    if target.exists() and target.read_bytes() == data:
+        return target
+    for shard in json.loads(data)["packed"]["shards"]:
+        path = folder / shard["path"]
+        if not path.exists() or hashlib.sha256(path.read_bytes()).hexdigest() != shard["sha256"]:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(store.get_bytes(prefix + shard["path"]))
+    target.write_bytes(data)  # last: a copy with this manifest is complete
+    log.info("mixture %s: packed shards fetched from %s into %s", mixture_version, store.config.uri(prefix), folder)
+    return target
+
+
 def publish_mixture(store: ObjectStore, mixture_version: str) -> dict[str, Any]:
     """Point ``mixtures/latest.json`` at a complete version; returns the pointer (version, manifest sha256, counts).
 

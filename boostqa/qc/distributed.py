@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 
 from boostqa.lake import layout
-from boostqa.lake.arrow_fs import arrow_filesystem, arrow_paths
+from boostqa.lake.arrow_fs import arrow_filesystem, arrow_paths, parquet_rows
 from boostqa.lake.store import ObjectStore
 from boostqa.qc.records import QcItem, Removal
 from boostqa.qc.stage import QualityControl, Screened
@@ -60,15 +60,7 @@ def _part(batch: pa.Table) -> tuple[Screened, dict[str, np.ndarray]]:
 
 def run_items(store: ObjectStore, run_id: str) -> int:
     """How many items a run has, from its parts' parquet footers (a ranged read each, no data)."""
-    import pyarrow.parquet as pq
-
-    keys = [k for k in store.list_keys(layout.qa_prefix(run_id)) if k.endswith(".parquet")]
-    fs = arrow_filesystem(store.config)
-    total = 0
-    for path in arrow_paths(store.config, keys):
-        with fs.open_input_file(path) as handle:
-            total += pq.ParquetFile(handle).metadata.num_rows
-    return total
+    return parquet_rows(store.config, [k for k in store.list_keys(layout.qa_prefix(run_id)) if k.endswith(".parquet")])
 
 
 def screen_on_ray(store: ObjectStore, run_id: str, quality: QualityControl) -> tuple[Screened, dict[str, np.ndarray],

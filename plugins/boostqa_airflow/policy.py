@@ -67,6 +67,7 @@ OPERATOR_KINDS: dict[str, TaskKind] = {
     "SynthesizeShardOperator": TaskKind.LLM,
     "QualityControlOperator": TaskKind.LAKE,
     "StageGeneralCorpusOperator": TaskKind.LAKE,
+    "CountTokensOperator": TaskKind.LAKE,
     "ExportMixtureOperator": TaskKind.LAKE,
     "PublishMixtureOperator": TaskKind.CONTROL,
     "PublishPlanOperator": TaskKind.CONTROL,

@@ -106,6 +106,12 @@ def test_mixture_export_runs_on_qa_and_announces_the_training_mixture(dagbag: ob
     assert not any("fct_qc" in t for t in selection)  # QC marts belong to qa_synthesis
     export = mixture.get_task("export_mixture")
     assert any(t.startswith("dbt_mixture.") for t in export.upstream_task_ids)
+    # the selection mixes by tokens: counted first, on Ray, and dbt told which tokenizer counted
+    count = mixture.get_task("count_tokens")
+    assert count.upstream_task_ids == {"stage_general_corpus"}
+    assert any(t.startswith("dbt_mixture.") for t in count.downstream_task_ids)
+    assert (count.operator_name, export.operator_name) == ("CountTokensOperator", "ExportMixtureOperator")
+    assert "stg_mixtures__token_counts" in " ".join(selection)
 
 
 def test_midtrain_runs_on_the_mixture_and_announces_the_checkpoint(dagbag: object) -> None:
@@ -155,6 +161,7 @@ def test_the_mixing_params_reach_dbt_as_env_vars_over_its_vars(dagbag: object) -
     for task in tasks:
         assert task.env["BOOSTQA_MIXTURE_GENERAL_RATIO"] == "{{ params.general_ratio }}", task.task_id
         assert task.env["BOOSTQA_MIXTURE_BUCKET_CAP"] == "{{ params.bucket_cap }}", task.task_id
+        assert "xcom_pull(task_ids='count_tokens')" in task.env["BOOSTQA_MIXTURE_TOKENIZER"], task.task_id
     assert (dag.params["general_ratio"], dag.params["bucket_cap"]) == (1.0, 100000)
 
 
@@ -174,8 +181,9 @@ def test_every_stage_operator_gets_its_config_from_params_derived_from_that_conf
             for template in templates.values():
                 param = template.removeprefix("{{ params.").removesuffix(" }}")
                 assert param in dag.params, (dag.dag_id, task.task_id, param)
-    # list and ingest sources, freeze and annotate shards, snapshot, synthesize, QC, export, train, resolve, evaluate
-    assert seen == 11
+    # list and ingest sources, freeze and annotate shards, snapshot, synthesize, QC, count tokens, export, train,
+    # resolve, evaluate
+    assert seen == 12
 
 
 def test_warehouse_build_checks_source_freshness_beside_the_build(dagbag: object) -> None:
