@@ -141,7 +141,7 @@ class ExportPlan:
         paths = pa.array([self.parquet_path(i) for i in range(self.parquet_shards)], pa.string())
         sequence = self.starts // self.seq_len
         return pa.table({
-            "mixture_version": pa.array([mixture_version] * self.samples, pa.string()),
+            "mixture_version": pa.repeat(pa.scalar(mixture_version, pa.string()), self.samples),
             "sample_id": samples.column("sample_id"), "source": samples.column("source"),
             "item_id": samples.column("item_id"),
             "parquet_shard": paths.take(pa.array(positions // self.rows_per_shard)),
