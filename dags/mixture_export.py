@@ -1,9 +1,10 @@
 """mixture_export: QC'd BoostQA items + general corpus -> training mixture (parquet, dataset card, packed tokens).
 
 Scheduled on the ``boostqa_qa`` asset. Stages the general corpus in the lake and runs it through QC (the QC job of
-synthesized items, with document filters), builds the mixture marts in dbt
-(ratio, bucket caps, deterministic shuffle; exported to ``mixtures/<version>/selection.parquet``), tokenizes and
-packs the selection with the target model's tokenizer, then builds the per-sample lineage mart and announces the
+synthesized items, with document filters), counts the candidates' tokens with the target model's tokenizer (a Ray
+job; only what no earlier run counted), builds the mixture marts in dbt (the ratio in tokens, bucket caps,
+deterministic shuffle; exported to ``mixtures/<version>/selection.parquet``), tokenizes and packs the selection (a
+Ray job), then builds the per-sample lineage mart and announces the
 ``training_mixture`` asset. Every run exports a new, immutable version (``mixture_<time>Z_<hash>``, passed to dbt as
 the var ``mixture_version``); ``mixtures/latest.json`` points at it once it is complete, and the asset event's extra
 carries the version and its manifest's sha256.
@@ -18,7 +19,12 @@ from airflow.sdk import DAG
 from boostqa_airflow import assets
 from boostqa_airflow.alerting import dag_operations
 from boostqa_airflow.dbt import warehouse_task_group
-from boostqa_airflow.operators.mixture import ExportMixtureOperator, PublishMixtureOperator, StageGeneralCorpusOperator
+from boostqa_airflow.operators.mixture import (
+    CountTokensOperator,
+    ExportMixtureOperator,
+    PublishMixtureOperator,
+    StageGeneralCorpusOperator,
+)
 from boostqa_airflow.operators.qc import GeneralCorpusQcOperator
 from boostqa_airflow.params import dag_params, dbt_values, templated
 from boostqa_airflow.policy import TaskKind, retry_args
@@ -28,6 +34,8 @@ from boostqa_airflow.runs import run_id_template
 MIXTURE_VERSION = run_id_template("mixture")
 # The mixing params dbt applies when it selects the mixture (env vars over the dbt vars of the same meaning).
 MIXING = dbt_values(ExportMixtureOperator.run_config, ExportMixtureOperator.run_config.DBT_VARS)
+# The tokenizer whose counts the selection mixes by: the sha256 the count_tokens task returned.
+TOKENIZER = "{{ ti.xcom_pull(task_ids='count_tokens')['tokenizer_sha256'] }}"
 
 with DAG(
     dag_id="mixture_export",
@@ -51,13 +59,18 @@ with DAG(
         task_id="qc_general_corpus", stage_params=templated(GeneralCorpusQcOperator.run_config, prefix="qc_"),
         execution_timeout=timedelta(hours=4), **retry_args(TaskKind.LAKE),
     )
+    count = CountTokensOperator(
+        task_id="count_tokens", run_id=MIXTURE_VERSION, stage_params=templated(CountTokensOperator.run_config),
+        execution_timeout=timedelta(hours=12), **retry_args(TaskKind.LAKE),
+    )
     selection = warehouse_task_group(
-        "dbt_mixture", select=["path:models/staging/general/stg_general__documents.sql", "stg_qc__general_kept",
+        "dbt_mixture", select=["path:models/staging/general/stg_general__documents.sql",
+                               "path:models/staging/general/stg_mixtures__token_counts.sql", "stg_qc__general_kept",
                                "int_general_documents_passed", "fct_training_mixture", "export_training_mixture"],
-        run_ids={"mixture_version": MIXTURE_VERSION, **MIXING},
+        run_ids={"mixture_version": MIXTURE_VERSION, "mixture_tokenizer": TOKENIZER, **MIXING},
     )
     export = ExportMixtureOperator(
-        task_id="export_mixture", mixture_version=MIXTURE_VERSION,
+        task_id="export_mixture", run_id=MIXTURE_VERSION,
         stage_params=templated(ExportMixtureOperator.run_config), execution_timeout=timedelta(hours=12),
         **retry_args(TaskKind.LAKE),
     )
@@ -65,4 +78,4 @@ with DAG(
                                    run_ids={"mixture_version": MIXTURE_VERSION})
     publish = PublishMixtureOperator(task_id="publish_mixture", mixture_version=MIXTURE_VERSION,
                                      outlets=[assets.TRAINING_MIXTURE], **retry_args(TaskKind.CONTROL))
-    general >> general_qc >> selection >> export >> lineage >> publish
+    general >> general_qc >> count >> selection >> export >> lineage >> publish

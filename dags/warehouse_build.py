@@ -36,8 +36,10 @@ with DAG(
     **dag_operations("warehouse_build"),
     doc_md=__doc__,
 ) as dag:
-    # The mixture selection is exported by mixture_export under its own version, never by a warehouse build.
-    build = warehouse_task_group("dbt", exclude=["export_training_mixture"], run_ids={"plan_id": PLAN_ID})
+    # The mixture is selected and exported by mixture_export under its own version and tokenizer, never by a
+    # warehouse build (it has neither; every sample's token count would be missing).
+    build = warehouse_task_group("dbt", exclude=["fct_training_mixture", "export_training_mixture"],
+                                 run_ids={"plan_id": PLAN_ID})
     publish = PublishPlanOperator(task_id="publish_warehouse", plan_id=PLAN_ID,
                                   outlets=[assets.WAREHOUSE, assets.PLAN], **retry_args(TaskKind.CONTROL))
     freshness = SourceFreshnessOperator(task_id="check_source_freshness", pool=DBT_POOL, **retry_args(TaskKind.DBT))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -15,28 +15,39 @@ from boostqa.errors import ConfigError
 
 @dataclass(frozen=True)
 class TargetTokenizer:
-    """The tokenizer of the model being trained (``tokenizer.json`` of its HF folder) and its EOS id."""
+    """The tokenizer of the model being trained (``tokenizer.json`` of its HF folder) and its EOS id.
+
+    It carries the file's text, so a Ray worker on another node (without the model folder) builds the same tokenizer
+    from the copy the driver put in the object store.
+    """
 
     path: Path
     eos_token_id: int
     vocab_size: int
     sha256: str
+    definition: str = field(default="", repr=False, compare=False)
 
     def encode_batch(self, texts: list[str]) -> list[list[int]]:
         """Token ids of each text, without special tokens (the packer adds EOS)."""
-        tokenizer = _load(str(self.path))
+        tokenizer = _load(self)
         return [e.ids for e in tokenizer.encode_batch(texts, add_special_tokens=False)]  # type: ignore[attr-defined]
+
+    def token_counts(self, texts: Iterable[str], batch: int = 256) -> list[int]:
+        """Tokens of each text as a sample of the mixture: its ids plus the EOS that follows it."""
+        return [len(ids) + 1 for chunk in batched(texts, batch) for ids in self.encode_batch(chunk)]
 
 
 _TOKENIZERS: dict[str, object] = {}
 
 
-def _load(path: str) -> object:
-    if path not in _TOKENIZERS:
+def _load(target: TargetTokenizer) -> object:
+    """One tokenizer object per process and tokenizer file (keyed by its sha256)."""
+    if target.sha256 not in _TOKENIZERS:
         from tokenizers import Tokenizer  # noqa: PLC0415 - only the export needs it
 
-        _TOKENIZERS[path] = Tokenizer.from_file(path)
-    return _TOKENIZERS[path]
+        _TOKENIZERS[target.sha256] = (Tokenizer.from_str(target.definition) if target.definition
+                                      else Tokenizer.from_file(str(target.path)))
+    return _TOKENIZERS[target.sha256]
 
 
 def load_target_tokenizer(model_dir: Path) -> TargetTokenizer:
@@ -52,13 +63,20 @@ def load_target_tokenizer(model_dir: Path) -> TargetTokenizer:
     eos = json.loads(config_path.read_text()).get("eos_token") if config_path.exists() else None
     if isinstance(eos, dict):
         eos = eos.get("content")
-    tokenizer = _load(str(path))
+    data = path.read_bytes()
+    target = TargetTokenizer(path=path, eos_token_id=-1, vocab_size=0, sha256=hashlib.sha256(data).hexdigest(),
+                             definition=data.decode("utf-8"))
+    tokenizer = _load(target)
     eos_id = tokenizer.token_to_id(eos) if eos else None  # type: ignore[attr-defined]
     if eos_id is None:
         raise ConfigError(f"{config_path} names no EOS token the tokenizer knows ({eos!r})")
     vocab_size = int(tokenizer.get_vocab_size())  # type: ignore[attr-defined]
-    return TargetTokenizer(path=path, eos_token_id=int(eos_id), vocab_size=vocab_size,
-                           sha256=hashlib.sha256(path.read_bytes()).hexdigest())
+    return replace(target, eos_token_id=int(eos_id), vocab_size=vocab_size)
+
+
+def packed_dtype(vocab_size: int) -> np.dtype:
+    """uint16 when every token id fits (SmolLM2's 49,152), else uint32 (Llama-3's 128,256)."""
+    return np.dtype(np.uint16 if vocab_size <= 65_536 else np.uint32)
 
 
 @dataclass
@@ -91,8 +109,8 @@ class Packer:
 
     @property
     def dtype(self) -> np.dtype:
-        """uint16 when every token id fits (SmolLM2's 49,152), else uint32 (Llama-3's 128,256)."""
-        return np.dtype(np.uint16 if self.vocab_size <= 65_536 else np.uint32)
+        """The shards' integer type (:func:`packed_dtype`)."""
+        return packed_dtype(self.vocab_size)
 
     def add(self, tokens: list[int]) -> tuple[int, int, int]:
         """Append one document; returns where it starts: (shard, sequence within the shard, token offset)."""

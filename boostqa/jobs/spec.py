@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from boostqa.lake.store import LakeConfig
 
-StageName = Literal["qc"]
+StageName = Literal["qc", "count_tokens", "export"]
 # The driver prints this prefix and the job's JSON result as its last line; the submitter reads it from the logs.
 RESULT_PREFIX = "BOOSTQA_JOB_RESULT "
 

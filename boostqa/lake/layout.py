@@ -93,6 +93,19 @@ def mixture_lineage_part(mixture_version: str) -> str:
     return f"{MIXTURE_LINEAGE}/run_id={mixture_version}/{part_name(0)}"
 
 
+MIXTURE_TOKEN_COUNTS = f"{MIXTURES}/token_counts"
+
+
+def token_counts_prefix(tokenizer_sha256: str) -> str:
+    """Token counts of the mixture's candidates with one tokenizer, every run's (trailing slash)."""
+    return f"{MIXTURE_TOKEN_COUNTS}/tokenizer={tokenizer_sha256}/"
+
+
+def token_counts_part(tokenizer_sha256: str, run_id: str) -> str:
+    """The samples one count run counted with a tokenizer (those no earlier run had; replaced on a rerun)."""
+    return f"{token_counts_prefix(tokenizer_sha256)}run_id={run_id}/{part_name(0)}"
+
+
 def general_corpus_part(source: str) -> str:
     """One general-corpus source's documents, staged for the mixture (replaced on restaging)."""
     return f"{RAW_GENERAL}/source={source}/{part_name(0)}"

@@ -89,9 +89,12 @@ INDEX_SCHEMA = pa.schema([
     *_strings("item_id", "run_id", "exact_key", "index_fingerprint"), ("shingles", pa.list_(pa.uint64())),
 ])
 
-# --- export: the general corpus and each mixture's lineage ---
+# --- export: the general corpus, token counts of the candidates and each mixture's lineage ---
 GENERAL_SCHEMA = pa.schema([
     *_strings("doc_id", "source", "text", "language", "topic", "license"), ("chars", pa.int64()),
+])
+TOKEN_COUNT_SCHEMA = pa.schema([  # text_md5: of the training text; null for BoostQA items (never edited)
+    *_strings("tokenizer_sha256", "run_id", "sample_id", "source", "item_id", "text_md5"), ("tokens", pa.int64()),
 ])
 LINEAGE_SCHEMA = pa.schema([
     *_strings("mixture_version", "sample_id", "source", "item_id", "parquet_shard"), ("parquet_row", pa.int64()),
@@ -173,6 +176,8 @@ LAKE_TABLES: tuple[LakeTable, ...] = (
     LakeTable("general", "documents", f"{layout.RAW_GENERAL}/*/*.parquet", GENERAL_SCHEMA,
               f"{layout.RAW_GENERAL}/{_RUN}"),
     _by_run("mixtures", "lineage", layout.MIXTURE_LINEAGE, LINEAGE_SCHEMA),
+    LakeTable("mixtures", "token_counts", f"{layout.MIXTURE_TOKEN_COUNTS}/tokenizer=*/run_id=*/*.parquet",
+              TOKEN_COUNT_SCHEMA, f"{layout.token_counts_prefix(layout.BOOTSTRAP_RUN)}{_RUN}"),
     _by_run("training", "metrics", layout.TRAINING_METRICS, TRAINING_METRICS_SCHEMA),
     _by_run("training", "samples", layout.TRAINING_SAMPLES, TRAINING_SAMPLES_SCHEMA),
     LakeTable("eval", "items", f"{layout.EVAL}/items/model_id=*/*/*.parquet", ITEM_RESULT_SCHEMA,

@@ -26,7 +26,7 @@ DAG_INCIDENTS: dict[str, list[str]] = {
     "warehouse_build": ["4-duckdb-lock", *_EVERY_STAGE],
     "qa_synthesis": ["1-vllm-server-down", "2-429-storms-and-llm-timeouts", "11-ray-cluster-down-or-a-ray-job-failing",
                      "4-duckdb-lock", *_EVERY_STAGE],
-    "mixture_export": ["4-duckdb-lock", *_EVERY_STAGE],
+    "mixture_export": ["11-ray-cluster-down-or-a-ray-job-failing", "4-duckdb-lock", *_EVERY_STAGE],
     "midtrain": ["7-training-oom-or-preemption", *_EVERY_STAGE],
     "benchmark_eval": ["8-eval-regression", "1-vllm-server-down", "4-duckdb-lock", *_EVERY_STAGE],
 }

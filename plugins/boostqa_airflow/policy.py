@@ -68,6 +68,7 @@ OPERATOR_KINDS: dict[str, TaskKind] = {
     "QualityControlOperator": TaskKind.LAKE,
     "GeneralCorpusQcOperator": TaskKind.LAKE,
     "StageGeneralCorpusOperator": TaskKind.LAKE,
+    "CountTokensOperator": TaskKind.LAKE,
     "ExportMixtureOperator": TaskKind.LAKE,
     "PublishMixtureOperator": TaskKind.CONTROL,
     "PublishPlanOperator": TaskKind.CONTROL,

@@ -50,6 +50,8 @@ def test_dbt_tasks_run_in_the_one_slot_pool_and_cover_the_marts(dagbag: object) 
     ids = {t.task_id for t in dbt_tasks}
     for model in ("stg_seeds__questions", "fct_seed_ingest_counts", "fct_quarantine_reasons", "dim_disciplines"):
         assert any(model in task_id for task_id in ids), model
+    # the mixture is built per version and tokenizer by mixture_export only (its token counts come from that run)
+    assert not any("training_mixture" in task_id for task_id in ids)
 
 
 def test_warehouse_build_is_scheduled_on_the_seeds_asset(dagbag: object) -> None:
@@ -106,6 +108,17 @@ def test_mixture_export_runs_on_qa_and_announces_the_training_mixture(dagbag: ob
     assert not any("fct_qc" in t for t in selection)  # QC marts belong to qa_synthesis
     export = mixture.get_task("export_mixture")
     assert any(t.startswith("dbt_mixture.") for t in export.upstream_task_ids)
+    # the selection mixes by tokens: counted first, on Ray, and dbt told which tokenizer counted
+    count = mixture.get_task("count_tokens")
+    assert count.upstream_task_ids == {"qc_general_corpus"}
+    # the staged general corpus passes QC (the QC job of synthesis runs) before anything counts or selects it
+    general_qc = mixture.get_task("qc_general_corpus")
+    assert general_qc.upstream_task_ids == {"stage_general_corpus"}
+    assert general_qc.operator_name == "GeneralCorpusQcOperator"
+    assert "int_general_documents_passed" in " ".join(selection)
+    assert any(t.startswith("dbt_mixture.") for t in count.downstream_task_ids)
+    assert (count.operator_name, export.operator_name) == ("CountTokensOperator", "ExportMixtureOperator")
+    assert "stg_mixtures__token_counts" in " ".join(selection)
 
 
 def test_midtrain_runs_on_the_mixture_and_announces_the_checkpoint(dagbag: object) -> None:
@@ -155,6 +168,7 @@ def test_the_mixing_params_reach_dbt_as_env_vars_over_its_vars(dagbag: object) -
     for task in tasks:
         assert task.env["BOOSTQA_MIXTURE_GENERAL_RATIO"] == "{{ params.general_ratio }}", task.task_id
         assert task.env["BOOSTQA_MIXTURE_BUCKET_CAP"] == "{{ params.bucket_cap }}", task.task_id
+        assert "xcom_pull(task_ids='count_tokens')" in task.env["BOOSTQA_MIXTURE_TOKENIZER"], task.task_id
     assert (dag.params["general_ratio"], dag.params["bucket_cap"]) == (1.0, 100000)
 
 
@@ -175,8 +189,8 @@ def test_every_stage_operator_gets_its_config_from_params_derived_from_that_conf
                 param = template.removeprefix("{{ params.").removesuffix(" }}")
                 assert param in dag.params, (dag.dag_id, task.task_id, param)
     # list and ingest sources, freeze and annotate shards, snapshot, synthesize, QC (synthesis runs and the general
-    # corpus), export, train, resolve, evaluate
-    assert seen == 12
+    # corpus), count tokens, export, train, resolve, evaluate
+    assert seen == 13
 
 
 def test_warehouse_build_checks_source_freshness_beside_the_build(dagbag: object) -> None:

@@ -16,6 +16,7 @@ from tests.conftest import MemoryStore
 
 DAY, RUN, SOURCE, PART = date(2026, 1, 2), "r1", "mmlu", layout.part_name(0)
 VERSION = "v1"
+TOKENIZER = "0" * 64  # a tokenizer's sha256
 
 
 def bootstrap_keys() -> list[str]:
@@ -66,7 +67,8 @@ WRITES: dict[str, list[str]] = {
                   *bootstrap_keys()],
     "export": [f"mixtures/{VERSION}/manifest.json", f"mixtures/{VERSION}/README.md", layout.latest_pointer("mixtures"),
                f"mixtures/{VERSION}/packed/shard-00000.bin", f"mixtures/{VERSION}/parquet/{PART}",
-               layout.mixture_lineage_part(VERSION), layout.general_corpus_part("fineweb")],
+               layout.mixture_lineage_part(VERSION), layout.general_corpus_part("fineweb"),
+               layout.token_counts_part(TOKENIZER, VERSION)],
     "trainer": [],
     "midtrain": [layout.training_metrics_part("midtrain_20260101"), layout.training_samples_part("midtrain_20260101"),
                  layout.latest_pointer("training")],
@@ -92,7 +94,10 @@ READS: dict[str, list[str]] = {
     "qc": [layout.qa_prefix(RUN) + PART, layout.qc_bucket_part("index", "r0", 0),
            layout.qc_bucket_part("index_keys", "r0", 0), layout.qc_marker(RUN)],
     "warehouse": bootstrap_keys(),
-    "export": [f"mixtures/{VERSION}/{SELECTION_NAME}"],
+    # the selection; and what the token count reads: kept items, their runs' parts, documents, earlier counts
+    "export": [f"mixtures/{VERSION}/{SELECTION_NAME}", layout.qc_bucket_part("kept", RUN, 0),
+               layout.qa_prefix(RUN) + PART, layout.general_corpus_part("fineweb"),
+               layout.token_counts_part(TOKENIZER, "v0")],
     "trainer": [f"{trainer_prefix()}manifest.json", f"{trainer_prefix()}packed/shard-00000.bin"],
     "midtrain": [layout.latest_pointer("mixtures")],
     "eval": [layout.latest_pointer("training")],
@@ -110,7 +115,8 @@ LISTS: dict[str, list[str]] = {
     "synthesis": [layout.plan_object("p1", ""), layout.synthesis_jobs_snapshot(RUN), layout.qa_prefix(RUN),
                   layout.latest_pointer("plans"), layout.ledger_stage_prefix(SYNTHESIZE)],
     "qc": [layout.qa_prefix(RUN), *(layout.qc_table_prefix(t) for t in ("done", "kept", "index", "removals"))],
-    "export": [f"mixtures/{VERSION}/"],
+    "export": [f"mixtures/{VERSION}/", layout.qc_table_prefix("kept"), layout.qa_prefix(RUN), f"{layout.RAW_GENERAL}/",
+               layout.token_counts_prefix(TOKENIZER)],
     "trainer": [trainer_prefix()],
     "midtrain": [layout.latest_pointer("mixtures")],
     "eval": [layout.latest_pointer("training")],

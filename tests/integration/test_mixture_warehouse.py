@@ -1,8 +1,9 @@
-"""The mixture in dbt on the real lake: QC'd items + staged general corpus -> selection -> export -> lineage, and a
-training run on it summarised by the training marts."""
+"""The mixture in dbt on the real lake: QC'd items + staged general corpus -> token counts -> selection (the ratio in
+tokens) -> export -> lineage, and a training run on it summarised by the training marts."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pyarrow as pa
@@ -12,6 +13,7 @@ from boostqa.benchmarks.loader import load_items
 from boostqa.export.general import load_general_sources, stage_general_corpus
 from boostqa.export.mixture import export_mixture, load_selection
 from boostqa.export.packing import load_target_tokenizer
+from boostqa.export.token_counts import count_tokens
 from boostqa.lake import layout
 from boostqa.lake.bootstrap import ensure_schema_parts
 from boostqa.lake.parquet import parquet_bytes
@@ -31,12 +33,13 @@ pytestmark = pytest.mark.integration
 RUN_RUN = "mixture_run"
 
 
-def _build(stack: BoostqaSettings, tmp_path: Path, warehouse: Path, *select: str) -> None:
+def _build(stack: BoostqaSettings, tmp_path: Path, warehouse: Path, *select: str, tokenizer: str = "") -> None:
+    variables = json.dumps({"mixture_version": "v1", "mixture_tokenizer": tokenizer})
     run_dbt(["build", "--select", *select, "--indirect-selection", "cautious", "--target-path",
-             str(tmp_path / "target"), "--vars", '{"mixture_version": "v1"}'], dbt_env(lake_config(stack), warehouse))
+             str(tmp_path / "target"), "--vars", variables], dbt_env(lake_config(stack), warehouse))
 
 
-def test_mixture_takes_passed_items_and_general_text_one_to_one_and_traces_every_sample(
+def test_mixture_takes_passed_items_and_general_tokens_one_to_one_and_traces_every_sample(
         stack: BoostqaSettings, tmp_path: Path, tokenizer_dir: Path) -> None:  # noqa: F811
     store = ObjectStore(lake_config(stack))
     reset_lake_prefixes(store, ["qa/", "qc/", "mixtures/"])
@@ -49,13 +52,17 @@ def test_mixture_takes_passed_items_and_general_text_one_to_one_and_traces_every
     staged = sum(stage_general_corpus(store, source) for source in load_general_sources())
     general = run_qc(store, layout.GENERAL_QC_RUN, force=True)  # the same QC, on the documents
     assert general.items == staged and 0 < general.kept <= staged
+    tokenizer = load_target_tokenizer(tokenizer_dir)
+    counted = count_tokens(store, "v1", tokenizer)  # what the DAG's count_tokens job does before the selection
+    assert counted.boostqa == kept and counted.general > 0
 
     warehouse = tmp_path / "wh.duckdb"
     _build(stack, tmp_path, warehouse, "taxonomy_disciplines", "path:models/staging/qa", "path:models/staging/qc",
-           "fct_qc_passed_items", "stg_general__documents", "stg_qc__general_kept", "int_general_documents_passed",
-           "fct_training_mixture", "export_training_mixture")
-    mix = query(warehouse, "select source, count(*) as n, sum(chars) as chars from marts.fct_training_mixture "
-                "group by 1 order by 1")
+           "fct_qc_passed_items", "stg_general__documents", "stg_mixtures__token_counts", "stg_qc__general_kept",
+           "int_general_documents_passed", "fct_training_mixture", "export_training_mixture",
+           tokenizer=tokenizer.sha256)
+    mix = query(warehouse, "select source, count(*) as n, sum(tokens) as tokens, sum(chars) as chars "
+                "from marts.fct_training_mixture group by 1 order by 1")
     by_source = {r["source"]: r for r in mix}
     assert by_source["boostqa"]["n"] == kept
     taken = {r["item_id"] for r in query(warehouse, "select item_id from marts.fct_training_mixture "
@@ -63,14 +70,16 @@ def test_mixture_takes_passed_items_and_general_text_one_to_one_and_traces_every
     general_kept = f"{layout.qc_table_prefix('kept')}run_id={layout.GENERAL_QC_RUN}/"
     passed = {r["item_id"] for r in lake_rows(store, general_kept)}
     assert taken and taken <= passed  # only documents the general corpus' QC kept
-    (longest,) = query(warehouse, "select max(chars) as m from marts.fct_training_mixture where source = 'general'")
+    (longest,) = query(warehouse, "select max(tokens) as m from marts.fct_training_mixture where source = 'general'")
     longest = longest["m"]
-    assert by_source["boostqa"]["chars"] <= by_source["general"]["chars"] < by_source["boostqa"]["chars"] + longest
+    # the ratio counts the target tokenizer's tokens: general documents until they hold the BoostQA tokens
+    assert by_source["boostqa"]["tokens"] <= by_source["general"]["tokens"] < by_source["boostqa"]["tokens"] + longest
 
     selection = load_selection(store, "v1")
     assert [r["sample_order"] for r in selection] == list(range(1, len(selection) + 1))
-    result = export_mixture(store, selection, "v1", load_target_tokenizer(tokenizer_dir), tmp_path / "v1",
-                            seq_len=32)
+    result = export_mixture(store, selection, "v1", tokenizer, tmp_path / "v1", seq_len=32)
+    # the export counts the tokens dbt mixed by (it refuses a selection counted otherwise)
+    assert result.tokens == by_source["boostqa"]["tokens"] + by_source["general"]["tokens"]
     _build(stack, tmp_path, warehouse, "fct_mixture_lineage")
     lineage = query(warehouse, "select count(*) as n, count(synthesis_run_id) as traced from marts.fct_mixture_lineage "
                     "where mixture_version = 'v1'")

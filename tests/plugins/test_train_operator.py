@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
@@ -11,10 +14,29 @@ import pytest
 from airflow.sdk import Asset
 from airflow.sdk.exceptions import AirflowFailException, TaskDeferred
 
+from boostqa.settings import get_settings
 from boostqa_airflow.operators.train import DeepSpeedTrainOperator, PublishTrainingRunOperator
 from boostqa_airflow.triggers.training import TrainingRunTrigger
 from tests.conftest import MemoryStore, lake_rows
 from training.status import write_metrics
+
+
+@pytest.fixture
+def lake(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[MemoryStore]:
+    """A lake with two complete mixtures (one packed shard each) behind the operator's hook; state in tmp_path."""
+    monkeypatch.setenv("BOOSTQA_STATE_DIR", str(tmp_path))
+    get_settings.cache_clear()
+    store = MemoryStore()
+    shard = bytes(range(16))
+    entry = {"path": "packed/shard-00000.bin", "sha256": hashlib.sha256(shard).hexdigest()}
+    for version in ("v1", "mixture_20261125T000000Z_00000001"):
+        manifest = {"packed": {"shards": [entry]}}
+        store.put_bytes(f"mixtures/{version}/packed/shard-00000.bin", shard)
+        store.put_bytes(f"mixtures/{version}/manifest.json", json.dumps(manifest).encode())
+    with patch("boostqa_airflow.operators.train.LakeHook") as hook:
+        hook.return_value.get_conn.return_value = store
+        yield store
+    get_settings.cache_clear()
 
 
 def _operator(**kwargs: object) -> DeepSpeedTrainOperator:
@@ -29,13 +51,17 @@ def test_a_bad_launcher_fails_without_retry() -> None:
         _operator(launcher="mesos").execute(context={})
 
 
-def test_execute_submits_then_defers_to_a_serializable_trigger() -> None:
+def test_execute_submits_then_defers_to_a_serializable_trigger(lake: MemoryStore) -> None:
     with patch("boostqa_airflow.operators.train.launcher_for") as launcher_for:
         launcher_for.return_value.submit.return_value = "4242"
         with pytest.raises(TaskDeferred) as deferred:
             _operator().execute(context={})
     spec = launcher_for.return_value.submit.call_args.args[0]
     assert spec.overrides[0].startswith("data.manifest=") and spec.overrides[1:] == ["max_steps=2", "optim.lr=1e-3"]
+    # the local trainer reads files: the mixture's packed shards and manifest were fetched where it looks
+    manifest = Path(spec.overrides[0].removeprefix("data.manifest="))
+    assert manifest.read_bytes() == lake.objects["mixtures/v1/manifest.json"]
+    assert (manifest.parent / "packed" / "shard-00000.bin").read_bytes() == bytes(range(16))
     trigger = deferred.value.trigger
     assert isinstance(trigger, TrainingRunTrigger)
     path, kwargs = trigger.serialize()
@@ -43,6 +69,7 @@ def test_execute_submits_then_defers_to_a_serializable_trigger() -> None:
     assert deferred.value.kwargs == {"mixture_version": "v1"}
 
 
+@pytest.mark.usefixtures("lake")
 def test_without_a_param_the_mixture_comes_from_the_triggering_event() -> None:
     event = SimpleNamespace(extra={"mixture_version": "mixture_20261125T000000Z_00000001"},
                             timestamp=datetime(2026, 11, 25, tzinfo=UTC))

@@ -48,7 +48,8 @@ class RayJobOperator(BaseOperator):
         """Log the job's result for the operator (subclasses say it in their stage's words)."""
         self.log.info("%s", result)
 
-    def execute(self, context: Any) -> None:
+    def execute(self, context: Any) -> dict[str, Any] | None:
+        """Submit the job and defer (a subclass may answer without a job, returning its result)."""
         spec = self.job_spec()
         jobs = RayHook(self.ray_conn_id).get_conn()
         self._submission_id = spec.submission_id(attempt_tag(context))

@@ -11,6 +11,7 @@ from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException
 
 from boostqa.errors import ConfigError, LakeError
+from boostqa.export.mixture import fetch_packed
 from boostqa.lake.versions import resolve_version, write_pointer
 from boostqa.launch.cluster import ClusterResources
 from boostqa.launch.config import LaunchRunConfig
@@ -100,6 +101,9 @@ class DeepSpeedTrainOperator(BaseOperator):
             if retire_finished_status(Path(spec.output_dir)):  # a resumed run: its earlier attempt had finished
                 self.log.info("training %s resumes in %s (its earlier status moved to status.previous.json)",
                               spec.run_id, spec.output_dir)
+            if launcher == "local":  # an export on Ray Data wrote only to the lake
+                fetch_packed(LakeHook(self.lake_conn_id).get_conn(), mixture_version,
+                             self._mixture_dir(mixture_version))
             self._handle = launcher_for(launcher, self._resources(mixture_version)).submit(spec)
         except ConfigError as exc:
             raise AirflowFailException(str(exc)) from exc

@@ -11,7 +11,7 @@ import pytest
 from tokenizers import Tokenizer, models, pre_tokenizers
 
 from boostqa.errors import ConfigError, LakeError
-from boostqa.export.mixture import export_mixture, publish_mixture
+from boostqa.export.mixture import export_mixture, fetch_packed, publish_mixture
 from boostqa.export.packing import load_target_tokenizer
 from boostqa.export.text import qa_text
 from boostqa.lake.versions import read_pointer
@@ -101,3 +101,19 @@ def test_chinese_items_read_with_chinese_labels() -> None:
 def test_a_model_folder_without_a_tokenizer_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="no tokenizer.json"):
         load_target_tokenizer(tmp_path)
+
+
+def test_a_local_trainer_gets_the_packed_shards_and_manifest_of_an_export_made_elsewhere(
+        memory_store: MemoryStore, tokenizer_dir: Path, tmp_path: Path) -> None:
+    export_mixture(memory_store, _selection(), "v1", load_target_tokenizer(tokenizer_dir), tmp_path / "export",
+                   seq_len=8, sequences_per_shard=2)
+    manifest = fetch_packed(memory_store, "v1", tmp_path / "here")
+    assert manifest.read_bytes() == memory_store.objects["mixtures/v1/manifest.json"]
+    assert len(PackedMixture(manifest)) > 2  # every shard there, as the manifest's sha256 say
+    shard = tmp_path / "here" / "packed" / "shard-00001.bin"
+    shard.write_bytes(b"corrupt")
+    manifest.unlink()  # an interrupted fetch: no manifest yet
+    fetch_packed(memory_store, "v1", tmp_path / "here")
+    PackedMixture(manifest)  # the corrupt shard was fetched again
+    with pytest.raises(LakeError, match="did not finish"):
+        fetch_packed(memory_store, "v2", tmp_path / "v2")

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pyarrow as pa
 import pytest
 
 from boostqa.errors import ConfigError
 from boostqa.jobs.spec import JobSpec, LakeLocation
-from boostqa.jobs.stages import qc_job
+from boostqa.jobs.stages import count_tokens_job, export_job, qc_job
 from boostqa.lake import layout
 from boostqa.lake.parquet import parquet_bytes
 from boostqa.lake.tables import QA_SCHEMA
+from boostqa.settings import get_settings
+from tests.boostqa.export.test_mixture import _selection, tokenizer_dir  # noqa: F401 - fixture
 from tests.boostqa.qc.planted import planted_items
 from tests.conftest import MemoryStore
 
@@ -41,3 +45,28 @@ def test_an_incompatible_index_is_a_config_error(memory_store: MemoryStore) -> N
     with pytest.raises(ConfigError, match="rebuild-index"):
         qc_job(memory_store, JobSpec(stage="qc", run_id="run_b", lake=LAKE,  # type: ignore[arg-type]
                                      params={"shingle_size": 4}))
+
+
+def test_the_export_job_exports_the_selection_once(memory_store: MemoryStore, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch,
+                                                   tokenizer_dir: Path) -> None:  # noqa: F811
+    monkeypatch.setenv("BOOSTQA_STATE_DIR", str(tmp_path))
+    get_settings.cache_clear()
+    try:
+        rows = [r | {"sample_order": i + 1} for i, r in enumerate(_selection())]
+        memory_store.put_bytes("mixtures/v1/selection.parquet", parquet_bytes(pa.Table.from_pylist(rows)))
+        spec = JobSpec(stage="export", run_id="v1", lake=LAKE, params={"tokenizer_dir": str(tokenizer_dir),
+                                                                       "seq_len": 16})
+        result = export_job(memory_store, spec, on_ray=False)  # type: ignore[arg-type]
+        assert (result["samples"], result["reused"]) == (4, False)
+        assert result["local_dir"] == str(tmp_path / "mixtures" / "v1")  # in process: a local copy too
+        again = export_job(memory_store, spec, on_ray=False)  # type: ignore[arg-type]
+        assert again == {"mixture_version": "v1", "manifest_sha256": result["manifest_sha256"], "reused": True}
+    finally:
+        get_settings.cache_clear()
+
+
+def test_a_count_job_without_a_tokenizer_is_a_config_error(memory_store: MemoryStore, tmp_path: Path) -> None:
+    spec = JobSpec(stage="count_tokens", run_id="v1", lake=LAKE, params={"tokenizer_dir": str(tmp_path)})
+    with pytest.raises(ConfigError, match="no tokenizer.json"):
+        count_tokens_job(memory_store, spec)  # type: ignore[arg-type]

@@ -36,7 +36,7 @@ def test_the_location_travels_without_credentials() -> None:
 
 def test_unknown_stages_and_fields_are_refused() -> None:
     with pytest.raises(ValidationError):
-        JobSpec.model_validate({"stage": "export", "run_id": "r", "lake": LAKE.model_dump()})
+        JobSpec.model_validate({"stage": "synthesize", "run_id": "r", "lake": LAKE.model_dump()})
     with pytest.raises(ValidationError):
         JobSpec.model_validate({"stage": "qc", "run_id": "r", "lake": LAKE.model_dump(), "extra": 1})
 

@@ -1,17 +1,31 @@
 -- The training mixture of one version (env var BOOSTQA_MIXTURE_VERSION, set per mixture_export run; var('mixture_version')
 -- when unset): QC-passed BoostQA items (at most var('mixture_bucket_cap') per discipline x difficulty bucket) plus
--- general-corpus documents up to var('mixture_general_ratio') times their characters, each part taken in a hash
--- order seeded by the version, then shuffled together the same way.
+-- general-corpus documents that passed QC (int_general_documents_passed) up to var('mixture_general_ratio') times
+-- their tokens, each part taken in a hash order
+-- seeded by the version, then shuffled together the same way. Tokens are the target tokenizer's (env var
+-- BOOSTQA_MIXTURE_TOKENIZER, its sha256, from the DAG's count_tokens job; var('mixture_tokenizer') when unset).
 {%- set mixture_version = env_var('BOOSTQA_MIXTURE_VERSION', var('mixture_version')) %}
+{%- set tokenizer = env_var('BOOSTQA_MIXTURE_TOKENIZER', var('mixture_tokenizer')) %}
 with
+
+counts as (
+
+    select sample_id, text_md5, tokens
+    from {{ ref('stg_mixtures__token_counts') }}
+    where tokenizer_sha256 = '{{ tokenizer }}'
+
+),
 
 passed as (
 
     select
-        *,
-        length(question) + coalesce(length(array_to_string(options, ' ')), 0) + length(refined_answer) as chars,
-        md5('{{ mixture_version }}' || ':' || item_id) as shuffle_key
-    from {{ ref('fct_qc_passed_items') }}
+        items.*,
+        length(items.question) + coalesce(length(array_to_string(items.options, ' ')), 0)
+            + length(items.refined_answer) as chars,
+        counts.tokens,
+        md5('{{ mixture_version }}' || ':' || items.item_id) as shuffle_key
+    from {{ ref('fct_qc_passed_items') }} as items
+    left join counts on counts.sample_id = 'boostqa:' || items.item_id
 
 ),
 
@@ -26,8 +40,20 @@ boostqa as (
 
 budget as (
 
-    select coalesce(sum(chars), 0) * {{ env_var('BOOSTQA_MIXTURE_GENERAL_RATIO', var('mixture_general_ratio')) }} as general_chars
+    select coalesce(sum(tokens), 0) * {{ env_var('BOOSTQA_MIXTURE_GENERAL_RATIO', var('mixture_general_ratio')) }} as general_tokens
     from boostqa
+
+),
+
+documents as (
+
+    -- a count matches a document only while its text is the text that was counted
+    select
+        documents.*,
+        counts.tokens
+    from {{ ref('int_general_documents_passed') }} as documents
+    left join counts
+        on counts.sample_id = 'general:' || documents.doc_id and counts.text_md5 = md5(documents.text)
 
 ),
 
@@ -36,11 +62,11 @@ general as (
     select
         *,
         md5('{{ mixture_version }}' || ':' || doc_id) as shuffle_key,
-        sum(chars) over (
+        sum(tokens) over (
             order by md5('{{ mixture_version }}' || ':' || doc_id)
             rows between unbounded preceding and 1 preceding
-        ) as chars_before
-    from {{ ref('int_general_documents_passed') }}
+        ) as tokens_before
+    from documents
 
 ),
 
@@ -50,7 +76,7 @@ general_taken as (
     select general.*
     from general
     cross join budget
-    where coalesce(general.chars_before, 0) < budget.general_chars
+    where coalesce(general.tokens_before, 0) < budget.general_tokens
 
 ),
 
@@ -70,7 +96,8 @@ samples as (
         refined_answer,
         refined_option,
         cast(null as varchar) as text,
-        chars
+        chars,
+        tokens
     from boostqa
 
     union all
@@ -89,7 +116,8 @@ samples as (
         null as refined_answer,
         null as refined_option,
         text,
-        chars
+        chars,
+        tokens
     from general_taken
 
 ),
