@@ -9,7 +9,8 @@ import pytest
 
 from bench import qc_corpus
 from bench.qc_corpus import CorpusGenerator
-from bench.qc_scale import BASE, LINEAR_AT, bench_name, scale_checks
+from bench.qc_scale import BASE, DATATROVE_AT, LINEAR_AT, anchor_checks, bench_name, scale_checks
+from bench.qc_scale_datatrove import DatatroveRun
 from bench.qc_scale_jobs import JobRun, Peaks
 from bench.record import BenchRecord, verdict
 from boostqa.lake import layout
@@ -82,6 +83,19 @@ def test_scale_goals_compare_with_the_100k_record_and_wait_for_it() -> None:
     assert [c.goal for c in informational] == [None, None] and informational[0].value == 2.0
     assert verdict(baseline, pending[0]).startswith("pending: no qc_scale record")
     assert [bench_name(n, False) for n in (BASE, 1_000_000, LINEAR_AT)] == ["qc_scale", "qc_scale_1m", "qc_scale_10m"]
+
+
+def test_the_datatrove_goal_is_judged_at_1m_and_pending_when_datatrove_failed() -> None:
+    qc = _qc_run(DATATROVE_AT, seconds=400.0, driver=900.0)
+    samples = {"datatrove_items_per_s": [2_000.0], "datatrove_recall": [1.0], "datatrove_precision": [0.5],
+               "qc_dedup_recall": [1.0], "qc_dedup_precision": [1.0]}
+    run = DatatroveRun(seconds=500.0, workers=2, removed=pa.array([], pa.string()))
+    ratio, *information = anchor_checks(DATATROVE_AT, qc, run, samples, quick=False)
+    assert (ratio.goal, ratio.value, ratio.passed) == (">= 1.0", 1.25, True)
+    assert len(information) == 2 and all(c.goal is None for c in information)
+    (failed,) = anchor_checks(DATATROVE_AT, qc, "datatrove failed: OSError()", samples, quick=False)
+    assert failed.passed is None and failed.pending == "datatrove failed: OSError()"
+    assert anchor_checks(BASE, qc, None, samples, quick=False) == []
 
 
 @pytest.mark.integration  # a private SeaweedFS and Ray head, two QC jobs and datatrove: about a minute and a half
