@@ -71,9 +71,10 @@ def measure(items: int, seed: int, quick: bool, workdir: Path) -> BenchRecord:
         lake = seaweedfs.lake_config(settings)
         store, jobs = ObjectStore(lake), RayJobs(settings.ray_address)
         truths: dict[str, Truth] = {}
-        # Each phase is one stage job measured alike (run_job: wall time, RSS, result) and checked alike
-        # (phase_checks). The mixture export, once it runs on Ray, is one more phase after "qc": its JobSpec
-        # through run_job, its kept items as the count, its checks from phase_checks.
+        # Each phase is one stage job, measured alike (run_job: wall time, RSS, result, driver log; JobRun.samples
+        # and .params key the record by phase) and checked alike (job_checks). The mixture export, once it runs on
+        # Ray, is one more phase after "qc": its JobSpec through run_job, the kept items as its count, job_checks
+        # for its time and memory, and checks of its own output beside qc_checks.
         for phase, n, cross in (("qc", items, 0.0), ("qc_incremental", max(items // 10, 1), CROSS_SHARE)):
             run_id, prefix = RUNS[phase]
             started = time.perf_counter()
@@ -96,8 +97,9 @@ def measure(items: int, seed: int, quick: bool, workdir: Path) -> BenchRecord:
         "phases": {phase: run.params() for phase, run in runs.items()},
         "datatrove": (anchor if isinstance(anchor, str) else {"workers": anchor.workers} if anchor else None),
         "baseline": baseline[0].name if baseline else None}
-    checks = [*phase_checks(runs["qc"], samples, planted["qc"], goals=not quick),
-              *phase_checks(runs["qc_incremental"], samples, planted["qc_incremental"], goals=False),
+    checks = [*job_checks(runs["qc"]), *qc_checks(runs["qc"], samples, planted["qc"], goals=not quick),
+              *job_checks(runs["qc_incremental"]),
+              *qc_checks(runs["qc_incremental"], samples, planted["qc_incremental"], goals=False),
               *anchor_checks(items, runs["qc"], anchor, samples, quick),
               *scale_checks(items, runs["qc"], baseline[1] if baseline else None, quick)]
     return BenchRecord.create(
@@ -124,11 +126,9 @@ def _datatrove(store: ObjectStore, run_id: str, run_config: QcRunConfig, truth: 
     return run
 
 
-def phase_checks(run: JobRun, samples: dict[str, list[float]], planted: dict[str, int], goals: bool) -> list[Check]:
-    """A stage job's time, throughput and memory (information), its removals' quality (goals unless ``goals`` off)."""
-    p, n, result = run.phase, run.items, run.result
-    workers = run.peaks.worker_peaks()
-    quality = ">= 0.99" if goals else None
+def job_checks(run: JobRun) -> list[Check]:
+    """Any stage job's wall time, throughput and peak memory, for information (what run_job measures)."""
+    p, n, workers = run.phase, run.items, run.peaks.worker_peaks()
     return [
         Check(measure=f"{p}: job wall time, submit to SUCCEEDED, {n:,} items", ours=run.seconds, unit="s",
               value=run.seconds, value_unit="s"),
@@ -138,6 +138,14 @@ def phase_checks(run: JobRun, samples: dict[str, list[float]], planted: dict[str
               value=run.peaks.driver_mib, value_unit="MiB"),
         Check(measure=f"{p}: Ray worker peak RSS, the largest of {len(workers)} workers", ours=max(workers, default=0),
               unit="MiB", value=max(workers, default=0), value_unit="MiB"),
+    ]
+
+
+def qc_checks(run: JobRun, samples: dict[str, list[float]], planted: dict[str, int], goals: bool) -> list[Check]:
+    """A QC job's removals against the planted truth (goals unless ``goals`` is off) and its item count."""
+    p, n, result = run.phase, run.items, run.result
+    quality = ">= 0.99" if goals else None
+    return [
         *(Check(measure=f"{p}: {what} vs planted truth ({scope})", ours=samples[f"{p}_{key}"][0],
                 value=samples[f"{p}_{key}"][0], goal=quality) for what, scope, key in (
             ("recall", "exact and near duplicates", "dedup_recall"),
