@@ -28,10 +28,11 @@ FILTER_REASONS = ["missing_answer", "malformed_options", "length_out_of_bounds",
                   "template_leftover", "refusal", "hedging", "language_mismatch", "repeated_ngrams"]
 
 
-def private_settings(state_dir: Path) -> BoostqaSettings:
-    """Our own SeaweedFS on free ports (as tests/conftest.py's isolated_settings)."""
-    ports = free_ports(6, seaweedfs.GRPC_OFFSET)
-    names = ("s3", "seaweed_master", "seaweed_volume", "seaweed_filer", "seaweed_admin", "seaweed_metrics")
+def private_settings(state_dir: Path, ray: bool = False) -> BoostqaSettings:
+    """Our own SeaweedFS on free ports (as tests/conftest.py's isolated_settings); with ``ray``, a Ray head's too."""
+    names = ("s3", "seaweed_master", "seaweed_volume", "seaweed_filer", "seaweed_admin", "seaweed_metrics",
+             *(("ray_dashboard", "ray_gcs", "ray_client", "ray_dashboard_agent") if ray else ()))
+    ports = free_ports(len(names), seaweedfs.GRPC_OFFSET)  # one draw: no Ray port on a SeaweedFS gRPC port
     return BoostqaSettings(state_dir=state_dir, ports=PortSettings(**dict(zip(names, ports, strict=True))))
 
 

@@ -10,17 +10,26 @@ from boostqa.qc.text import tokens
 _SYLLABLES = [c + v for c in "bdfgklmnprstvz" for v in "aeiou"]
 
 
-def _vocabulary(rng: random.Random, size: int) -> list[str]:
+def vocabulary(rng: random.Random, size: int) -> list[str]:
+    """``size`` distinct random words of two to four syllables, sorted."""
     words: set[str] = set()
     while len(words) < size:  # letters only: datatrove's normalizer rewrites digits
         words.add("".join(rng.choices(_SYLLABLES, k=rng.randint(2, 4))))
     return sorted(words)
 
 
+def near_copy(rng: random.Random, words: list[str], vocab: list[str]) -> list[str]:
+    """A copy of ``words`` with 0 (an exact copy) to 6 words substituted at random positions."""
+    copy = list(words)
+    for _ in range(rng.choice([0, 0, 1, 1, 2, 3, 4, 6])):
+        copy[rng.randrange(len(copy))] = rng.choice(vocab)
+    return copy
+
+
 def make_corpus(items: int, planted_share: float, seed: int) -> tuple[list[str], list[list[int]]]:
     """Documents and the planted families (lists of document indexes, the original first)."""
     rng = random.Random(seed)
-    vocab = _vocabulary(rng, 30_000)
+    vocab = vocabulary(rng, 30_000)
     docs: list[list[str]] = []
     families: dict[int, list[int]] = {}
     root_of: dict[int, int] = {}
@@ -28,9 +37,7 @@ def make_corpus(items: int, planted_share: float, seed: int) -> tuple[list[str],
         if docs and rng.random() < planted_share:
             source = rng.randrange(len(docs))
             root = root_of.get(source, source)
-            copy = list(docs[source])
-            for _ in range(rng.choice([0, 0, 1, 1, 2, 3, 4, 6])):  # 0 edits: an exact copy
-                copy[rng.randrange(len(copy))] = rng.choice(vocab)
+            copy = near_copy(rng, docs[source], vocab)
             families.setdefault(root, [root]).append(len(docs))
             root_of[len(docs)] = root
             docs.append(copy)

@@ -49,28 +49,28 @@ def spread_of(samples: list[float]) -> float | None:
 
 
 class Check(BaseModel):
-    """One measure against its goal; ``goal`` None makes it informational (no verdict)."""
+    """One measure against its goal; ``goal`` None makes it informational (no verdict), ``pending`` not judged yet."""
 
     measure: str
     ours: float | None = None
     anchor: float | None = None
     unit: str = Field(default="", description="unit of ours and anchor")
-    value: float = Field(description="what the goal judges: usually ours / anchor (median over rounds)")
+    value: float | None = Field(description="what the goal judges: ours / anchor, usually (median); None: not measured")
     value_unit: str = ""
     spread: float | None = Field(default=None, description="relative spread of the value over rounds")
     goal: str | None = None
     op: str | None = None
     target: float | None = None
     passed: bool | None = None
+    pending: str | None = None  # why the goal cannot be judged yet (what it compares with is missing): no verdict
 
     @model_validator(mode="after")
     def _judge(self) -> Check:
-        # Recomputed on every load: a record's verdict always follows from its value and goal.
-        if self.goal is None:
-            self.op, self.target, self.passed = None, None, None
-        else:
-            self.op, self.target = parse_goal(self.goal)
-            self.passed = _OPS[self.op](self.value, self.target)
+        # Recomputed on every load: a record's verdict always follows from its value and goal (none while pending).
+        self.op, self.target = parse_goal(self.goal) if self.goal is not None else (None, None)
+        self.passed = None
+        if self.op is not None and self.target is not None and self.pending is None:  # no value to judge: a miss
+            self.passed = self.value is not None and _OPS[self.op](self.value, self.target)
         return self
 
 
@@ -282,7 +282,7 @@ def verdict(record: BenchRecord, check: Check | None) -> str:
     if record.skipped is not None:
         return f"skipped: {record.skipped}"
     if check is None or check.passed is None:
-        return "info"
+        return f"pending: {check.pending}" if check is not None and check.goal and check.pending else "info"
     return "pass" if check.passed else "FAIL"
 
 

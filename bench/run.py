@@ -6,7 +6,8 @@
 
 P6 runs the whole demo on a fresh state folder (minutes; stop a running dev stack first, it takes the default
 ports); P7 installs a fresh clone and runs `make test` in it (the suite's length; nothing else should run beside
-it); P3 (the dbt marts) runs its default 1M rows here: `bench/dbt_marts.py --rows 10000000` for 10M.
+it); P3 (the dbt marts) runs its default 1M rows here: `bench/dbt_marts.py --rows 10000000` for 10M. P9 (QC as
+a Ray job) runs at 100k and 1M items here (tens of minutes on 2 cores): `bench/qc_scale.py --items 10000000` for 10M.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ class Bench(BaseModel):
     args: list[str] = []
     env: dict[str, str] = {}
     needs_gpu: bool = False
+    full_only: bool = False  # a larger size of another entry's script: that entry's --quick run covers it
 
 
 BENCHES = [
@@ -53,6 +55,9 @@ BENCHES = [
     Bench(key="demo_time", label="P6", python=".venv/bin/python", script="bench/demo_time.py"),
     Bench(key="test_time", label="P7", python=".venv/bin/python", script="bench/test_time.py"),
     Bench(key="ray_cluster", label="P8", python=".venv/bin/python", script="bench/ray_cluster.py"),
+    Bench(key="qc_scale", label="P9", python=".venv/bin/python", script="bench/qc_scale.py"),
+    Bench(key="qc_scale_1m", label="P9", python=".venv/bin/python", script="bench/qc_scale.py",
+          args=["--items", "1000000"], full_only=True),
 ]
 
 
@@ -67,6 +72,8 @@ class Outcome(BaseModel):
 def run_one(bench: Bench, out: Path, quick: bool, console: Console) -> Outcome:
     if bench.needs_gpu and gpu_name() is None:
         return Outcome(bench=bench, problem="skipped: no GPU")
+    if quick and bench.full_only:
+        return Outcome(bench=bench, problem="skipped: full size only (the same script's quick run is its check)")
     python = ROOT / bench.python
     if not python.exists():
         return Outcome(bench=bench, problem=f"error: {bench.python} is missing (make install)")

@@ -50,6 +50,15 @@ def test_informational_check_has_no_verdict() -> None:
     assert (check.passed, check.op, check.target) == (None, None, None)
 
 
+def test_a_pending_goal_is_neither_a_pass_nor_a_miss(tmp_path: Path) -> None:
+    pending = Check(measure="m", value=None, goal="<= 1.2", pending="no baseline record yet")
+    record = _record("b", checks=[pending, Check(measure="n", value=None, goal=">= 1")])
+    assert pending.passed is None and (pending.op, pending.target) == ("<=", 1.2)
+    assert verdict(record, pending) == "pending: no baseline record yet"
+    assert [c.measure for c in record.failed] == ["n"]  # a goal with no value and no reason to wait: a miss
+    assert read_record(write_record(record, tmp_path)).checks[0].passed is None
+
+
 def test_verdict_is_recomputed_on_load(tmp_path: Path) -> None:
     path = write_record(_record("b", checks=[Check(measure="m", value=0.5, goal=">= 1")]), tmp_path)
     data = json.loads(path.read_text())
