@@ -5,7 +5,7 @@ parts of 10,000 under qa/run_id=<run>/ (bench/qc_corpus.py: random-word question
 near-duplicate families and exact copies, items copying n-grams of the local benchmark editions QC decontaminates
 against, and items failing a filter; the ground truth is one number per item). QC is submitted as a Ray job through
 RayJobs as Airflow's operator submits it (JobSpec stage "qc", params from QcRunConfig, distributed_min_items 0 so the
-Ray Data path runs at every size). Measured: the job's wall time (submit -> SUCCEEDED), items/s, peak RSS of its
+Ray path runs at every size). Measured: the job's wall time (submit -> SUCCEEDED), items/s, peak RSS of its
 driver (`python -m boostqa.jobs`) and of every Ray worker (psutil over the head's process tree every 0.5 s), and the
 recall and precision of its removals (read back from qc/removals) against the planted truth. Then, for information,
 an incremental run of N/10 items (5% of them copies of the first run's items) is QC'd against the first run's index.
@@ -42,7 +42,7 @@ from bench.qc_scale_jobs import JobRun, private_stack, qc_spec, run_job  # noqa:
 from bench.record import RESULTS, BenchRecord, Check, bench_args, finish, latest_records, scratch_folder  # noqa: E402
 from boostqa.jobs.cluster import RayJobs  # noqa: E402
 from boostqa.lake import layout  # noqa: E402
-from boostqa.lake.read import read_object  # noqa: E402
+from boostqa.lake.read import read_prefix  # noqa: E402
 from boostqa.lake.store import ObjectStore  # noqa: E402
 from boostqa.qc.config import QcRunConfig  # noqa: E402
 from boostqa_dev.stack import seaweedfs  # noqa: E402
@@ -60,7 +60,7 @@ def bench_name(items: int, quick: bool) -> str:
 
 
 def measure(items: int, seed: int, quick: bool, workdir: Path) -> BenchRecord:
-    run_config = QcRunConfig(distributed_min_items=0)  # the Ray Data path at every size, the quick one included
+    run_config = QcRunConfig(distributed_min_items=0)  # the Ray path at every size, the quick one included
     config = run_config.qc_config()
     generator = CorpusGenerator(config, seed)
     samples: dict[str, list[float]] = {}
@@ -83,7 +83,8 @@ def measure(items: int, seed: int, quick: bool, workdir: Path) -> BenchRecord:
             print(f"{phase}: wrote {n:,} items in {samples[f'{phase}_generate_seconds'][0]:.1f} s, planted "
                   f"{truths[phase].counts()}", flush=True)
             runs[phase] = run_job(jobs, qc_spec(lake, run_id, run_config), head, phase, n)
-            removals = read_object(store, layout.qc_part("removals", run_id), columns=["item_id", "step", "rank"])
+            removals = read_prefix(store, f"{layout.qc_table_prefix('removals')}run_id={run_id}/",
+                                   ["item_id", "step", "rank"])
             scores = truths[phase].score(removals)
             samples |= runs[phase].samples() | {f"{phase}_{k}": [v] for k, v in scores.items()}
             planted[phase] = truths[phase].counts()

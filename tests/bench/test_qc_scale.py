@@ -14,9 +14,9 @@ from bench.qc_scale_datatrove import DatatroveRun
 from bench.qc_scale_jobs import JobRun, Peaks
 from bench.record import BenchRecord, verdict
 from boostqa.lake import layout
-from boostqa.lake.read import read_object
+from boostqa.lake.read import read_object, read_prefix
 from boostqa.qc.config import QcRunConfig
-from boostqa.qc.stage import run_qc
+from boostqa.qc.run import run_qc
 from tests.bench.test_quick_runs import PIPELINE_PYTHON, quick
 from tests.conftest import MemoryStore
 
@@ -48,7 +48,9 @@ def test_qc_in_process_meets_the_planted_truth_and_the_increment_is_caught_by_th
     for run, items, prefix, cross in (("r1", 3_000, "a-", 0.0), ("r2", 1_500, "b-", 0.1)):
         truth = generator.write_run(store, run, items, prefix, cross)
         result = run_qc(store, run, CONFIG)  # type: ignore[arg-type]
-        scores = truth.score(read_object(store, layout.qc_part("removals", run)))  # type: ignore[arg-type]
+        removals = read_prefix(store, f"{layout.qc_table_prefix('removals')}run_id={run}/",  # type: ignore[arg-type]
+                               ["item_id", "step", "rank"])
+        scores = truth.score(removals)
         assert result.items == items and all(v == 1.0 for v in scores.values()), (run, scores)
     assert truth.sizes.max() >= 2 and len(generator.sources) > 0
     cross_run = [i for i, c in enumerate(truth.cluster) if c >= 0 and truth.sizes[c] > (truth.cluster == c).sum()]
@@ -108,7 +110,9 @@ def test_qc_scale_quick(tmp_path: Path) -> None:
         assert record.samples[f"{phase}_worker_peak_mib"], "the Ray workers were sampled"
         assert record.samples[f"{phase}_all_recall"] == [1.0] and record.samples[f"{phase}_all_precision"] == [1.0]
     titles = {w["title"] for w in record.params["phases"]["qc"]["workers"]}
-    assert any("ScreenBatches" in t for t in titles), "QC screened on Ray Data workers"
+    phases = ("screen_chunk", "settle_exact", "candidate_pairs", "attach_a", "score_pairs", "clusters", "finalize",
+              "write_item_bucket", "write_key_bucket")  # a worker's title is the last task it ran
+    assert any(t.removeprefix("ray::") in phases for t in titles), "QC's phases ran as Ray tasks"
     assert record.samples["datatrove_items_per_s"][0] > 0 and record.samples["datatrove_recall"][0] > 0.9
     counted = [c for c in record.checks if c.goal is not None]
     assert len(counted) == 2 and all(c.passed for c in counted)  # items counted == planted; quick: no other goals
