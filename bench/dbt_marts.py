@@ -61,9 +61,13 @@ create table taxonomy.taxonomy_disciplines as select * from read_csv('{seed}', a
 create view staging.stg_qa__items as select * replace (cast(target_difficulty as integer) as target_difficulty,
     cast(verified_difficulty as integer) as verified_difficulty) rename (run_id as synthesis_run_id, answer_agreement
     as is_answer_agreed), options is not null as is_multiple_choice from {qa};
-create view staging.stg_qc__kept as select item_id, run_id as synthesis_run_id, exact_key from {kept};
+create view staging.stg_qc__kept as select item_id, run_id as synthesis_run_id, exact_key from {kept}
+    where run_id != 'general_corpus';
+create view staging.stg_qc__general_kept as select item_id as doc_id, exact_key from {kept}
+    where run_id = 'general_corpus';
 create view staging.stg_qc__removals as select item_id, run_id as synthesis_run_id, step as qc_step, reason, cast(rank
-    as integer) as reason_rank, detail, duplicate_of, similarity, benchmark, benchmark_item_id from {removals};
+    as integer) as reason_rank, detail, duplicate_of, similarity, benchmark, benchmark_item_id from {removals}
+    where run_id != 'general_corpus';
 create view intermediate.int_qa_items_screened as with f as (select * from staging.stg_qc__removals where reason_rank
     = 1), n as (select synthesis_run_id, item_id, count(*) as removal_reasons from staging.stg_qc__removals group by
     all), c as (select synthesis_run_id from staging.stg_qc__kept union select synthesis_run_id from f)

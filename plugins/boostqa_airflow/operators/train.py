@@ -101,7 +101,11 @@ class DeepSpeedTrainOperator(BaseOperator):
             if retire_finished_status(Path(spec.output_dir)):  # a resumed run: its earlier attempt had finished
                 self.log.info("training %s resumes in %s (its earlier status moved to status.previous.json)",
                               spec.run_id, spec.output_dir)
-            if launcher == "local":  # an export on Ray Data wrote only to the lake
+            local_copy = self._mixture_dir(mixture_version) / "manifest.json"
+            own_manifest = any(o.strip().startswith("data.manifest=") for o in self.launch.overrides)
+            if launcher == "local" and not own_manifest and not local_copy.exists():
+                # An export on Ray Data wrote only to the lake. (A version is immutable: a local copy with its
+                # manifest is that version; the trainer checks every shard's sha256 before its first step.)
                 fetch_packed(LakeHook(self.lake_conn_id).get_conn(), mixture_version,
                              self._mixture_dir(mixture_version))
             self._handle = launcher_for(launcher, self._resources(mixture_version)).submit(spec)
