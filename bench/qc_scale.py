@@ -8,7 +8,10 @@ RayJobs as Airflow's operator submits it (JobSpec stage "qc", params from QcRunC
 Ray path runs at every size). Measured: the job's wall time (submit -> SUCCEEDED), items/s, peak RSS of its
 driver (`python -m boostqa.jobs`) and of every Ray worker (psutil over the head's process tree every 0.5 s), and the
 recall and precision of its removals (read back from qc/removals) against the planted truth. Then, for information,
-an incremental run of N/10 items (5% of them copies of the first run's items) is QC'd against the first run's index.
+an incremental run of N/10 items, at most 100,000 (5% of them copies of the first run's items) is QC'd against the
+first run's index, and the first run's kept items are exported as a mixture version by the export job on Ray Data
+(the selection dbt would write, tokenized with the embedded model's tokenizer, packed, shards and manifest to the
+lake; bench/qc_scale_export.py): its wall time, items and tokens/s, driver and worker peak RSS.
 At 1M, datatrove's MinHash dedup (same shingles and bands, the same parts read from the same lake, on as many
 processes as cores) is the throughput anchor. Goals: recall and precision >= 0.99 at every size; QC items/s >=
 datatrove's at 1M; at 10M, per-item time <= 1.2x and driver peak RSS <= 1.5x those of the newest 100k record in
@@ -38,6 +41,7 @@ from loguru import logger  # noqa: E402
 
 from bench.qc_corpus import PART_ROWS, CorpusGenerator, Truth  # noqa: E402
 from bench.qc_scale_datatrove import DatatroveRun, datatrove_dedup  # noqa: E402 - datatrove imported before timers
+from bench.qc_scale_export import export_spec, put_selection  # noqa: E402
 from bench.qc_scale_jobs import JobRun, private_stack, qc_spec, run_job  # noqa: E402
 from bench.record import RESULTS, BenchRecord, Check, bench_args, finish, latest_records, scratch_folder  # noqa: E402
 from boostqa.jobs.cluster import RayJobs  # noqa: E402
@@ -45,13 +49,22 @@ from boostqa.lake import layout  # noqa: E402
 from boostqa.lake.read import read_prefix  # noqa: E402
 from boostqa.lake.store import ObjectStore  # noqa: E402
 from boostqa.qc.config import QcRunConfig  # noqa: E402
+from boostqa.settings import BoostqaSettings  # noqa: E402
 from boostqa_dev.stack import seaweedfs  # noqa: E402
 
 BASE, DATATROVE_AT, LINEAR_AT = 100_000, 1_000_000, 10_000_000
 NAMES = {BASE: "qc_scale", DATATROVE_AT: "qc_scale_1m", LINEAR_AT: "qc_scale_10m"}
 RUNS = {"qc": ("synthesize_20270101T060000Z_qcscale", "qs1-"),
         "qc_incremental": ("synthesize_20270102T060000Z_qcscale", "qs2-")}
+EXPORT_VERSION = "mixture_20270101T070000Z_qcscale"  # the export phase's version: the first run's kept items
+INCREMENTAL_MAX = 100_000
 CROSS_SHARE = 0.05  # of the incremental run's items: copies of the first run's (its index must catch them)
+
+
+def incremental_items(items: int) -> int:
+    """The incremental run's size: a tenth of the first run's, at most 100,000 (its cost against a 9M-item index is
+    what 10M adds to the curve, not another million items' QC)."""
+    return max(min(items // 10, INCREMENTAL_MAX), 1)
 
 
 def bench_name(items: int, quick: bool) -> str:
@@ -72,10 +85,9 @@ def measure(items: int, seed: int, quick: bool, workdir: Path) -> BenchRecord:
         store, jobs = ObjectStore(lake), RayJobs(settings.ray_address)
         truths: dict[str, Truth] = {}
         # Each phase is one stage job, measured alike (run_job: wall time, RSS, result, driver log; JobRun.samples
-        # and .params key the record by phase) and checked alike (job_checks). The mixture export, once it runs on
-        # Ray, is one more phase after "qc": its JobSpec through run_job, the kept items as its count, job_checks
-        # for its time and memory, and checks of its own output beside qc_checks.
-        for phase, n, cross in (("qc", items, 0.0), ("qc_incremental", max(items // 10, 1), CROSS_SHARE)):
+        # and .params key the record by phase) and checked alike (job_checks); the export phase follows the two QC
+        # runs, over the first run's kept items.
+        for phase, n, cross in (("qc", items, 0.0), ("qc_incremental", incremental_items(items), CROSS_SHARE)):
             run_id, prefix = RUNS[phase]
             started = time.perf_counter()
             truths[phase] = generator.write_run(store, run_id, n, prefix, cross)
@@ -89,6 +101,9 @@ def measure(items: int, seed: int, quick: bool, workdir: Path) -> BenchRecord:
             samples |= runs[phase].samples() | {f"{phase}_{k}": [v] for k, v in scores.items()}
             planted[phase] = truths[phase].counts()
             print(f"{phase}: {', '.join(f'{k} {v:.4f}' for k, v in scores.items())}", flush=True)
+        export = _export(store, jobs, head, target_tokenizer(settings), samples)
+        if isinstance(export, JobRun):
+            runs["export"] = export
         if items == DATATROVE_AT or quick:
             anchor = _datatrove(store, RUNS["qc"][0], run_config, truths["qc"], samples)
     baseline = None if quick or items == BASE else latest_records(RESULTS).get(NAMES[BASE])
@@ -96,16 +111,57 @@ def measure(items: int, seed: int, quick: bool, workdir: Path) -> BenchRecord:
         "items": items, "seed": seed, "part_rows": PART_ROWS, "cores": os.cpu_count(), "cross_share": CROSS_SHARE,
         "qc_params": run_config.model_dump(mode="json"), "planted": planted,
         "phases": {phase: run.params() for phase, run in runs.items()},
+        "export": None if isinstance(export, JobRun) else export,
         "datatrove": (anchor if isinstance(anchor, str) else {"workers": anchor.workers} if anchor else None),
         "baseline": baseline[0].name if baseline else None}
     checks = [*job_checks(runs["qc"]), *qc_checks(runs["qc"], samples, planted["qc"], goals=not quick),
               *job_checks(runs["qc_incremental"]),
               *qc_checks(runs["qc_incremental"], samples, planted["qc_incremental"], goals=False),
+              *export_checks(runs.get("export"), export if isinstance(export, str) else ""),
               *anchor_checks(items, runs["qc"], anchor, samples, quick),
               *scale_checks(items, runs["qc"], baseline[1] if baseline else None, quick)]
     return BenchRecord.create(
         bench=bench_name(items, quick), quick=quick, checks=checks, samples=samples, params=params,
-        title=f"QC as a Ray job, {items:,} items (then {max(items // 10, 1):,} incremental) on {os.cpu_count()} cores")
+        title=f"QC as a Ray job, {items:,} items (then {incremental_items(items):,} incremental), and their export, "
+              f"on {os.cpu_count()} cores")
+
+
+def target_tokenizer(settings: BoostqaSettings) -> Path:
+    """The embedded model's HF folder in this checkout's state (the private stack's state folder has none)."""
+    state = Path(os.environ.get("BOOSTQA_STATE_DIR") or ROOT / ".state")
+    return (settings.llm_server.models_dir or state / "models") / settings.llm_server.served_model_name
+
+
+def _export(store: ObjectStore, jobs: RayJobs, head: int, tokenizer: Path,
+            samples: dict[str, list[float]]) -> JobRun | str:
+    """The export phase: the first run's kept items as a selection, exported by the Ray Data job with the embedded
+    model's tokenizer; a reason instead when that model is not there (``boostqa stack up`` makes it)."""
+    if not (tokenizer / "tokenizer.json").is_file():
+        print(f"export: skipped, no tokenizer at {tokenizer}", flush=True)
+        return f"no tokenizer at {tokenizer}: run `boostqa stack up` (or make demo) once"
+    started = time.perf_counter()
+    selected = put_selection(store, RUNS["qc"][0], EXPORT_VERSION)
+    samples["export_selection_seconds"] = [time.perf_counter() - started]
+    print(f"export: selection of {selected:,} kept items written in {samples['export_selection_seconds'][0]:.1f} s",
+          flush=True)
+    run = run_job(jobs, export_spec(store, EXPORT_VERSION, tokenizer), head, "export", selected)
+    samples |= run.samples()
+    if tokens := run.result.get("tokens"):
+        samples["export_tokens_per_s"] = [tokens / run.seconds]
+    return run
+
+
+def export_checks(run: JobRun | None, reason: str) -> list[Check]:
+    """The export job's time and memory, and every selected sample in its shards (information: no goal is set)."""
+    if run is None:
+        return [Check(measure="export: the Ray Data job over the kept items", ours=None, value=None, pending=reason)]
+    return [*job_checks(run),
+            Check(measure="export: tokens/s (the target tokenizer, counted and written: two passes)",
+                  ours=run.result.get("tokens", 0) / run.seconds, unit="tokens/s",
+                  value=run.result.get("tokens", 0) / run.seconds, value_unit="tokens/s"),
+            Check(measure="export: samples in the shards minus samples selected", ours=run.result.get("samples"),
+                  anchor=run.items, value=abs(run.result.get("samples", -1) - run.items), value_unit="samples",
+                  goal="== 0")]
 
 
 def _datatrove(store: ObjectStore, run_id: str, run_config: QcRunConfig, truth: Truth,

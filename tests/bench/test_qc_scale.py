@@ -9,7 +9,7 @@ import pytest
 
 from bench import qc_corpus
 from bench.qc_corpus import CorpusGenerator
-from bench.qc_scale import BASE, DATATROVE_AT, LINEAR_AT, anchor_checks, bench_name, scale_checks
+from bench.qc_scale import BASE, DATATROVE_AT, LINEAR_AT, anchor_checks, bench_name, incremental_items, scale_checks
 from bench.qc_scale_datatrove import DatatroveRun
 from bench.qc_scale_jobs import JobRun, Peaks
 from bench.record import BenchRecord, verdict
@@ -84,6 +84,7 @@ def test_scale_goals_compare_with_the_100k_record_and_wait_for_it() -> None:
     informational = scale_checks(1_000_000, _qc_run(1_000_000, 200.0, 900.0), baseline, quick=False)
     assert [c.goal for c in informational] == [None, None] and informational[0].value == 2.0
     assert verdict(baseline, pending[0]).startswith("pending: no qc_scale record")
+    assert [incremental_items(n) for n in (5_000, BASE, LINEAR_AT)] == [500, 10_000, 100_000]
     assert [bench_name(n, False) for n in (BASE, 1_000_000, LINEAR_AT)] == ["qc_scale", "qc_scale_1m", "qc_scale_10m"]
 
 
@@ -114,5 +115,8 @@ def test_qc_scale_quick(tmp_path: Path) -> None:
               "write_item_bucket", "write_key_bucket")  # a worker's title is the last task it ran
     assert any(t.removeprefix("ray::") in phases for t in titles), "QC's phases ran as Ray tasks"
     assert record.samples["datatrove_items_per_s"][0] > 0 and record.samples["datatrove_recall"][0] > 0.9
+    export = record.params["phases"]["export"]  # the kept items, exported by the Ray Data job
+    assert export["result"]["samples"] == export["items"] == record.params["phases"]["qc"]["result"]["kept"] > 4_000
+    assert export["result"]["tokens"] > export["items"] and record.samples["export_tokens_per_s"][0] > 0
     counted = [c for c in record.checks if c.goal is not None]
-    assert len(counted) == 2 and all(c.passed for c in counted)  # items counted == planted; quick: no other goals
+    assert len(counted) == 3 and all(c.passed for c in counted)  # QC's items counted, the export's samples written
