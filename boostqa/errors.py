@@ -27,5 +27,16 @@ class LakeError(BoostqaError):
     """The object store cannot be reached or refuses us; usually transient, so orchestrators should retry."""
 
 
+class RunPermanent(BoostqaError):
+    """A failure every retry would meet again (credentials, permissions, a missing model or bucket): fail at once.
+
+    Operators fail such a task without retries; the message names the connection and what to check.
+    """
+
+
+class LakeDenied(LakeError, RunPermanent):
+    """The object store refused these credentials for a bucket or key (403, a bad key or signature, no such bucket)."""
+
+
 class RunIncomplete(BoostqaError):
     """A sharded run still has shards without a completion marker, so it cannot be marked complete."""

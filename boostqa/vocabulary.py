@@ -34,7 +34,11 @@ Language = Literal["en", "zh"]
 Role = Literal["annotator", "generator", "refiner"]
 Corpus = Literal["boostqa", "general"]
 
-AnnotationRejectReason = Literal["invalid_output"]  # the annotator's output stayed invalid after its re-asks
+AnnotationRejectReason = Literal[
+    "invalid_output",  # the annotator's output stayed invalid after its re-asks
+    "llm_rejected",  # the server refused the request for good (HTTP 400/413/422: e.g. a context overflow)
+    "truncated",  # the reply stopped at max_tokens (finish_reason length)
+]
 
 StrategyName = Literal["multi_grade", "high_difficulty"]
 RejectReason = Literal[
@@ -44,6 +48,8 @@ RejectReason = Literal[
     "refine_invalid",  # the refiner's output stayed invalid
     "refine_disagreement",  # draft and refined answers disagree and the policy drops such items
     "refine_unresolved",  # a second refiner sample did not confirm the first
+    "llm_rejected",  # the server refused a request of the job for good (HTTP 400/413/422), at its ``step``
+    "truncated",  # a reply of the job stopped at max_tokens (finish_reason length), at its ``step``
 ]
 RefineDecision = Literal[
     "agreed",  # the refined answer matches the draft

@@ -133,7 +133,7 @@ class AnnotationTask:
         if outcome.status != "ok" or outcome.parsed is None:
             detail = outcome.reason or ""
             return LlmQuarantineRecord(run_id=run_id, stage=STAGE, item_id=outcome.item_id,
-                                       reason="invalid_output",
+                                       reason=outcome.failure_reason("invalid_output"),
                                        detail=f"sample {sample_index}: {detail}" if self.samples > 1 else detail,
                                        raw_output=outcome.raw_text, model=outcome.model,
                                        request_id=outcome.request_id, prompt_version=self.prompt_version)

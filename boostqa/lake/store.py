@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import functools
 import logging
+from collections.abc import Callable
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from pydantic import BaseModel, ConfigDict, SecretStr
 from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
-from boostqa.errors import LakeError
+from boostqa.errors import LakeDenied, LakeError
 
 if TYPE_CHECKING:
     from botocore.exceptions import ClientError
     from types_boto3_s3 import S3Client
 
 log = logging.getLogger(__name__)
+F = TypeVar("F", bound=Callable[..., Any])
+# Error codes that no retry heals: the credentials, their policy or the bucket are wrong (docs/runbook.md).
+DENIED_CODES = frozenset({"AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "NoSuchBucket",
+                          "AllAccessDisabled", "AccountProblem", "InvalidToken", "ExpiredToken"})
 
 
 class LakeConfig(BaseModel):
@@ -50,6 +56,34 @@ def _is_transient(exc: BaseException) -> bool:
     return False
 
 
+def _is_denied(exc: ClientError) -> bool:
+    return _status(exc) == 403 or exc.response.get("Error", {}).get("Code") in DENIED_CODES
+
+
+def _denied(method: F) -> F:
+    """Turn a refusal no retry heals into ``LakeDenied`` naming the bucket, the key or prefix and what to check."""
+
+    @functools.wraps(method)
+    def call(self: ObjectStore, target: str, *args: Any, **kwargs: Any) -> Any:
+        from botocore.exceptions import ClientError
+
+        try:
+            return method(self, target, *args, **kwargs)
+        except ClientError as exc:
+            if not _is_denied(exc):
+                raise
+            error = exc.response.get("Error", {})
+            bucket = kwargs.get("bucket") or self.config.bucket
+            raise LakeDenied(
+                f"{method.__name__} s3://{bucket}/{target} refused: {error.get('Code', '?')} (HTTP {_status(exc)}) "
+                f"{error.get('Message', '')}. Check the Airflow connection boostqa_s3 (its login and password, and "
+                f"that its policy grants this prefix; infra/policies/) and that bucket {bucket!r} exists at "
+                f"{self.config.endpoint_url or 'AWS'}. Retrying will not help"
+            ) from exc
+
+    return cast(F, call)
+
+
 _retry = retry(
     retry=retry_if_exception(_is_transient),
     stop=stop_after_attempt(5),
@@ -79,11 +113,13 @@ class ObjectStore:
             config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 2}, connect_timeout=5),
         )
 
+    @_denied
     @_retry
     def put_bytes(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> None:
         """Write one object; an S3 PUT replaces the whole object atomically."""
         self.client.put_object(Bucket=self.config.bucket, Key=key, Body=data, ContentType=content_type)
 
+    @_denied
     @_retry
     def get_bytes(self, key: str, bucket: str | None = None) -> bytes:
         """Read one object."""
@@ -102,6 +138,7 @@ class ObjectStore:
                 return None
             raise
 
+    @_denied
     @_retry
     def list_keys(self, prefix: str, bucket: str | None = None) -> list[str]:
         """All keys under a prefix, sorted."""
@@ -113,10 +150,20 @@ class ObjectStore:
 
     @_retry
     def delete_keys(self, keys: list[str]) -> None:
-        """Delete objects (no-op for an empty list)."""
+        """Delete objects (no-op for an empty list).
+
+        Raises:
+            LakeError: the store refused to delete some keys (S3 answers 200 and lists them; each is named).
+        """
         for start in range(0, len(keys), 1000):
             chunk: list[Any] = [{"Key": k} for k in keys[start : start + 1000]]
-            self.client.delete_objects(Bucket=self.config.bucket, Delete={"Objects": chunk, "Quiet": True})
+            response = self.client.delete_objects(Bucket=self.config.bucket, Delete={"Objects": chunk, "Quiet": True})
+            if errors := response.get("Errors"):
+                failed = ", ".join(f"{e.get('Key')} ({e.get('Code')}: {e.get('Message')})" for e in errors[:5])
+                denied = any(e.get("Code") in DENIED_CODES for e in errors)
+                raise (LakeDenied if denied else LakeError)(
+                    f"could not delete {len(errors)} of {len(chunk)} objects in s3://{self.config.bucket}/: {failed}"
+                    + (". Check that the boostqa_s3 connection's policy grants s3:DeleteObject" if denied else ""))
 
     def ensure_bucket(self) -> bool:
         """Create the bucket if it is missing; False while the endpoint cannot answer (callers poll).

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import shlex
 import shutil
 import subprocess
@@ -12,10 +13,10 @@ from string import Template
 from typing import Any
 
 import yaml
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from boostqa.errors import ConfigError
-from boostqa.launch.spec import LaunchSpec, RunStatus, read_status_file
+from boostqa.launch.spec import SAFE_PATH, LaunchSpec, RunStatus, read_status_file
 from boostqa.settings import get_settings, require_path
 
 log = logging.getLogger(__name__)
@@ -24,18 +25,47 @@ log = logging.getLogger(__name__)
 class ClusterResources(BaseModel):
     """What one node of the run asks the scheduler for, and the image that holds ``training/``."""
 
-    image: str = "boostqa/trainer:0.1.0"  # built from infra/docker/trainer.Dockerfile (tag your registry's copy)
-    gpus_per_node: int = 8
-    cpus: int = 96
-    memory: str = "1800Gi"
-    mixture_uri: str = "s3://boostqa/mixtures/v1/"
-    mixture_dir: str = "/work/mixtures/v1"
+    # built from infra/docker/trainer.Dockerfile (tag your registry's copy)
+    image: str = Field("boostqa/trainer:0.1.0", pattern=r"^[a-z0-9][a-z0-9._/:@-]{0,254}$")
+    gpus_per_node: int = Field(8, ge=1, le=1024)
+    cpus: int = Field(96, ge=1)
+    memory: str = Field("1800Gi", pattern=r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|k|M|G|T|P)?$")
+    mixture_uri: str = Field("s3://boostqa/mixtures/v1/", pattern=r"^s3://[a-z0-9][a-z0-9.-]{0,62}/[A-Za-z0-9_./=-]*$")
+    mixture_dir: str = Field("/work/mixtures/v1", pattern=SAFE_PATH)
+
+
+PLACEHOLDER = re.compile(r"\$\{([a-z_]+)\}")
 
 
 def _values(spec: LaunchSpec, resources: ClusterResources) -> dict[str, Any]:
     return {"job_name": spec.job_name, "run_id": spec.run_id, "nodes": spec.nodes, "output_dir": spec.output_dir,
-            "train_args": json.dumps(spec.train_args()), "train_args_shell": shlex.join(spec.train_args()),
-            **resources.model_dump()}
+            "train_args": spec.train_args(), **resources.model_dump()}
+
+
+def _filled(node: Any, values: dict[str, Any], where: str = "") -> Any:
+    """A parsed template with its ``${name}`` slots filled: data into data, never text into YAML.
+
+    A scalar that is one slot becomes the value itself (a number, a list of arguments); a slot inside a longer string
+    is replaced in that string only. Either way a value stays one scalar or one list item, whatever it contains: no
+    value can add a key, a document or a shell command (the pods run no shell: their commands are argument lists).
+
+    Raises:
+        ConfigError: the template names a slot the renderer does not fill (a typo in a copy of the template).
+    """
+    if isinstance(node, dict):
+        return {key: _filled(value, values, f"{where}.{key}") for key, value in node.items()}
+    if isinstance(node, list):
+        return [_filled(item, values, f"{where}[{i}]") for i, item in enumerate(node)]
+    if not isinstance(node, str):
+        return node
+    for name in PLACEHOLDER.findall(node):
+        if name not in values:
+            raise ConfigError(f"the training Job template fills no slot ${{{name}}} (at {where.lstrip('.')}); "
+                              f"slots: {', '.join(sorted(values))}")
+    whole = PLACEHOLDER.fullmatch(node)
+    if whole is not None:
+        return values[whole.group(1)]
+    return PLACEHOLDER.sub(lambda m: str(values[m.group(1)]), node)
 
 
 def kubernetes_template() -> Path:
@@ -60,11 +90,11 @@ def render_kubernetes_manifests(spec: LaunchSpec, resources: ClusterResources, t
                                 ) -> list[dict[str, Any]]:
     """The run's objects: the headless Service its pods rendezvous through, and the Job.
 
-    The Job is parsed, so a template error fails here, not in the cluster; ``template`` defaults to the configured
-    one.
+    The template is parsed first and its slots filled as data (:func:`_filled`), so a template error fails here, not
+    in the cluster, and no launch param is ever spliced into YAML text; ``template`` defaults to the configured one.
     """
-    text = Template((template or kubernetes_template()).read_text()).substitute(_values(spec, resources))
-    return [doc for doc in yaml.safe_load_all(text) if doc]
+    docs = [doc for doc in yaml.safe_load_all((template or kubernetes_template()).read_text()) if doc]
+    return [_filled(doc, _values(spec, resources)) for doc in docs]
 
 
 def render_kubernetes_job(spec: LaunchSpec, resources: ClusterResources, template: Path | None = None
@@ -74,8 +104,15 @@ def render_kubernetes_job(spec: LaunchSpec, resources: ClusterResources, templat
 
 
 def render_slurm_script(spec: LaunchSpec, resources: ClusterResources, template: Path | None = None) -> str:
-    """The sbatch script of a run (``template`` defaults to the configured one)."""
-    return Template((template or slurm_template()).read_text()).substitute(_values(spec, resources))
+    """The sbatch script of a run (``template`` defaults to the configured one).
+
+    A shell script is text, so every value is quoted for the shell (``shlex``) before it is put in; the validated
+    values need no quotes, so this changes nothing for them and makes anything else one inert word.
+    """
+    values = {k: shlex.join(v) if isinstance(v, list) else shlex.quote(str(v)) for k, v in
+              _values(spec, resources).items()}
+    return Template((template or slurm_template()).read_text()).substitute(values | {
+        "train_args_shell": values["train_args"]})
 
 
 def _run(argv: list[str], stdin: str | None = None) -> str:

@@ -5,24 +5,40 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Annotated, Any, Literal, Protocol
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StringConstraints, field_validator
 
 RunState = Literal["submitted", "starting", "running", "succeeded", "failed", "cancelled"]
 LauncherName = Literal["local", "kubernetes", "slurm"]
+# Launch params reach shells (sbatch scripts) and pod specs: each must match one of these patterns, so that no value
+# can carry a command ($(...), `...`, ;, |, &, newlines), a YAML break or a leading "-" (an option). Renderers quote
+# and serialize as well (boostqa/launch/cluster.py): a value these patterns let through is inert twice over.
+SAFE_PATH = r"^[A-Za-z0-9_./+][A-Za-z0-9_./+=-]{0,1023}$"
+SAFE_OVERRIDE = r"^[A-Za-z_][A-Za-z0-9_.]*=[A-Za-z0-9_./:+,@%=\[\]-]{0,1023}$"
+SAFE_ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
+SafePath = Annotated[str, StringConstraints(pattern=SAFE_PATH)]
+SafeOverride = Annotated[str, StringConstraints(pattern=SAFE_OVERRIDE)]
 
 
 class LaunchSpec(BaseModel):
     """One training run: the config, its overrides, the world size and where it writes."""
 
-    run_id: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
-    config: str = Field(description="training/configs/<name>.yaml or a path")
-    overrides: list[str] = Field(default_factory=list, description="dotted key=value overrides")
-    nproc_per_node: int = Field(default=1, ge=1)
-    nodes: int = Field(default=1, ge=1)
-    output_dir: str = Field(description="checkpoints, metrics, status.json and the HF folder land here")
-    env: dict[str, str] = Field(default_factory=dict)
+    run_id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+    config: SafePath = Field(description="training/configs/<name>.yaml or a path")
+    overrides: list[SafeOverride] = Field(default_factory=list, description="dotted key=value overrides")
+    nproc_per_node: int = Field(default=1, ge=1, le=1024)
+    nodes: int = Field(default=1, ge=1, le=100_000)
+    output_dir: SafePath = Field(description="checkpoints, metrics, status.json and the HF folder land here")
+    env: dict[str, str] = Field(default_factory=dict, description="extra environment of a local run")
+
+    @field_validator("env")
+    @classmethod
+    def _env_names(cls, env: dict[str, str]) -> dict[str, str]:
+        bad = [name for name, value in env.items() if not SAFE_ENV_NAME.match(name) or "\n" in value or "\0" in value]
+        if bad:
+            raise ValueError(f"environment names must be UPPER_SNAKE_CASE and values one line: {bad}")
+        return env
 
     @property
     def job_name(self) -> str:

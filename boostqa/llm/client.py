@@ -9,15 +9,25 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
-from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt
 
 from boostqa.errors import BoostqaError
 from boostqa.llm.budget import BudgetExhausted, SpendGuard, estimate_prompt_tokens
 from boostqa.llm.cache_backend import CacheBackend
+from boostqa.llm.failures import WaitRetryAfter, refused
 from boostqa.llm.ledger import Ledger
 from boostqa.llm.single_flight import ClaimConfig, SingleFlight
 from boostqa.llm.throttle import AimdLimiter
-from boostqa.llm.transport import RateLimited, TransientError, Transport, parse_json_object, split_reasoning
+from boostqa.llm.transport import (
+    ItemRejected,
+    RateLimited,
+    RunRefused,
+    TransientError,
+    Transport,
+    Truncated,
+    parse_json_object,
+    split_reasoning,
+)
 from boostqa.llm.types import LedgerRow, LlmEndpoint, LlmOutcome, LlmRequest, TransportResult, cache_key
 
 log = logging.getLogger(__name__)
@@ -57,8 +67,12 @@ class LlmClient:
     async def generate(self, request: LlmRequest, schema: type[BaseModel]) -> LlmOutcome:
         """Call (or replay) until the output validates against ``schema``, re-asking at most ``max_reasks`` times.
 
+        A request the server refuses for good (HTTP 400, 413, 422) or whose reply is truncated at ``max_tokens`` ends
+        as a ``rejected`` or ``truncated`` outcome (quarantined by the stage; nothing cached), never as an error.
+
         Raises:
             LlmUnavailable: the server could not be reached within the attempt budget.
+            LlmRefused: the server refused the run (401, 403, 404): fail the task, do not retry.
             BudgetExhausted: the guard refused a call this request needed (turns already made are cached).
         """
         return await self._generate(request, schema, None)
@@ -70,7 +84,10 @@ class LlmClient:
         hit = False
         reasoning: str | None = None
         for turn in range(1, self.endpoint.max_reasks + 2):
-            result, hit = await self._call(request, messages, first_key if turn == 1 else None)
+            try:
+                result, hit = await self._call(request, messages, first_key if turn == 1 else None)
+            except ItemRejected as exc:
+                return self._refused_item(request, exc, turn)
             think, answer = split_reasoning(result.text)
             reasoning = result.reasoning or think
             try:
@@ -87,6 +104,19 @@ class LlmClient:
         return LlmOutcome(item_id=request.item_id, status="invalid", raw_text=result.text, reasoning=reasoning,
                           reason=f"invalid_output: {error}", request_id=result.request_id, model=result.model,
                           cache_hit=hit, turns=self.endpoint.max_reasks + 1)
+
+    def _refused_item(self, request: LlmRequest, exc: ItemRejected, turn: int) -> LlmOutcome:
+        """The outcome of a request the server refused for good, or whose reply was truncated."""
+        if isinstance(exc, Truncated):
+            result = exc.result
+            log.warning("%s: item %s truncated at max_tokens=%d (quarantined, not cached)", self.endpoint.role,
+                        request.item_id, request.sampling.max_tokens)
+            return LlmOutcome(item_id=request.item_id, status="truncated", raw_text=result.text,
+                              reasoning=result.reasoning, reason=str(exc), request_id=result.request_id,
+                              model=result.model, cache_hit=False, turns=turn)
+        log.warning("%s: item %s refused by the server (quarantined): %s", self.endpoint.role, request.item_id, exc)
+        return LlmOutcome(item_id=request.item_id, status="rejected", raw_text=exc.body, reason=f"llm_rejected: {exc}",
+                          request_id="", model=self.endpoint.model, cache_hit=False, turns=turn)
 
     async def aclose(self) -> None:
         """Release the transport's connections; call at the end of each event loop (``run_batch`` does)."""
@@ -151,7 +181,11 @@ class LlmClient:
         return result, replayed
 
     async def _billed_call(self, request: LlmRequest, messages: list[dict[str, str]]) -> TransportResult:
-        """The call itself, under this client's claim on its key: spend guard, retries, ledger row."""
+        """The call itself, under this client's claim on its key: spend guard, retries, ledger row.
+
+        A truncated reply is charged and recorded, then raised as ``Truncated``: the claim is released and nothing is
+        stored, so a later run with a larger ``max_tokens`` calls again instead of replaying it.
+        """
         hold = (self.guard.reserve(self.endpoint.model, estimate_prompt_tokens(messages), request.sampling.max_tokens)
                 if self.guard is not None else None)
         started = time.perf_counter()
@@ -160,7 +194,7 @@ class LlmClient:
             async for attempt in AsyncRetrying(
                 retry=retry_if_exception_type((TransientError, RateLimited)),
                 stop=stop_after_attempt(self.endpoint.max_attempts),
-                wait=wait_exponential_jitter(multiplier=self.backoff_s, max=30 * self.backoff_s, jitter=self.backoff_s),
+                wait=WaitRetryAfter(self.backoff_s, self.endpoint.timeout_s),
                 reraise=True,
             ):
                 with attempt:
@@ -173,13 +207,21 @@ class LlmClient:
                 f"{self.endpoint.role} server {self.endpoint.base_url} failed {attempts} times: {exc}. "
                 "Check it with `boostqa stack status` (embedded) or the cluster's health endpoint."
             ) from exc
+        except RunRefused as exc:
+            if hold is not None and self.guard is not None:
+                self.guard.release(hold)
+            raise refused(self.endpoint, exc) from exc
         except BaseException:
             if hold is not None and self.guard is not None:
                 self.guard.release(hold)
             raise
         if hold is not None and self.guard is not None:
             self.guard.settle(hold, result.model, self.endpoint.model, result.prompt_tokens, result.completion_tokens)
-        self._record(request, result, (time.perf_counter() - started) * 1000, cache_hit=False, attempts=attempts)
+        truncated = result.finish_reason == "length"
+        self._record(request, result, (time.perf_counter() - started) * 1000, cache_hit=False, attempts=attempts,
+                     status="truncated" if truncated else "ok")
+        if truncated:
+            raise Truncated(result, request.sampling.max_tokens)
         return result
 
     async def _one_call(self, request: LlmRequest, messages: list[dict[str, str]]) -> TransportResult:
@@ -194,12 +236,12 @@ class LlmClient:
         return result
 
     def _record(self, request: LlmRequest, result: TransportResult, latency_ms: float, cache_hit: bool,
-                attempts: int) -> None:
+                attempts: int, status: str = "ok") -> None:
         self.ledger.add(LedgerRow(
             run_id=self.run_id, role=self.endpoint.role, model=result.model, item_id=request.item_id,
             request_id=result.request_id, prompt_version=request.prompt_version,
             prompt_tokens=result.prompt_tokens, completion_tokens=result.completion_tokens,
-            latency_ms=latency_ms, cache_hit=cache_hit, status="ok", attempts=attempts,
+            latency_ms=latency_ms, cache_hit=cache_hit, status=status, attempts=attempts,
         ))
 
 

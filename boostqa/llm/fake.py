@@ -9,11 +9,11 @@ from typing import Any
 from boostqa.llm.transport import TransportError
 from boostqa.llm.types import LlmEndpoint, Sampling, TransportResult
 
-Script = Callable[[list[dict[str, str]]], "str | TransportError"]
+Script = Callable[[list[dict[str, str]]], "str | TransportError | TransportResult"]
 
 
 class FakeTransport:
-    """Answers each call from ``script(messages)``: a text reply, or an error instance to raise."""
+    """Answers each call from ``script(messages)``: a reply text, a whole result, or an error instance to raise."""
 
     def __init__(self, script: Script, delay_s: float = 0.0) -> None:
         self.script = script
@@ -37,6 +37,8 @@ class FakeTransport:
             self.in_flight -= 1
         if isinstance(reply, TransportError):
             raise reply
+        if isinstance(reply, TransportResult):
+            return reply
         return TransportResult(text=reply, model=endpoint.model, request_id=f"fake-{len(self.calls)}",
                                prompt_tokens=sum(len(m["content"].split()) for m in messages),
                                completion_tokens=len(reply.split()))

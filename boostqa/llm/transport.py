@@ -4,25 +4,97 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any, Protocol
 
 from boostqa.llm.types import LlmEndpoint, Sampling, TransportResult
 
 
 class TransportError(Exception):
-    """Base of the classified call failures."""
+    """Base of the classified call failures (the policy: docs/runbook.md, "LLM failures")."""
 
 
 class RateLimited(TransportError):
-    """HTTP 429: lower the concurrency limit, then try again."""
+    """HTTP 429: lower the concurrency limit, wait at least the server's ``Retry-After``, then try again."""
+
+    def __init__(self, message: str, retry_after_s: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
 
 
 class TransientError(TransportError):
-    """5xx, timeouts and dropped connections: back off and try again."""
+    """5xx, 408, timeouts and dropped connections: back off and try again."""
 
 
-class FatalError(TransportError):
-    """4xx other than 429 (bad request, auth): retrying will not help."""
+class ItemRejected(TransportError):
+    """The server refused this one request for good: quarantine the item, go on with the batch.
+
+    400, 413, 422 (a context overflow, a schema or grammar it cannot follow): the item is quarantined with the status
+    and body; nothing is retried or cached.
+    """
+
+    def __init__(self, message: str, status_code: int | None = None, body: str = "") -> None:
+        super().__init__(message)
+        self.status_code, self.body = status_code, body
+
+
+class RunRefused(TransportError):
+    """401, 403, 404: the credentials, permissions or model are wrong; every request would fail: fail fast."""
+
+    def __init__(self, message: str, status_code: int) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+
+
+class Truncated(ItemRejected):
+    """The reply stopped at ``max_tokens`` (``finish_reason`` length): quarantined as truncated, never cached."""
+
+    def __init__(self, result: TransportResult, max_tokens: int) -> None:
+        super().__init__(f"truncated: the reply reached max_tokens={max_tokens} ({result.completion_tokens} "
+                         "completion tokens) before it ended; raise the stage's max_tokens or shorten the prompt")
+        self.result = result
+
+
+RUN_PERMANENT = frozenset({401, 403, 404})
+TRANSIENT_4XX = frozenset({408, 409})  # request timeout; conflict (a server's transient state)
+BODY_CHARS = 2000  # of an error body kept in the quarantine: enough for the server's reason
+
+
+def retry_after_seconds(headers: Any, now: datetime | None = None) -> float | None:
+    """Seconds a 429 asks to wait (``Retry-After``: seconds or HTTP date; ``retry-after-ms``); None if unreadable."""
+    if headers is None:
+        return None
+    millis = headers.get("retry-after-ms")
+    if millis is not None:
+        try:
+            return max(float(millis) / 1000, 0.0)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    try:
+        when: datetime = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(float((when - (now or datetime.now(UTC))).total_seconds()), 0.0)
+
+
+def classify_status(status_code: int, message: str, body: str, headers: Any = None) -> TransportError:
+    """The failure an HTTP error status means for the pipeline: transient, rate limited, item- or run-permanent."""
+    detail = f"HTTP {status_code}: {message}"
+    if status_code == 429:
+        return RateLimited(detail, retry_after_seconds(headers))
+    if status_code >= 500 or status_code in TRANSIENT_4XX:
+        return TransientError(detail)
+    if status_code in RUN_PERMANENT:
+        return RunRefused(detail, status_code)
+    return ItemRejected(detail, status_code, body[:BODY_CHARS])
 
 
 class Transport(Protocol):
@@ -68,7 +140,7 @@ class OpenAiTransport:
 
     async def chat(self, endpoint: LlmEndpoint, messages: list[dict[str, str]], schema_name: str,
                    json_schema: dict[str, Any], sampling: Sampling) -> TransportResult:
-        """One chat completion through the ``openai`` client; API errors become transient or fatal errors."""
+        """One chat completion through the ``openai`` client; API errors become classified transport errors."""
         import openai
 
         try:
@@ -82,16 +154,15 @@ class OpenAiTransport:
                 max_tokens=sampling.max_tokens,
                 seed=sampling.seed,
             )
-        except openai.RateLimitError as exc:
-            raise RateLimited(str(exc)) from exc
-        except (openai.APITimeoutError, openai.APIConnectionError, openai.InternalServerError) as exc:
+        except (openai.APITimeoutError, openai.APIConnectionError) as exc:
             raise TransientError(f"{type(exc).__name__}: {exc}") from exc
         except openai.APIStatusError as exc:
-            if exc.status_code >= 500:
-                raise TransientError(f"HTTP {exc.status_code}: {exc}") from exc
-            raise FatalError(f"HTTP {exc.status_code}: {exc}") from exc
+            raise classify_status(exc.status_code, exc.message, exc.response.text, exc.response.headers) from exc
         usage = response.usage
-        message = response.choices[0].message
+        if not response.choices:
+            raise TransientError(f"empty reply (no choices) from {endpoint.base_url}")
+        choice = response.choices[0]
+        message = choice.message
         return TransportResult(
             text=message.content or "",
             reasoning=getattr(message, "reasoning_content", None) or getattr(message, "reasoning", None),
@@ -99,6 +170,7 @@ class OpenAiTransport:
             request_id=response.id,
             prompt_tokens=usage.prompt_tokens if usage else 0,
             completion_tokens=usage.completion_tokens if usage else 0,
+            finish_reason=choice.finish_reason,
         )
 
 

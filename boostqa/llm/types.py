@@ -10,7 +10,10 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from boostqa.vocabulary import Role
 
-OutcomeStatus = Literal["ok", "invalid"]
+# ok: valid output; invalid: still invalid after the re-asks; rejected: the server refused the request for good (an
+# HTTP 4xx such as a context overflow); truncated: the reply stopped at max_tokens (finish_reason "length")
+OutcomeStatus = Literal["ok", "invalid", "rejected", "truncated"]
+FAILURE_REASONS: dict[str, str] = {"rejected": "llm_rejected", "truncated": "truncated"}
 
 
 class LlmEndpoint(BaseModel):
@@ -62,6 +65,8 @@ class TransportResult(BaseModel):
     completion_tokens: int = 0
     reasoning: str | None = Field(default=None, description="reasoning trace a server returned apart "
                                   "(vLLM's reasoning parser: message.reasoning_content)")
+    finish_reason: str | None = Field(default=None, description="why the reply ended (stop, length, ...); "
+                                      "``length`` is a truncated reply, never stored in the cache")
 
 
 class LlmOutcome(BaseModel):
@@ -77,6 +82,10 @@ class LlmOutcome(BaseModel):
     model: str
     cache_hit: bool
     turns: int = Field(description="model turns used, 1 + re-asks")
+
+    def failure_reason(self, invalid: str) -> str:
+        """The quarantine reason of a failed outcome: ``llm_rejected``, ``truncated``, else the stage's ``invalid``."""
+        return FAILURE_REASONS.get(self.status, invalid)
 
 
 class LedgerRow(BaseModel):

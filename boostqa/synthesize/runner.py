@@ -202,6 +202,7 @@ def _reject(job: SynthesisJob, run_id: str, step: str, reason: RejectReason, out
     return SynthesisReject(
         item_id=job.job_id, run_id=run_id, plan_id=job.plan_id, strategy=job.strategy, seed_id=job.seed_id,
         discipline_id=job.discipline_id, target_difficulty=job.target_difficulty, verified_difficulty=difficulty,
-        step=step, reason=reason, detail=detail or outcome.reason or "", raw_output=outcome.raw_text,  # type: ignore[arg-type]
+        step=step, reason=outcome.failure_reason(reason), detail=detail or outcome.reason or "",  # type: ignore[arg-type]
+        raw_output=outcome.raw_text,
         model=outcome.model, request_id=outcome.request_id,
     )

@@ -74,6 +74,23 @@ def test_every_task_retries_as_its_kind_says(dags: dict[str, object]) -> None:
             assert task.max_retry_delay == policy.max_retry_delay, where
 
 
+def test_every_task_of_ours_fails_fast_on_errors_no_retry_heals(dags: dict[str, object]) -> None:
+    """A ConfigError or RunPermanent (a revoked key, a 403 from S3) must fail the task, not burn its retries."""
+    from boostqa_airflow.failfast import ENTRY_POINTS
+
+    seen = 0
+    for dag_id, dag in dags.items():
+        for task in dag.tasks:  # type: ignore[attr-defined]
+            cls = getattr(task, "operator_class", type(task))
+            if not cls.__module__.startswith("boostqa_airflow."):
+                continue
+            seen += 1
+            for name in ENTRY_POINTS:
+                if hasattr(cls, name):
+                    assert getattr(getattr(cls, name), "__fails_fast__", False), f"{dag_id}.{task.task_id}.{name}"
+    assert seen > 20
+
+
 def test_pools_exist_and_cap_the_llm_roles_the_dbt_writer_and_eval(dags: dict[str, object]) -> None:
     from boostqa_airflow.policy import TaskKind, kind_of
 

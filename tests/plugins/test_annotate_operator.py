@@ -16,6 +16,7 @@ from boostqa.ingest.runner import ingest_source
 from boostqa.llm.cache import ResponseCache
 from boostqa.llm.client import LlmClient
 from boostqa.llm.fake import FakeTransport
+from boostqa.llm.transport import RunRefused
 from boostqa.llm.types import LlmEndpoint
 from boostqa.settings import RESOURCES, get_settings
 from boostqa_airflow.hooks.llm import LlmHook
@@ -146,3 +147,16 @@ def test_a_shard_of_a_run_frozen_with_other_params_fails_without_retry(lake: Mem
     with pytest.raises(AirflowFailException, match="frozen with prompt_version=annotate_v2, samples=1"):
         operator.execute(context={})
     assert calls == []
+
+
+def test_a_server_that_refuses_the_run_fails_the_shard_without_retry_naming_the_connection(
+        lake: MemoryStore, tmp_path: Path, no_warehouse: None) -> None:
+    freeze_worklist(lake, "annotate_r", AnnotateRunConfig(shard_size=1))
+    endpoint = LlmEndpoint(role="annotator", base_url="http://fake/v1", model="tiny")
+    transport = FakeTransport(lambda m: RunRefused("HTTP 401: invalid api key", 401))
+    client = LlmClient(endpoint, transport, ResponseCache(tmp_path / "c.sqlite"), "annotate_r")
+    operator = _hooked(AnnotateShardOperator(task_id="annotate_shard", run_id="annotate_r", shard=0,
+                                             stage_params=PARAMS), lake, client)
+    with pytest.raises(AirflowFailException, match="connection boostqa_llm_annotator: its password"):
+        operator.execute(context={})
+    assert len(transport.calls) == 1  # one call, no retry

@@ -22,6 +22,7 @@ from boostqa.llm.budget import SpendBudget, SpendGuard
 from boostqa.llm.prices import prices_from_settings
 from boostqa.llm.projection import preflight_stage
 from boostqa_airflow.constants import LLM_POOLS, POOLS, S3_CONN_ID
+from boostqa_airflow.failfast import fails_fast
 from boostqa_airflow.hooks.lake import LakeHook
 from boostqa_airflow.hooks.llm import LlmHook
 from boostqa_airflow.params import validated
@@ -56,6 +57,7 @@ class _AnnotateOperator(BaseOperator):
         return LlmHook("annotator")
 
 
+@fails_fast
 class FreezeAnnotateShardsOperator(_AnnotateOperator):
     """Freeze the run's pending seeds and shard boundaries (kept as they are on a resume); return the shard numbers.
 
@@ -91,6 +93,7 @@ class FreezeAnnotateShardsOperator(_AnnotateOperator):
         return frozen.shard_ids()
 
 
+@fails_fast
 class AnnotateShardOperator(_AnnotateOperator):
     """Annotate one frozen shard (idempotent: a finished shard is skipped; a crashed one replays the cache)."""
 
@@ -127,6 +130,7 @@ class AnnotateShardOperator(_AnnotateOperator):
             raise AirflowFailException(f"bad budget parameters: {exc}") from exc
 
 
+@fails_fast
 class FinishAnnotateRunOperator(_AnnotateOperator):
     """Write the run's summary marker once every shard is finished, and announce the annotations asset.
 

@@ -17,6 +17,7 @@ from boostqa.eval.runner import ModelTarget, evaluate_model
 from boostqa.lake.versions import read_pointer
 from boostqa.settings import get_settings
 from boostqa_airflow.constants import S3_CONN_ID
+from boostqa_airflow.failfast import fails_fast
 from boostqa_airflow.hooks.lake import LakeHook
 from boostqa_airflow.params import validated
 
@@ -43,6 +44,7 @@ def _checkpoint_from_events(context: Any) -> dict[str, str] | None:
             "mixture_version": str(newest.extra.get("mixture_version", ""))}
 
 
+@fails_fast
 class ResolveEvalTargetsOperator(BaseOperator):
     """Turn params (or the triggering checkpoint event) into one ``{model, benchmarks}`` per evaluation task.
 
@@ -97,6 +99,7 @@ class ResolveEvalTargetsOperator(BaseOperator):
         return [{"model": m, "benchmarks": benchmarks} for m in models]
 
 
+@fails_fast
 class EvaluateModelOperator(BaseOperator):
     """Score one model on its benchmarks with one model load.
 

@@ -11,6 +11,7 @@ from airflow.sdk.exceptions import AirflowFailException
 from boostqa.freshness import judge
 from boostqa_airflow.constants import S3_CONN_ID, WAREHOUSE_CONN_ID
 from boostqa_airflow.dbt import source_freshness
+from boostqa_airflow.failfast import fails_fast
 
 
 def run_time(context: Any) -> datetime:
@@ -22,6 +23,7 @@ def run_time(context: Any) -> datetime:
     return when
 
 
+@fails_fast
 class SourceFreshnessOperator(BaseOperator):
     """Run ``dbt source freshness`` and log one line per table past its ``warn_after`` or ``error_after``.
 

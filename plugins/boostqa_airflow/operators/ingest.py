@@ -15,11 +15,13 @@ from boostqa.ingest.config import get_source, load_sources
 from boostqa.ingest.run_config import IngestRunConfig
 from boostqa.ingest.runner import ingest_source
 from boostqa_airflow.constants import S3_CONN_ID
+from boostqa_airflow.failfast import fails_fast
 from boostqa_airflow.hooks.lake import LakeHook
 from boostqa_airflow.params import validated
 from boostqa_airflow.runs import hand_over
 
 
+@fails_fast
 class ListSeedSourcesOperator(BaseOperator):
     """Return the names of the enabled seed sources (the list the ingest task is mapped over)."""
 
@@ -39,6 +41,7 @@ class ListSeedSourcesOperator(BaseOperator):
         return names
 
 
+@fails_fast
 class IngestSeedSourceOperator(BaseOperator):
     """Ingest one seed source for the logical date into the raw zone; bad rows go to quarantine."""
 
@@ -69,6 +72,7 @@ class IngestSeedSourceOperator(BaseOperator):
         return result.model_dump(mode="json")
 
 
+@fails_fast
 class PublishSeedsOperator(BaseOperator):
     """Sum the per-source results and emit the seeds asset event with the counts as its extra."""
 

@@ -9,9 +9,11 @@ from airflow.sdk import BaseOperator
 
 from boostqa.lake.bootstrap import ensure_schema_parts
 from boostqa_airflow.constants import S3_CONN_ID
+from boostqa_airflow.failfast import fails_fast
 from boostqa_airflow.hooks.lake import LakeHook
 
 
+@fails_fast
 class PrepareLakeOperator(BaseOperator):
     """Write the empty schema parts that let dbt's source globs match on a fresh bucket."""
 

@@ -15,12 +15,14 @@ from boostqa.export.mixture import MixtureExportResult, publish_mixture, publish
 from boostqa.export.token_counts import TokenCountResult
 from boostqa.jobs.spec import JobSpec, LakeLocation
 from boostqa_airflow.constants import S3_CONN_ID
+from boostqa_airflow.failfast import fails_fast
 from boostqa_airflow.hooks.lake import LakeHook
 from boostqa_airflow.operators.ray_job import RayJobOperator
 from boostqa_airflow.params import validated
 from boostqa_airflow.runs import hand_over
 
 
+@fails_fast
 class StageGeneralCorpusOperator(BaseOperator):
     """Write every enabled general-corpus source to the lake; returns documents per source."""
 
@@ -59,6 +61,7 @@ class CountTokensOperator(RayJobOperator):
                       counted.reused)
 
 
+@fails_fast
 class ExportMixtureOperator(RayJobOperator):
     """Tokenize, pack and export the mixture version dbt selected (parquet + card + packed + manifest) on Ray.
 
@@ -93,6 +96,7 @@ class ExportMixtureOperator(RayJobOperator):
                       export.tokens, export.packed_sequences, export.manifest_uri)
 
 
+@fails_fast
 class PublishMixtureOperator(BaseOperator):
     """Point ``mixtures/latest.json`` at this run's complete version.
 

@@ -9,10 +9,12 @@ from airflow.sdk import BaseOperator
 
 from boostqa.synthesize.plans import publish_plan
 from boostqa_airflow.constants import S3_CONN_ID
+from boostqa_airflow.failfast import fails_fast
 from boostqa_airflow.hooks.lake import LakeHook
 from boostqa_airflow.runs import hand_over
 
 
+@fails_fast
 class PublishPlanOperator(BaseOperator):
     """Point ``plans/latest.json`` at this run's ``plan_id`` and hand the id to the outlets' events."""
 

@@ -12,6 +12,7 @@ from airflow.sdk.exceptions import AirflowFailException
 from boostqa.errors import EngineError
 from boostqa.jobs.spec import JobSpec
 from boostqa_airflow.constants import RAY_CONN_ID, S3_CONN_ID
+from boostqa_airflow.failfast import fails_fast
 from boostqa_airflow.hooks.ray import RayHook
 from boostqa_airflow.triggers.ray_job import RayJobTrigger
 
@@ -23,6 +24,7 @@ def attempt_tag(context: Any) -> str:
     return f"{hashlib.sha1(where.encode()).hexdigest()[:10]}-try{ti.try_number}"  # noqa: S324 - a name, not a MAC
 
 
+@fails_fast
 class RayJobOperator(BaseOperator):
     """Submit one stage job (``job_spec``) and wait for it in the triggerer; the job's result is the task's XCom.
 

@@ -10,9 +10,11 @@ from airflow.sdk import BaseOperator
 from boostqa.report.html import write_report
 from boostqa.settings import get_settings
 from boostqa_airflow.constants import S3_CONN_ID
+from boostqa_airflow.failfast import fails_fast
 from boostqa_airflow.hooks.lake import LakeHook
 
 
+@fails_fast
 class ReportOperator(BaseOperator):
     """Write ``reports/<id>/index.html`` locally and to S3; ``report_id`` defaults to the DAG run id."""
 

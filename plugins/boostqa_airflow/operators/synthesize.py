@@ -20,6 +20,7 @@ from boostqa.synthesize.runner import Roles
 from boostqa.synthesize.stage import STAGE, open_jobs, shard_indexes, snapshot_jobs, synthesize_shard
 from boostqa.vocabulary import Role
 from boostqa_airflow.constants import LLM_POOLS, POOLS, S3_CONN_ID
+from boostqa_airflow.failfast import fails_fast
 from boostqa_airflow.hooks.lake import LakeHook
 from boostqa_airflow.hooks.llm import LlmHook
 from boostqa_airflow.params import validated
@@ -29,6 +30,7 @@ ROLES: tuple[Role, ...] = ("generator", "annotator", "refiner")  # in the order 
 
 
 
+@fails_fast
 class SnapshotSynthesisJobsOperator(BaseOperator):
     """Freeze the plan's synthesis jobs for this run; return the shard numbers to map over.
 
@@ -70,6 +72,7 @@ class SnapshotSynthesisJobsOperator(BaseOperator):
         return shards
 
 
+@fails_fast
 class SynthesizeShardOperator(BaseOperator):
     """Generate, verify and refine one shard (idempotent: a finished shard is skipped; calls replay the cache)."""
 
@@ -92,7 +95,7 @@ class SynthesizeShardOperator(BaseOperator):
         store = LakeHook(self.lake_conn_id).get_conn()
         roles.attach_guard(self._guard(store, config))
         result = synthesize_shard(store, self.run_id, int(self.shard), config.shard_size, synthesizer, roles)
-        return result.model_dump()
+        return result.model_dump()  # a server refusing the run (LlmRefused) fails fast: @fails_fast
 
     def _guard(self, store: Any, config: SynthesisRunConfig) -> SpendGuard:
         """The run's caps for this shard.

@@ -20,6 +20,7 @@ from boostqa.launch.spec import LaunchSpec, RunStatus, retire_finished_status
 from boostqa.runs import check_id
 from boostqa.settings import get_settings
 from boostqa_airflow.constants import S3_CONN_ID
+from boostqa_airflow.failfast import fails_fast
 from boostqa_airflow.hooks.lake import LakeHook
 from boostqa_airflow.hooks.trainer import launcher_for
 from boostqa_airflow.params import validated
@@ -27,6 +28,7 @@ from boostqa_airflow.runs import from_asset_events, hand_over
 from boostqa_airflow.triggers.training import TrainingRunTrigger
 
 
+@fails_fast
 class DeepSpeedTrainOperator(BaseOperator):
     """Submit ``training.train`` through a launcher and defer until its status file says it finished."""
 
@@ -137,6 +139,7 @@ class DeepSpeedTrainOperator(BaseOperator):
         launcher_for(self.launch.launcher).cancel(self._handle or spec.job_name, spec)
 
 
+@fails_fast
 class PublishTrainingRunOperator(BaseOperator):
     """Publish the finished run's metrics to the lake for dbt and announce its HF folder on the outlet assets.
 

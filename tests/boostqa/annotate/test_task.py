@@ -9,14 +9,16 @@ from boostqa.annotate.taxonomy import load_taxonomy
 from boostqa.llm.cache import ResponseCache
 from boostqa.llm.client import LlmClient
 from boostqa.llm.fake import FakeTransport
-from boostqa.llm.types import LlmEndpoint
+from boostqa.llm.transport import ItemRejected, TransportError
+from boostqa.llm.types import LlmEndpoint, TransportResult
 from boostqa.schemas import AnnotationRecord, LlmQuarantineRecord
 
 SEED = SeedToAnnotate(seed_id="seed-1", question="下列哪一种物质在常温常压下是液体？", options=["氧气", "水银"],
                       language="zh")
 
 
-def _annotate(tmp_path: Path, *replies: str) -> tuple[AnnotationRecord | LlmQuarantineRecord, FakeTransport]:
+def _annotate(tmp_path: Path, *replies: str | TransportError | TransportResult
+              ) -> tuple[AnnotationRecord | LlmQuarantineRecord, FakeTransport]:
     task = AnnotationTask(load_taxonomy())
     queue = iter(replies)
     transport = FakeTransport(lambda messages: next(queue))
@@ -73,6 +75,16 @@ def test_a_label_outside_the_taxonomy_is_quarantined_never_guessed(tmp_path: Pat
     assert record.reason == "invalid_output" and "discipline" in record.detail
     assert json.loads(record.raw_output)["discipline"] == "alchemy"
     assert len(transport.calls) == 2  # one re-ask, then quarantine
+
+
+def test_a_seed_the_server_refuses_or_a_truncated_label_is_quarantined_with_its_own_reason(tmp_path: Path) -> None:
+    refused, _ = _annotate(tmp_path, ItemRejected("HTTP 400: maximum context length", 400, "too long"))
+    assert isinstance(refused, LlmQuarantineRecord)
+    assert (refused.reason, refused.raw_output) == ("llm_rejected", "too long") and "HTTP 400" in refused.detail
+    cut = TransportResult(text='{"discipline": "phys', model="tiny", request_id="x", finish_reason="length")
+    truncated, _ = _annotate(tmp_path, cut)
+    assert isinstance(truncated, LlmQuarantineRecord)
+    assert truncated.reason == "truncated" and truncated.raw_output == '{"discipline": "phys'
 
 
 def test_a_band_that_contradicts_the_difficulty_is_re_asked(tmp_path: Path) -> None:

@@ -29,7 +29,10 @@ def test_the_kubernetes_job_runs_torchrun_on_every_node_with_its_gpus() -> None:
     pod = spec["template"]["spec"]
     (trainer,) = pod["containers"]
     assert trainer["image"] == "registry/trainer:1.0" and trainer["resources"]["limits"]["nvidia.com/gpu"] == 8
-    assert "--nnodes 2 --nproc_per_node 8" in trainer["command"][2] and "-m training.train" in trainer["command"][2]
+    assert trainer["command"][:3] == ["torchrun", "--nnodes=2", "--nproc_per_node=8"]  # no shell in between
+    assert trainer["command"][-2:] == ["-m", "training.train"] and "--node_rank=$(NODE_RANK)" in trainer["command"]
+    (rank,) = [e for e in trainer["env"] if e["name"] == "NODE_RANK"]
+    assert "job-completion-index" in rank["valueFrom"]["fieldRef"]["fieldPath"]
     assert trainer["args"] == SPEC.train_args() and "output_dir=/work/ck/midtrain_20261126" in trainer["args"]
     assert pod["subdomain"] == job["metadata"]["name"] and pod["initContainers"][0]["name"] == "fetch-mixture"
     assert all(s.get("secretRef") for s in trainer["envFrom"])  # credentials come from a Kubernetes secret
@@ -44,7 +47,7 @@ def test_a_headless_service_gives_the_pods_the_rendezvous_name_torchrun_uses() -
     assert service["spec"]["selector"] == {"batch.kubernetes.io/job-name": name}
     assert job["spec"]["template"]["spec"]["subdomain"] == name
     trainer = job["spec"]["template"]["spec"]["containers"][0]
-    assert f"--master_addr {name}-0.{name} --master_port 29500" in trainer["command"][2]
+    assert f"--master_addr={name}-0.{name}" in trainer["command"] and "--master_port=29500" in trainer["command"]
     assert service["spec"]["ports"][0]["port"] == 29500
 
 

@@ -2,16 +2,19 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from pathlib import Path
 
 import pytest
 from pydantic import BaseModel
 
+from boostqa.errors import ConfigError
 from boostqa.llm.cache import ResponseCache
 from boostqa.llm.client import LlmClient, LlmUnavailable, gather_bounded
+from boostqa.llm.failures import LlmRefused
 from boostqa.llm.fake import FakeTransport
-from boostqa.llm.transport import FatalError, RateLimited, TransientError
-from boostqa.llm.types import LlmEndpoint, LlmRequest
+from boostqa.llm.transport import ItemRejected, RateLimited, RunRefused, TransientError
+from boostqa.llm.types import LlmEndpoint, LlmRequest, TransportResult
 
 SCHEMA = {"type": "object", "properties": {"label": {"type": "string"}}, "required": ["label"]}
 
@@ -92,11 +95,68 @@ def test_a_server_that_stays_down_raises_a_clear_error_and_caches_nothing(tmp_pa
     assert len(client.cache) == 0 and client.ledger.rows == []
 
 
-def test_fatal_errors_are_not_retried(tmp_path: Path) -> None:
-    transport = FakeTransport(lambda m: FatalError("HTTP 401"))
-    with pytest.raises(FatalError):
-        asyncio.run(_client(tmp_path, transport).generate(_request(), Label))
-    assert len(transport.calls) == 1
+@pytest.mark.parametrize(("code", "check"), [(401, "API key"), (403, "may not use"), (404, "/v1/models")])
+def test_a_run_refusal_fails_fast_naming_the_connection_and_what_to_check(tmp_path: Path, code: int,
+                                                                         check: str) -> None:
+    transport = FakeTransport(lambda m: RunRefused(f"HTTP {code}: no", code))
+    client = _client(tmp_path, transport)
+    with pytest.raises(LlmRefused, match=f"connection boostqa_llm_annotator: .*{check}") as refused:
+        asyncio.run(client.run_batch([_request(f"i{n}") for n in range(5)], Label))
+    assert isinstance(refused.value, ConfigError)  # operators turn it into AirflowFailException: no retries
+    assert len(transport.calls) <= 5  # none retried (max_attempts 4 would make it 20)
+    assert len(client.cache) == 0 and client.ledger.rows == []
+
+
+def test_an_item_the_server_refuses_is_rejected_and_the_batch_goes_on(tmp_path: Path) -> None:
+    body = '{"error": {"message": "maximum context length is 2048 tokens"}}'
+
+    def script(messages: list[dict[str, str]]) -> str | ItemRejected:
+        if "long" in messages[-1]["content"]:
+            return ItemRejected("HTTP 400: context overflow", 400, body)
+        return '{"label": "ok"}'
+
+    transport = FakeTransport(script)
+    client = _client(tmp_path, transport)
+    outcomes = asyncio.run(client.run_batch([_request("a"), _request("long"), _request("b")], Label))
+    assert [o.status for o in outcomes] == ["ok", "rejected", "ok"]
+    rejected = outcomes[1]
+    assert rejected.reason == "llm_rejected: HTTP 400: context overflow" and rejected.raw_text == body
+    assert rejected.failure_reason("invalid_output") == "llm_rejected" and rejected.model == "m"
+    assert len(transport.calls) == 3 and len(client.cache) == 2  # not retried, not cached
+
+
+def test_a_truncated_reply_is_quarantined_charged_and_never_cached(tmp_path: Path) -> None:
+    def script(messages: list[dict[str, str]]) -> TransportResult:
+        return TransportResult(text='{"label": "a very lo', model="m", request_id="r-1", prompt_tokens=5,
+                               completion_tokens=256, finish_reason="length")
+
+    transport = FakeTransport(script)
+    client = _client(tmp_path, transport)
+    outcome = asyncio.run(client.generate(_request(), Label))
+    assert (outcome.status, outcome.raw_text, outcome.request_id) == ("truncated", '{"label": "a very lo', "r-1")
+    assert outcome.failure_reason("invalid_output") == "truncated" and "max_tokens=256" in (outcome.reason or "")
+    assert len(transport.calls) == 1  # no re-ask: the same max_tokens would truncate again
+    [row] = client.ledger.rows
+    assert (row.status, row.completion_tokens, row.cache_hit) == ("truncated", 256, False)  # the spend counts
+    assert len(client.cache) == 0
+    asyncio.run(client.generate(_request(), Label))
+    assert len(transport.calls) == 2  # a rerun calls again: a truncation is never replayed as a success
+
+
+def test_a_429_waits_at_least_its_retry_after(tmp_path: Path) -> None:
+    replies = iter([RateLimited("HTTP 429", retry_after_s=0.4), '{"label": "ok"}'])
+    transport = FakeTransport(lambda m: next(replies))
+    started = time.perf_counter()
+    outcome = asyncio.run(_client(tmp_path, transport).generate(_request(), Label))  # backoff alone: ~1 ms
+    assert outcome.status == "ok" and time.perf_counter() - started >= 0.4
+
+
+def test_a_retry_after_longer_than_a_call_timeout_is_capped(tmp_path: Path) -> None:
+    replies = iter([RateLimited("HTTP 429", retry_after_s=3600), '{"label": "ok"}'])
+    transport = FakeTransport(lambda m: next(replies))
+    started = time.perf_counter()
+    asyncio.run(_client(tmp_path, transport, timeout_s=0.3).generate(_request(), Label))
+    assert 0.3 <= time.perf_counter() - started < 5
 
 
 def test_429_halves_the_concurrency_limit_instead_of_hammering(tmp_path: Path) -> None:

@@ -8,9 +8,10 @@ import time
 import pytest
 
 from boostqa.llm.cache_backend import CacheBackend
+from boostqa.llm.failures import LlmRefused
 from boostqa.llm.fake import FakeTransport
 from boostqa.llm.single_flight import ClaimConfig
-from boostqa.llm.transport import FatalError
+from boostqa.llm.transport import RunRefused
 from boostqa.llm.types import LlmOutcome
 from tests.boostqa.llm.cache_backends import REPLY, BackendSpec, Label, ask_in_process, client, key_of, request
 
@@ -65,7 +66,7 @@ def test_an_expired_claim_of_a_crashed_owner_is_taken_over(cache: CacheBackend,
 
 
 def test_a_failed_call_releases_its_claim_and_a_waiter_calls_at_once(cache: CacheBackend) -> None:
-    failing = FakeTransport(lambda m: FatalError("HTTP 400"), delay_s=0.5)
+    failing = FakeTransport(lambda m: RunRefused("HTTP 401", 401), delay_s=0.5)
     working = FakeTransport(lambda m: REPLY)
     claims = ClaimConfig(lease_s=60, poll_s=0.02, max_poll_s=0.2)
 
@@ -78,7 +79,7 @@ def test_a_failed_call_releases_its_claim_and_a_waiter_calls_at_once(cache: Cach
         return failed, second, time.monotonic() - started
 
     failed, second, waited = asyncio.run(both())
-    assert isinstance(failed, FatalError) and len(failing.calls) == 1
+    assert isinstance(failed, LlmRefused) and len(failing.calls) == 1
     assert second.parsed == {"label": "physics"} and not second.cache_hit and len(working.calls) == 1
     assert 0.3 < waited < 5  # it waited for the failure, then went on: far from the 60 s lease
     assert cache.holder(key_of(request())) is None
@@ -145,8 +146,8 @@ def test_a_failing_batch_leaves_no_claim_behind(cache: CacheBackend) -> None:
     """When a batch fails, asyncio.run cancels what is left of it, releases still queued included: each must run
     anyway, or the next run's askers would wait out the lease on a claim nobody holds."""
     requests = [request(f"i{n}") for n in range(8)]
-    transport = FakeTransport(lambda m: FatalError("HTTP 400"), delay_s=0.2)  # all fail at once
-    with pytest.raises(FatalError):
+    transport = FakeTransport(lambda m: RunRefused("HTTP 401", 401), delay_s=0.2)  # all fail at once
+    with pytest.raises(LlmRefused):
         asyncio.run(client(SlowRelease(cache), transport).run_batch(requests, Label))  # type: ignore[arg-type]
     deadline = time.monotonic() + 5  # the queued releases finish on the cache's thread; the lease is 30 s
     while any(cache.holder(key_of(r)) for r in requests) and time.monotonic() < deadline:

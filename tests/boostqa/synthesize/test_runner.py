@@ -12,7 +12,8 @@ from boostqa.annotate.taxonomy import load_taxonomy
 from boostqa.llm.cache import ResponseCache
 from boostqa.llm.client import LlmClient
 from boostqa.llm.fake import FakeTransport
-from boostqa.llm.types import LlmEndpoint
+from boostqa.llm.transport import ItemRejected
+from boostqa.llm.types import LlmEndpoint, TransportResult
 from boostqa.synthesize.records import SynthesisJob
 from boostqa.synthesize.refine import DisagreementPolicy, RefineTask
 from boostqa.synthesize.runner import Roles, Synthesizer
@@ -65,7 +66,7 @@ def synthesizer(policy: DisagreementPolicy = "second_sample", tolerance: int = 0
 def tagged(messages: list[dict[str, str]]) -> str:
     """The job id a prompt is about (the fixtures put it in brackets or parentheses)."""
     text = messages[0]["content"]
-    for key in ("ok", "bad", "easy", "flip", "open"):
+    for key in ("ok", "bad", "easy", "flip", "open", "long", "cut"):
         if f"[{key}]" in text or f"({key})" in text:
             return key
     raise AssertionError(text)
@@ -95,6 +96,33 @@ def test_a_shard_keeps_good_items_and_rejects_the_rest_with_reasons(tmp_path: Pa
     assert len(generator.calls) == 6  # five jobs + one re-ask of the invalid draft
     assert len(refiner.calls) == 4  # three survivors + the second opinion on "flip"
     assert {r.role for r in roles.ledger_rows()} == {"generator", "annotator", "refiner"}
+
+
+def test_a_refused_request_or_a_truncated_reply_rejects_its_job_at_its_step_and_the_shard_goes_on(
+        tmp_path: Path) -> None:
+    def generate(messages: list[dict[str, str]]) -> str | ItemRejected:  # "long": over the server's context
+        if tagged(messages) == "long":
+            return ItemRejected("HTTP 400: maximum context length exceeded", 400, '{"error": "context"}')
+        return draft(tagged(messages))
+
+    def refine(messages: list[dict[str, str]]) -> str | TransportResult:  # "cut": the refiner hits max_tokens
+        if tagged(messages) == "cut":
+            return TransportResult(text='{"final_answer": "F = m', model="refiner-model", request_id="cut-1",
+                                   completion_tokens=512, finish_reason="length")
+        return refined("A", True)
+
+    roles = Roles(client(tmp_path, "generator", FakeTransport(generate)),
+                  client(tmp_path, "annotator", FakeTransport(lambda m: label(3))),
+                  client(tmp_path, "refiner", FakeTransport(refine)))
+    out = synthesizer().run_shard([job("ok"), job("long"), job("cut")], roles, "s1")
+
+    assert [i.item_id for i in out.items] == ["ok"]
+    rejects = {r.item_id: r for r in out.rejects}
+    assert {(r.item_id, r.step, r.reason) for r in out.rejects} == {
+        ("long", "generate", "llm_rejected"), ("cut", "refine", "truncated")}
+    assert "HTTP 400" in rejects["long"].detail and rejects["long"].raw_output == '{"error": "context"}'
+    assert "max_tokens" in rejects["cut"].detail and rejects["cut"].request_id == "cut-1"
+    assert [r.status for r in roles.ledger_rows() if r.item_id == "cut" and r.role == "refiner"] == ["truncated"]
 
 
 @pytest.mark.parametrize(("policy", "kept", "reason"), [

@@ -4,14 +4,14 @@ with
 
 items as (
 
-    select synthesis_run_id, strategy, discipline_id, target_difficulty, 'kept' as outcome
+    select synthesis_run_id, strategy, discipline_id, target_difficulty, 'kept' as outcome, null as step
     from {{ ref('stg_qa__items') }}
 
 ),
 
 rejects as (
 
-    select synthesis_run_id, strategy, discipline_id, target_difficulty, reason as outcome
+    select synthesis_run_id, strategy, discipline_id, target_difficulty, reason as outcome, step
     from {{ ref('stg_qa__rejects') }}
 
 ),
@@ -32,11 +32,13 @@ counted as (
         discipline_id,
         target_difficulty,
         count(*) as jobs,
-        count(*) filter (where outcome != 'invalid_output') as generated,
-        count(*) filter (where outcome not in ('invalid_output', 'verify_invalid')) as verified,
+        -- by the step a job stopped at: an LLM refusal or truncation stops it wherever it happens
+        count(*) filter (where step is distinct from 'generate') as generated,
         count(*) filter (
-            where outcome not in ('invalid_output', 'verify_invalid', 'difficulty_degraded')
-        ) as reached_difficulty,
+            where step is distinct from 'generate'
+            and not (step = 'verify' and outcome != 'difficulty_degraded')
+        ) as verified,
+        count(*) filter (where step is null or step not in ('generate', 'verify')) as reached_difficulty,
         count(*) filter (where outcome = 'kept') as kept,
         {{ count_per_code('outcome', 'synthesis_reject_reason', 'rejected_') }}
 
