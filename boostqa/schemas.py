@@ -47,6 +47,9 @@ class QuarantineRecord(BaseModel):
     detail: str
     raw_record: str = Field(description="the original row as text (undecodable bytes backslash-escaped)")
     schema_version: str = SEED_SCHEMA_VERSION
+    source_file: str | None = Field(default=None, description="the fetched file the row came from")
+    source_line: int | None = Field(default=None, description="where the row starts in it: the 1-based line (csv, "
+                                    "jsonl), record (json) or row (parquet)")
 
 
 class PartInfo(BaseModel):

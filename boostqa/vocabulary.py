@@ -21,6 +21,8 @@ class QuarantineReason(StrEnum):
     UNKNOWN_COLUMNS = "unknown_columns"
     MISSING_QUESTION = "missing_question"
     MISSING_ANSWER = "missing_answer"
+    MISSING_LANGUAGE = "missing_language"  # its mapped column is absent or empty, and the source sets no constant
+    MISSING_LICENSE = "missing_license"
     WRONG_TYPE = "wrong_type"
     TEXT_TOO_LONG = "text_too_long"
     INVALID_OPTIONS = "invalid_options"

@@ -14,6 +14,9 @@ from boostqa.errors import ConfigError
 
 SourceKind = Literal["local", "http", "s3", "hf"]
 SourceFormat = Literal["jsonl", "json", "csv", "parquet"]
+# How a source spells a question's options: a list (or several columns), an object from letter to text
+# ({"A": "...", "B": "..."}), or a JSON-encoded list in one text cell (CSV). Other shapes are invalid_options.
+OptionsShape = Literal["list", "letter_object", "json_list"]
 MAPPABLE_FIELDS = (
     "source_row_id",
     "question",
@@ -88,6 +91,9 @@ class SourceConfig(BaseModel):
     limits: LengthLimits = LengthLimits()
     csv_delimiter: str = Field(default=",", min_length=1, max_length=1)
     json_records_key: str | None = Field(default=None, description="for json: key holding the list of records")
+    options_shape: OptionsShape = Field(default="list", description="how the options column holds the options")
+    allow_empty: bool = Field(default=False, description="a day without rows is normal for this source (else 0 rows "
+                              "after a day with rows fails the ingest and keeps what is in the lake)")
     hf: HfOptions | None = None
     enabled: bool = True
 

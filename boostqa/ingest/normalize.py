@@ -6,6 +6,7 @@ import hashlib
 import json
 import re
 import unicodedata
+from typing import Any
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _HSPACE = re.compile(r"[ \t\u00a0\u3000]+")
@@ -74,3 +75,33 @@ def answer_letter(answer: str, options: list[str]) -> str | None:
 def normalize_language(value: str) -> str | None:
     """Map a language tag to ``en``/``zh``; None when unsupported."""
     return LANGUAGE_ALIASES.get(value.strip().casefold())
+
+
+def options_list(value: Any, shape: str) -> Any:
+    """A row's options as a list, read as the source's ``options_shape`` says they are spelled.
+
+    ``list``: as given. ``letter_object``: ``{"A": "...", "B": "..."}`` (any letter case, any key order) in letter
+    order. ``json_list``: a JSON-encoded list in a text cell (``'["3", "4"]'``).
+
+    Raises:
+        ValueError: the value is not in that shape (the row is quarantined as invalid_options).
+    """
+    if shape == "letter_object":
+        if not isinstance(value, dict):
+            raise ValueError(f"options should be an object from letter to text, got {type(value).__name__}")
+        letters = {str(k).strip().upper(): v for k, v in value.items()}
+        expected = [chr(ord("A") + i) for i in range(len(letters))]
+        if sorted(letters) != expected:
+            raise ValueError(f"option letters {sorted(letters)} are not A, B, C, ... in a row")
+        return [letters[letter] for letter in expected]
+    if shape == "json_list" and not isinstance(value, list):
+        if not isinstance(value, str):
+            raise ValueError(f"options should be a JSON-encoded list, got {type(value).__name__}")
+        try:
+            decoded = json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"options are not a JSON-encoded list: {exc}") from exc
+        if not isinstance(decoded, list):
+            raise ValueError(f"options decode to {type(decoded).__name__}, not a list")
+        return decoded
+    return value

@@ -10,9 +10,10 @@ from datetime import date
 
 from pydantic import BaseModel
 
+from boostqa.errors import SourceError
 from boostqa.ingest.config import SourceConfig
 from boostqa.ingest.fetch import SourceBlob, fetch_source
-from boostqa.ingest.readers import read_rows
+from boostqa.ingest.readers import RawRow, read_rows
 from boostqa.ingest.tables import quarantine_table, seeds_table
 from boostqa.ingest.validate import INGEST_STAGE, validate_row
 from boostqa.lake import layout
@@ -41,7 +42,7 @@ class IngestResult(BaseModel):
     seeds_prefix_uri: str
 
 
-def _as_rejected(record: SeedRecord, reason: QuarantineReason, detail: str, raw: str) -> QuarantineRecord:
+def _as_rejected(record: SeedRecord, reason: QuarantineReason, detail: str, row: RawRow) -> QuarantineRecord:
     return QuarantineRecord(
         run_id=record.run_id,
         stage=INGEST_STAGE,
@@ -51,7 +52,9 @@ def _as_rejected(record: SeedRecord, reason: QuarantineReason, detail: str, raw:
         source_row_id=record.source_row_id,
         reason=reason,
         detail=detail,
-        raw_record=raw,
+        raw_record=row.raw_text,
+        source_file=row.file,
+        source_line=row.line,
     )
 
 
@@ -60,6 +63,35 @@ def _source_sha256(blobs: list[SourceBlob]) -> str:
     for blob in blobs:
         digest.update(hashlib.sha256(blob.data).digest())
     return digest.hexdigest()
+
+
+def _refuse_empty(store: ObjectStore, source: SourceConfig, ingest_date: date, blobs: list[SourceBlob]) -> None:
+    """A source that read no row at all, where its last ingest (this date's, else the newest before) had rows.
+
+    Raises:
+        SourceError: so, before anything is deleted: an empty or cut-off download must not replace good parts.
+    """
+    previous = _last_manifest(store, source.name, ingest_date)
+    if previous is None or previous.rows_read == 0:
+        return
+    files = ", ".join(f"{b.name} ({len(b.data)} bytes)" for b in blobs) or "no file"
+    raise SourceError(
+        f"source {source.name!r} yielded 0 rows for {ingest_date} ({files}), but its ingest of "
+        f"{previous.ingest_date} read {previous.rows_read}: nothing was written or deleted. Check the source; if it "
+        "is really empty now, set allow_empty: true for it in the seed sources file")
+
+
+def _last_manifest(store: ObjectStore, source: str, ingest_date: date) -> IngestManifest | None:
+    """This date's manifest of the source, else the newest of an earlier date (None for a new source)."""
+    prefix = layout.raw_seed_prefix(source, ingest_date).rsplit("ingest_date=", 1)[0]
+    keys = [k for k in store.list_keys(prefix) if k.endswith(layout.MANIFEST_NAME)]
+    own = layout.seeds_manifest_key(source, ingest_date)
+    earlier = sorted(k for k in keys if k < own)
+    for key in ([own] if own in keys else []) + earlier[-1:]:
+        data = store.get_bytes_or_none(key)
+        if data is not None:
+            return IngestManifest.model_validate_json(data)
+    return None
 
 
 def split_rows(
@@ -80,10 +112,10 @@ def split_rows(
         if isinstance(result, SeedRecord):
             if result.source_row_id in ids_seen:
                 detail = f"source row id {result.source_row_id!r} already used by row {ids_seen[result.source_row_id]}"
-                result = _as_rejected(result, QuarantineReason.DUPLICATE_SOURCE_ROW_ID, detail, row.raw_text)
+                result = _as_rejected(result, QuarantineReason.DUPLICATE_SOURCE_ROW_ID, detail, row)
             elif result.seed_id in content_seen:
                 detail = f"same content as row {content_seen[result.seed_id]} (seed_id {result.seed_id[:12]})"
-                result = _as_rejected(result, QuarantineReason.DUPLICATE_CONTENT, detail, row.raw_text)
+                result = _as_rejected(result, QuarantineReason.DUPLICATE_CONTENT, detail, row)
             else:
                 ids_seen[result.source_row_id] = row.row_number
                 content_seen[result.seed_id] = row.row_number
@@ -91,7 +123,7 @@ def split_rows(
                     if decontaminator is not None else None
                 if hit is not None:
                     detail = f"overlaps benchmark item {hit.benchmark_item_id}: {hit.ngram!r}"
-                    result = _as_rejected(result, QuarantineReason.BENCHMARK_CONTAMINATED, detail, row.raw_text)
+                    result = _as_rejected(result, QuarantineReason.BENCHMARK_CONTAMINATED, detail, row)
         if isinstance(result, SeedRecord):
             seeds.append(result)
         else:
@@ -115,8 +147,10 @@ def ingest_source(
     blobs = [] if source.kind == "hf" else fetch_source(source, store)
     seeds, quarantined = split_rows(source, blobs, ingest_date, run_id, decontaminator or default_decontaminator())
     reasons = dict(sorted(Counter(q.reason.value for q in quarantined).items()))
-
     manifest_key = layout.seeds_manifest_key(source.name, ingest_date)
+    if not seeds and not quarantined and not source.allow_empty:
+        _refuse_empty(store, source, ingest_date, blobs)
+
     # Remove the completion marker first: a crash below leaves the partition visibly incomplete.
     store.delete_keys([manifest_key])
     parts = replace_parts(store, layout.raw_seed_prefix(source.name, ingest_date), seeds_table(seeds), rows_per_part)

@@ -12,6 +12,7 @@ from boostqa.ingest.normalize import (
     answer_letter,
     normalize_language,
     normalize_text,
+    options_list,
     seed_id,
     strip_option_label,
 )
@@ -71,9 +72,23 @@ def _mapped(record: dict[str, Any], source: SourceConfig) -> dict[str, Any]:
             values[field] = None if all(v is None for v in picked) else picked
         elif column is not None:
             values[field] = record.get(column)
-        if values.get(field) is None and field in source.constants:
+        if _blank(values.get(field)) and field in source.constants:  # a constant is the per-row default
             values[field] = source.constants[field]
     return values
+
+
+def _with_options_list(values: dict[str, Any], source: SourceConfig) -> dict[str, Any]:
+    """The mapped values with the options read in the source's ``options_shape``."""
+    if values.get("options") is None:
+        return values
+    try:
+        return values | {"options": options_list(values["options"], source.options_shape)}
+    except ValueError as exc:
+        raise RowRejected(QuarantineReason.INVALID_OPTIONS, f"{exc} (options_shape {source.options_shape})") from exc
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
 
 
 def _check_columns(record: dict[str, Any], source: SourceConfig) -> None:
@@ -84,11 +99,17 @@ def _check_columns(record: dict[str, Any], source: SourceConfig) -> None:
         raise RowRejected(QuarantineReason.UNKNOWN_COLUMNS, f"columns not in the mapping: {sorted(unknown)}")
 
 
-def _parse_input(values: dict[str, Any]) -> SeedInput:
-    for field, reason in (("question", QuarantineReason.MISSING_QUESTION), ("answer", QuarantineReason.MISSING_ANSWER)):
+REQUIRED = {"question": QuarantineReason.MISSING_QUESTION, "answer": QuarantineReason.MISSING_ANSWER,
+            "language": QuarantineReason.MISSING_LANGUAGE, "license": QuarantineReason.MISSING_LICENSE}
+
+
+def _parse_input(values: dict[str, Any], source: SourceConfig) -> SeedInput:
+    for field, reason in REQUIRED.items():
         value = values.get(field)
         if value is None or (isinstance(value, str) and not value.strip()):
-            raise RowRejected(reason, f"{field} is missing or empty")
+            column = getattr(source.mapping, field)
+            where = f"its column {column!r} is absent or empty" if column else "it is not mapped"
+            raise RowRejected(reason, f"{field} is missing: {where}, and the source sets no constant for it")
     try:
         return SeedInput.model_validate(values)
     except ValidationError as exc:
@@ -154,7 +175,7 @@ def validate_row(row: RawRow, source: SourceConfig, ingest_date: date, run_id: s
         raw_id = values.get("source_row_id")
         source_row_id = str(raw_id) if isinstance(raw_id, str | int) and not isinstance(raw_id, bool) else None
         _check_columns(row.record, source)
-        fields = _normalized(_parse_input(values), source)
+        fields = _normalized(_parse_input(_with_options_list(values, source), source), source)
     except RowRejected as rejected:
         return QuarantineRecord(
             run_id=run_id,
@@ -166,6 +187,8 @@ def validate_row(row: RawRow, source: SourceConfig, ingest_date: date, run_id: s
             reason=rejected.reason,
             detail=rejected.detail,
             raw_record=row.raw_text,
+            source_file=row.file,
+            source_line=row.line,
         )
     fields["source_row_id"] = fields["source_row_id"] or f"row-{row.row_number}"
     return SeedRecord(

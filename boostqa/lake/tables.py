@@ -28,7 +28,8 @@ SEED_SCHEMA = pa.schema([
 ])
 QUARANTINE_SCHEMA = pa.schema([
     *_strings("run_id", "stage", "source"), ("ingest_date", pa.date32()), ("row_number", pa.int64()),
-    *_strings("source_row_id", "reason", "detail", "raw_record", "schema_version"),
+    *_strings("source_row_id", "reason", "detail", "raw_record", "schema_version", "source_file"),
+    ("source_line", pa.int64()),
 ])
 
 # --- annotate: labels, unusable LLM outputs, the frozen work list ---

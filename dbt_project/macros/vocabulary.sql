@@ -1,7 +1,7 @@
 {#- Generated from boostqa/vocabulary.py by `make vocabulary`: do not edit by hand. -#}
 {% macro vocabulary(name) -%}
     {%- set vocabularies = {
-        'ingest_quarantine_reason': ['invalid_utf8', 'unparseable_row', 'unknown_columns', 'missing_question', 'missing_answer', 'wrong_type', 'text_too_long', 'invalid_options', 'invalid_value', 'duplicate_source_row_id', 'duplicate_content', 'benchmark_contaminated'],
+        'ingest_quarantine_reason': ['invalid_utf8', 'unparseable_row', 'unknown_columns', 'missing_question', 'missing_answer', 'missing_language', 'missing_license', 'wrong_type', 'text_too_long', 'invalid_options', 'invalid_value', 'duplicate_source_row_id', 'duplicate_content', 'benchmark_contaminated'],
         'language': ['en', 'zh'],
         'llm_role': ['annotator', 'generator', 'refiner'],
         'corpus': ['boostqa', 'general'],

@@ -5,9 +5,7 @@ import json
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-import pytest
 
-from boostqa.errors import SourceError
 from boostqa.ingest.config import FieldMapping, SourceConfig
 from boostqa.ingest.fetch import SourceBlob
 from boostqa.ingest.readers import read_rows
@@ -48,9 +46,12 @@ def test_json_reads_records_under_a_key() -> None:
     assert rows[1].error is not None and rows[1].error[0] == QuarantineReason.UNPARSEABLE_ROW
 
 
-def test_json_that_is_not_json_fails_the_source() -> None:
-    with pytest.raises(SourceError, match="not a valid UTF-8 JSON"):
-        list(read_rows(_source("json"), [SourceBlob("f.json", b"{nope")]))
+def test_json_that_is_not_json_is_one_quarantined_row_and_the_other_files_are_read() -> None:
+    good = json.dumps([{"q": "x", "a": "y"}]).encode()
+    rows = list(read_rows(_source("json"), [SourceBlob("bad.json", b"{nope"), SourceBlob("good.json", good)]))
+    assert rows[0].error is not None and rows[0].error[0] == QuarantineReason.UNPARSEABLE_ROW
+    assert (rows[0].file, rows[0].line) == ("bad.json", 1) and "not a JSON document" in rows[0].error[1]
+    assert (rows[1].record, rows[1].file, rows[1].line) == ({"q": "x", "a": "y"}, "good.json", 1)
 
 
 def test_parquet_rows_become_records() -> None:

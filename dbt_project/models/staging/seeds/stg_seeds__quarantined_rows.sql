@@ -17,6 +17,8 @@ renamed as (
         source as source_name,
         source_row_id,
         row_number as source_row_number,
+        source_file,
+        cast(source_line as bigint) as source_line,
 
         -- why
         reason,
