@@ -62,7 +62,7 @@ RefineDecision = Literal[
 QcStep = Literal["filter", "decontaminate", "exact_dedup", "near_dedup"]
 QcFilterReason = Literal[  # one per quality filter, in the order the filters run (boostqa/qc/filters.py)
     "missing_answer", "malformed_options", "length_out_of_bounds", "reasoning_leftover", "template_leftover",
-    "refusal", "hedging", "language_mismatch", "repeated_ngrams",
+    "prompt_injection", "refusal", "hedging", "language_mismatch", "repeated_ngrams",
 ]
 QcReason = Literal[QcFilterReason, "benchmark_contaminated", "exact_duplicate", "near_duplicate"]
 

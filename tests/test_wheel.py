@@ -54,7 +54,7 @@ print(json.dumps({
     "files": sorted(p.relative_to(root).as_posix() for p in root.rglob("*")
                     if p.is_file() and "__pycache__" not in p.parts),
     "disciplines": len(taxonomy.discipline_ids), "grade_bands": sorted(taxonomy.grade_band_of),
-    "annotate_prompt": len(AnnotationTask(taxonomy).template), "refine_prompt": len(load_prompt("refine_v1")),
+    "annotate_prompt": len(AnnotationTask(taxonomy).template), "refine_prompt": len(load_prompt("refine_v2")),
     "seeds": hashlib.sha256("\\n".join(sorted(valid)).encode()).hexdigest(), "valid": len(valid),
     "quarantined": quarantined, "dev_stack_sees_a_checkout": is_checkout(),
 }))

@@ -1,7 +1,7 @@
 """``AnnotationTask``: the versioned annotation prompt, its JSON schema and the parse into annotation records.
 
 Input fields: seed_id, question, options, language. Output fields: discipline (taxonomy enum), difficulty (1-5),
-grade_band (must match the difficulty), rationale (one short sentence). Default prompt version: ``annotate_v2``.
+grade_band (must match the difficulty), rationale (one short sentence). Default prompt version: ``annotate_v3``.
 
 The JSON schema pins each difficulty to its band (one ``anyOf`` branch per band) and bounds the rationale with a
 pattern, so guided decoding cannot produce a contradiction or a runaway string; the pydantic model checks the same
@@ -16,6 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, create_model, model_validator
 
 from boostqa.annotate.taxonomy import Taxonomy
+from boostqa.llm.delimit import DATA_NOTE, as_data
 from boostqa.llm.schema_fields import text_field
 from boostqa.llm.types import LlmOutcome, LlmRequest, Sampling
 from boostqa.package_data import package_path
@@ -23,7 +24,7 @@ from boostqa.schemas import AnnotationRecord, LlmQuarantineRecord
 
 PROMPTS = package_path("boostqa.annotate", "prompts")  # package data, versioned by file name
 STAGE = "annotate"
-DEFAULT_PROMPT_VERSION = "annotate_v2"
+DEFAULT_PROMPT_VERSION = "annotate_v3"
 RATIONALE_CHARS = 80
 
 
@@ -115,13 +116,14 @@ class AnnotationTask:
 
     def build_request(self, seed: SeedToAnnotate, sample_index: int = 0) -> LlmRequest:
         """The chat messages for one seed (and one sample of it)."""
-        options = "".join(f"{chr(65 + i)}. {o}\n" for i, o in enumerate(seed.options or []))
+        options = "".join(f"{chr(65 + i)}. {as_data(o)}\n" for i, o in enumerate(seed.options or []))
         prompt = self.template.format(
+            data_note=DATA_NOTE,
             disciplines=", ".join(self.taxonomy.discipline_ids),
             bands="; ".join(f"{d} = {b}" for d, b in sorted(self.taxonomy.grade_band_of.items())),
             language="Chinese" if seed.language == "zh" else "English",
             rationale_chars=RATIONALE_CHARS,
-            question=seed.question,
+            question=as_data(seed.question),
             options=options,
         )
         return LlmRequest(item_id=seed.seed_id, messages=[{"role": "user", "content": prompt}],

@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from boostqa.qc.injection import followed_injection
 from boostqa.qc.records import FilterConfig, QcItem
 from boostqa.qc.text import ngrams, script_of, tokens
 from boostqa.vocabulary import QcFilterReason
@@ -160,6 +161,7 @@ FILTERS: tuple[Filter, ...] = (
     Filter("length_out_of_bounds", length_bounds),
     Filter("reasoning_leftover", reasoning_leftover),
     Filter("template_leftover", template_leftover),
+    Filter("prompt_injection", followed_injection),
     Filter("refusal", refusal),
     Filter("hedging", hedging),
     Filter("language_mismatch", language_mismatch),

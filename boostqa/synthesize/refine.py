@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from boostqa.llm.delimit import DATA_NOTE, as_data
 from boostqa.llm.schema_fields import text_field
 from boostqa.llm.types import LlmRequest, Sampling
 from boostqa.synthesize.strategies import LETTERS, ChoiceDraft, OpenDraft, load_prompt
@@ -55,7 +56,7 @@ def answers_agree(first: dict[str, Any], second: dict[str, Any]) -> bool:
 class RefineTask:
     """Builds refiner requests (first opinion greedy, a second one sampled) and judges draft/refined agreement."""
 
-    prompt_version: str = "refine_v1"
+    prompt_version: str = "refine_v2"
     max_tokens: int = 400
     second_temperature: float = 0.7
     plain_text: bool = False
@@ -68,12 +69,13 @@ class RefineTask:
                       ) -> LlmRequest:
         """The chat messages to refine one draft; the second opinion is sampled, so it can differ."""
         multiple_choice = isinstance(draft, ChoiceDraft)
-        options = ("".join(f"{LETTERS[i]}. {o}\n" for i, o in enumerate(draft.options))
+        options = ("".join(f"{LETTERS[i]}. {as_data(o)}\n" for i, o in enumerate(draft.options))
                    if isinstance(draft, ChoiceDraft) else "")
         draft_answer = (f"({draft.answer_option}) {draft.draft_answer}" if isinstance(draft, ChoiceDraft)
                         else draft.draft_answer)
         prompt = load_prompt(self.prompt_version).format(language="Chinese" if language == "zh" else "English",
-                                      question=draft.question, options=options, draft_answer=draft_answer,
+                                      data_note=DATA_NOTE, question=as_data(draft.question), options=options,
+                                      draft_answer=as_data(draft_answer),
                                       format_rules=MC_RULES if multiple_choice else OPEN_RULES)
         sampling = (Sampling(temperature=self.second_temperature, max_tokens=self.max_tokens, seed=1) if second_opinion
                     else Sampling(temperature=0.0, max_tokens=self.max_tokens))

@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel, Field, model_validator
 
 from boostqa.annotate.taxonomy import Taxonomy
+from boostqa.llm.delimit import DATA_NOTE, as_data
 from boostqa.llm.schema_fields import text_field
 from boostqa.llm.types import LlmRequest, Sampling
 from boostqa.package_data import package_path
@@ -88,14 +89,16 @@ class Strategy:
 
     def build_request(self, job: SynthesisJob, taxonomy: Taxonomy) -> LlmRequest:
         """The chat messages for one job."""
-        options = "".join(f"{LETTERS[i]}. {o}\n" for i, o in enumerate(job.seed_options or []) if i < len(LETTERS))
+        options = "".join(f"{LETTERS[i]}. {as_data(o)}\n" for i, o in enumerate(job.seed_options or [])
+                          if i < len(LETTERS))
         prompt = load_prompt(self.prompt_version).format(
+            data_note=DATA_NOTE,
             language="Chinese" if job.language == "zh" else "English",
             seed_band=taxonomy.grade_band_of.get(job.seed_difficulty, "unknown").replace("_", " "),
             seed_difficulty=job.seed_difficulty,
-            seed_question=job.seed_question,
+            seed_question=as_data(job.seed_question),
             seed_options=options,
-            seed_answer=job.seed_answer,
+            seed_answer=as_data(job.seed_answer),
             kind="multiple-choice" if job.is_multiple_choice else "open-ended",
             target_band=job.target_grade_band.replace("_", " "),
             target_difficulty=job.target_difficulty,
@@ -115,8 +118,8 @@ def default_strategies(temperature: float = 0.8, top_p: float = 0.95, plain_text
     tokens).
     """
     return {
-        "multi_grade": Strategy("multi_grade", "multi_grade_v1", temperature, top_p, max_tokens=max_tokens,
+        "multi_grade": Strategy("multi_grade", "multi_grade_v2", temperature, top_p, max_tokens=max_tokens,
                                 plain_text=plain_text),
-        "high_difficulty": Strategy("high_difficulty", "high_difficulty_v1", temperature, top_p,
+        "high_difficulty": Strategy("high_difficulty", "high_difficulty_v2", temperature, top_p,
                                     max_tokens=max_tokens, plain_text=plain_text),
     }

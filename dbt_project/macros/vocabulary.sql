@@ -10,8 +10,8 @@
         'synthesis_reject_reason': ['invalid_output', 'verify_invalid', 'difficulty_degraded', 'refine_invalid', 'refine_disagreement', 'refine_unresolved', 'llm_rejected', 'truncated'],
         'refine_decision': ['agreed', 'kept_refined', 'confirmed_by_second_sample'],
         'qc_step': ['filter', 'decontaminate', 'exact_dedup', 'near_dedup'],
-        'qc_filter_reason': ['missing_answer', 'malformed_options', 'length_out_of_bounds', 'reasoning_leftover', 'template_leftover', 'refusal', 'hedging', 'language_mismatch', 'repeated_ngrams'],
-        'qc_reason': ['missing_answer', 'malformed_options', 'length_out_of_bounds', 'reasoning_leftover', 'template_leftover', 'refusal', 'hedging', 'language_mismatch', 'repeated_ngrams', 'benchmark_contaminated', 'exact_duplicate', 'near_duplicate'],
+        'qc_filter_reason': ['missing_answer', 'malformed_options', 'length_out_of_bounds', 'reasoning_leftover', 'template_leftover', 'prompt_injection', 'refusal', 'hedging', 'language_mismatch', 'repeated_ngrams'],
+        'qc_reason': ['missing_answer', 'malformed_options', 'length_out_of_bounds', 'reasoning_leftover', 'template_leftover', 'prompt_injection', 'refusal', 'hedging', 'language_mismatch', 'repeated_ngrams', 'benchmark_contaminated', 'exact_duplicate', 'near_duplicate'],
     } -%}
     {%- if name not in vocabularies -%}
         {{ exceptions.raise_compiler_error('unknown vocabulary ' ~ name ~ '; known: ' ~ vocabularies.keys() | join(', ')) }}

@@ -28,7 +28,7 @@ from boostqa_airflow.operators.annotate import (
 from tests.conftest import MemoryStore
 
 REPLY = json.dumps({"discipline": "physics", "difficulty": 3, "grade_band": "high_school", "rationale": "r"})
-PARAMS = {"limit": "None", "shard_size": "1", "samples": "1", "prompt_version": "annotate_v2"}
+PARAMS = {"limit": "None", "shard_size": "1", "samples": "1", "prompt_version": "annotate_v3"}
 
 
 @pytest.fixture
@@ -144,7 +144,7 @@ def test_a_shard_of_a_run_frozen_with_other_params_fails_without_retry(lake: Mem
     operator = _hooked(AnnotateShardOperator(task_id="annotate_shard", run_id="annotate_w", shard=0,
                                              stage_params=PARAMS | {"samples": "2"}), lake,
                        _client(tmp_path, "annotate_w", calls))
-    with pytest.raises(AirflowFailException, match="frozen with prompt_version=annotate_v2, samples=1"):
+    with pytest.raises(AirflowFailException, match="frozen with prompt_version=annotate_v3, samples=1"):
         operator.execute(context={})
     assert calls == []
 

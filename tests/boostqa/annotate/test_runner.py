@@ -31,7 +31,7 @@ def test_every_seed_is_annotated_or_quarantined_and_a_rerun_makes_no_calls(lake:
     annotations = rows(lake, "annotations/run_id=a1/")
     quarantined = rows(lake, "quarantine/annotate/run_id=a1/")
     assert len(annotations) == result.annotated and len(quarantined) == result.quarantined
-    seeds = seeds_to_annotate(lake, "a1", "annotate_v2")
+    seeds = seeds_to_annotate(lake, "a1", "annotate_v3")
     assert {r["item_id"] for r in annotations} | {r["item_id"] for r in quarantined} == {s.seed_id for s in seeds}
     assert all(r["reason"] == "invalid_output" and "alchemy" in str(r["raw_output"]) for r in quarantined)
     assert len(rows(lake, "llm/ledger/stage=annotate/run_id=a1/")) == result.llm_calls
@@ -40,7 +40,7 @@ def test_every_seed_is_annotated_or_quarantined_and_a_rerun_makes_no_calls(lake:
     again = run_all(lake, "a1", config, client(tmp_path, FakeTransport(reply)))
     assert (again.shards_skipped, again.llm_calls, again.annotated) == (5, 0, 0)
     assert lake.objects == before  # a rerun of a finished run rewrites nothing, its summary included
-    assert seeds_to_annotate(lake, "a2", "annotate_v2") == []  # a later run finds nothing left
+    assert seeds_to_annotate(lake, "a2", "annotate_v3") == []  # a later run finds nothing left
 
 
 def test_a_failed_shard_retries_alone_and_resumes_without_duplicates(lake: MemoryStore, tmp_path: Path) -> None:
@@ -79,7 +79,7 @@ def test_several_samples_give_one_labelled_row_each_with_distinct_seeds(lake: Me
     transport = FakeTransport(lambda messages: GOOD)
     result = run_all(lake, "s1", AnnotateRunConfig(limit=4, shard_size=2, samples=3), client(tmp_path, transport))
     assert (result.annotated, result.quarantined, result.llm_calls, result.shards) == (12, 0, 12, 2)
-    seeds = seeds_to_annotate(lake, "s1", "annotate_v2")
+    seeds = seeds_to_annotate(lake, "s1", "annotate_v3")
     assert sorted((r["item_id"], r["sample_index"]) for r in rows(lake, "annotations/run_id=s1/")) == sorted(
         (s.seed_id, k) for s in seeds for k in range(3))
     # Sampled, with a seed per sample: identical prompts are still three distinct cached requests.
@@ -112,7 +112,7 @@ def test_a_shard_the_spend_guard_cuts_off_writes_nothing_and_resumes_from_the_ca
 def test_a_shard_refuses_a_task_other_than_the_frozen_one(lake: MemoryStore, tmp_path: Path) -> None:
     freeze_worklist(lake, "a1", AnnotateRunConfig(limit=2))
     transport = FakeTransport(reply)
-    with pytest.raises(ConfigError, match="frozen with prompt_version=annotate_v2, samples=1"):
+    with pytest.raises(ConfigError, match="frozen with prompt_version=annotate_v3, samples=1"):
         annotate_shard(lake, "a1", 0, AnnotationTask(load_taxonomy(), samples=2), client(tmp_path, transport))
     assert transport.calls == []
 

@@ -41,7 +41,7 @@ def test_prompt_lists_the_taxonomy_and_the_question() -> None:
     prompt = request.messages[0]["content"]
     assert "traditional_chinese_medicine" in prompt and "3 = high_school" in prompt
     assert SEED.question in prompt and "A. 氧气\nB. 水银" in prompt and "(Chinese)" in prompt
-    assert request.prompt_version == "annotate_v2" and request.item_id == "seed-1"
+    assert request.prompt_version == "annotate_v3" and request.item_id == "seed-1"
     branches = request.json_schema["anyOf"]
     assert [b["properties"]["discipline"]["enum"][0] for b in branches] == ["mathematics"] * 5
     # Each branch pins a difficulty to its band: guided decoding cannot emit a contradiction.
@@ -64,7 +64,7 @@ def test_valid_labels_become_an_annotation_with_lineage(tmp_path: Path) -> None:
     assert isinstance(record, AnnotationRecord)
     assert (record.item_id, record.category, record.discipline_id, record.difficulty) == ("seed-1", "stem",
                                                                                          "chemistry", 1)
-    assert (record.annotator_model, record.prompt_version, record.taxonomy_version) == ("tiny", "annotate_v2", "v1")
+    assert (record.annotator_model, record.prompt_version, record.taxonomy_version) == ("tiny", "annotate_v3", "v1")
     assert record.request_id == "fake-1"
 
 

@@ -24,11 +24,11 @@ SEEDS_KEY = "annotate/worklists/run_id=a1/seeds.parquet"
 
 def test_freezing_writes_the_seeds_then_the_shard_boundaries(lake: MemoryStore) -> None:
     frozen = freeze_worklist(lake, "a1", AnnotateRunConfig(shard_size=25))
-    assert (frozen.seeds, frozen.shard_size, frozen.prompt_version, frozen.samples) == (SEEDS, 25, "annotate_v2", 1)
+    assert (frozen.seeds, frozen.shard_size, frozen.prompt_version, frozen.samples) == (SEEDS, 25, "annotate_v3", 1)
     assert frozen.bounds == [(0, 25), (25, 50), (50, 75), (75, 100), (100, 102)]
     assert frozen.shard_ids() == [0, 1, 2, 3, 4]
     assert FrozenShards.model_validate_json(lake.objects[SHARDS]) == frozen == load_frozen(lake, "a1")
-    seeds = seeds_to_annotate(lake, "a1", "annotate_v2")
+    seeds = seeds_to_annotate(lake, "a1", "annotate_v3")
     assert [s.seed_id for s in shard_seeds(lake, frozen, 4)] == [s.seed_id for s in seeds[100:]]
     assert unfinished_shards(lake, frozen) == [0, 1, 2, 3, 4] and open_seeds(lake, frozen) == SEEDS
 
@@ -45,14 +45,14 @@ def test_a_rerun_or_resume_keeps_the_frozen_list_and_boundaries(lake: MemoryStor
 
 def test_a_frozen_run_refuses_another_prompt_version_or_sample_count(lake: MemoryStore) -> None:
     freeze_worklist(lake, "a1", AnnotateRunConfig(limit=4))
-    with pytest.raises(ConfigError, match="frozen with prompt_version=annotate_v2, samples=1"):
+    with pytest.raises(ConfigError, match="frozen with prompt_version=annotate_v3, samples=1"):
         freeze_worklist(lake, "a1", AnnotateRunConfig(limit=4, samples=3))
     with pytest.raises(ConfigError, match="annotate_v1"):
         load_frozen(lake, "a1").check("annotate_v1", 1)
 
 
 def test_a_run_frozen_before_shard_lists_existed_gets_its_boundaries_from_its_seeds(lake: MemoryStore) -> None:
-    seeds = seeds_to_annotate(lake, "a1", "annotate_v2", limit=7)  # what the single annotate task froze
+    seeds = seeds_to_annotate(lake, "a1", "annotate_v3", limit=7)  # what the single annotate task froze
     ingest(lake, "stem_exam_en")  # seeds that arrived since do not join it
     frozen = freeze_worklist(lake, "a1", AnnotateRunConfig(shard_size=3))
     assert frozen.seeds == 7 and frozen.bounds == [(0, 3), (3, 6), (6, 7)]

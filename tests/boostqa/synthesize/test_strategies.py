@@ -18,7 +18,7 @@ def test_prompts_carry_the_seed_the_target_and_the_format() -> None:
     assert "What is the unit of force? (x)" in prompt and "A. newton\nB. joule" in prompt
     assert "difficulty 4 of 5 (undergraduate level)" in prompt and "multiple-choice" in prompt
     assert request.json_schema["properties"]["options"]["minItems"] == 4
-    assert request.prompt_version == "high_difficulty_v1" and request.item_id == "x"
+    assert request.prompt_version == "high_difficulty_v2" and request.item_id == "x"
 
     open_request = strategies["multi_grade"].build_request(job("y", "multi_grade", 2, mc=False), load_taxonomy())
     assert "open-ended" in open_request.messages[0]["content"] and "middle school students" in open_request.messages[
