@@ -57,7 +57,8 @@ class TrainConfig(_Strict):
     grad_accum_steps: int = 1
     max_steps: int = 20
     checkpoint_every: int = 10
-    keep_checkpoints: int = Field(default=1, ge=1, description="newest checkpoints kept; older ones are deleted")
+    keep_checkpoints: int = Field(default=2, ge=2, description="newest checkpoints kept (each sealed with its files' "
+                                  "sha256); older ones are deleted. At least 2: a damaged newest one falls back")
     log_every: int = 1
     precision: Literal["fp32", "bf16"] = "fp32"
     export_hf: bool = True

@@ -23,12 +23,13 @@ import numpy as np
 if __package__ in (None, ""):  # run as a script by the deepspeed launcher
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from training import checkpoints
 from training.config import TrainConfig, deepspeed_config_path, load_config
 from training.data import PackedMixture
 from training.samples import SamplesRecord, check_resume_mixture, mixture_identity, write_checkpoint_mixture
 from training.status import read_metrics, write_metrics, write_status
 
-LATEST = "latest"  # DeepSpeed's pointer file to the last checkpoint tag
+LATEST = checkpoints.LATEST
 
 
 def _lr_lambda(config: TrainConfig) -> Any:
@@ -120,13 +121,6 @@ def _export_hf(config: TrainConfig, engine: Any, model: Any, output: Path, tag: 
     return target
 
 
-def _prune_checkpoints(output: Path, keep: int) -> None:
-    """Delete all but the newest ``keep`` checkpoint folders (a 135M model's ZeRO state is about 1.6 GB)."""
-    tags = sorted((p for p in output.glob("step_*") if p.is_dir()), key=lambda p: int(p.name.removeprefix("step_")))
-    for old in tags[:-keep]:
-        shutil.rmtree(old, ignore_errors=True)
-
-
 def train(config: TrainConfig) -> dict[str, Any]:
     """Run (or resume) the training loop; returns the final status on rank 0."""
     import torch
@@ -137,7 +131,7 @@ def train(config: TrainConfig) -> dict[str, Any]:
         write_status(output, "starting", world_size=world)
     data = PackedMixture(config.data.manifest)
     mixture = mixture_identity(data)
-    resume_tag = (output / LATEST).read_text().strip() if (output / LATEST).exists() else None
+    resume_tag = _resumable(output, rank)
     if resume_tag:  # before the model is built: another mixture's vocabulary may not even fit the checkpoint
         check_resume_mixture(output, resume_tag, mixture, data.manifest_path)
     engine, model, scheduler = _engine(config, data.vocab_size, world)
@@ -208,7 +202,7 @@ def _engine(config: TrainConfig, vocab_size: int, world: int) -> tuple[Any, Any,
 def _resume(engine: Any, output: Path, resume_tag: str, mixture: dict[str, Any], data: PackedMixture,
             record: SamplesRecord, rank: int) -> tuple[int, list[dict[str, Any]]]:
     """Load the latest checkpoint; returns the step to continue at and the metrics of the steps before it."""
-    _, client = engine.load_checkpoint(str(output))
+    _, client = engine.load_checkpoint(str(output), tag=resume_tag)
     check_resume_mixture(output, resume_tag, mixture, data.manifest_path, recorded=client)
     start_step = int(client["step"])
     metrics = [m for m in read_metrics(output) if m["step"] < start_step]
@@ -244,19 +238,32 @@ def _step(engine: Any, data: PackedMixture, config: TrainConfig, step: int, glob
     return indexes, float(mean_loss) / world, seconds
 
 
+def _resumable(output: Path, rank: int) -> str | None:
+    """The checkpoint tag to resume from, chosen and verified on rank 0 (``checkpoints.resumable_tag``), for all."""
+    import torch
+
+    chosen = [checkpoints.resumable_tag(output) if rank == 0 else None]
+    torch.distributed.broadcast_object_list(chosen, src=0)
+    return chosen[0]
+
+
 def _checkpoint(engine: Any, config: TrainConfig, output: Path, tag: str, done: int, mixture: dict[str, Any],
                 record: SamplesRecord, metrics: list[dict[str, Any]], rank: int) -> None:
     """Save checkpoint ``tag`` after ``done`` steps, then prune old checkpoints and report progress.
 
     The samples record and metrics are written before it, so they always cover every step a checkpoint holds.
     """
+    import torch
+
     if rank == 0:
         record.write(output)
         write_metrics(output, metrics)
         write_checkpoint_mixture(output, tag, mixture)
     engine.save_checkpoint(str(output), tag=tag, client_state={"step": done, **mixture})
+    torch.distributed.barrier()  # every rank's part is on disk before rank 0 seals the tag
     if rank == 0:
-        _prune_checkpoints(output, config.keep_checkpoints)
+        checkpoints.seal(output, tag)
+        checkpoints.prune(output, config.keep_checkpoints)
         write_status(output, "running", step=done, max_steps=config.max_steps, loss=metrics[-1]["loss"],
                      checkpoint=str(output / tag), **mixture)
 

@@ -26,12 +26,13 @@ class ClusterResources(BaseModel):
     """What one node of the run asks the scheduler for, and the image that holds ``training/``."""
 
     # built from infra/docker/trainer.Dockerfile (tag your registry's copy)
-    image: str = Field("boostqa/trainer:0.1.0", pattern=r"^[a-z0-9][a-z0-9._/:@-]{0,254}$")
-    gpus_per_node: int = Field(8, ge=1, le=1024)
-    cpus: int = Field(96, ge=1)
-    memory: str = Field("1800Gi", pattern=r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|k|M|G|T|P)?$")
-    mixture_uri: str = Field("s3://boostqa/mixtures/v1/", pattern=r"^s3://[a-z0-9][a-z0-9.-]{0,62}/[A-Za-z0-9_./=-]*$")
-    mixture_dir: str = Field("/work/mixtures/v1", pattern=SAFE_PATH)
+    image: str = Field(default="boostqa/trainer:0.1.0", pattern=r"^[a-z0-9][a-z0-9._/:@-]{0,254}$")
+    gpus_per_node: int = Field(default=8, ge=1, le=1024)
+    cpus: int = Field(default=96, ge=1)
+    memory: str = Field(default="1800Gi", pattern=r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|k|M|G|T|P)?$")
+    mixture_uri: str = Field(default="s3://boostqa/mixtures/v1/",
+                             pattern=r"^s3://[a-z0-9][a-z0-9.-]{0,62}/[A-Za-z0-9_./=-]*$")
+    mixture_dir: str = Field(default="/work/mixtures/v1", pattern=SAFE_PATH)
 
 
 PLACEHOLDER = re.compile(r"\$\{([a-z_]+)\}")
@@ -158,20 +159,66 @@ class KubernetesLauncher:
         _run(["kubectl", "delete", "job,service", handle, "-n", self.namespace, "--ignore-not-found"])
 
 
+# Slurm job states (squeue %T, sacct State): still going, or how it ended. PREEMPTED and REQUEUED jobs come back.
+SLURM_ACTIVE = frozenset({"PENDING", "CONFIGURING", "RUNNING", "COMPLETING", "REQUEUED", "REQUEUE_HOLD",
+                          "REQUEUE_FED", "RESIZING", "SUSPENDED", "STAGE_OUT", "SIGNALING", "PREEMPTED"})
+SLURM_DEAD = {"FAILED": "failed", "OUT_OF_MEMORY": "ran out of memory", "NODE_FAIL": "lost a node",
+              "TIMEOUT": "hit its time limit", "CANCELLED": "was cancelled", "BOOT_FAIL": "could not boot a node",
+              "DEADLINE": "missed its deadline", "REVOKED": "was revoked"}
+
+
 class SlurmLauncher:
-    """Submits the rendered script with sbatch; status from the status file on the shared file system."""
+    """Submits the rendered script with sbatch; status from the status file and from the scheduler.
+
+    The status file is on the shared file system; squeue, then sacct, say whether the job still lives, so a job that
+    died without writing its status (OOM, a lost node, the time limit) fails the task instead of waiting out its
+    timeout.
+    """
 
     def __init__(self, resources: ClusterResources | None = None) -> None:
         self.resources = resources or ClusterResources()
 
     def submit(self, spec: LaunchSpec) -> str:
-        """Submit the rendered script with sbatch; the handle is the Slurm job id."""
+        """Submit the rendered script with sbatch; the handle is the Slurm job id.
+
+        A job of this run already queued or running (a retried task, a resumed deferral) is attached to instead:
+        the run is never in flight twice.
+        """
+        in_flight = _run(["squeue", "--noheader", "--name", spec.job_name, "--format", "%i %T"]).split()
+        if in_flight:
+            log.info("slurm job %s of run %s is already %s: attaching", in_flight[0], spec.run_id, in_flight[1:2])
+            return in_flight[0]
         out = _run(["sbatch", "--parsable"], render_slurm_script(spec, self.resources))
         return out.strip().split(";")[0]
 
     def status(self, handle: str, spec: LaunchSpec) -> RunStatus:
-        """The status file on the shared file system, else submitted."""
-        return read_status_file(Path(spec.output_dir)) or RunStatus(state="submitted")
+        """The status file once finished; else the scheduler's view: failed when Slurm says the job died."""
+        status = read_status_file(Path(spec.output_dir))
+        if status is not None and status.finished:
+            return status
+        state = self._scheduler_state(handle, spec)
+        if state in SLURM_DEAD:
+            return RunStatus(state="failed", step=status.step if status else None,
+                             error=f"Slurm job {handle} {SLURM_DEAD[state]} ({state}) before the trainer finished; "
+                                   f"see {spec.output_dir}/slurm-{handle}.log and `sacct -j {handle}`")
+        if state == "COMPLETED":  # the script ended without the trainer writing a final status
+            return RunStatus(state="failed", error=f"Slurm job {handle} completed but the trainer wrote no final "
+                                                   f"status in {spec.output_dir}; see slurm-{handle}.log")
+        return status or RunStatus(state="submitted")
+
+    @staticmethod
+    def _scheduler_state(handle: str, spec: LaunchSpec) -> str | None:
+        """The job's state: squeue while Slurm holds it, sacct after (None when neither knows it yet)."""
+        target = ["--jobs", handle] if handle.isdigit() else ["--name", spec.job_name]
+        try:
+            queued = _run(["squeue", "--noheader", *target, "--format", "%T"]).split()
+        except ConfigError:  # squeue exits 1 for a job id that has left the queue ("Invalid job id specified")
+            queued = []
+        if queued:
+            return queued[0]
+        lines = _run(["sacct", "--noheader", "--parsable2", "--allocations", *target, "--format", "State"])
+        ended = [line.split()[0].upper() for line in lines.splitlines() if line.strip()]
+        return ended[-1] if ended else None  # "CANCELLED by 1000" -> CANCELLED; the last line is the newest attempt
 
     def cancel(self, handle: str, spec: LaunchSpec) -> None:
         """Cancel the job by id, or by the run's job name when the handle is not an id."""

@@ -38,22 +38,28 @@ def test_training_resumes_after_a_kill_without_repeating_data(tmp_path: Path) ->
     output = tmp_path / "run"
     first = _launch(manifest, output)
     deadline = time.monotonic() + 600
-    while time.monotonic() < deadline:  # kill the run as soon as its first checkpoint is complete
+    while time.monotonic() < deadline:  # kill the run as soon as its second checkpoint is complete
         status = read_status(output)
-        if status and status.get("step", 0) >= 4:
+        if status and status.get("step", 0) >= 8:
             break
         assert first.poll() is None, first.stdout.read().decode()[-3000:]  # type: ignore[union-attr]
         time.sleep(0.1)
     # Preemption: every process of the run dies at once (torchrun's workers live in their own sessions).
     subprocess.run(["pkill", "-9", "-f", f"output_dir={output}"], check=False)  # noqa: S603, S607
     first.wait()
-    resume_at = int((output / "latest").read_text().strip().removeprefix("step_"))
-    assert read_status(output)["state"] == "running" and 4 <= resume_at < 24  # type: ignore[index]
+    newest = int((output / "latest").read_text().strip().removeprefix("step_"))
+    assert read_status(output)["state"] == "running" and 8 <= newest < 24  # type: ignore[index]
+    # The newest checkpoint is damaged (a node died while it was copied, a disk error): the run falls back.
+    damaged = max((output / f"step_{newest}").rglob("*.pt"), key=lambda p: p.stat().st_size)
+    damaged.write_bytes(damaged.read_bytes()[: damaged.stat().st_size // 2])
+    resume_at = newest - 4
 
     second = _launch(manifest, output)
     log = second.communicate(timeout=600)[0].decode()
     assert second.returncode == 0, log[-3000:]
+    assert f"checkpoint step_{newest} cannot be used: {damaged.name} differs" in log, log[-3000:]
     assert f"resumed from {output} at step {resume_at}" in log, [x for x in log.splitlines() if "[train]" in x]
+    assert (output / f"corrupt-step_{newest}").is_dir()  # kept aside for a look, out of the resume's way
 
     metrics = read_metrics(output)
     assert [m["step"] for m in metrics] == list(range(24))
@@ -72,7 +78,8 @@ def test_training_resumes_after_a_kill_without_repeating_data(tmp_path: Path) ->
 
     status = read_status(output)
     assert status["state"] == "succeeded" and Path(status["hf_folder"]).is_dir()  # type: ignore[index]
-    assert [p.name for p in output.glob("step_*")] == ["step_24"]  # keep_checkpoints=1 pruned the older ones
+    assert sorted(p.name for p in output.glob("step_*")) == ["step_20", "step_24"]  # keep_checkpoints=2
+    assert all((output / t / "checksums.json").is_file() for t in ("step_20", "step_24"))
     reload = subprocess.run(  # noqa: S603
         [str(TRAIN_PYTHON / "python"), "-c", "import sys, transformers; "
          "m = transformers.AutoModelForCausalLM.from_pretrained(sys.argv[1]); print(m.num_parameters())",
