@@ -164,8 +164,10 @@ def _by_run(source: str, name: str, root: str, schema: pa.Schema, stage: str | N
 
 LAKE_TABLES: tuple[LakeTable, ...] = (
     LakeTable("seeds", "questions", f"{layout.RAW_SEEDS}/source=*/ingest_date=*/*.parquet", SEED_SCHEMA, None),
+    # Its empty part carries the current schema, so columns added later (source_file, source_line) exist for dbt
+    # before the first ingest that writes them.
     LakeTable("seeds", "quarantined_rows", f"{layout.QUARANTINE}/ingest/run_id=*/source=*/*.parquet",
-              QUARANTINE_SCHEMA, None),
+              QUARANTINE_SCHEMA, f"{layout.QUARANTINE}/ingest/{_RUN}source={layout.BOOTSTRAP_RUN}/"),
     _by_run("annotations", "labels", layout.ANNOTATIONS, ANNOTATION_SCHEMA),
     _by_run("annotations", "invalid_outputs", f"{layout.QUARANTINE}/annotate", LLM_QUARANTINE_SCHEMA),
     _by_run("llm", "ledger", layout.LEDGER, LEDGER_SCHEMA, stage="annotate"),
