@@ -1,4 +1,9 @@
-"""The DuckDB warehouse as dbt sees it: the environment its profile reads, and read-only access to marts."""
+"""The DuckDB warehouse as dbt sees it: the environment its profile reads, and read-only access to marts.
+
+dbt is the warehouse file's only writer. Readers (the summary, the report, ``ops sql``, the spend guard's history)
+never open that file: they read the snapshot the writer publishes after each build (:func:`publish_snapshot`, a
+consistent copy swapped in by rename), so they never meet dbt's lock or a half-written file.
+"""
 
 from __future__ import annotations
 
@@ -70,6 +75,36 @@ def run_dbt(args: list[str], env: dict[str, str], project_dir: Path | None = Non
     result = subprocess.run(argv, env={**os.environ, **env}, check=False)  # noqa: S603
     if result.returncode != 0:
         raise ConfigError(f"`dbt {' '.join(args)}` failed (exit {result.returncode}); see the output above")
+    if args and args[0] in WRITING_COMMANDS and "BOOSTQA_WAREHOUSE_PATH" in env:
+        publish_snapshot(Path(env["BOOSTQA_WAREHOUSE_PATH"]))  # this process was the writer: readers see its build
+
+
+WRITING_COMMANDS = frozenset({"build", "run", "seed", "snapshot"})
+
+
+def snapshot_path(warehouse_path: Path) -> Path:
+    """Where the writer publishes the readers' copy of ``warehouse_path`` (``<name>.snapshot.duckdb`` beside it)."""
+    return warehouse_path.with_name(f"{warehouse_path.stem}.snapshot{warehouse_path.suffix}")
+
+
+def publish_snapshot(warehouse_path: Path) -> Path:
+    """Publish a consistent copy of the warehouse for readers; call it as the writer, after a build.
+
+    The writer's own connection checkpoints the file (the WAL folded in), the copy is written beside the snapshot
+    and renamed over it: a reader sees the old snapshot or the new one, never half of one, and one that has it open
+    keeps reading the old copy. Under Airflow this runs in the one-slot dbt pool, after the group's build.
+    """
+    import duckdb
+
+    if not warehouse_path.exists():
+        raise ConfigError(f"warehouse {warehouse_path} does not exist yet: nothing to publish")
+    with duckdb.connect(str(warehouse_path)) as con:
+        con.execute("checkpoint")
+    target = snapshot_path(warehouse_path)
+    partial = target.with_name(target.name + ".partial")
+    shutil.copyfile(warehouse_path, partial)
+    os.replace(partial, target)
+    return target
 
 
 def _literal(value: str) -> str:
@@ -110,16 +145,22 @@ def query(warehouse_path: Path, sql: str, lake: LakeConfig | None = None) -> lis
 
 @contextmanager
 def warehouse_snapshot(warehouse: Path) -> Iterator[Path]:
-    """A copy of the warehouse file (and its WAL) to read from.
+    """The published snapshot of the warehouse to read from (never the file dbt writes).
 
-    The report may run in a process that still holds dbt's connection to the warehouse (cosmos runs dbt
-    in-process; DuckDB then refuses a second, read-only connection to the same file, and another process meets
-    its lock). A copy has neither problem, and the report is a snapshot anyway.
+    Yields the path of a private hard link to the current snapshot: it stays the same copy while the caller reads,
+    whatever the writer publishes meanwhile.
+
+    Raises:
+        ConfigError: no build has published a snapshot yet (run the warehouse_build DAG).
     """
-    with tempfile.TemporaryDirectory(prefix="boostqa-warehouse-") as folder:
-        copy = Path(folder) / warehouse.name
-        shutil.copyfile(warehouse, copy)
-        wal = warehouse.with_name(warehouse.name + ".wal")
-        if wal.exists():
-            shutil.copyfile(wal, copy.with_name(copy.name + ".wal"))
-        yield copy
+    published = snapshot_path(warehouse)
+    if not published.exists():
+        raise ConfigError(f"no warehouse snapshot at {published} yet: run the warehouse_build DAG (every dbt build "
+                          "publishes one)")
+    with tempfile.TemporaryDirectory(prefix="boostqa-warehouse-", dir=published.parent) as folder:
+        pinned = Path(folder) / warehouse.name
+        try:
+            os.link(published, pinned)  # the same inode: a later publish renames a new file over the name only
+        except OSError:  # a file system without hard links
+            shutil.copyfile(published, pinned)
+        yield pinned

@@ -79,11 +79,11 @@ def usage_from_warehouse(warehouse_path: Path, stage: str, runs: int = 5, exclud
                          ) -> UsagePerJob | None:
     """Tokens per job of the latest ``runs`` runs of ``stage`` in ``marts.fct_llm_usage``.
 
-    Read from a snapshot copy, so dbt's lock never matters; None when the warehouse or the stage's history is missing.
+    Read from the published snapshot, so dbt's lock never matters; None when it or the stage's history is missing.
     """
-    from boostqa.warehouse import query, warehouse_snapshot
+    from boostqa.warehouse import query, snapshot_path, warehouse_snapshot
 
-    if not warehouse_path.exists():
+    if not snapshot_path(warehouse_path).exists():
         return None
     sql = f"""
         with usage as (

@@ -144,7 +144,20 @@ def warehouse_task_group(group_id: str, select: list[str] | None = None, exclude
         **kwargs,
     )
     _consumers_after_producer(group)
+    _publish_after(group)
     return group
+
+
+def _publish_after(group: DbtTaskGroup) -> None:
+    """End the group with the warehouse snapshot's publication (readers never open the file dbt writes)."""
+    from boostqa_airflow.operators.snapshot import PublishWarehouseSnapshotOperator
+
+    leaves = list(group.get_leaves())  # before the publish task joins the group (it would be a leaf itself)
+    with group:
+        publish = PublishWarehouseSnapshotOperator(task_id="publish_snapshot", pool=DBT_POOL,
+                                                   **retry_args(TaskKind.DBT))
+    for leaf in leaves:
+        leaf >> publish
 
 
 def _consumers_after_producer(group: DbtTaskGroup) -> None:

@@ -73,6 +73,7 @@ OPERATOR_KINDS: dict[str, TaskKind] = {
     "PublishMixtureOperator": TaskKind.CONTROL,
     "PublishPlanOperator": TaskKind.CONTROL,
     "SourceFreshnessOperator": TaskKind.DBT,
+    "PublishWarehouseSnapshotOperator": TaskKind.DBT,
     "DeepSpeedTrainOperator": TaskKind.TRAIN,
     "PublishTrainingRunOperator": TaskKind.CONTROL,
     "ResolveEvalTargetsOperator": TaskKind.CONTROL,

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
+from typing import Any, cast
 
 from rich.console import Console
 from rich.table import Table
 
 from boostqa.settings import BoostqaSettings
 from boostqa.vocabulary import VOCABULARIES
-from boostqa.warehouse import query
+from boostqa.warehouse import query, warehouse_snapshot
 from boostqa_dev.report.results import eval_table, report_line, training_lines
 
 
@@ -189,8 +191,23 @@ def _print_results(settings: BoostqaSettings, console: Console, day: date) -> No
         console.print(f"[bold]{report}[/]")
 
 
+class _OnSnapshot:
+    """The settings as the summary reads them: ``warehouse_path`` is the pinned snapshot, never dbt's file."""
+
+    def __init__(self, settings: BoostqaSettings, snapshot: Path) -> None:
+        self._settings, self.warehouse_path = settings, snapshot
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._settings, name)
+
+
 def print_summary(settings: BoostqaSettings, console: Console, day: date | None = None) -> None:
-    """Print what the last run produced and where to look next."""
+    """Print what the last run produced and where to look next, from the warehouse's published snapshot."""
+    with warehouse_snapshot(settings.warehouse_path) as snapshot:
+        _print_summary(cast(BoostqaSettings, _OnSnapshot(settings, snapshot)), console, day)
+
+
+def _print_summary(settings: BoostqaSettings, console: Console, day: date | None) -> None:
     day = day or _latest_date(settings)
     if day is None:
         console.print("[yellow]the warehouse has no seeds yet: run `make demo`[/]")
