@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from boostqa.annotate.config import AnnotateRunConfig
 from boostqa.annotate.task import STAGE, SeedToAnnotate
 from boostqa.errors import ConfigError, LakeError
+from boostqa.ingest.committed import read_committed_seeds
 from boostqa.lake import layout
 from boostqa.lake.parquet import write_rows
 from boostqa.lake.read import read_object, read_prefix
@@ -73,7 +74,7 @@ def seeds_to_annotate(store: ObjectStore, run_id: str, prompt_version: str, limi
         rows = pq.read_table(io.BytesIO(frozen)).to_pylist()
         log.info("annotate %s resumes on its frozen work list of %d seeds", run_id, len(rows))
         return [SeedToAnnotate.model_validate(row) for row in rows]
-    raw = read_prefix(store, f"{layout.RAW_SEEDS}/", ["seed_id", "question", "options", "language"])
+    raw = read_committed_seeds(store, ["seed_id", "question", "options", "language"])  # committed partitions only
     done = _ids_done_elsewhere(store, run_id, prompt_version) if raw is not None else set()
     seen: dict[str, SeedToAnnotate] = {}
     for row in raw.to_pylist() if raw is not None else []:

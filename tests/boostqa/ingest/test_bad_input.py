@@ -121,3 +121,22 @@ def test_an_empty_download_after_a_day_with_rows_fails_and_keeps_the_parts(memor
     assert memory_store.objects == before
     allowed = source.model_copy(update={"allow_empty": True})
     assert ingest_source(allowed, DAY + timedelta(days=1), memory_store, decontaminator=None).rows_read == 0
+
+
+def test_annotate_reads_only_committed_partitions(memory_store: MemoryStore, tmp_path: Path) -> None:
+    """A partition whose ingest stopped before its manifest, or a part no manifest names, is not read."""
+    from boostqa.errors import LakeError
+    from boostqa.ingest.committed import read_committed_seeds
+
+    (tmp_path / "seeds.jsonl").write_text(json.dumps({"id": "k1", "q": "What is 9+9?", "a": "18", "lang": "en"}) + "\n")
+    _ingest(memory_store, _source(tmp_path, "seeds.jsonl", "jsonl"))
+    half = f"raw/seeds/source=bad_input/ingest_date={DAY + timedelta(days=1)}/part-00000.parquet"
+    memory_store.objects[half] = next(v for k, v in memory_store.objects.items() if k.endswith("part-00000.parquet")
+                                      and "raw/seeds" in k)  # a later ingest that stopped before its manifest
+    seeds = read_committed_seeds(memory_store, ["seed_id", "question"])  # type: ignore[arg-type]
+    assert seeds is not None and seeds.num_rows == 1
+    committed = next(k for k in memory_store.objects if k.startswith(f"raw/seeds/source=bad_input/ingest_date={DAY}/")
+                     and k.endswith(".parquet"))
+    memory_store.objects[committed] = memory_store.objects[committed] + b"x"  # replaced outside an ingest
+    with pytest.raises(LakeError, match="differs from the sha256"):
+        read_committed_seeds(memory_store, ["seed_id"])  # type: ignore[arg-type]
