@@ -90,20 +90,25 @@ def snapshot_path(warehouse_path: Path) -> Path:
 def publish_snapshot(warehouse_path: Path) -> Path:
     """Publish a consistent copy of the warehouse for readers; call it as the writer, after a build.
 
-    The writer's own connection checkpoints the file (the WAL folded in), the copy is written beside the snapshot
-    and renamed over it: a reader sees the old snapshot or the new one, never half of one, and one that has it open
-    keeps reading the old copy. Under Airflow this runs in the one-slot dbt pool, after the group's build.
+    The file and its WAL are copied beside the snapshot, the copy is checkpointed on its own (the WAL folded in: the
+    live file is never opened, so an idle dbt connection in this process, as cosmos keeps one, is no conflict), and
+    renamed over the snapshot: a reader sees the old snapshot or the new one, never half of one, and one that has
+    it open keeps reading the old copy. Under Airflow this runs in the one-slot dbt pool, after the group's build.
     """
     import duckdb
 
     if not warehouse_path.exists():
         raise ConfigError(f"warehouse {warehouse_path} does not exist yet: nothing to publish")
-    with duckdb.connect(str(warehouse_path)) as con:
-        con.execute("checkpoint")
     target = snapshot_path(warehouse_path)
-    partial = target.with_name(target.name + ".partial")
-    shutil.copyfile(warehouse_path, partial)
-    os.replace(partial, target)
+    with tempfile.TemporaryDirectory(prefix="boostqa-publish-", dir=target.parent) as folder:
+        copy = Path(folder) / warehouse_path.name
+        shutil.copyfile(warehouse_path, copy)
+        wal = warehouse_path.with_name(warehouse_path.name + ".wal")
+        if wal.exists():
+            shutil.copyfile(wal, copy.with_name(copy.name + ".wal"))
+        with duckdb.connect(str(copy)) as con:
+            con.execute("checkpoint")
+        os.replace(copy, target)
     return target
 
 

@@ -61,3 +61,17 @@ def test_a_pinned_snapshot_stays_the_same_copy_while_the_writer_publishes(tmp_pa
         with warehouse_snapshot(warehouse) as fresh:
             assert query(fresh, "select sum(v) as s from marts.t") == [{"s": 30}]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["boostqa.duckdb", "boostqa.snapshot.duckdb"]
+
+
+def test_publishing_beside_an_open_writer_connection_in_this_process_takes_its_wal(tmp_path: Path) -> None:
+    """cosmos runs dbt in the task's process and may keep its connection: the publish never opens the live file."""
+    warehouse = tmp_path / "boostqa.duckdb"
+    _build(warehouse, 1)
+    dbt = duckdb.connect(str(warehouse), config={"threads": 1})  # another configuration than a plain connect
+    try:
+        dbt.execute("insert into marts.t values (41)")  # in the WAL, not yet checkpointed
+        publish_snapshot(warehouse)
+        with warehouse_snapshot(warehouse) as snapshot:
+            assert query(snapshot, "select sum(v) as s from marts.t") == [{"s": 42}]
+    finally:
+        dbt.close()
