@@ -108,6 +108,8 @@ def test_tokens_per_job_are_measured_on_the_latest_runs_in_the_lake(memory_store
 def test_tokens_per_job_come_from_fct_llm_usage_when_the_warehouse_has_them(tmp_path: Path) -> None:
     import duckdb
 
+    from boostqa.warehouse import publish_snapshot
+
     path = tmp_path / "warehouse.duckdb"
     with duckdb.connect(str(path)) as con:
         con.execute("create schema marts")
@@ -117,6 +119,8 @@ def test_tokens_per_job_come_from_fct_llm_usage_when_the_warehouse_has_them(tmp_
             ('synthesize', 'r1', 'generator', 'm', 10, 1000, 3000), ('synthesize', 'r1', 'refiner', 'n', 6, 600, 60),
             ('synthesize', 'r2', 'generator', 'm', 30, 5000, 9000), ('annotate', 'a1', 'annotator', 'm', 99, 1, 1),
             ('synthesize', '_bootstrap', 'generator', 'm', 0, 0, 0)""")
+    assert usage_from_warehouse(path, "synthesize") is None  # nothing published yet: readers never open dbt's file
+    publish_snapshot(path)
     measured = usage_from_warehouse(path, "synthesize")
     assert measured is not None and measured.runs == ["r1", "r2"]
     assert "fct_llm_usage, 2 runs, 40 jobs" in measured.detail
@@ -127,6 +131,7 @@ def test_tokens_per_job_come_from_fct_llm_usage_when_the_warehouse_has_them(tmp_
     with duckdb.connect(str(path)) as con:
         con.execute("drop table marts.fct_llm_usage")
         con.execute("create table marts.fct_llm_usage (stage varchar)")
+    publish_snapshot(path)
     prior = prior_usage("synthesize", BudgetSettings())
     assert measure_usage("synthesize", prior, warehouse_path=path) is prior
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import duckdb
 
 from boostqa.report.html import write_report
+from boostqa.warehouse import publish_snapshot
 from tests.conftest import MemoryStore, isolated_settings
 
 
@@ -18,6 +19,7 @@ def test_an_empty_warehouse_gives_a_report_that_says_what_is_missing(tmp_path: P
         con.execute("create schema marts")
         con.execute("create table marts.fct_training_steps as select 'r1' as run_id, range as step, "
                     "3.0 - 0.1 * range as loss, 3.0 as loss_trailing_mean from range(10)")
+    publish_snapshot(settings.warehouse_path)  # what the build's last task does: the report reads the snapshot
     path, uri = write_report(settings, memory_store, "r1")
     html = path.read_text()
     assert path == tmp_path / "reports" / "r1" / "index.html" and uri == "s3://test-bucket/reports/r1/index.html"
@@ -43,6 +45,7 @@ def test_eval_qc_and_ledger_tables_show_their_numbers_and_a_missing_score_as_mis
         con.execute("""create table marts.fct_llm_usage as select 'synthesize' as stage, 'run' as run_id,
                        'generator' as role, 'm' as model, 12 as calls, 3 as cache_hits,
                        12345 as billed_prompt_tokens, 678 as billed_completion_tokens, null as cost_usd""")
+    publish_snapshot(settings.warehouse_path)
     html = write_report(settings, memory_store, "r2")[0].read_text()
     table = html.split('id="benchmarks"')[1].split("</section>")[0]
     rows = {cells[0]: cells for cells in (

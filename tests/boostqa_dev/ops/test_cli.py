@@ -8,6 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from boostqa.settings import BoostqaSettings
+from boostqa.warehouse import publish_snapshot
 from boostqa_airflow.constants import POOLS
 from boostqa_dev.cli import app
 
@@ -32,10 +33,12 @@ def test_ops_sql_reads_a_snapshot_while_a_writer_holds_the_warehouse(tmp_path: P
     writer = duckdb.connect(str(settings.warehouse_path))  # like dbt in the middle of a build
     writer.execute("create schema marts; create table marts.fct_eval_headline as select 'm1' as model_id, 41.5 as x")
     writer.execute("checkpoint")
+    publish_snapshot(settings.warehouse_path)  # the build's last task; the writer still holds the warehouse
+    writer.execute("insert into marts.fct_eval_headline values ('m2', 7.0)")  # a build under way: not published
     try:
         result = runner.invoke(app, ["ops", "sql", "select model_id, x from marts.fct_eval_headline"])
         assert result.exit_code == 0, result.output
-        assert "m1" in result.output and "41.5" in result.output
+        assert "m1" in result.output and "41.5" in result.output and "m2" not in result.output
         typo = runner.invoke(app, ["ops", "sql", "select nope from marts.fct_eval_headline"])
         assert typo.exit_code == 1 and "nope" in typo.output
     finally:
