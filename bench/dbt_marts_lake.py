@@ -15,6 +15,7 @@ from boostqa.lake.parquet import parquet_bytes
 from boostqa.lake.store import ObjectStore
 from boostqa.lake.tables import KEPT_SCHEMA, QA_SCHEMA, REMOVAL_SCHEMA
 from boostqa.settings import BoostqaSettings, PortSettings
+from boostqa.vocabulary import VOCABULARIES
 from boostqa_dev.stack import seaweedfs
 from boostqa_dev.stack.ports import free_ports
 
@@ -24,8 +25,7 @@ DISCIPLINES, CATEGORIES = map(list, zip(*duckdb.sql(f"select discipline_id, cate
                                          .fetchall()[::4][:12], strict=True))  # 12 seed rows, all categories
 STRATEGIES, DECISIONS = ["multi_grade", "high_difficulty"], ["agreed", "kept_refined", "confirmed_by_second_sample"]
 STEPS = ["filter", "decontaminate", "exact_dedup", "near_dedup"]  # QC's order; the funnel's columns follow it
-FILTER_REASONS = ["missing_answer", "malformed_options", "length_out_of_bounds", "reasoning_leftover",
-                  "template_leftover", "refusal", "hedging", "language_mismatch", "repeated_ngrams"]
+FILTER_REASONS = list(VOCABULARIES["qc_filter_reason"])  # the funnel's removed_* columns, in QC's filter order
 
 
 def private_settings(state_dir: Path, ray: bool = False) -> BoostqaSettings:

@@ -91,6 +91,7 @@ def _review(body: dict[str, Any], prompt: str) -> dict[str, Any] | None:
     if "draft_correct" not in schema["properties"]:
         return None
     draft = prompt.split("Draft answer:\n", 1)[1].split("\n\nSolve the question yourself", 1)[0].strip()
+    draft = draft.removeprefix("<draft_answer>").removesuffix("</draft_answer>").strip()  # refine_v2's data block
     option = re.match(r"\(([ABCD])\) ", draft)
     reply: dict[str, Any] = {"final_answer": draft[option.end():] if option else draft, "draft_correct": True}
     if "answer_option" in schema["properties"]:

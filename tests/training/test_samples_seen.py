@@ -15,6 +15,7 @@ import pytest
 
 from boostqa_dev.checkout import PROJECT_ROOT
 from tests.training.test_data import _mixture
+from training import checkpoints
 from training.data import PackedMixture
 from training.samples import (
     SAMPLES_NAME,
@@ -136,6 +137,7 @@ def test_a_checkpoint_refuses_to_resume_on_another_mixture(four_steps: Path, mix
         assert "mixture 'v2'" in error and "new output_dir" in error, attempt
         assert _record(output) == before and (output / "step_4").is_dir()
         (output / "step_4" / "mixture.json").unlink(missing_ok=True)  # next: only the client state says
+        checkpoints.seal(output, "step_4")  # as a checkpoint saved before mixture.json existed would be sealed
 
 
 def test_the_mismatch_error_names_both_versions_and_the_way_out(tmp_path: Path) -> None:

@@ -36,7 +36,7 @@ counted as (
         count(*) filter (where step is distinct from 'generate') as generated,
         count(*) filter (
             where step is distinct from 'generate'
-            and not (step = 'verify' and outcome != 'difficulty_degraded')
+            and not coalesce(step = 'verify' and outcome != 'difficulty_degraded', false)
         ) as verified,
         count(*) filter (where step is null or step not in ('generate', 'verify')) as reached_difficulty,
         count(*) filter (where outcome = 'kept') as kept,
