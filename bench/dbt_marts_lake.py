@@ -11,6 +11,7 @@ import pyarrow as pa
 
 from boostqa.annotate.taxonomy import TAXONOMY_DIR
 from boostqa.lake import layout
+from boostqa.lake.commits import commit_shard
 from boostqa.lake.parquet import parquet_bytes
 from boostqa.lake.store import ObjectStore
 from boostqa.lake.tables import KEPT_SCHEMA, QA_SCHEMA, REMOVAL_SCHEMA
@@ -77,6 +78,7 @@ def plant_part(gen: duckdb.DuckDBPyConnection, store: ObjectStore, run_id: str, 
         "end as benchmark, case when k = 2 then 'mmlu:test:all:' || i end as benchmark_item_id from g where k > 0 "
         f"union all by name select item_id, run_id, 'filter' as step, {FILTER_REASONS}[(f + 1) % 9 + 1] as reason, "
         "2 as rank, 'planted second' as detail from g where k = 1 and i % 3 = 0"), REMOVAL_SCHEMA)
+    commit_shard(store, layout.qa_prefix(run_id), part)  # the markers the staging models' commit rule looks for
     (kept,) = gen.execute("select count(*) from g where k = 0").fetchone() or (0,)
     planted.update(items=n, kept=kept)
     return first + n
@@ -88,6 +90,7 @@ def plant_run(gen: duckdb.DuckDBPyConnection, store: ObjectStore, index: int, ro
     started, run_id = time.perf_counter(), f"synthesize_202612{index + 1:02d}T060000Z_bench{index:03d}"
     for part, offset in enumerate(range(0, rows, PART_ROWS)):
         first = plant_part(gen, store, run_id, part, first, min(PART_ROWS, rows - offset), planted)
+    store.put_bytes(layout.qc_marker(run_id), b"")  # the run's QC is committed
     print(f"planted {run_id}: {rows:,} items in {-(-rows // PART_ROWS)} parts, {time.perf_counter() - started:.1f} s "
           f"(lake so far {planted['bytes'] / 2**20:,.0f} MiB)", flush=True)
     return first

@@ -11,6 +11,7 @@ import pyarrow.compute as pc
 
 from bench.dedup_corpus import ground_truth, near_copy, vocabulary
 from boostqa.lake import layout
+from boostqa.lake.commits import commit_shard
 from boostqa.lake.parquet import parquet_bytes
 from boostqa.lake.store import ObjectStore
 from boostqa.lake.tables import QA_SCHEMA
@@ -134,6 +135,7 @@ class CorpusGenerator:
                 run_id, prefix, part, first, min(PART_ROWS, items - first), self.sources[part::parts], cross_share,
                 len(sizes))
             store.put_bytes(layout.qa_prefix(run_id) + layout.part_name(part), parquet_bytes(table))
+            commit_shard(store, layout.qa_prefix(run_id), part)  # as synthesis commits each shard
             kinds.append(kind)
             clusters.append(cluster)
             sizes += part_sizes

@@ -74,7 +74,7 @@ with DAG(
         stage_params=templated(ExportMixtureOperator.run_config), execution_timeout=timedelta(hours=12),
         **retry_args(TaskKind.LAKE),
     )
-    lineage = warehouse_task_group("dbt_lineage", select=["fct_mixture_lineage"],
+    lineage = warehouse_task_group("dbt_lineage", select=["stg_mixtures__lineage", "fct_mixture_lineage"],
                                    run_ids={"mixture_version": MIXTURE_VERSION})
     publish = PublishMixtureOperator(task_id="publish_mixture", mixture_version=MIXTURE_VERSION,
                                      outlets=[assets.TRAINING_MIXTURE], **retry_args(TaskKind.CONTROL))

@@ -7,6 +7,7 @@ import logging
 from collections import Counter
 from collections.abc import Sequence
 
+import pyarrow as pa
 from pydantic import BaseModel
 
 from boostqa.annotate.runner import AnnotateShardResult
@@ -14,7 +15,7 @@ from boostqa.annotate.task import STAGE
 from boostqa.annotate.worklist import FrozenShards, load_frozen, unfinished_shards
 from boostqa.errors import RunIncomplete
 from boostqa.lake import layout
-from boostqa.lake.read import read_prefix
+from boostqa.lake.commits import read_committed_shards
 from boostqa.lake.store import ObjectStore
 
 log = logging.getLogger(__name__)
@@ -60,9 +61,12 @@ class AnnotateRunSummary(BaseModel):
 
 def _run_totals(store: ObjectStore, frozen: FrozenShards) -> AnnotateRunSummary:
     run_id = frozen.run_id
-    labels = read_prefix(store, layout.annotations_prefix(run_id), ["item_id"])
-    rejects = read_prefix(store, layout.stage_quarantine_prefix(STAGE, run_id), ["reason"])
-    ledger = read_prefix(store, layout.ledger_prefix(STAGE, run_id), ["cache_hit"])
+    def read(prefix: str, columns: list[str]) -> pa.Table | None:
+        return read_committed_shards(store, prefix, layout.ANNOTATIONS, columns)
+
+    labels = read(layout.annotations_prefix(run_id), ["item_id"])
+    rejects = read(layout.stage_quarantine_prefix(STAGE, run_id), ["reason"])
+    ledger = read(layout.ledger_prefix(STAGE, run_id), ["cache_hit"])
     reasons = Counter(rejects["reason"].to_pylist() if rejects is not None else [])
     hits = sum(ledger["cache_hit"].to_pylist()) if ledger is not None else 0
     return AnnotateRunSummary(

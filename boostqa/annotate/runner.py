@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from boostqa.annotate.task import STAGE, AnnotationTask
 from boostqa.annotate.worklist import load_frozen, shard_seeds
 from boostqa.lake import layout
+from boostqa.lake.commits import commit_shard
 from boostqa.lake.parquet import write_rows
 from boostqa.lake.store import ObjectStore
 from boostqa.lake.tables import ANNOTATION_SCHEMA, LEDGER_SCHEMA, LLM_QUARANTINE_SCHEMA
@@ -48,7 +49,7 @@ def _write_shard(store: ObjectStore, run_id: str, shard: int, records: list[Anno
     write_rows(store, layout.stage_quarantine_prefix(STAGE, run_id) + name, [r.model_dump() for r in rejected],
                LLM_QUARANTINE_SCHEMA)
     write_rows(store, layout.ledger_prefix(STAGE, run_id) + name, [r.model_dump() for r in ledger.rows], LEDGER_SCHEMA)
-    store.put_bytes(layout.shard_marker(prefix, shard), b"")  # last: the shard is complete
+    commit_shard(store, prefix, shard)  # last: the shard's parts in every table become visible
     return len(annotations), Counter(r.reason for r in rejected)
 
 

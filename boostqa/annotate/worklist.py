@@ -14,8 +14,9 @@ from boostqa.annotate.task import STAGE, SeedToAnnotate
 from boostqa.errors import ConfigError, LakeError
 from boostqa.ingest.committed import read_committed_seeds
 from boostqa.lake import layout
+from boostqa.lake.commits import read_committed_shards
 from boostqa.lake.parquet import write_rows
-from boostqa.lake.read import read_object, read_prefix
+from boostqa.lake.read import read_object
 from boostqa.lake.store import ObjectStore
 from boostqa.lake.tables import WORKLIST_SCHEMA
 
@@ -54,7 +55,7 @@ class FrozenShards(BaseModel):
 def _ids_done_elsewhere(store: ObjectStore, run_id: str, prompt_version: str) -> set[str]:
     done: set[str] = set()
     for prefix in (f"{layout.ANNOTATIONS}/", layout.stage_quarantine_root(STAGE)):
-        table = read_prefix(store, prefix, ["item_id", "run_id", "prompt_version"])
+        table = read_committed_shards(store, prefix, layout.ANNOTATIONS, ["item_id", "run_id", "prompt_version"])
         if table is not None:
             keep = pc.and_(pc.not_equal(table["run_id"], run_id), pc.equal(table["prompt_version"], prompt_version))
             done.update(table.filter(keep)["item_id"].to_pylist())

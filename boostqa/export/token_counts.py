@@ -25,8 +25,9 @@ from boostqa.export.packing import TargetTokenizer
 from boostqa.export.text import training_text
 from boostqa.lake import layout
 from boostqa.lake.arrow_fs import arrow_filesystem, arrow_paths, parquet_rows
+from boostqa.lake.commits import read_committed_qc
 from boostqa.lake.parquet import write_table
-from boostqa.lake.read import read_object, read_prefix
+from boostqa.lake.read import read_object
 from boostqa.lake.store import ObjectStore
 from boostqa.lake.tables import TOKEN_COUNT_SCHEMA
 
@@ -124,7 +125,7 @@ def plan_counts(store: ObjectStore, tokenizer_sha256: str, run_id: str) -> Count
                if key.endswith(".parquet") and key != own]  # a rerun counts what it counted before again
     counted = pa.concat_tables(earlier).to_pylist() if earlier else []
     counted_items = {r["sample_id"] for r in counted if r["source"] == "boostqa"}
-    kept = read_prefix(store, layout.qc_table_prefix("kept"), ["item_id", "run_id"])
+    kept = read_committed_qc(store, "kept", ["item_id", "run_id"])  # runs whose QC finished only
     first_runs: dict[str, str] = {}
     rows = [r for r in (kept.to_pylist() if kept is not None else []) if r["run_id"] != layout.GENERAL_QC_RUN]
     for row in sorted(rows, key=lambda r: (r["item_id"], r["run_id"])):  # (the general corpus' decisions: not items)

@@ -64,7 +64,7 @@ def _denied(method: F) -> F:
     """Turn a refusal no retry heals into ``LakeDenied`` naming the bucket, the key or prefix and what to check."""
 
     @functools.wraps(method)
-    def call(self: ObjectStore, target: str, *args: Any, **kwargs: Any) -> Any:
+    def call(self: ObjectStore, target: str | list[str], *args: Any, **kwargs: Any) -> Any:
         from botocore.exceptions import ClientError
 
         try:
@@ -74,6 +74,8 @@ def _denied(method: F) -> F:
                 raise
             error = exc.response.get("Error", {})
             bucket = kwargs.get("bucket") or self.config.bucket
+            if isinstance(target, list):  # delete_keys: name the first key
+                target = target[0] + (f" (and {len(target) - 1} more)" if len(target) > 1 else "") if target else ""
             raise LakeDenied(
                 f"{method.__name__} s3://{bucket}/{target} refused: {error.get('Code', '?')} (HTTP {_status(exc)}) "
                 f"{error.get('Message', '')}. Check the Airflow connection boostqa_s3 (its login and password, and "
@@ -148,6 +150,7 @@ class ObjectStore:
             keys.extend(item["Key"] for item in page.get("Contents", []))
         return sorted(keys)
 
+    @_denied
     @_retry
     def delete_keys(self, keys: list[str]) -> None:
         """Delete objects (no-op for an empty list).

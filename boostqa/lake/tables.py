@@ -138,8 +138,9 @@ SCORE_SCHEMA = pa.schema([
 class LakeTable:
     """A table dbt reads from the lake.
 
-    Its source, its parts' glob under the bucket, its schema, and the folder of its empty typed bootstrap part (None
-    where the stage that writes it runs before any dbt build).
+    Its source, its parts' glob under the bucket, its schema, the folder of its empty typed bootstrap part (None
+    where the stage that writes it runs before any dbt build), and the rule saying which marker commits a part
+    (``boostqa/lake/commits.py``; dbt's staging model names the same rule).
     """
 
     source: str
@@ -147,44 +148,51 @@ class LakeTable:
     glob: str
     schema: pa.Schema
     bootstrap_folder: str | None
+    commit: str
 
 
 _RUN = f"run_id={layout.BOOTSTRAP_RUN}/"
+_ANNOTATE_SHARD = f"shard_marker:{layout.ANNOTATIONS}"  # boostqa/lake/commits.py: which marker commits a part
+_SYNTHESIS_SHARD = f"shard_marker:{layout.QA}"
 _NESTED = f"model_id={layout.BOOTSTRAP_RUN}/benchmark={layout.BOOTSTRAP_RUN}/"  # real parts' depth
 
 
-def _by_run(source: str, name: str, root: str, schema: pa.Schema, stage: str | None = None) -> LakeTable:
+def _by_run(source: str, name: str, root: str, schema: pa.Schema, commit: str, stage: str | None = None
+            ) -> LakeTable:
     """A table with one folder per run under ``root``.
 
     With ``stage``, the runs sit under ``stage=<stage>/`` folders and the bootstrap part under that stage's.
     """
     level, bootstrap_level = ("stage=*/", f"stage={stage}/") if stage else ("", "")
-    return LakeTable(source, name, f"{root}/{level}run_id=*/*.parquet", schema, f"{root}/{bootstrap_level}{_RUN}")
+    return LakeTable(source, name, f"{root}/{level}run_id=*/*.parquet", schema, f"{root}/{bootstrap_level}{_RUN}",
+                     commit)
 
 
 LAKE_TABLES: tuple[LakeTable, ...] = (
-    LakeTable("seeds", "questions", f"{layout.RAW_SEEDS}/source=*/ingest_date=*/*.parquet", SEED_SCHEMA, None),
+    LakeTable("seeds", "questions", f"{layout.RAW_SEEDS}/source=*/ingest_date=*/*.parquet", SEED_SCHEMA, None,
+              "seed_manifest"),
     # Its empty part carries the current schema, so columns added later (source_file, source_line) exist for dbt
     # before the first ingest that writes them.
     LakeTable("seeds", "quarantined_rows", f"{layout.QUARANTINE}/ingest/run_id=*/source=*/*.parquet",
-              QUARANTINE_SCHEMA, f"{layout.QUARANTINE}/ingest/{_RUN}source={layout.BOOTSTRAP_RUN}/"),
-    _by_run("annotations", "labels", layout.ANNOTATIONS, ANNOTATION_SCHEMA),
-    _by_run("annotations", "invalid_outputs", f"{layout.QUARANTINE}/annotate", LLM_QUARANTINE_SCHEMA),
-    _by_run("llm", "ledger", layout.LEDGER, LEDGER_SCHEMA, stage="annotate"),
-    _by_run("llm", "budgets", layout.LLM_BUDGETS, BUDGET_SCHEMA, stage="synthesize"),
-    _by_run("qa", "items", layout.QA, QA_SCHEMA),
-    _by_run("qa", "rejects", f"{layout.QUARANTINE}/synthesize", REJECT_SCHEMA),
-    _by_run("qc", "kept", f"{layout.QC}/kept", KEPT_SCHEMA),
-    _by_run("qc", "removals", f"{layout.QC}/removals", REMOVAL_SCHEMA),
+              QUARANTINE_SCHEMA, f"{layout.QUARANTINE}/ingest/{_RUN}source={layout.BOOTSTRAP_RUN}/",
+              "ingest_quarantine_manifest"),
+    _by_run("annotations", "labels", layout.ANNOTATIONS, ANNOTATION_SCHEMA, _ANNOTATE_SHARD),
+    _by_run("annotations", "invalid_outputs", f"{layout.QUARANTINE}/annotate", LLM_QUARANTINE_SCHEMA, _ANNOTATE_SHARD),
+    _by_run("llm", "ledger", layout.LEDGER, LEDGER_SCHEMA, "ledger_shard_marker", stage="annotate"),
+    _by_run("llm", "budgets", layout.LLM_BUDGETS, BUDGET_SCHEMA, "object", stage="synthesize"),
+    _by_run("qa", "items", layout.QA, QA_SCHEMA, _SYNTHESIS_SHARD),
+    _by_run("qa", "rejects", f"{layout.QUARANTINE}/synthesize", REJECT_SCHEMA, _SYNTHESIS_SHARD),
+    _by_run("qc", "kept", f"{layout.QC}/kept", KEPT_SCHEMA, "qc_marker"),
+    _by_run("qc", "removals", f"{layout.QC}/removals", REMOVAL_SCHEMA, "qc_marker"),
     LakeTable("general", "documents", f"{layout.RAW_GENERAL}/*/*.parquet", GENERAL_SCHEMA,
-              f"{layout.RAW_GENERAL}/{_RUN}"),
-    _by_run("mixtures", "lineage", layout.MIXTURE_LINEAGE, LINEAGE_SCHEMA),
+              f"{layout.RAW_GENERAL}/{_RUN}", "object"),
+    _by_run("mixtures", "lineage", layout.MIXTURE_LINEAGE, LINEAGE_SCHEMA, "mixture_manifest"),
     LakeTable("mixtures", "token_counts", f"{layout.MIXTURE_TOKEN_COUNTS}/tokenizer=*/run_id=*/*.parquet",
-              TOKEN_COUNT_SCHEMA, f"{layout.token_counts_prefix(layout.BOOTSTRAP_RUN)}{_RUN}"),
-    _by_run("training", "metrics", layout.TRAINING_METRICS, TRAINING_METRICS_SCHEMA),
-    _by_run("training", "samples", layout.TRAINING_SAMPLES, TRAINING_SAMPLES_SCHEMA),
+              TOKEN_COUNT_SCHEMA, f"{layout.token_counts_prefix(layout.BOOTSTRAP_RUN)}{_RUN}", "object"),
+    _by_run("training", "metrics", layout.TRAINING_METRICS, TRAINING_METRICS_SCHEMA, "object"),
+    _by_run("training", "samples", layout.TRAINING_SAMPLES, TRAINING_SAMPLES_SCHEMA, "object"),
     LakeTable("eval", "items", f"{layout.EVAL}/items/model_id=*/*/*.parquet", ITEM_RESULT_SCHEMA,
-              f"{layout.EVAL}/items/{_NESTED}"),
+              f"{layout.EVAL}/items/{_NESTED}", "object"),
     LakeTable("eval", "scores", f"{layout.EVAL}/scores/model_id=*/*/*.parquet", SCORE_SCHEMA,
-              f"{layout.EVAL}/scores/{_NESTED}"),
+              f"{layout.EVAL}/scores/{_NESTED}", "object"),
 )

@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 
 from boostqa.errors import ConfigError
 from boostqa.lake import layout
+from boostqa.lake.commits import committed_qc_runs
 from boostqa.lake.parquet import parquet_bytes
 from boostqa.lake.store import ObjectStore
 from boostqa.lake.tables import INDEX_SCHEMA
@@ -47,10 +48,11 @@ def index_key_parts(store: ObjectStore, exclude_run: str) -> dict[int, list[str]
     Raises:
         ConfigError: a run has index entries in the format before buckets (no key parts): rebuild the index.
     """
+    done = committed_qc_runs(store)  # a run whose QC stopped before its marker is not in the index
     key_parts = [k for k in store.list_keys(KEYS_PREFIX) if k.endswith(".parquet") and _run_of(k, KEYS_PREFIX)
-                 != exclude_run]
+                 != exclude_run and _run_of(k, KEYS_PREFIX) in done]
     with_keys = {_run_of(k, KEYS_PREFIX) for k in key_parts}
-    indexed = {_run_of(k, INDEX_PREFIX) for k in store.list_keys(INDEX_PREFIX) if k.endswith(".parquet")}
+    indexed = {_run_of(k, INDEX_PREFIX) for k in store.list_keys(INDEX_PREFIX) if k.endswith(".parquet")} & done
     older = sorted(indexed - with_keys - {exclude_run})
     if older:
         raise ConfigError(f"the dedup index under {store.config.uri(INDEX_PREFIX)} has runs {older} in an older "

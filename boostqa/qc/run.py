@@ -14,7 +14,7 @@ from boostqa.lake import layout
 from boostqa.lake.store import ObjectStore
 from boostqa.qc.pipeline import LocalTasks, Tasks, deduplicate_run
 from boostqa.qc.records import QcConfig
-from boostqa.qc.stage import QualityControl, for_run
+from boostqa.qc.stage import QualityControl, for_run, item_keys
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ class QcResult(BaseModel):
 
 def run_parts(store: ObjectStore, run_id: str) -> list[tuple[str, int]]:
     """The run's item parts with their row counts, from the parquet footers (a ranged read each on S3, no data)."""
-    keys = [k for k in store.list_keys(layout.qc_items_prefix(run_id)) if k.endswith(".parquet")]
+    keys = item_keys(store, run_id)
     if not isinstance(store, ObjectStore):  # unit tests' in-memory store: the bytes are at hand
         footers = [pq.ParquetFile(io.BytesIO(store.get_bytes(k))).metadata for k in keys]  # type: ignore[unreachable]
         return [(k, f.num_rows) for k, f in zip(keys, footers, strict=True)]
@@ -65,7 +65,7 @@ def _run_one(store: ObjectStore, run_id: str, quality: QualityControl, tasks: Ta
     marker = layout.qc_marker(run_id)
     store.delete_keys([marker])
     if parts is None:
-        parts = [(k, 0) for k in store.list_keys(layout.qc_items_prefix(run_id)) if k.endswith(".parquet")]
+        parts = [(k, 0) for k in item_keys(store, run_id)]
     counts = deduplicate_run(store, run_id, quality, parts, tasks)
     store.put_bytes(marker, b"")
     items, kept, reasons = counts["items"], counts["kept"], counts["reasons"]

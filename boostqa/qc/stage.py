@@ -10,7 +10,8 @@ import pyarrow as pa
 
 from boostqa.benchmarks.loader import BenchmarkItem
 from boostqa.lake import layout
-from boostqa.lake.read import read_prefix
+from boostqa.lake.commits import require_all_shards_committed
+from boostqa.lake.read import read_object
 from boostqa.lake.store import ObjectStore
 from boostqa.qc.buckets import BUCKETS
 from boostqa.qc.decontaminate import benchmark_decontaminator
@@ -24,9 +25,21 @@ EXACT_KEY_VERSION = "exact=question-v1"
 INDEX_LAYOUT = f"index-v2-buckets={BUCKETS}"  # bump when the index's files or key rows change
 
 
+def item_keys(store: ObjectStore, run_id: str) -> list[str]:
+    """The committed parts of a run's items: every shard of a synthesis run, or the staged general corpus.
+
+    Raises:
+        LakeError: a synthesis shard has parts but no marker (QC must not mark such a run done).
+    """
+    if run_id == layout.GENERAL_QC_RUN:  # one object per source, each its own commit
+        return [k for k in store.list_keys(layout.qc_items_prefix(run_id)) if k.endswith(".parquet")]
+    return require_all_shards_committed(store, run_id)
+
+
 def load_run_items(store: ObjectStore, run_id: str) -> list[QcItem]:
     """The items of a run (a synthesis run, or the general corpus), in item id order."""
-    table = read_prefix(store, layout.qc_items_prefix(run_id), item_columns(run_id))
+    tables = [t for t in (read_object(store, k, item_columns(run_id)) for k in item_keys(store, run_id)) if t.num_rows]
+    table = pa.concat_tables(tables, promote_options="default") if tables else None
     return sorted(items_of(run_id, table) if table is not None else [], key=lambda i: i.item_id)
 
 

@@ -13,8 +13,9 @@ from pydantic import BaseModel
 
 from boostqa.errors import LakeError
 from boostqa.lake import layout
+from boostqa.lake.commits import commit_shard, read_committed_shards
 from boostqa.lake.parquet import write_rows, write_table
-from boostqa.lake.read import read_object, read_prefix
+from boostqa.lake.read import read_object
 from boostqa.lake.store import ObjectStore
 from boostqa.lake.tables import LEDGER_SCHEMA, QA_SCHEMA, REJECT_SCHEMA
 from boostqa.llm.ledger import Ledger
@@ -71,7 +72,7 @@ def jobs_done_elsewhere(store: ObjectStore, run_id: str) -> set[str]:
     """Job ids another synthesis run finished (an item or a reject): a new run never takes them again."""
     done: set[str] = set()
     for prefix in (f"{layout.QA}/", layout.stage_quarantine_root(STAGE)):
-        table = read_prefix(store, prefix, ["item_id", "run_id"])
+        table = read_committed_shards(store, prefix, layout.QA, ["item_id", "run_id"])
         if table is not None:
             done.update(table.filter(pc.not_equal(table["run_id"], run_id))["item_id"].to_pylist())
     return done
@@ -117,7 +118,7 @@ def synthesize_shard(store: ObjectStore, run_id: str, shard: int, shard_size: in
     write_rows(store, layout.ledger_prefix(STAGE, run_id) + name, [r.model_dump() for r in ledger_rows], LEDGER_SCHEMA)
     # Written even when the spend guard stopped the shard: its pending jobs have no outcome, so the next plan issues
     # them again under the same job ids, and their calls made so far replay from the cache for free.
-    store.put_bytes(marker, b"")
+    commit_shard(store, prefix, shard)  # last: the shard's parts in every table become visible
     calls = sum(1 for r in ledger_rows if not r.cache_hit)
     log.info("synthesis %s shard %d: %d jobs -> %d items, %d rejects, %d pending, %d LLM calls", run_id, shard,
              len(jobs), len(out.items), len(out.rejects), len(out.pending), calls)

@@ -24,7 +24,7 @@ CONFIG = QcRunConfig().qc_config()
 
 
 def _parts(store: MemoryStore, run: str) -> dict[str, bytes]:
-    return {k: v for k, v in store.objects.items() if k.startswith(layout.qa_prefix(run))}
+    return {k: v for k, v in store.objects.items() if k.startswith(layout.qa_prefix(run)) and k.endswith(".parquet")}
 
 
 def test_the_corpus_is_streamed_in_parts_and_deterministic(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -33,6 +33,7 @@ def test_the_corpus_is_streamed_in_parts_and_deterministic(monkeypatch: pytest.M
     truth = CorpusGenerator(CONFIG, seed=3).write_run(first, "r", 2_500, "a-")
     CorpusGenerator(CONFIG, seed=3).write_run(second, "r", 2_500, "a-")
     assert _parts(first, "r") == _parts(second, "r") and len(_parts(first, "r")) == 3
+    assert all(layout.shard_marker(layout.qa_prefix("r"), n) in first.objects for n in range(3))  # as synthesis
     counts = truth.counts()
     assert counts["items"] == 2_500 and counts["filtered"] and counts["contaminated"] and counts["duplicates"]
     rows = pa.concat_tables(read_object(first, k) for k in sorted(_parts(first, "r")))  # type: ignore[arg-type]

@@ -10,6 +10,8 @@ import jsonschema
 import pytest
 import yaml
 
+from boostqa.lake.commits import marker_globs
+from boostqa.lake.tables import LAKE_TABLES
 from boostqa_dev.checkout import PROJECT_ROOT
 from tests.infra import lake_keys
 from tests.infra.k8s_docs import walk
@@ -127,6 +129,9 @@ def test_the_warehouse_reads_every_lake_table_dbt_declares() -> None:
         prefix = glob.split("*", 1)[0]
         assert can_list("warehouse", prefix), f"dbt lists {prefix} but the warehouse role may not"
         assert can("warehouse", "s3:GetObject", glob.replace("*", "x")), f"the warehouse role cannot read {glob}"
+    for table in LAKE_TABLES:  # the markers that commit its parts, found by listing (DuckDB's glob)
+        for marker in marker_globs(table.commit):
+            assert can_list("warehouse", marker.split("*", 1)[0]), f"dbt lists {marker} but the warehouse may not"
 
 
 def test_ingest_writes_raw_only_and_never_synthesis_or_mixtures() -> None:

@@ -23,6 +23,7 @@ import pytest
 from boostqa.benchmarks.loader import load_items
 from boostqa.lake import layout
 from boostqa.lake.bootstrap import ensure_schema_parts
+from boostqa.lake.commits import commit_shard
 from boostqa.lake.parquet import parquet_bytes
 from boostqa.lake.store import ObjectStore
 from boostqa.lake.tables import LEDGER_SCHEMA, LINEAGE_SCHEMA, QA_SCHEMA, TRAINING_SAMPLES_SCHEMA
@@ -45,8 +46,8 @@ SEQ_LEN = 8
 INCREMENTAL = ["fct_synthesized_items", "fct_qc_decisions", "fct_qc_passed_items", "fct_llm_calls",
                "fct_mixture_lineage", "fct_checkpoint_samples"]
 SELECT = ["taxonomy_disciplines", "llm_prices", "path:models/staging/qa", "path:models/staging/qc",
-          "path:models/staging/llm", "path:models/staging/training", "int_qa_items_screened", *INCREMENTAL,
-          "fct_llm_usage"]
+          "path:models/staging/llm", "path:models/staging/training", "stg_mixtures__lineage", "int_qa_items_screened",
+          *INCREMENTAL, "fct_llm_usage"]
 SHARED = {f"la-zh-{i:03d}" for i in range(5)}  # run B's versions of these keep run A's item ids
 LAKE_PREFIXES = ["qa/", f"{layout.QUARANTINE}/{SYNTHESIZE}/", "qc/", "llm/", "mixtures/", "training/"]
 
@@ -74,6 +75,7 @@ def _write_shard(store: ObjectStore, run_id: str, shard: int, items: list[dict[s
                           "latency_ms": 0.0 if cached else 250.0 + n, "cache_hit": cached, "status": "ok",
                           "attempts": 0 if cached else 1})
     _write_ledger(store, SYNTHESIZE, run_id, shard, turns)
+    commit_shard(store, layout.qa_prefix(run_id), shard)  # last, as synthesize_shard does
 
 
 def _write_ledger(store: ObjectStore, stage: str, run_id: str, shard: int, turns: list[dict[str, Any]]) -> None:
@@ -86,6 +88,7 @@ def _annotate_ledger(store: ObjectStore, run_id: str) -> None:
         {"run_id": run_id, "role": "annotator", "model": "annotator-model", "item_id": f"seed-{i}",
          "request_id": f"req-{run_id[-8:]}-{i}", "prompt_version": "v1", "prompt_tokens": 80, "completion_tokens": 9,
          "latency_ms": 120.0, "cache_hit": False, "status": "ok", "attempts": 1} for i in range(12)])
+    commit_shard(store, layout.annotations_prefix(run_id), 0)
 
 
 def _export_mixture(store: ObjectStore, version: str) -> int:
@@ -103,6 +106,7 @@ def _export_mixture(store: ObjectStore, version: str) -> int:
         position += tokens
     store.put_bytes(f"{layout.MIXTURES}/lineage/run_id={version}/{layout.part_name(0)}",
                     parquet_bytes(pa.Table.from_pylist(lineage, schema=LINEAGE_SCHEMA)))
+    store.put_bytes(layout.mixture_prefix(version) + "manifest.json", b"{}")  # last: the version is committed
     return -(-position // SEQ_LEN)
 
 

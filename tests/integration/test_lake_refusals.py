@@ -23,7 +23,8 @@ def test_refused_credentials_fail_at_once_naming_the_bucket_key_and_connection(s
     started = time.monotonic()
     for call, target in ((lambda: refused.get_bytes("seeds/x.parquet"), "s3://boostqa/seeds/x.parquet"),
                          (lambda: refused.put_bytes("qa/y.parquet", b"1"), "s3://boostqa/qa/y.parquet"),
-                         (lambda: refused.list_keys("raw/"), "s3://boostqa/raw/")):
+                         (lambda: refused.list_keys("raw/"), "s3://boostqa/raw/"),
+                         (lambda: refused.delete_keys(["qa/z.parquet", "qa/w.parquet"]), "s3://boostqa/qa/z.parquet")):
         with pytest.raises(LakeDenied, match="boostqa_s3") as denied:
             call()
         assert target in str(denied.value) and "HTTP 403" in str(denied.value)

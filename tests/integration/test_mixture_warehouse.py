@@ -16,6 +16,7 @@ from boostqa.export.packing import load_target_tokenizer
 from boostqa.export.token_counts import count_tokens
 from boostqa.lake import layout
 from boostqa.lake.bootstrap import ensure_schema_parts
+from boostqa.lake.commits import commit_shard
 from boostqa.lake.parquet import parquet_bytes
 from boostqa.lake.store import ObjectStore
 from boostqa.lake.tables import QA_SCHEMA
@@ -47,6 +48,7 @@ def test_mixture_takes_passed_items_and_general_tokens_one_to_one_and_traces_eve
     rows = [{n: p.row.get(n) for n in QA_SCHEMA.names} | {"run_id": RUN_RUN} for p in planted]
     store.put_bytes(layout.qa_prefix(RUN_RUN) + layout.part_name(0),
                     parquet_bytes(pa.Table.from_pylist(rows, schema=QA_SCHEMA)))
+    commit_shard(store, layout.qa_prefix(RUN_RUN), 0)
     ensure_schema_parts(store)
     kept = run_qc(store, RUN_RUN, force=True).kept
     staged = sum(stage_general_corpus(store, source) for source in load_general_sources())
@@ -80,7 +82,7 @@ def test_mixture_takes_passed_items_and_general_tokens_one_to_one_and_traces_eve
     result = export_mixture(store, selection, "v1", tokenizer, tmp_path / "v1", seq_len=32)
     # the export counts the tokens dbt mixed by (it refuses a selection counted otherwise)
     assert result.tokens == by_source["boostqa"]["tokens"] + by_source["general"]["tokens"]
-    _build(stack, tmp_path, warehouse, "fct_mixture_lineage")
+    _build(stack, tmp_path, warehouse, "stg_mixtures__lineage", "fct_mixture_lineage")
     lineage = query(warehouse, "select count(*) as n, count(synthesis_run_id) as traced from marts.fct_mixture_lineage "
                     "where mixture_version = 'v1'")
     assert lineage == [{"n": result.samples, "traced": kept}]  # every BoostQA sample leads back to its run

@@ -11,6 +11,7 @@ import pytest
 from boostqa.benchmarks.loader import load_items
 from boostqa.lake import layout
 from boostqa.lake.bootstrap import ensure_schema_parts
+from boostqa.lake.commits import commit_shard
 from boostqa.lake.parquet import parquet_bytes
 from boostqa.lake.store import ObjectStore
 from boostqa.lake.tables import QA_SCHEMA
@@ -33,6 +34,7 @@ def test_qc_marts_account_for_every_planted_item(stack: BoostqaSettings, tmp_pat
     rows = [{n: p.row.get(n) for n in QA_SCHEMA.names} for p in planted]
     store.put_bytes(layout.qa_prefix(RUN_ID) + layout.part_name(0),
                     parquet_bytes(pa.Table.from_pylist(rows, schema=QA_SCHEMA)))
+    commit_shard(store, layout.qa_prefix(RUN_ID), 0)
     ensure_schema_parts(store)
     result = run_qc(store, RUN_ID, force=True)
 

@@ -28,6 +28,7 @@ from boostqa.jobs.cluster import RayJobs
 from boostqa.jobs.spec import JobSpec, LakeLocation
 from boostqa.jobs.stages import qc_job
 from boostqa.lake import layout
+from boostqa.lake.commits import commit_shard
 from boostqa.lake.parquet import parquet_bytes, write_rows
 from boostqa.lake.read import read_prefix
 from boostqa.lake.store import ObjectStore
@@ -68,6 +69,7 @@ def _put_run(store: ObjectStore | MemoryStore, run: str, parts: int = 3) -> None
     for part in range(parts):
         store.put_bytes(layout.qa_prefix(run) + layout.part_name(part),
                         parquet_bytes(pa.Table.from_pylist(rows[part::parts], schema=QA_SCHEMA)))
+        commit_shard(store, layout.qa_prefix(run), part)
 
 
 def _outputs(store: ObjectStore | MemoryStore, run: str) -> dict[str, bytes]:
@@ -209,6 +211,7 @@ def _put_export_inputs(store: ObjectStore, version: str, seed: int) -> list[dict
     assert items is not None and items.num_rows > 10
     write_rows(store, layout.qc_bucket_part("kept", run, 0),
                [r | {"exact_key": r["item_id"]} for r in items.to_pylist()[:10]], KEPT_SCHEMA)
+    store.put_bytes(layout.qc_marker(run), b"")  # the run's QC is committed
     for source in load_general_sources():
         stage_general_corpus(store, source)
     return rows
@@ -274,6 +277,7 @@ def test_a_config_error_in_the_job_fails_the_task_without_retry(lake: ObjectStor
     for bucket in range(BUCKETS):
         lake.put_bytes(layout.qc_bucket_part("index_keys", "synthesize_ray_earlier", bucket),
                        key_part_bytes(KEYS.empty_table(), "tokens-v0;k=4;seed=1;exact=question-v1"))
+    lake.put_bytes(layout.qc_marker("synthesize_ray_earlier"), b"")  # its QC finished: its keys are in the index
     _put_run(lake, "synthesize_ray_b", parts=1)
     with pytest.raises(AirflowFailException, match="rebuild-index"):
         _run(_on_ray_data("synthesize_ray_b"), _context())

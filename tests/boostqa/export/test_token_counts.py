@@ -13,6 +13,7 @@ from boostqa.export.packing import load_target_tokenizer
 from boostqa.export.text import training_text
 from boostqa.export.token_counts import count_tokens
 from boostqa.lake import layout
+from boostqa.lake.commits import commit_shard
 from boostqa.lake.parquet import parquet_bytes, write_rows
 from boostqa.lake.read import read_object
 from boostqa.lake.tables import GENERAL_SCHEMA, KEPT_SCHEMA, QA_SCHEMA
@@ -27,8 +28,10 @@ def _qa(store: MemoryStore, run: str, items: list[str], kept: list[str]) -> None
                                                    "refined_answer": "blue", "language": "en"} for i in items]
     store.put_bytes(layout.qa_prefix(run) + layout.part_name(0),
                     parquet_bytes(pa.Table.from_pylist(rows, schema=QA_SCHEMA)))
+    commit_shard(store, layout.qa_prefix(run), 0)
     write_rows(store, layout.qc_bucket_part("kept", run, 0),
                [{"item_id": i, "run_id": run, "exact_key": i} for i in kept], KEPT_SCHEMA)
+    store.put_bytes(layout.qc_marker(run), b"")
 
 
 def _general(store: MemoryStore, docs: dict[str, str]) -> None:

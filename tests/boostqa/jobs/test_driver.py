@@ -11,6 +11,7 @@ from boostqa.errors import ConfigError
 from boostqa.jobs.spec import JobSpec, LakeLocation
 from boostqa.jobs.stages import count_tokens_job, export_job, qc_job
 from boostqa.lake import layout
+from boostqa.lake.commits import commit_shard
 from boostqa.lake.parquet import parquet_bytes
 from boostqa.lake.tables import QA_SCHEMA
 from boostqa.settings import get_settings
@@ -24,6 +25,7 @@ LAKE = LakeLocation(bucket="test-bucket")
 def _put_run(store: MemoryStore, run: str, rows: list[dict[str, object]]) -> None:
     store.put_bytes(layout.qa_prefix(run) + layout.part_name(0),
                     parquet_bytes(pa.Table.from_pylist([r | {"run_id": run} for r in rows], schema=QA_SCHEMA)))
+    commit_shard(store, layout.qa_prefix(run), 0)
 
 
 def _rows(items: slice) -> list[dict[str, object]]:

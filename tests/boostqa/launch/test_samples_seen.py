@@ -95,7 +95,9 @@ def test_a_bad_record_is_refused_and_a_missing_one_skipped(mixture: Path, tmp_pa
 def _render(model: Path, con: duckdb.DuckDBPyConnection, relations: dict[str, str]) -> None:
     """Create the dbt model as a table of the same name (its refs and sources are the given relations)."""
     sql = jinja2.Template(model.read_text()).render(ref=lambda name: relations[name],
-                                                    source=lambda source, table: relations[f"{source}.{table}"])
+                                                    source=lambda source, table: relations[f"{source}.{table}"],
+                                                    committed_rows=lambda source, table, rule:
+                                                    f"select * from {relations[f'{source}.{table}']}")
     con.execute(f"create table {model.stem} as {sql}")
 
 
@@ -144,8 +146,10 @@ def test_the_documented_query_returns_exactly_the_samples_in_the_sequences_read(
                 f"from read_parquet('{lake}/mixtures/lineage/*/*.parquet') where source = 'boostqa'")
     relations = {"training.samples": f"read_parquet('{lake}/training/samples/run_id=*/*.parquet')",
                  "mixtures.lineage": f"read_parquet('{lake}/mixtures/lineage/run_id=*/*.parquet')",
-                 **{n: n for n in ("fct_qc_passed_items", "stg_training__samples_seen", "fct_mixture_lineage")}}
+                 **{n: n for n in ("fct_qc_passed_items", "stg_training__samples_seen", "stg_mixtures__lineage",
+                                   "fct_mixture_lineage")}}
     _render(MODELS / "staging/training/stg_training__samples_seen.sql", con, relations)
+    _render(MODELS / "staging/general/stg_mixtures__lineage.sql", con, relations)
     _render(MODELS / "marts/mixture/fct_mixture_lineage.sql", con, relations)
     _render(MODELS / "marts/training/fct_checkpoint_samples.sql", con, relations)
     con.execute("create schema marts")

@@ -6,6 +6,7 @@ import pyarrow as pa
 
 from boostqa.benchmarks.loader import load_items
 from boostqa.lake import layout
+from boostqa.lake.commits import commit_shard
 from boostqa.lake.parquet import parquet_bytes
 from boostqa.lake.tables import GENERAL_SCHEMA, QA_SCHEMA
 from boostqa.qc.run import run_qc
@@ -27,6 +28,7 @@ def test_documents_are_filtered_decontaminated_and_deduplicated_against_items_an
     item = next(p.row for p in planted_items(benchmarks) if p.row["item_id"] == "la-trip-000")
     memory_store.put_bytes(layout.qa_prefix("synthesize_a") + layout.part_name(0), parquet_bytes(pa.Table.from_pylist(
         [{n: item.get(n) for n in QA_SCHEMA.names} | {"run_id": "synthesize_a"}], schema=QA_SCHEMA)))
+    commit_shard(memory_store, layout.qa_prefix("synthesize_a"), 0)
     assert run_qc(memory_store, "synthesize_a", benchmark_items=benchmarks).kept == 1
 
     words = _TEXT.split(" ")
@@ -57,6 +59,7 @@ def test_documents_are_filtered_decontaminated_and_deduplicated_against_items_an
     copy = item | {"item_id": "b-doc", "run_id": "synthesize_b", "question": _TEXT}
     memory_store.put_bytes(layout.qa_prefix("synthesize_b") + layout.part_name(0), parquet_bytes(pa.Table.from_pylist(
         [{n: copy.get(n) for n in QA_SCHEMA.names}], schema=QA_SCHEMA)))
+    commit_shard(memory_store, layout.qa_prefix("synthesize_b"), 0)
     assert run_qc(memory_store, "synthesize_b", benchmark_items=benchmarks).reasons == {"exact_duplicate": 1}
 
 

@@ -9,6 +9,7 @@ import pyarrow as pa
 
 from boostqa.benchmarks.loader import load_items
 from boostqa.lake import layout
+from boostqa.lake.commits import commit_shard
 from boostqa.lake.parquet import parquet_bytes
 from boostqa.lake.tables import QA_SCHEMA
 from boostqa.qc.buckets import BUCKETS
@@ -65,6 +66,7 @@ def _put(store: MemoryStore, run_id: str, rows: list[dict[str, object]], parts: 
         chunk = full[p::parts]
         store.put_bytes(layout.qa_prefix(run_id) + layout.part_name(p),
                         parquet_bytes(pa.Table.from_pylist(chunk, schema=QA_SCHEMA)))
+        commit_shard(store, layout.qa_prefix(run_id), p)
 
 
 def _decisions(store: MemoryStore, run_id: str) -> tuple[set[str], list[tuple[object, ...]]]:

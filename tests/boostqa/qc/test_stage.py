@@ -8,6 +8,7 @@ import pytest
 from boostqa.benchmarks.loader import load_items
 from boostqa.errors import ConfigError
 from boostqa.lake import layout
+from boostqa.lake.commits import commit_shard
 from boostqa.lake.parquet import parquet_bytes
 from boostqa.lake.tables import QA_SCHEMA
 from boostqa.qc.records import QcConfig
@@ -21,6 +22,7 @@ def _put_items(store: MemoryStore, rows: list[dict[str, object]], run_id: str = 
     full = [{name: row.get(name) for name in QA_SCHEMA.names} | {"run_id": run_id} for row in rows]
     store.put_bytes(layout.qa_prefix(run_id) + layout.part_name(0), parquet_bytes(pa.Table.from_pylist(
         full, schema=QA_SCHEMA)))
+    commit_shard(store, layout.qa_prefix(run_id), 0)
 
 
 def _table(name: str, run_id: str) -> str:

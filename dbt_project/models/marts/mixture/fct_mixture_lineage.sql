@@ -13,11 +13,11 @@ with
 
 lineage as (
 
-    select * from {{ source('mixtures', 'lineage') }}
+    select * from {{ ref('stg_mixtures__lineage') }}
     {% if is_incremental is defined and is_incremental() %}
     where mixture_version in (
         (
-            select mixture_version from {{ source('mixtures', 'lineage') }}
+            select mixture_version from {{ ref('stg_mixtures__lineage') }}
             except
             select mixture_version from {{ this }}
         )

@@ -3,7 +3,7 @@ with
 
 source as (
 
-    select * from {{ source('annotations', 'invalid_outputs') }}
+    {{ committed_rows('annotations', 'invalid_outputs', 'shard_marker:annotations') }}
 
 ),
 

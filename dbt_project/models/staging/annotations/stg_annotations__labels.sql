@@ -3,7 +3,7 @@ with
 
 source as (
 
-    select * from {{ source('annotations', 'labels') }}
+    {{ committed_rows('annotations', 'labels', 'shard_marker:annotations') }}
 
 ),
 

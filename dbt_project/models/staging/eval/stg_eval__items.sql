@@ -3,7 +3,7 @@ with
 
 source as (
 
-    select * from {{ source('eval', 'items') }}
+    {{ committed_rows('eval', 'items', 'object') }}
 
 ),
 

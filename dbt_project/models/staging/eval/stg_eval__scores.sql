@@ -3,7 +3,7 @@ with
 
 source as (
 
-    select * from {{ source('eval', 'scores') }}
+    {{ committed_rows('eval', 'scores', 'object') }}
 
 ),
 

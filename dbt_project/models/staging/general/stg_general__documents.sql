@@ -3,7 +3,7 @@ with
 
 source as (
 
-    select * from {{ source('general', 'documents') }}
+    {{ committed_rows('general', 'documents', 'object') }}
 
 ),
 

@@ -4,7 +4,7 @@ with
 
 source as (
 
-    select * from {{ source('mixtures', 'token_counts') }}
+    {{ committed_rows('mixtures', 'token_counts', 'object') }}
 
 ),
 

@@ -3,7 +3,7 @@ with
 
 source as (
 
-    select * from {{ source('llm', 'budgets') }}
+    {{ committed_rows('llm', 'budgets', 'object') }}
 
 ),
 

@@ -3,7 +3,7 @@ with
 
 source as (
 
-    select * from {{ source('llm', 'ledger') }}
+    {{ committed_rows('llm', 'ledger', 'ledger_shard_marker') }}
 
 ),
 

@@ -3,7 +3,7 @@ with
 
 source as (
 
-    select * from {{ source('qa', 'items') }}
+    {{ committed_rows('qa', 'items', 'shard_marker:qa') }}
 
 ),
 

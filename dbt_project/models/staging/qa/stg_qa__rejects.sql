@@ -3,7 +3,7 @@ with
 
 source as (
 
-    select * from {{ source('qa', 'rejects') }}
+    {{ committed_rows('qa', 'rejects', 'shard_marker:qa') }}
 
 ),
 

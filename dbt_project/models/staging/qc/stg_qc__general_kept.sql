@@ -4,7 +4,7 @@ with
 
 source as (
 
-    select * from {{ source('qc', 'kept') }}
+    {{ committed_rows('qc', 'kept', 'qc_marker') }}
     where run_id = '{{ var("general_qc_run") }}'
 
 ),

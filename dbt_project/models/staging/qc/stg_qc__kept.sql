@@ -3,7 +3,7 @@ with
 
 source as (
 
-    select * from {{ source('qc', 'kept') }}
+    {{ committed_rows('qc', 'kept', 'qc_marker') }}
 
 ),
 

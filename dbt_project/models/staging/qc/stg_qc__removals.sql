@@ -3,7 +3,7 @@ with
 
 source as (
 
-    select * from {{ source('qc', 'removals') }}
+    {{ committed_rows('qc', 'removals', 'qc_marker') }}
 
 ),
 

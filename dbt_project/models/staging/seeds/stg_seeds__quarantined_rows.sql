@@ -3,7 +3,7 @@ with
 
 source as (
 
-    select * from {{ source('seeds', 'quarantined_rows') }}
+    {{ committed_rows('seeds', 'quarantined_rows', 'ingest_quarantine_manifest') }}
 
 ),
 

@@ -3,7 +3,7 @@ with
 
 source as (
 
-    select * from {{ source('seeds', 'questions') }}
+    {{ committed_rows('seeds', 'questions', 'seed_manifest') }}
 
 ),
 

@@ -3,7 +3,7 @@ with
 
 source as (
 
-    select * from {{ source('training', 'metrics') }}
+    {{ committed_rows('training', 'metrics', 'object') }}
 
 ),
 

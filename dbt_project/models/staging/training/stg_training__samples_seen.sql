@@ -5,7 +5,7 @@ with
 
 source as (
 
-    select * from {{ source('training', 'samples') }}
+    {{ committed_rows('training', 'samples', 'object') }}
 
 ),
 
