@@ -20,7 +20,7 @@ DBT_SOURCES := $(shell find dbt_project -path dbt_project/target -prune -o -type
 PYTEST_ARGS ?=
 
 .PHONY: install demo test test-fast lint lock lock-llm lock-train stack-up stack-down stack-status docs clean \
-  bench measured vocabulary
+  bench measured vocabulary faults
 
 install: $(STAMPS)/pipeline $(STAMPS)/llm $(STAMPS)/train $(STAMPS)/model $(MANIFEST)
 
@@ -136,6 +136,11 @@ test-fast: lint install $(STAMPS)/postgres
 # `make test` (tests/bench smoke-tests each one's --quick mode). Exit 1 when a goal is missed.
 bench: install
 	$(BIN)/python bench/run.py
+
+# The fault matrix (docs/runbook.md, "The fault matrix"): each failure injected on a private embedded stack, one
+# table, one record in bench/results/faults-*.json; exits 1 on a red row. Minutes on 2 cores.
+faults: install
+	$(BIN)/python bench/faults.py
 
 # dbt's copy of the pipeline's code lists (reasons, steps, decisions), rendered from boostqa/vocabulary.py.
 vocabulary: $(STAMPS)/pipeline

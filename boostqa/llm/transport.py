@@ -156,6 +156,8 @@ class OpenAiTransport:
             )
         except (openai.APITimeoutError, openai.APIConnectionError) as exc:
             raise TransientError(f"{type(exc).__name__}: {exc}") from exc
+        except (json.JSONDecodeError, openai.APIResponseValidationError) as exc:  # a cut-off or garbled reply body
+            raise TransientError(f"malformed reply from {endpoint.base_url}: {type(exc).__name__}: {exc}") from exc
         except openai.APIStatusError as exc:
             raise classify_status(exc.status_code, exc.message, exc.response.text, exc.response.headers) from exc
         usage = response.usage

@@ -21,7 +21,7 @@ from boostqa.llm.transport import (
 )
 from boostqa.llm.types import LlmEndpoint, Sampling
 
-STATUS: dict[str, Any] = {"code": 200, "headers": {}, "finish_reason": "stop", "error": "nope"}
+STATUS: dict[str, Any] = {"code": 200, "headers": {}, "finish_reason": "stop", "error": "nope", "cut": False}
 
 
 class _ChatServer(http.server.BaseHTTPRequestHandler):
@@ -37,6 +37,7 @@ class _ChatServer(http.server.BaseHTTPRequestHandler):
                               "message": {"role": "assistant", "content": '{"label": "x"}'}}],
                  "usage": {"prompt_tokens": 7, "completion_tokens": 3, "total_tokens": 10}}
         data = json.dumps(reply if code == 200 else {"error": {"message": STATUS["error"]}}).encode()
+        data = data[: len(data) // 2] if STATUS["cut"] else data  # a garbled body, e.g. from a broken proxy
         self.send_response(code)
         for name, value in STATUS["headers"].items():
             self.send_header(name, value)
@@ -53,7 +54,7 @@ class _ChatServer(http.server.BaseHTTPRequestHandler):
 def endpoint() -> Iterator[LlmEndpoint]:
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _ChatServer)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    STATUS.update(code=200, headers={}, finish_reason="stop", error="nope")
+    STATUS.update(code=200, headers={}, finish_reason="stop", error="nope", cut=False)
     try:
         yield LlmEndpoint(role="annotator", base_url=f"http://127.0.0.1:{server.server_address[1]}/v1", model="m",
                           timeout_s=5)
@@ -99,6 +100,12 @@ def test_a_429_carries_its_retry_after(endpoint: LlmEndpoint) -> None:
 def test_the_finish_reason_comes_back_with_the_reply(endpoint: LlmEndpoint) -> None:
     STATUS["finish_reason"] = "length"
     assert _chat(OpenAiTransport(), endpoint).finish_reason == "length"  # type: ignore[attr-defined]
+
+
+def test_a_malformed_reply_body_is_transient_not_a_crash(endpoint: LlmEndpoint) -> None:
+    STATUS["cut"] = True  # found by `make faults` (llm malformed_json): it used to escape as JSONDecodeError
+    with pytest.raises(TransientError, match="malformed reply"):
+        _chat(OpenAiTransport(), endpoint)
 
 
 def test_retry_after_reads_seconds_dates_and_milliseconds() -> None:

@@ -1,0 +1,133 @@
+"""The SIGKILL rows of the fault matrix: a stage's worker killed mid-task on the real lake, then the task rerun.
+
+The worker (``boostqa_dev.faults.worker``) runs the stage's library call as the Airflow task does. It is killed as
+soon as its first output part lands (before its commit marker), or at a deadline if it never writes one. Then:
+readers must see nothing of the unfinished unit, and a rerun must end every job exactly once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pyarrow.compute as pc
+
+from bench.qc_corpus import CorpusGenerator
+from boostqa.ingest.committed import committed_seed_parts
+from boostqa.ingest.config import SourceConfig
+from boostqa.lake import layout
+from boostqa.lake.commits import read_committed_qc
+from boostqa.lake.read import read_object, read_prefix
+from boostqa.lake.store import LakeConfig, ObjectStore
+from boostqa.qc.config import QcRunConfig
+from boostqa_dev.faults.rows import FaultRow, outcome_counts
+
+DAY = date(2026, 1, 3)
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def row_store(config: LakeConfig, name: str) -> ObjectStore:
+    """An empty bucket of its own for one row."""
+    store = ObjectStore(config.model_copy(update={"bucket": f"faults-{name}"}))
+    store.ensure_bucket()
+    store.delete_keys(store.list_keys(""))
+    return store
+
+
+def _spec(store: ObjectStore, **spec: object) -> str:
+    lake = store.config.model_dump() | {"secret_key": store.config.secret_key.get_secret_value()}
+    return json.dumps({"lake": lake, **spec}, default=str)
+
+
+def run_worker(spec: str, kill_when: Callable[[], bool] | None, deadline_s: float, log: Path) -> tuple[bool, float]:
+    """Run the worker; with ``kill_when``, SIGKILL it once that holds (or at the deadline). (killed, seconds)."""
+    started = time.monotonic()
+    with log.open("ab") as out:
+        worker = subprocess.Popen([sys.executable, "-m", "boostqa_dev.faults.worker"], stdin=subprocess.PIPE,  # noqa: S603
+                                  stdout=out, stderr=subprocess.STDOUT, cwd=ROOT, env=os.environ.copy())
+        assert worker.stdin is not None
+        worker.stdin.write(spec.encode())
+        worker.stdin.close()
+        while worker.poll() is None:
+            if kill_when is not None and (kill_when() or time.monotonic() - started > deadline_s):
+                worker.send_signal(signal.SIGKILL)
+                worker.wait()
+                return True, time.monotonic() - started
+            time.sleep(0.05)
+    if worker.returncode != 0:
+        raise RuntimeError(f"the worker failed (exit {worker.returncode}); see {log}")
+    return False, time.monotonic() - started
+
+
+def _ingest_source(folder: Path, rows: int) -> SourceConfig:
+    path = folder / "kill_seeds.jsonl"
+    with path.open("w") as out:
+        for i in range(rows):
+            out.write(json.dumps({"id": f"k{i:07d}", "q": f"What is {i} plus {i % 97}?", "a": str(i + i % 97),
+                                  "lang": "en"}) + "\n")
+    return SourceConfig.model_validate({
+        "name": "kill_ingest", "kind": "local", "location": str(path), "format": "jsonl",
+        "mapping": {"source_row_id": "id", "question": "q", "answer": "a", "language": "lang"},
+        "constants": {"license": "CC-BY-4.0"}})
+
+
+def ingest_kill_row(config: LakeConfig, folder: Path, rows: int = 60_000) -> FaultRow:
+    """Kill an ingest after its first part, before its manifest; readers see nothing; the rerun ingests every row."""
+    store = row_store(config, "kill-ingest")
+    source = _ingest_source(folder, rows)
+    spec = _spec(store, stage="ingest", source=source.model_dump(mode="json"), day=DAY.isoformat(),
+                 rows_per_part=max(rows // 6, 1))
+    prefix = layout.raw_seed_prefix(source.name, DAY)
+    started = time.monotonic()
+    killed, _ = run_worker(spec, lambda: any(k.endswith(".parquet") for k in store.list_keys(prefix)), 300,
+                           folder / "kill_ingest.log")
+    invisible = not [p for p in committed_seed_parts(store) if p.key.startswith(prefix)]
+    run_worker(spec, None, 0, folder / "kill_ingest.log")
+    seeds = [read_object(store, p.key, ["source_row_id"]) for p in committed_seed_parts(store)]
+    completed = [i for t in seeds for i in t["source_row_id"].to_pylist()]
+    q_prefix = layout.quarantine_prefix("ingest", layout.ingest_run_id(DAY), source.name)
+    rejects = read_prefix(store, q_prefix, ["source_row_id", "reason"])
+    quarantined = list(zip(*(rejects[c].to_pylist() for c in ("source_row_id", "reason")), strict=True)) if (
+        rejects is not None) else []
+    done, reasons, lost, duplicated = outcome_counts([f"k{i:07d}" for i in range(rows)], completed, quarantined)
+    return FaultRow(fault="SIGKILL ingest worker mid-write", injected=int(killed), jobs=rows, completed=done,
+                    quarantined=reasons, lost=lost, duplicated=duplicated, expect_reasons=["duplicate_content"],
+                    wall_s=round(time.monotonic() - started, 1),
+                    checks={"killed before its manifest": killed, "half partition invisible to readers": invisible})
+
+
+def qc_kill_row(config: LakeConfig, folder: Path, items: int = 30_000, seed: int = 0) -> FaultRow:
+    """Kill QC after its first output part, before its marker; readers see nothing; the rerun decides every item as
+    a clean run would (the planted truth: recall and precision 1.0)."""
+    store = row_store(config, "kill-qc")
+    run_id = "synthesize_faults_kill"
+    truth = CorpusGenerator(QcRunConfig.model_validate({}).qc_config(), seed=seed).write_run(store, run_id, items, "k-")
+    spec = _spec(store, stage="qc", run_id=run_id)
+    outputs = f"{layout.qc_table_prefix('removals')}run_id={run_id}/"
+    started = time.monotonic()
+    killed, _ = run_worker(spec, lambda: bool(store.list_keys(outputs)), 600, folder / "kill_qc.log")
+    invisible = read_committed_qc(store, "kept", ["item_id"]) is None and store.get_bytes_or_none(
+        layout.qc_marker(run_id)) is None
+    run_worker(spec, None, 0, folder / "kill_qc.log")
+    kept = read_committed_qc(store, "kept", ["item_id"])
+    removals = read_committed_qc(store, "removals", ["item_id", "step", "rank", "reason"])
+    assert kept is not None and removals is not None
+    first = removals.filter(pc.equal(removals["rank"], 1))
+    scores = truth.score(removals.select(["item_id", "step", "rank"]))
+    job_ids = [f"k-{i:09d}" for i in range(items)]
+    done, reasons, lost, duplicated = outcome_counts(
+        job_ids, kept["item_id"].to_pylist(),
+        list(zip(first["item_id"].to_pylist(), first["reason"].to_pylist(), strict=True)))
+    return FaultRow(fault="SIGKILL QC worker mid-write", injected=int(killed), jobs=items, completed=done,
+                    quarantined=reasons, lost=lost, duplicated=duplicated, expect_reasons=sorted(reasons),
+                    wall_s=round(time.monotonic() - started, 1),
+                    checks={"killed before its marker": killed, "half run invisible to readers": invisible,
+                            "decisions match the planted truth": bool(np.all([v == 1.0 for v in scores.values()]))})

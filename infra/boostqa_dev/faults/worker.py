@@ -1,0 +1,36 @@
+"""The process a kill row SIGKILLs: one stage's library call, as the Airflow task runs it, in a worker of its own.
+
+``python -m boostqa_dev.faults.worker`` reads its spec as JSON on stdin (``{"stage": "ingest" | "qc", "lake": {...},
+...}``), so the lake's secret never shows in a process listing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from datetime import date
+
+from boostqa.ingest.config import SourceConfig
+from boostqa.ingest.runner import ingest_source
+from boostqa.lake.store import LakeConfig, ObjectStore
+from boostqa.qc.config import QcRunConfig
+from boostqa.qc.run import run_qc
+
+
+def main(spec: dict[str, object]) -> None:
+    """Run the stage ``spec`` names against the lake it names."""
+    store = ObjectStore(LakeConfig.model_validate(spec["lake"]))
+    if spec["stage"] == "ingest":
+        source = SourceConfig.model_validate(spec["source"])
+        day = date.fromisoformat(str(spec["day"]))
+        ingest_source(source, day, store, rows_per_part=int(str(spec["rows_per_part"])), decontaminator=None)
+    elif spec["stage"] == "qc":
+        run_qc(store, str(spec["run_id"]), QcRunConfig.model_validate({}).qc_config())
+    else:
+        raise SystemExit(f"unknown stage {spec['stage']!r}")
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    main(json.loads(sys.stdin.read()))

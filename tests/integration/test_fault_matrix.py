@@ -1,0 +1,54 @@
+"""`make faults` at a small size: every row of the fault matrix, on the session's stack, ends green.
+
+The rows are bench/faults.py's (boostqa_dev/faults/, bench/faults_kill.py); `make faults` runs them at full size
+and records the table. A red row's record says which check failed. The LLM rows, on the session's vLLM server, are
+in test_fault_matrix_llm.py.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bench.faults_kill import ingest_kill_row, qc_kill_row, row_store
+from boostqa.settings import BoostqaSettings
+from boostqa_dev.faults.denied import denied_row
+from boostqa_dev.faults.fuzz_seeds import fuzz_row
+from boostqa_dev.faults.rows import FaultRow
+from boostqa_dev.faults.secrets import secret_row
+from boostqa_dev.stack.seaweedfs import lake_config
+
+pytestmark = pytest.mark.integration
+
+
+def _green(row: FaultRow) -> None:
+    assert row.green, row.record()
+    assert row.injected > 0 and row.lost == 0 and row.duplicated == 0
+
+
+def test_a_killed_ingest_is_invisible_until_its_rerun_ingests_every_row(stack: BoostqaSettings,
+                                                                         tmp_path: Path) -> None:
+    _green(ingest_kill_row(lake_config(stack), tmp_path, rows=12_000))
+
+
+def test_a_killed_qc_is_invisible_until_its_rerun_decides_every_item(stack: BoostqaSettings, tmp_path: Path) -> None:
+    _green(qc_kill_row(lake_config(stack), tmp_path, items=10_000))
+
+
+def test_a_refused_s3_identity_fails_fast_and_the_fixed_run_ingests_everything(stack: BoostqaSettings) -> None:
+    row = denied_row(row_store(lake_config(stack), "denied"))
+    _green(row)
+    assert row.fail_fast and "403" in row.message
+
+
+def test_a_thousand_fuzzed_seed_rows_each_end_once(stack: BoostqaSettings, tmp_path: Path) -> None:
+    _green(fuzz_row(row_store(lake_config(stack), "fuzz"), tmp_path / "fuzz", rows=1000))
+
+
+def test_no_secret_of_the_stack_is_in_its_logs_or_state(stack: BoostqaSettings) -> None:
+    jwt = stack.state_dir / "airflow" / "jwt_secret"
+    secrets = [stack.lake.secret_key, jwt.read_text().strip() if jwt.exists() else None]
+    row = secret_row([stack.state_dir], [s for s in secrets if s])
+    _green(row)
+    assert row.jobs > 0
