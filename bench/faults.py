@@ -6,7 +6,9 @@ gets an empty bucket. Rows:
 - LLM faults through the fault proxy (boostqa_dev/faults/proxy.py) between the pipeline's OpenAI client and vLLM,
   one annotate run per kind: HTTP 500, 429 with Retry-After, timeouts, connection resets, malformed JSON, empty
   replies, finish_reason=length, HTTP 400 (context overflow), HTTP 401;
-- SIGKILL of the ingest worker and of the QC worker mid-write, then the rerun (bench/faults_kill.py);
+- SIGKILL of the ingest, annotate and QC workers mid-task, then the rerun (bench/faults_kill.py);
+- SeaweedFS stopped under a running ingest, two ingests of one partition at once, two QC runs of one run at once
+  (bench/faults_outage.py);
 - an S3 identity the store refuses (403);
 - 1,000 fuzzed seed rows over JSONL, CSV, JSON and parquet;
 - a scan of everything the run wrote (logs, the lake's state folder, the record) for the secrets it was started
@@ -36,7 +38,8 @@ from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
 from bench.dbt_marts_lake import private_settings  # noqa: E402
-from bench.faults_kill import ingest_kill_row, qc_kill_row, row_store  # noqa: E402
+from bench.faults_kill import annotate_kill_row, ingest_kill_row, qc_kill_row, row_store  # noqa: E402
+from bench.faults_outage import concurrent_ingest_row, concurrent_qc_row, outage_row  # noqa: E402
 from bench.llm_throughput import own_server  # noqa: E402
 from bench.record import BenchRecord, Check, bench_args, finish, scratch_folder  # noqa: E402
 from boostqa.settings import BoostqaSettings, get_settings  # noqa: E402
@@ -51,8 +54,9 @@ from boostqa_dev.stack import seaweedfs  # noqa: E402
 from boostqa_dev.stack.process import stop  # noqa: E402
 
 BENCH, TITLE = "faults", "The fault matrix on the embedded stack"
-SIZES = {False: {"seeds": 16, "rate": 0.35, "fuzz": 1000, "ingest": 60_000, "qc": 30_000},
-         True: {"seeds": 6, "rate": 0.5, "fuzz": 200, "ingest": 12_000, "qc": 10_000}}
+SIZES = {False: {"seeds": 16, "rate": 0.35, "fuzz": 1000, "ingest": 60_000, "qc": 30_000, "annotate": 24},
+         True: {"seeds": 6, "rate": 0.5, "fuzz": 200, "ingest": 12_000, "qc": 10_000, "annotate": 8}}
+NEEDS_LLM = ("llm_", "kill_annotate")
 
 
 def _rows(settings: BoostqaSettings, upstream: str, work: Path, quick: bool, only: list[str] | None
@@ -64,7 +68,11 @@ def _rows(settings: BoostqaSettings, upstream: str, work: Path, quick: bool, onl
         *((f"llm_{kind}", lambda kind=kind: llm_row(lake, upstream, model, kind, size["seeds"], size["rate"], work))
           for kind in KINDS),
         ("kill_ingest", lambda: ingest_kill_row(lake, work, size["ingest"])),
+        ("kill_annotate", lambda: annotate_kill_row(lake, upstream, model, work, size["annotate"])),
         ("kill_qc", lambda: qc_kill_row(lake, work, size["qc"])),
+        ("outage", lambda: outage_row(settings, work, size["ingest"])),
+        ("twice_ingest", lambda: concurrent_ingest_row(settings, work, size["ingest"])),
+        ("twice_qc", lambda: concurrent_qc_row(settings, work, size["qc"])),
         ("s3_403", lambda: denied_row(row_store(lake, "denied"))),
         ("fuzz", lambda: fuzz_row(row_store(lake, "fuzz"), work / "fuzz", size["fuzz"])),
     ]
@@ -103,7 +111,7 @@ def measure(quick: bool, work: Path, only: list[str] | None) -> BenchRecord:
         "lake": settings.lake.model_copy(update={"secret_key": f"faults-{secrets.token_hex(16)}"}),  # a canary
         "llm_server": checkout.llm_server.model_copy(update={  # the checkout's model, in a vLLM of our own
             "models_dir": checkout.llm_server.models_dir or checkout.state_dir / "models"})})
-    needs_llm = not only or any(name.startswith("llm_") for name in only)
+    needs_llm = not only or any(name.startswith(NEEDS_LLM) for name in only)
     try:
         print(f"SeaweedFS: {seaweedfs.up(settings)}", flush=True)
         with own_server(settings) if needs_llm else nullcontext("") as upstream:

@@ -104,6 +104,45 @@ def ingest_kill_row(config: LakeConfig, folder: Path, rows: int = 60_000) -> Fau
                     checks={"killed before its manifest": killed, "half partition invisible to readers": invisible})
 
 
+def annotate_kill_row(config: LakeConfig, upstream: str, model: str, folder: Path, seeds: int = 24) -> FaultRow:
+    """Kill an annotate run once its first shard is committed, while the next is calling the server; the rerun
+    (the same frozen run) skips the finished shard and ends every seed exactly once."""
+    from boostqa.annotate.config import AnnotateRunConfig
+    from boostqa.annotate.worklist import freeze_worklist, shard_seeds
+    from boostqa.ingest.config import get_source
+    from boostqa.ingest.runner import ingest_source
+    from boostqa.lake.commits import read_committed_shards
+    from boostqa.settings import RESOURCES
+
+    store = row_store(config, "kill-annotate")
+    ingest_source(get_source(RESOURCES / "seed_sources.yaml", "open_stem_qa"), DAY, store, decontaminator=None)
+    run_id = "annotate_faults_kill"
+    frozen = freeze_worklist(store, run_id, AnnotateRunConfig.model_validate({"limit": seeds,
+                                                                             "shard_size": max(seeds // 4, 1)}))
+    job_ids = [s.seed_id for shard in frozen.shard_ids() for s in shard_seeds(store, frozen, shard)]
+    spec = _spec(store, stage="annotate", run_id=run_id, base_url=upstream, model=model,
+                 cache=str(folder / "kill_annotate.sqlite"))
+    prefix = layout.annotations_prefix(run_id)
+    started = time.monotonic()
+    killed, _ = run_worker(spec, lambda: any("_SUCCESS." in k for k in store.list_keys(prefix)), 600,
+                           folder / "kill_annotate.log")
+    done_before = sum("_SUCCESS." in k for k in store.list_keys(prefix))
+    invisible = store.get_bytes_or_none(layout.annotation_run_marker(run_id)) is None
+    run_worker(spec, None, 0, folder / "kill_annotate.log")
+    labels = read_committed_shards(store, prefix, layout.ANNOTATIONS, ["item_id"])
+    rejects = read_committed_shards(store, layout.stage_quarantine_prefix("annotate", run_id), layout.ANNOTATIONS,
+                                    ["item_id", "reason"])
+    done, reasons, lost, duplicated = outcome_counts(
+        job_ids, labels["item_id"].to_pylist() if labels is not None else [],
+        list(zip(rejects["item_id"].to_pylist(), rejects["reason"].to_pylist(), strict=True)) if rejects is not None
+        else [])
+    return FaultRow(fault="SIGKILL annotate worker mid-run", injected=int(killed), jobs=len(job_ids), completed=done,
+                    quarantined=reasons, lost=lost, duplicated=duplicated, expect_reasons=["invalid_output"],
+                    wall_s=round(time.monotonic() - started, 1),
+                    checks={"killed with shards left": killed and done_before < len(frozen.shard_ids()),
+                            "run not marked complete before its rerun": invisible})
+
+
 def qc_kill_row(config: LakeConfig, folder: Path, items: int = 30_000, seed: int = 0) -> FaultRow:
     """Kill QC after its first output part, before its marker; readers see nothing; the rerun decides every item as
     a clean run would (the planted truth: recall and precision 1.0)."""

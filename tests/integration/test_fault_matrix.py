@@ -7,16 +7,21 @@ in test_fault_matrix_llm.py.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from bench.dbt_marts_lake import private_settings
 from bench.faults_kill import ingest_kill_row, qc_kill_row, row_store
+from bench.faults_outage import concurrent_ingest_row, concurrent_qc_row, outage_row
 from boostqa.settings import BoostqaSettings
 from boostqa_dev.faults.denied import denied_row
 from boostqa_dev.faults.fuzz_seeds import fuzz_row
 from boostqa_dev.faults.rows import FaultRow
 from boostqa_dev.faults.secrets import secret_row
+from boostqa_dev.stack import seaweedfs
+from boostqa_dev.stack.process import stop
 from boostqa_dev.stack.seaweedfs import lake_config
 
 pytestmark = pytest.mark.integration
@@ -52,3 +57,27 @@ def test_no_secret_of_the_stack_is_in_its_logs_or_state(stack: BoostqaSettings) 
     row = secret_row([stack.state_dir], [s for s in secrets if s])
     _green(row)
     assert row.jobs > 0
+
+
+@pytest.fixture(scope="module")
+def own_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BoostqaSettings]:
+    """A SeaweedFS of this module's own: the outage row stops and restarts it under a running ingest."""
+    settings = private_settings(tmp_path_factory.mktemp("own_store") / "state")
+    try:
+        seaweedfs.up(settings)
+        yield settings
+    finally:
+        stop(seaweedfs.service(settings))
+
+
+def test_the_store_stopped_under_an_ingest_loses_and_duplicates_nothing(own_store: BoostqaSettings,
+                                                                         tmp_path: Path) -> None:
+    _green(outage_row(own_store, tmp_path, rows=12_000))
+
+
+def test_two_ingests_of_one_partition_at_once_leave_every_row_once(own_store: BoostqaSettings, tmp_path: Path) -> None:
+    _green(concurrent_ingest_row(own_store, tmp_path, rows=12_000))
+
+
+def test_two_qc_runs_of_one_run_at_once_leave_one_set_of_decisions(own_store: BoostqaSettings, tmp_path: Path) -> None:
+    _green(concurrent_qc_row(own_store, tmp_path, items=10_000))

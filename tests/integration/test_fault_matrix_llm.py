@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.faults_kill import annotate_kill_row
 from boostqa.settings import BoostqaSettings
 from boostqa_dev.faults.llm_rows import llm_row
 from boostqa_dev.faults.proxy import KINDS
@@ -25,3 +26,10 @@ def test_an_llm_fault_ends_every_seed_annotated_quarantined_or_failed_fast(
     assert row.fail_fast == (kind == "http_401")
 
 
+
+
+def test_a_killed_annotate_run_resumes_and_ends_every_seed_once(stack_with_llm: BoostqaSettings,
+                                                                tmp_path: Path) -> None:
+    row = annotate_kill_row(lake_config(stack_with_llm), stack_with_llm.llm_base_url,
+                            stack_with_llm.llm_server.served_model_name, tmp_path, seeds=4)
+    assert row.green, row.record()

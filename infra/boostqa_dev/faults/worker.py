@@ -1,7 +1,7 @@
 """The process a kill row SIGKILLs: one stage's library call, as the Airflow task runs it, in a worker of its own.
 
-``python -m boostqa_dev.faults.worker`` reads its spec as JSON on stdin (``{"stage": "ingest" | "qc", "lake": {...},
-...}``), so the lake's secret never shows in a process listing.
+``python -m boostqa_dev.faults.worker`` reads its spec as JSON on stdin (``{"stage": "ingest" | "qc" | "annotate",
+"lake": {...}, ...}``), so the lake's secret never shows in a process listing.
 """
 
 from __future__ import annotations
@@ -27,8 +27,32 @@ def main(spec: dict[str, object]) -> None:
         ingest_source(source, day, store, rows_per_part=int(str(spec["rows_per_part"])), decontaminator=None)
     elif spec["stage"] == "qc":
         run_qc(store, str(spec["run_id"]), QcRunConfig.model_validate({}).qc_config())
+    elif spec["stage"] == "annotate":
+        _annotate(store, spec)
     else:
         raise SystemExit(f"unknown stage {spec['stage']!r}")
+
+
+def _annotate(store: ObjectStore, spec: dict[str, object]) -> None:
+    """Every shard of a frozen annotate run against ``base_url``, replaying ``cache``, then the run's summary."""
+    from pathlib import Path
+
+    from boostqa.annotate.finish import finish_run
+    from boostqa.annotate.runner import annotate_shard
+    from boostqa.annotate.task import AnnotationTask
+    from boostqa.annotate.taxonomy import load_taxonomy
+    from boostqa.annotate.worklist import load_frozen
+    from boostqa.llm.cache import ResponseCache
+    from boostqa.llm.client import LlmClient
+    from boostqa.llm.transport import OpenAiTransport
+    from boostqa.llm.types import LlmEndpoint
+
+    run_id = str(spec["run_id"])
+    endpoint = LlmEndpoint(role="annotator", base_url=str(spec["base_url"]), model=str(spec["model"]))
+    client = LlmClient(endpoint, OpenAiTransport(), ResponseCache(Path(str(spec["cache"]))), run_id="faults")
+    task = AnnotationTask(load_taxonomy())
+    results = [annotate_shard(store, run_id, shard, task, client) for shard in load_frozen(store, run_id).shard_ids()]
+    finish_run(store, run_id, results)
 
 
 if __name__ == "__main__":
