@@ -6,10 +6,12 @@ gets an empty bucket. Rows:
 - LLM faults through the fault proxy (boostqa_dev/faults/proxy.py) between the pipeline's OpenAI client and vLLM,
   one annotate run per kind: HTTP 500, 429 with Retry-After, timeouts, connection resets, malformed JSON, empty
   replies, finish_reason=length, HTTP 400 (context overflow), HTTP 401;
-- SIGKILL of the ingest, annotate and QC workers mid-task, then the rerun (bench/faults_kill.py);
+- SIGKILL of the ingest, annotate, QC and export workers mid-task, then the rerun (bench/faults_kill.py,
+  bench/faults_export.py);
 - SeaweedFS stopped under a running ingest, two ingests of one partition at once, two QC runs of one run at once
   (bench/faults_outage.py);
 - an S3 identity the store refuses (403);
+- reads of the warehouse (summary, report, `ops sql`) while a writer holds its lock and publishes snapshots;
 - 1,000 fuzzed seed rows over JSONL, CSV, JSON and parquet;
 - a scan of everything the run wrote (logs, the lake's state folder, the record) for the secrets it was started
   with, and, when the checkout has run the demo, of its state folder and dbt artifacts.
@@ -38,6 +40,7 @@ from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
 from bench.dbt_marts_lake import private_settings  # noqa: E402
+from bench.faults_export import export_kill_row  # noqa: E402
 from bench.faults_kill import annotate_kill_row, ingest_kill_row, qc_kill_row, row_store  # noqa: E402
 from bench.faults_outage import concurrent_ingest_row, concurrent_qc_row, outage_row  # noqa: E402
 from bench.llm_throughput import own_server  # noqa: E402
@@ -50,12 +53,15 @@ from boostqa_dev.faults.llm_rows import llm_row  # noqa: E402
 from boostqa_dev.faults.proxy import KINDS  # noqa: E402
 from boostqa_dev.faults.rows import FaultRow  # noqa: E402
 from boostqa_dev.faults.secrets import secret_row  # noqa: E402
+from boostqa_dev.faults.warehouse_lock import lock_row  # noqa: E402
 from boostqa_dev.stack import seaweedfs  # noqa: E402
 from boostqa_dev.stack.process import stop  # noqa: E402
 
 BENCH, TITLE = "faults", "The fault matrix on the embedded stack"
-SIZES = {False: {"seeds": 16, "rate": 0.35, "fuzz": 1000, "ingest": 60_000, "qc": 30_000, "annotate": 24},
-         True: {"seeds": 6, "rate": 0.5, "fuzz": 200, "ingest": 12_000, "qc": 10_000, "annotate": 8}}
+SIZES = {False: {"seeds": 16, "rate": 0.35, "fuzz": 1000, "ingest": 60_000, "qc": 30_000, "annotate": 24,
+                "export": 20_000},
+         True: {"seeds": 6, "rate": 0.5, "fuzz": 200, "ingest": 12_000, "qc": 10_000, "annotate": 8,
+               "export": 5_000}}
 NEEDS_LLM = ("llm_", "kill_annotate")
 
 
@@ -64,16 +70,19 @@ def _rows(settings: BoostqaSettings, upstream: str, work: Path, quick: bool, onl
     size = SIZES[quick]
     lake = seaweedfs.lake_config(settings)
     model = settings.llm_server.served_model_name
+    tokenizer = Path(str(settings.llm_server.models_dir)) / model  # the embedded model's HF folder
     plan: list[tuple[str, Callable[[], FaultRow]]] = [
         *((f"llm_{kind}", lambda kind=kind: llm_row(lake, upstream, model, kind, size["seeds"], size["rate"], work))
           for kind in KINDS),
         ("kill_ingest", lambda: ingest_kill_row(lake, work, size["ingest"])),
         ("kill_annotate", lambda: annotate_kill_row(lake, upstream, model, work, size["annotate"])),
         ("kill_qc", lambda: qc_kill_row(lake, work, size["qc"])),
+        ("kill_export", lambda: export_kill_row(lake, tokenizer, work, size["export"])),
         ("outage", lambda: outage_row(settings, work, size["ingest"])),
         ("twice_ingest", lambda: concurrent_ingest_row(settings, work, size["ingest"])),
         ("twice_qc", lambda: concurrent_qc_row(settings, work, size["qc"])),
         ("s3_403", lambda: denied_row(row_store(lake, "denied"))),
+        ("warehouse_lock", lambda: lock_row(work, 15.0 if not quick else 6.0)),
         ("fuzz", lambda: fuzz_row(row_store(lake, "fuzz"), work / "fuzz", size["fuzz"])),
     ]
     rows = []

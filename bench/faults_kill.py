@@ -47,12 +47,13 @@ def _spec(store: ObjectStore, **spec: object) -> str:
     return json.dumps({"lake": lake, **spec}, default=str)
 
 
-def run_worker(spec: str, kill_when: Callable[[], bool] | None, deadline_s: float, log: Path) -> tuple[bool, float]:
+def run_worker(spec: str, kill_when: Callable[[], bool] | None, deadline_s: float, log: Path,
+               env: dict[str, str] | None = None) -> tuple[bool, float]:
     """Run the worker; with ``kill_when``, SIGKILL it once that holds (or at the deadline). (killed, seconds)."""
     started = time.monotonic()
     with log.open("ab") as out:
         worker = subprocess.Popen([sys.executable, "-m", "boostqa_dev.faults.worker"], stdin=subprocess.PIPE,  # noqa: S603
-                                  stdout=out, stderr=subprocess.STDOUT, cwd=ROOT, env=os.environ.copy())
+                                  stdout=out, stderr=subprocess.STDOUT, cwd=ROOT, env=os.environ | (env or {}))
         assert worker.stdin is not None
         worker.stdin.write(spec.encode())
         worker.stdin.close()

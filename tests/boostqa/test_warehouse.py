@@ -73,5 +73,11 @@ def test_publishing_beside_an_open_writer_connection_in_this_process_takes_its_w
         publish_snapshot(warehouse)
         with warehouse_snapshot(warehouse) as snapshot:
             assert query(snapshot, "select sum(v) as s from marts.t") == [{"s": 42}]
+        # The writer's lock survives the publish: copying the live file in this process would have dropped it (a
+        # process loses its POSIX record locks on a file when it closes any descriptor of it).
+        probe = (f"import duckdb\ntry:\n    duckdb.connect({str(warehouse)!r}, read_only=True)\n    print('open')\n"
+                 "except duckdb.IOException:\n    print('locked')")
+        assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                              check=True).stdout.strip() == "locked"
     finally:
         dbt.close()

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from bench.dbt_marts_lake import private_settings
+from bench.faults_export import export_kill_row
 from bench.faults_kill import ingest_kill_row, qc_kill_row, row_store
 from bench.faults_outage import concurrent_ingest_row, concurrent_qc_row, outage_row
 from boostqa.settings import BoostqaSettings
@@ -20,9 +21,11 @@ from boostqa_dev.faults.denied import denied_row
 from boostqa_dev.faults.fuzz_seeds import fuzz_row
 from boostqa_dev.faults.rows import FaultRow
 from boostqa_dev.faults.secrets import secret_row
+from boostqa_dev.faults.warehouse_lock import lock_row
 from boostqa_dev.stack import seaweedfs
 from boostqa_dev.stack.process import stop
 from boostqa_dev.stack.seaweedfs import lake_config
+from tests.boostqa.export.test_mixture import tokenizer_dir  # noqa: F401 - fixture
 
 pytestmark = pytest.mark.integration
 
@@ -41,10 +44,19 @@ def test_a_killed_qc_is_invisible_until_its_rerun_decides_every_item(stack: Boos
     _green(qc_kill_row(lake_config(stack), tmp_path, items=10_000))
 
 
+def test_a_killed_export_is_unpublished_until_its_rerun_exports_every_sample(
+        stack: BoostqaSettings, tmp_path: Path, tokenizer_dir: Path) -> None:  # noqa: F811
+    _green(export_kill_row(lake_config(stack), tokenizer_dir, tmp_path, items=5_000))
+
+
 def test_a_refused_s3_identity_fails_fast_and_the_fixed_run_ingests_everything(stack: BoostqaSettings) -> None:
     row = denied_row(row_store(lake_config(stack), "denied"))
     _green(row)
     assert row.fail_fast and "403" in row.message
+
+
+def test_reads_during_a_warehouse_build_never_fail_or_see_half_a_build(tmp_path: Path) -> None:
+    _green(lock_row(tmp_path, seconds=6.0))
 
 
 def test_a_thousand_fuzzed_seed_rows_each_end_once(stack: BoostqaSettings, tmp_path: Path) -> None:

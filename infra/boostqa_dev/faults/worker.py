@@ -1,7 +1,7 @@
 """The process a kill row SIGKILLs: one stage's library call, as the Airflow task runs it, in a worker of its own.
 
-``python -m boostqa_dev.faults.worker`` reads its spec as JSON on stdin (``{"stage": "ingest" | "qc" | "annotate",
-"lake": {...}, ...}``), so the lake's secret never shows in a process listing.
+``python -m boostqa_dev.faults.worker`` reads its spec as JSON on stdin (``{"stage": "ingest" | "qc" | "annotate" |
+"export", "lake": {...}, ...}``), so the lake's secret never shows in a process listing.
 """
 
 from __future__ import annotations
@@ -29,6 +29,12 @@ def main(spec: dict[str, object]) -> None:
         run_qc(store, str(spec["run_id"]), QcRunConfig.model_validate({}).qc_config())
     elif spec["stage"] == "annotate":
         _annotate(store, spec)
+    elif spec["stage"] == "export":  # in this process, as on a worker without a Ray cluster
+        from boostqa.jobs.spec import JobSpec, LakeLocation
+        from boostqa.jobs.stages import export_job
+
+        export_job(store, JobSpec(stage="export", run_id=str(spec["run_id"]), lake=LakeLocation.of(store.config),
+                                  params=dict(spec["params"])), on_ray=False)  # type: ignore[call-overload]
     else:
         raise SystemExit(f"unknown stage {spec['stage']!r}")
 
