@@ -6,8 +6,8 @@ gets an empty bucket. Rows:
 - LLM faults through the fault proxy (boostqa_dev/faults/proxy.py) between the pipeline's OpenAI client and vLLM,
   one annotate run per kind: HTTP 500, 429 with Retry-After, timeouts, connection resets, malformed JSON, empty
   replies, finish_reason=length, HTTP 400 (context overflow), HTTP 401;
-- SIGKILL of the ingest, annotate, QC and export workers mid-task, then the rerun (bench/faults_kill.py,
-  bench/faults_export.py);
+- SIGKILL of the ingest, annotate, synthesis, QC and export workers mid-task, then the rerun (bench/faults_kill.py,
+  bench/faults_synthesis.py, bench/faults_export.py);
 - SeaweedFS stopped under a running ingest, two ingests of one partition at once, two QC runs of one run at once
   (bench/faults_outage.py);
 - an S3 identity the store refuses (403);
@@ -43,6 +43,7 @@ from bench.dbt_marts_lake import private_settings  # noqa: E402
 from bench.faults_export import export_kill_row  # noqa: E402
 from bench.faults_kill import annotate_kill_row, ingest_kill_row, qc_kill_row, row_store  # noqa: E402
 from bench.faults_outage import concurrent_ingest_row, concurrent_qc_row, outage_row  # noqa: E402
+from bench.faults_synthesis import synthesis_kill_row  # noqa: E402
 from bench.llm_throughput import own_server  # noqa: E402
 from bench.record import BenchRecord, Check, bench_args, finish, scratch_folder  # noqa: E402
 from boostqa.settings import BoostqaSettings, get_settings  # noqa: E402
@@ -59,10 +60,10 @@ from boostqa_dev.stack.process import stop  # noqa: E402
 
 BENCH, TITLE = "faults", "The fault matrix on the embedded stack"
 SIZES = {False: {"seeds": 16, "rate": 0.35, "fuzz": 1000, "ingest": 60_000, "qc": 30_000, "annotate": 24,
-                "export": 20_000},
+                "export": 20_000, "synthesis": 8},
          True: {"seeds": 6, "rate": 0.5, "fuzz": 200, "ingest": 12_000, "qc": 10_000, "annotate": 8,
-               "export": 5_000}}
-NEEDS_LLM = ("llm_", "kill_annotate")
+               "export": 5_000, "synthesis": 4}}
+NEEDS_LLM = ("llm_", "kill_annotate", "kill_synthesis")
 
 
 def _rows(settings: BoostqaSettings, upstream: str, work: Path, quick: bool, only: list[str] | None
@@ -76,6 +77,7 @@ def _rows(settings: BoostqaSettings, upstream: str, work: Path, quick: bool, onl
           for kind in KINDS),
         ("kill_ingest", lambda: ingest_kill_row(lake, work, size["ingest"])),
         ("kill_annotate", lambda: annotate_kill_row(lake, upstream, model, work, size["annotate"])),
+        ("kill_synthesis", lambda: synthesis_kill_row(lake, upstream, model, work, size["synthesis"])),
         ("kill_qc", lambda: qc_kill_row(lake, work, size["qc"])),
         ("kill_export", lambda: export_kill_row(lake, tokenizer, work, size["export"])),
         ("outage", lambda: outage_row(settings, work, size["ingest"])),

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from bench.faults_kill import _spec, row_store, run_worker
+from bench.faults_kill import row_store, run_worker, worker_spec
 from bench.qc_corpus import CorpusGenerator
 from bench.qc_scale_export import put_selection
 from boostqa.export.config import ExportRunConfig
@@ -36,7 +36,7 @@ def export_kill_row(config: LakeConfig, tokenizer: Path, folder: Path, items: in
     samples = put_selection(store, run_id, version)
     params = ExportRunConfig.model_validate({"tokenizer_dir": str(tokenizer), "rows_per_shard": max(samples // 8, 1),
                                              "sequences_per_shard": 256}).model_dump(mode="json")
-    spec = _spec(store, stage="export", run_id=version, params=params)
+    spec = worker_spec(store, stage="export", run_id=version, params=params)
     env = {"BOOSTQA_STATE_DIR": str(folder / "export_state")}  # the in-process export's local copy goes there
     prefix = layout.mixture_prefix(version)
     started = time.monotonic()

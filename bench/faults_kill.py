@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow.compute as pc
 
-from bench.qc_corpus import CorpusGenerator
+from bench.qc_corpus import CorpusGenerator, Truth
 from boostqa.ingest.committed import committed_seed_parts
 from boostqa.ingest.config import SourceConfig
 from boostqa.lake import layout
@@ -42,7 +42,8 @@ def row_store(config: LakeConfig, name: str) -> ObjectStore:
     return store
 
 
-def _spec(store: ObjectStore, **spec: object) -> str:
+def worker_spec(store: ObjectStore, **spec: object) -> str:
+    """The worker's JSON spec: the stage's fields and the lake to use (its secret included: sent on stdin only)."""
     lake = store.config.model_dump() | {"secret_key": store.config.secret_key.get_secret_value()}
     return json.dumps({"lake": lake, **spec}, default=str)
 
@@ -68,7 +69,8 @@ def run_worker(spec: str, kill_when: Callable[[], bool] | None, deadline_s: floa
     return False, time.monotonic() - started
 
 
-def _ingest_source(folder: Path, rows: int) -> SourceConfig:
+def seed_file_source(folder: Path, rows: int) -> SourceConfig:
+    """A JSONL seed source of ``rows`` valid rows (ids ``k<7 digits>``) and its config."""
     path = folder / "kill_seeds.jsonl"
     with path.open("w") as out:
         for i in range(rows):
@@ -83,8 +85,8 @@ def _ingest_source(folder: Path, rows: int) -> SourceConfig:
 def ingest_kill_row(config: LakeConfig, folder: Path, rows: int = 60_000) -> FaultRow:
     """Kill an ingest after its first part, before its manifest; readers see nothing; the rerun ingests every row."""
     store = row_store(config, "kill-ingest")
-    source = _ingest_source(folder, rows)
-    spec = _spec(store, stage="ingest", source=source.model_dump(mode="json"), day=DAY.isoformat(),
+    source = seed_file_source(folder, rows)
+    spec = worker_spec(store, stage="ingest", source=source.model_dump(mode="json"), day=DAY.isoformat(),
                  rows_per_part=max(rows // 6, 1))
     prefix = layout.raw_seed_prefix(source.name, DAY)
     started = time.monotonic()
@@ -121,7 +123,7 @@ def annotate_kill_row(config: LakeConfig, upstream: str, model: str, folder: Pat
     frozen = freeze_worklist(store, run_id, AnnotateRunConfig.model_validate({"limit": seeds,
                                                                              "shard_size": max(seeds // 4, 1)}))
     job_ids = [s.seed_id for shard in frozen.shard_ids() for s in shard_seeds(store, frozen, shard)]
-    spec = _spec(store, stage="annotate", run_id=run_id, base_url=upstream, model=model,
+    spec = worker_spec(store, stage="annotate", run_id=run_id, base_url=upstream, model=model,
                  cache=str(folder / "kill_annotate.sqlite"))
     prefix = layout.annotations_prefix(run_id)
     started = time.monotonic()
@@ -144,30 +146,36 @@ def annotate_kill_row(config: LakeConfig, upstream: str, model: str, folder: Pat
                             "run not marked complete before its rerun": invisible})
 
 
+def qc_outcome(store: ObjectStore, truth: Truth, items: int) -> tuple[int, dict[str, int], int, int, bool]:
+    """A QC'd run of planted items (ids ``k-<9 digits>``): kept = completed, first removal reason = quarantined;
+    and whether the removals are exactly the planted ones."""
+    kept = read_committed_qc(store, "kept", ["item_id"])
+    removals = read_committed_qc(store, "removals", ["item_id", "step", "rank", "reason"])
+    if kept is None or removals is None:
+        return 0, {}, items, 0, False
+    first = removals.filter(pc.equal(removals["rank"], 1))
+    scores = truth.score(removals.select(["item_id", "step", "rank"]))
+    counts = outcome_counts([f"k-{i:09d}" for i in range(items)], kept["item_id"].to_pylist(),
+                            list(zip(first["item_id"].to_pylist(), first["reason"].to_pylist(), strict=True)))
+    return *counts, bool(np.all([v == 1.0 for v in scores.values()]))
+
+
 def qc_kill_row(config: LakeConfig, folder: Path, items: int = 30_000, seed: int = 0) -> FaultRow:
     """Kill QC after its first output part, before its marker; readers see nothing; the rerun decides every item as
     a clean run would (the planted truth: recall and precision 1.0)."""
     store = row_store(config, "kill-qc")
     run_id = "synthesize_faults_kill"
     truth = CorpusGenerator(QcRunConfig.model_validate({}).qc_config(), seed=seed).write_run(store, run_id, items, "k-")
-    spec = _spec(store, stage="qc", run_id=run_id)
+    spec = worker_spec(store, stage="qc", run_id=run_id)
     outputs = f"{layout.qc_table_prefix('removals')}run_id={run_id}/"
     started = time.monotonic()
     killed, _ = run_worker(spec, lambda: bool(store.list_keys(outputs)), 600, folder / "kill_qc.log")
     invisible = read_committed_qc(store, "kept", ["item_id"]) is None and store.get_bytes_or_none(
         layout.qc_marker(run_id)) is None
     run_worker(spec, None, 0, folder / "kill_qc.log")
-    kept = read_committed_qc(store, "kept", ["item_id"])
-    removals = read_committed_qc(store, "removals", ["item_id", "step", "rank", "reason"])
-    assert kept is not None and removals is not None
-    first = removals.filter(pc.equal(removals["rank"], 1))
-    scores = truth.score(removals.select(["item_id", "step", "rank"]))
-    job_ids = [f"k-{i:09d}" for i in range(items)]
-    done, reasons, lost, duplicated = outcome_counts(
-        job_ids, kept["item_id"].to_pylist(),
-        list(zip(first["item_id"].to_pylist(), first["reason"].to_pylist(), strict=True)))
+    done, reasons, lost, duplicated, truth_met = qc_outcome(store, truth, items)
     return FaultRow(fault="SIGKILL QC worker mid-write", injected=int(killed), jobs=items, completed=done,
                     quarantined=reasons, lost=lost, duplicated=duplicated, expect_reasons=sorted(reasons),
                     wall_s=round(time.monotonic() - started, 1),
                     checks={"killed before its marker": killed, "half run invisible to readers": invisible,
-                            "decisions match the planted truth": bool(np.all([v == 1.0 for v in scores.values()]))})
+                            "decisions match the planted truth": truth_met})

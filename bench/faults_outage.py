@@ -15,15 +15,11 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-import pyarrow.compute as pc
-
-from bench.faults_kill import DAY, ROOT, _ingest_source, _spec, row_store, run_worker
+from bench.faults_kill import DAY, ROOT, qc_outcome, row_store, run_worker, seed_file_source, worker_spec
 from bench.qc_corpus import CorpusGenerator
 from boostqa.errors import LakeError
 from boostqa.ingest.committed import committed_seed_parts, read_committed_seeds
 from boostqa.lake import layout
-from boostqa.lake.commits import read_committed_qc
 from boostqa.lake.store import ObjectStore
 from boostqa.qc.config import QcRunConfig
 from boostqa.settings import BoostqaSettings
@@ -47,8 +43,8 @@ def _seeds_once(store: ObjectStore, rows: int) -> tuple[int, dict[str, int], int
 def outage_row(settings: BoostqaSettings, folder: Path, rows: int = 60_000) -> FaultRow:
     """Stop the store under a running ingest, start it again, rerun if the worker gave up."""
     store = row_store(seaweedfs.lake_config(settings), "outage")
-    source = _ingest_source(folder, rows)
-    spec = _spec(store, stage="ingest", source=source.model_dump(mode="json"), day=DAY.isoformat(),
+    source = seed_file_source(folder, rows)
+    spec = worker_spec(store, stage="ingest", source=source.model_dump(mode="json"), day=DAY.isoformat(),
                  rows_per_part=max(rows // 6, 1))
     prefix = layout.raw_seed_prefix(source.name, DAY)
     started = time.monotonic()
@@ -95,8 +91,8 @@ def _together(spec: str, log: Path) -> list[int]:
 def concurrent_ingest_row(settings: BoostqaSettings, folder: Path, rows: int = 60_000) -> FaultRow:
     """Two ingests of one source and date at once."""
     store = row_store(seaweedfs.lake_config(settings), "twice-ingest")
-    source = _ingest_source(folder, rows)
-    spec = _spec(store, stage="ingest", source=source.model_dump(mode="json"), day=DAY.isoformat(),
+    source = seed_file_source(folder, rows)
+    spec = worker_spec(store, stage="ingest", source=source.model_dump(mode="json"), day=DAY.isoformat(),
                  rows_per_part=max(rows // 6, 1))
     started = time.monotonic()
     codes = _together(spec, folder / "twice_ingest.log")
@@ -113,20 +109,13 @@ def concurrent_qc_row(settings: BoostqaSettings, folder: Path, items: int = 30_0
     store = row_store(seaweedfs.lake_config(settings), "twice-qc")
     run_id = "synthesize_faults_twice"
     truth = CorpusGenerator(QcRunConfig.model_validate({}).qc_config(), seed=seed).write_run(store, run_id, items, "k-")
-    spec = _spec(store, stage="qc", run_id=run_id)
+    spec = worker_spec(store, stage="qc", run_id=run_id)
     started = time.monotonic()
     codes = _together(spec, folder / "twice_qc.log")
     if any(codes):
         run_worker(spec, None, 0, folder / "twice_qc.log")
-    kept = read_committed_qc(store, "kept", ["item_id"])
-    removals = read_committed_qc(store, "removals", ["item_id", "step", "rank", "reason"])
-    assert kept is not None and removals is not None
-    first = removals.filter(pc.equal(removals["rank"], 1))
-    scores = truth.score(removals.select(["item_id", "step", "rank"]))
-    done, reasons, lost, duplicated = outcome_counts(
-        [f"k-{i:09d}" for i in range(items)], kept["item_id"].to_pylist(),
-        list(zip(first["item_id"].to_pylist(), first["reason"].to_pylist(), strict=True)))
+    done, reasons, lost, duplicated, truth_met = qc_outcome(store, truth, items)
     return FaultRow(fault="two QC runs of one run at once", injected=2, jobs=items, completed=done,
                     quarantined=reasons, lost=lost, duplicated=duplicated, expect_reasons=sorted(reasons),
                     wall_s=round(time.monotonic() - started, 1), message=f"worker exit codes {codes}",
-                    checks={"decisions match the planted truth": bool(np.all([v == 1.0 for v in scores.values()]))})
+                    checks={"decisions match the planted truth": truth_met})

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from bench.faults_kill import annotate_kill_row
+from bench.faults_synthesis import synthesis_kill_row
 from boostqa.settings import BoostqaSettings
 from boostqa_dev.faults.llm_rows import llm_row
 from boostqa_dev.faults.proxy import KINDS
@@ -32,4 +33,11 @@ def test_a_killed_annotate_run_resumes_and_ends_every_seed_once(stack_with_llm: 
                                                                 tmp_path: Path) -> None:
     row = annotate_kill_row(lake_config(stack_with_llm), stack_with_llm.llm_base_url,
                             stack_with_llm.llm_server.served_model_name, tmp_path, seeds=4)
+    assert row.green, row.record()
+
+
+def test_a_killed_synthesis_run_resumes_and_ends_every_job_once(stack_with_llm: BoostqaSettings,
+                                                                 tmp_path: Path) -> None:
+    row = synthesis_kill_row(lake_config(stack_with_llm), stack_with_llm.llm_base_url,
+                             stack_with_llm.llm_server.served_model_name, tmp_path, jobs=2)
     assert row.green, row.record()

@@ -1,7 +1,7 @@
 """The process a kill row SIGKILLs: one stage's library call, as the Airflow task runs it, in a worker of its own.
 
 ``python -m boostqa_dev.faults.worker`` reads its spec as JSON on stdin (``{"stage": "ingest" | "qc" | "annotate" |
-"export", "lake": {...}, ...}``), so the lake's secret never shows in a process listing.
+"synthesize" | "export", "lake": {...}, ...}``), so the lake's secret never shows in a process listing.
 """
 
 from __future__ import annotations
@@ -29,6 +29,8 @@ def main(spec: dict[str, object]) -> None:
         run_qc(store, str(spec["run_id"]), QcRunConfig.model_validate({}).qc_config())
     elif spec["stage"] == "annotate":
         _annotate(store, spec)
+    elif spec["stage"] == "synthesize":
+        _synthesize(store, spec)
     elif spec["stage"] == "export":  # in this process, as on a worker without a Ray cluster
         from boostqa.jobs.spec import JobSpec, LakeLocation
         from boostqa.jobs.stages import export_job
@@ -59,6 +61,30 @@ def _annotate(store: ObjectStore, spec: dict[str, object]) -> None:
     task = AnnotationTask(load_taxonomy())
     results = [annotate_shard(store, run_id, shard, task, client) for shard in load_frozen(store, run_id).shard_ids()]
     finish_run(store, run_id, results)
+
+
+def _synthesize(store: ObjectStore, spec: dict[str, object]) -> None:
+    """Every shard of a frozen synthesis run, the three roles on ``base_url``, replaying ``cache``."""
+    from pathlib import Path
+
+    from boostqa.annotate.taxonomy import load_taxonomy
+    from boostqa.llm.cache import ResponseCache
+    from boostqa.llm.client import LlmClient
+    from boostqa.llm.transport import OpenAiTransport
+    from boostqa.llm.types import LlmEndpoint
+    from boostqa.synthesize.config import SynthesisRunConfig
+    from boostqa.synthesize.runner import Roles
+    from boostqa.synthesize.stage import shard_indexes, synthesize_shard
+
+    run_id, size = str(spec["run_id"]), int(str(spec["shard_size"]))
+    config = SynthesisRunConfig.model_validate({"shard_size": size, "plain_text": True})  # a small local model
+    cache = ResponseCache(Path(str(spec["cache"])))
+    endpoints = [LlmEndpoint.model_validate({"role": role, "base_url": spec["base_url"], "model": spec["model"]})
+                 for role in ("generator", "annotator", "refiner")]
+    roles = Roles(*(LlmClient(endpoint, OpenAiTransport(), cache, run_id=run_id) for endpoint in endpoints))
+    synthesizer = config.synthesizer(load_taxonomy())
+    for shard in shard_indexes(int(str(spec["jobs"])), size):
+        synthesize_shard(store, run_id, shard, size, synthesizer, roles)
 
 
 if __name__ == "__main__":
