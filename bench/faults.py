@@ -6,8 +6,9 @@ gets an empty bucket. Rows:
 - LLM faults through the fault proxy (boostqa_dev/faults/proxy.py) between the pipeline's OpenAI client and vLLM,
   one annotate run per kind: HTTP 500, 429 with Retry-After, timeouts, connection resets, malformed JSON, empty
   replies, finish_reason=length, HTTP 400 (context overflow), HTTP 401;
-- SIGKILL of the ingest, annotate, synthesis, QC and export workers mid-task, then the rerun (bench/faults_kill.py,
-  bench/faults_synthesis.py, bench/faults_export.py);
+- SIGKILL of the ingest, annotate, synthesis, QC and export workers mid-task, and of every training process, then
+  the rerun (bench/faults_kill.py, bench/faults_synthesis.py, bench/faults_export.py, bench/faults_training.py);
+- the Ray cluster lost under a running QC job (bench/faults_ray.py);
 - SeaweedFS stopped under a running ingest, two ingests of one partition at once, two QC runs of one run at once
   (bench/faults_outage.py);
 - an S3 identity the store refuses (403);
@@ -20,7 +21,8 @@ Each row ends green when nothing was lost or duplicated and every job ended comp
 or (for run-permanent faults) the run failed fast with an actionable message:
 
     .venv/bin/python bench/faults.py            # full size; the record goes to bench/results/faults-*.json
-    .venv/bin/python bench/faults.py --quick    # small sizes (what tests/bench/test_faults.py runs), no record kept
+    .venv/bin/python bench/faults.py --quick    # small sizes (the suite's tests/integration/test_fault_matrix*.py
+                                                # run each row so), no record kept
 """
 
 from __future__ import annotations
@@ -43,7 +45,9 @@ from bench.dbt_marts_lake import private_settings  # noqa: E402
 from bench.faults_export import export_kill_row  # noqa: E402
 from bench.faults_kill import annotate_kill_row, ingest_kill_row, qc_kill_row, row_store  # noqa: E402
 from bench.faults_outage import concurrent_ingest_row, concurrent_qc_row, outage_row  # noqa: E402
+from bench.faults_ray import ray_loss_row  # noqa: E402
 from bench.faults_synthesis import synthesis_kill_row  # noqa: E402
+from bench.faults_training import training_kill_row  # noqa: E402
 from bench.llm_throughput import own_server  # noqa: E402
 from bench.record import BenchRecord, Check, bench_args, finish, scratch_folder  # noqa: E402
 from boostqa.settings import BoostqaSettings, get_settings  # noqa: E402
@@ -60,9 +64,11 @@ from boostqa_dev.stack.process import stop  # noqa: E402
 
 BENCH, TITLE = "faults", "The fault matrix on the embedded stack"
 SIZES = {False: {"seeds": 16, "rate": 0.35, "fuzz": 1000, "ingest": 60_000, "qc": 30_000, "annotate": 24,
-                "export": 20_000, "synthesis": 8},
+                "export": 20_000, "synthesis": 8,
+                "training_steps": 16},
          True: {"seeds": 6, "rate": 0.5, "fuzz": 200, "ingest": 12_000, "qc": 10_000, "annotate": 8,
-               "export": 5_000, "synthesis": 4}}
+               "export": 5_000, "synthesis": 4,
+               "training_steps": 12}}
 NEEDS_LLM = ("llm_", "kill_annotate", "kill_synthesis")
 
 
@@ -79,6 +85,8 @@ def _rows(settings: BoostqaSettings, upstream: str, work: Path, quick: bool, onl
         ("kill_annotate", lambda: annotate_kill_row(lake, upstream, model, work, size["annotate"])),
         ("kill_synthesis", lambda: synthesis_kill_row(lake, upstream, model, work, size["synthesis"])),
         ("kill_qc", lambda: qc_kill_row(lake, work, size["qc"])),
+        ("kill_training", lambda: training_kill_row(work / "training", size["training_steps"])),
+        ("ray_lost", lambda: ray_loss_row(work, size["qc"])),
         ("kill_export", lambda: export_kill_row(lake, tokenizer, work, size["export"])),
         ("outage", lambda: outage_row(settings, work, size["ingest"])),
         ("twice_ingest", lambda: concurrent_ingest_row(settings, work, size["ingest"])),

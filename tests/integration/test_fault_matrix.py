@@ -16,6 +16,8 @@ from bench.dbt_marts_lake import private_settings
 from bench.faults_export import export_kill_row
 from bench.faults_kill import ingest_kill_row, qc_kill_row, row_store
 from bench.faults_outage import concurrent_ingest_row, concurrent_qc_row, outage_row
+from bench.faults_ray import ray_loss_row
+from bench.faults_training import training_kill_row
 from boostqa.settings import BoostqaSettings
 from boostqa_dev.faults.denied import denied_row
 from boostqa_dev.faults.fuzz_seeds import fuzz_row
@@ -47,6 +49,16 @@ def test_a_killed_qc_is_invisible_until_its_rerun_decides_every_item(stack: Boos
 def test_a_killed_export_is_unpublished_until_its_rerun_exports_every_sample(
         stack: BoostqaSettings, tmp_path: Path, tokenizer_dir: Path) -> None:  # noqa: F811
     _green(export_kill_row(lake_config(stack), tokenizer_dir, tmp_path, items=5_000))
+
+
+def test_a_killed_training_resumes_from_its_checkpoint_and_trains_every_step_once(tmp_path: Path) -> None:
+    _green(training_kill_row(tmp_path, steps=8, every=2))
+
+
+def test_a_lost_ray_cluster_is_a_retried_engine_error_and_the_retry_decides_every_item(tmp_path: Path) -> None:
+    row = ray_loss_row(tmp_path, items=10_000)
+    _green(row)
+    assert "cannot be reached" in row.message or "has no job" in row.message
 
 
 def test_a_refused_s3_identity_fails_fast_and_the_fixed_run_ingests_everything(stack: BoostqaSettings) -> None:

@@ -70,9 +70,10 @@ def llm_row(config: LakeConfig, upstream: str, model: str, kind: str, seeds: int
     frozen = freeze_worklist(store, run_id, run_config)
     job_ids = [s.seed_id for shard in frozen.shard_ids() for s in shard_seeds(store, frozen, shard)]
     task = AnnotationTask(load_taxonomy())
-    # A wrong API key refuses every request; a timeout holds a call past the client's (short, for this row) timeout.
-    plan = FaultPlan(kind=kind, rate=1.0 if kind == "http_401" else rate, seed=seed, hold_s=10.0)
-    timeout_s = 6.0 if kind == "timeout" else 120.0
+    # A wrong API key refuses every request. A timeout holds a call until the client gives up: the client's timeout is
+    # short for this row, yet well above a real call's latency on a loaded CPU server (else real calls time out too).
+    plan = FaultPlan(kind=kind, rate=1.0 if kind == "http_401" else rate, seed=seed, hold_s=600.0)
+    timeout_s = 30.0 if kind == "timeout" else 120.0
     started = time.monotonic()
     fail_fast, message = False, ""
     with FaultProxy(upstream, plan, free_ports(1, 0)[0]) as proxy:

@@ -149,7 +149,7 @@ class FaultProxy:
         if kind == "http_401":
             return error(401, "injected: invalid API key")
         if kind == "timeout":
-            await asyncio.sleep(self.plan.hold_s)  # longer than the client's timeout: it gives up first
+            await self._hold(request)
             return error(504, "injected: held past the client's timeout")
         if kind == "reset":
             assert request.transport is not None
@@ -165,6 +165,12 @@ class FaultProxy:
         else:  # finish_length: the server stopped at max_tokens
             reply["choices"][0]["finish_reason"] = "length"
         return web.json_response(reply)
+
+    async def _hold(self, request: web.Request) -> None:
+        """Hold a call until its client gives up and disconnects (or ``hold_s`` passes)."""
+        deadline = time.monotonic() + self.plan.hold_s
+        while time.monotonic() < deadline and request.transport is not None and not request.transport.is_closing():
+            await asyncio.sleep(0.2)
 
     async def _call_upstream(self, request: web.Request, body: bytes) -> tuple[int, bytes, dict[str, str]]:
         assert self._session is not None
