@@ -24,7 +24,7 @@ import pyarrow as pa
 
 from boostqa.errors import LakeError
 from boostqa.lake import layout
-from boostqa.lake.read import read_object
+from boostqa.lake.read import read_keys
 from boostqa.lake.store import ObjectStore
 
 log = logging.getLogger(__name__)
@@ -84,20 +84,17 @@ def committed_shard_parts(store: ObjectStore, prefix: str, marker_root: str) -> 
 
 def read_committed_shards(store: ObjectStore, prefix: str, marker_root: str, columns: list[str]) -> pa.Table | None:
     """The given columns of every committed part under ``prefix``; None when there is none with rows."""
-    tables = [read_object(store, key, columns) for key in committed_shard_parts(store, prefix, marker_root)]
-    tables = [t for t in tables if t.num_rows]
-    return pa.concat_tables(tables, promote_options="default") if tables else None
+    return read_keys(store, committed_shard_parts(store, prefix, marker_root), columns)
 
 
 def committed_qc_runs(store: ObjectStore) -> set[str]:
     """The runs whose QC finished (their ``qc/done`` marker exists)."""
     prefix = layout.qc_table_prefix("done")
-    return {k.removeprefix(prefix).split("/", 1)[0].removeprefix("run_id=") for k in store.list_keys(prefix)
-            if k.endswith("/_SUCCESS")}
+    return {qc_run_of(k, prefix) for k in store.list_keys(prefix) if k.endswith("/_SUCCESS")}
 
 
 def qc_run_of(key: str, table_prefix: str) -> str:
-    """The run id of a QC table's part key."""
+    """The run id of a key under a QC table's folder (``qc/<table>/run_id=<run>/...``)."""
     return key.removeprefix(table_prefix).split("/", 1)[0].removeprefix("run_id=")
 
 
@@ -105,10 +102,8 @@ def read_committed_qc(store: ObjectStore, table: str, columns: list[str]) -> pa.
     """The given columns of a QC table (``kept``, ``removals``) over the runs whose QC finished."""
     prefix = layout.qc_table_prefix(table)
     done = committed_qc_runs(store)
-    tables = [read_object(store, key, columns) for key in store.list_keys(prefix)
-              if key.endswith(".parquet") and qc_run_of(key, prefix) in done]
-    tables = [t for t in tables if t.num_rows]
-    return pa.concat_tables(tables, promote_options="default") if tables else None
+    return read_keys(store, [key for key in store.list_keys(prefix)
+                             if key.endswith(".parquet") and qc_run_of(key, prefix) in done], columns)
 
 
 def require_all_shards_committed(store: ObjectStore, run_id: str) -> list[str]:

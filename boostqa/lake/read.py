@@ -16,12 +16,12 @@ def read_object(store: ObjectStore, key: str, columns: list[str] | None = None,
     return pq.read_table(io.BytesIO(store.get_bytes(key)), columns=columns, schema=schema)
 
 
+def read_keys(store: ObjectStore, keys: list[str], columns: list[str]) -> pa.Table | None:
+    """Concatenate the given columns of the parquet objects at ``keys``; None when none has a row."""
+    tables = [t for t in (read_object(store, key, columns) for key in keys) if t.num_rows]
+    return pa.concat_tables(tables, promote_options="default") if tables else None
+
+
 def read_prefix(store: ObjectStore, prefix: str, columns: list[str]) -> pa.Table | None:
     """Concatenate the given columns of every ``*.parquet`` under ``prefix``; None when there is none."""
-    tables = [
-        read_object(store, key, columns)
-        for key in store.list_keys(prefix)
-        if key.endswith(".parquet")
-    ]
-    tables = [t for t in tables if t.num_rows]
-    return pa.concat_tables(tables, promote_options="default") if tables else None
+    return read_keys(store, [key for key in store.list_keys(prefix) if key.endswith(".parquet")], columns)

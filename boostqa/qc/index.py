@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 
 from boostqa.errors import ConfigError
 from boostqa.lake import layout
-from boostqa.lake.commits import committed_qc_runs
+from boostqa.lake.commits import committed_qc_runs, qc_run_of
 from boostqa.lake.parquet import parquet_bytes
 from boostqa.lake.store import ObjectStore
 from boostqa.lake.tables import INDEX_SCHEMA
@@ -32,10 +32,6 @@ INDEX_PREFIX = layout.qc_table_prefix("index")
 KEYS_PREFIX = layout.qc_table_prefix("index_keys")
 FINGERPRINT_META = b"boostqa.index_fingerprint"
 INDEX_ROW_GROUP = 4096  # rows per row group of an index part: fetching a few items' shingles reads a few groups
-
-
-def _run_of(key: str, prefix: str) -> str:
-    return key.removeprefix(prefix).split("/", 1)[0].removeprefix("run_id=")
 
 
 def _bucket_of(key: str) -> int:
@@ -49,10 +45,10 @@ def index_key_parts(store: ObjectStore, exclude_run: str) -> dict[int, list[str]
         ConfigError: a run has index entries in the format before buckets (no key parts): rebuild the index.
     """
     done = committed_qc_runs(store)  # a run whose QC stopped before its marker is not in the index
-    key_parts = [k for k in store.list_keys(KEYS_PREFIX) if k.endswith(".parquet") and _run_of(k, KEYS_PREFIX)
-                 != exclude_run and _run_of(k, KEYS_PREFIX) in done]
-    with_keys = {_run_of(k, KEYS_PREFIX) for k in key_parts}
-    indexed = {_run_of(k, INDEX_PREFIX) for k in store.list_keys(INDEX_PREFIX) if k.endswith(".parquet")} & done
+    key_parts = [k for k in store.list_keys(KEYS_PREFIX) if k.endswith(".parquet") and qc_run_of(k, KEYS_PREFIX)
+                 != exclude_run and qc_run_of(k, KEYS_PREFIX) in done]
+    with_keys = {qc_run_of(k, KEYS_PREFIX) for k in key_parts}
+    indexed = {qc_run_of(k, INDEX_PREFIX) for k in store.list_keys(INDEX_PREFIX) if k.endswith(".parquet")} & done
     older = sorted(indexed - with_keys - {exclude_run})
     if older:
         raise ConfigError(f"the dedup index under {store.config.uri(INDEX_PREFIX)} has runs {older} in an older "
@@ -81,7 +77,7 @@ def matching_index_keys(store: ObjectStore, parts: Sequence[str], fingerprint: s
         table = pq.read_table(io.BytesIO(data))
         made = (table.schema.metadata or {}).get(FINGERPRINT_META, b"").decode()
         if made != fingerprint:
-            run = _run_of(key, KEYS_PREFIX)
+            run = qc_run_of(key, KEYS_PREFIX)
             raise ConfigError(f"the dedup index of run {run!r} ({store.config.uri(key)}) was made with other "
                               f"settings or an older format ({made!r}) than this run's {fingerprint!r}: keep the "
                               "shingle and LSH "

@@ -11,6 +11,7 @@ from pydantic import BaseModel
 
 from boostqa.benchmarks.loader import BenchmarkItem
 from boostqa.lake import layout
+from boostqa.lake.commits import qc_run_of
 from boostqa.lake.store import ObjectStore
 from boostqa.qc.pipeline import LocalTasks, Tasks, deduplicate_run
 from boostqa.qc.records import QcConfig
@@ -84,7 +85,7 @@ def rebuild_index(store: ObjectStore, config: QcConfig | None = None,
     touched: set[str] = set()
     for table in ("done", "kept", "index"):  # a run QC touched, finished or not
         prefix = layout.qc_table_prefix(table)
-        touched |= {k.removeprefix(prefix).split("/", 1)[0].removeprefix("run_id=") for k in store.list_keys(prefix)}
+        touched |= {qc_run_of(k, prefix) for k in store.list_keys(prefix)}
     runs = sorted(touched - {layout.BOOTSTRAP_RUN})
     store.delete_keys([k for table in ("index", "index_keys") for k in store.list_keys(layout.qc_table_prefix(table))])
     log.info("rebuilding the dedup index from %d runs: %s", len(runs), runs)

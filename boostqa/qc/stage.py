@@ -11,7 +11,7 @@ import pyarrow as pa
 from boostqa.benchmarks.loader import BenchmarkItem
 from boostqa.lake import layout
 from boostqa.lake.commits import require_all_shards_committed
-from boostqa.lake.read import read_object
+from boostqa.lake.read import read_keys
 from boostqa.lake.store import ObjectStore
 from boostqa.qc.buckets import BUCKETS
 from boostqa.qc.decontaminate import benchmark_decontaminator
@@ -38,8 +38,7 @@ def item_keys(store: ObjectStore, run_id: str) -> list[str]:
 
 def load_run_items(store: ObjectStore, run_id: str) -> list[QcItem]:
     """The items of a run (a synthesis run, or the general corpus), in item id order."""
-    tables = [t for t in (read_object(store, k, item_columns(run_id)) for k in item_keys(store, run_id)) if t.num_rows]
-    table = pa.concat_tables(tables, promote_options="default") if tables else None
+    table = read_keys(store, item_keys(store, run_id), item_columns(run_id))
     return sorted(items_of(run_id, table) if table is not None else [], key=lambda i: i.item_id)
 
 
