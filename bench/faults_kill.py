@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 import pyarrow.compute as pc
@@ -48,16 +49,22 @@ def worker_spec(store: ObjectStore, **spec: object) -> str:
     return json.dumps({"lake": lake, **spec}, default=str)
 
 
+def start_worker(spec: str, out: IO[bytes], env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    """Start the worker process with ``spec`` on its stdin (output to ``out``)."""
+    worker = subprocess.Popen([sys.executable, "-m", "boostqa_dev.faults.worker"], stdin=subprocess.PIPE,  # noqa: S603
+                              stdout=out, stderr=subprocess.STDOUT, cwd=ROOT, env=os.environ | (env or {}))
+    assert worker.stdin is not None
+    worker.stdin.write(spec.encode())
+    worker.stdin.close()
+    return worker
+
+
 def run_worker(spec: str, kill_when: Callable[[], bool] | None, deadline_s: float, log: Path,
                env: dict[str, str] | None = None) -> tuple[bool, float]:
     """Run the worker; with ``kill_when``, SIGKILL it once that holds (or at the deadline). (killed, seconds)."""
     started = time.monotonic()
     with log.open("ab") as out:
-        worker = subprocess.Popen([sys.executable, "-m", "boostqa_dev.faults.worker"], stdin=subprocess.PIPE,  # noqa: S603
-                                  stdout=out, stderr=subprocess.STDOUT, cwd=ROOT, env=os.environ | (env or {}))
-        assert worker.stdin is not None
-        worker.stdin.write(spec.encode())
-        worker.stdin.close()
+        worker = start_worker(spec, out, env)
         while worker.poll() is None:
             if kill_when is not None and (kill_when() or time.monotonic() - started > deadline_s):
                 worker.send_signal(signal.SIGKILL)

@@ -10,12 +10,10 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 from pathlib import Path
 
-from bench.faults_kill import DAY, ROOT, qc_outcome, row_store, run_worker, seed_file_source, worker_spec
+from bench.faults_kill import DAY, qc_outcome, row_store, run_worker, seed_file_source, start_worker, worker_spec
 from bench.qc_corpus import CorpusGenerator
 from boostqa.errors import LakeError
 from boostqa.ingest.committed import committed_seed_parts, read_committed_seeds
@@ -50,11 +48,7 @@ def outage_row(settings: BoostqaSettings, folder: Path, rows: int = 60_000) -> F
     started = time.monotonic()
     log = folder / "outage_ingest.log"
     with log.open("ab") as out:
-        worker = subprocess.Popen([sys.executable, "-m", "boostqa_dev.faults.worker"], stdin=subprocess.PIPE,  # noqa: S603
-                                  stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
-        assert worker.stdin is not None
-        worker.stdin.write(spec.encode())
-        worker.stdin.close()
+        worker = start_worker(spec, out)
         while worker.poll() is None and not any(k.endswith(".parquet") for k in store.list_keys(prefix)):
             time.sleep(0.05)
         stopped = worker.poll() is None
@@ -78,13 +72,7 @@ def outage_row(settings: BoostqaSettings, folder: Path, rows: int = 60_000) -> F
 def _together(spec: str, log: Path) -> list[int]:
     """Start two workers on the same spec at once; their exit codes."""
     with log.open("ab") as out:
-        workers = [subprocess.Popen([sys.executable, "-m", "boostqa_dev.faults.worker"],  # noqa: S603
-                                    stdin=subprocess.PIPE, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
-                   for _ in range(2)]
-        for worker in workers:
-            assert worker.stdin is not None
-            worker.stdin.write(spec.encode())
-            worker.stdin.close()
+        workers = [start_worker(spec, out) for _ in range(2)]
         return [worker.wait(timeout=900) for worker in workers]
 
 
