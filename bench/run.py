@@ -58,6 +58,7 @@ BENCHES = [
     Bench(key="qc_scale", label="P9", python=".venv/bin/python", script="bench/qc_scale.py"),
     Bench(key="qc_scale_1m", label="P9", python=".venv/bin/python", script="bench/qc_scale.py",
           args=["--items", "1000000"], full_only=True),
+    Bench(key="training_dry_run", label="P10", python=".venv/bin/python", script="bench/training_dry_run.py"),
 ]
 
 

@@ -102,7 +102,8 @@ def plain_worker(config_name: str, overrides: list[str], result: Path) -> None: 
     import torch
 
     from training.data import PackedMixture
-    from training.train import _lr_lambda, build_model
+    from training.model import build_model
+    from training.train import _lr_lambda
 
     config = load_config(config_name, overrides)
     data = PackedMixture(config.data.manifest)

@@ -24,6 +24,8 @@ class ModelConfig(_Strict):
     layers: int = 2
     heads: int = 4
     vocab_size: int | None = Field(default=None, description="tiny models: defaults to the mixture's vocabulary")
+    architecture: str | None = Field(default=None, description="an HF config.json of the model (file under "
+                                     "configs/ or a path): what a dry run builds where model.path is not present")
 
 
 class DataConfig(_Strict):
@@ -61,7 +63,11 @@ class TrainConfig(_Strict):
                                   "sha256); older ones are deleted. At least 2: a damaged newest one falls back")
     log_every: int = 1
     precision: Literal["fp32", "bf16"] = "fp32"
+    gradient_checkpointing: bool = Field(default=False, description="HF gradient checkpointing: recompute each "
+                                         "layer's activations in the backward pass (memory for time)")
     export_hf: bool = True
+    export_check_tokens: int = Field(default=32, ge=0, description="tokens of the first packed sequence on which "
+                                     "the reloaded HF export must give the live model's logits (0: no check)")
 
 
 def _merge(base: dict[str, Any], delta: dict[str, Any]) -> dict[str, Any]:

@@ -12,11 +12,11 @@ import argparse
 import json
 import math
 import os
-import shutil
 import sys
 import time
+import warnings
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 
@@ -26,10 +26,23 @@ if __package__ in (None, ""):  # run as a script by the deepspeed launcher
 from training import checkpoints
 from training.config import TrainConfig, deepspeed_config_path, load_config
 from training.data import PackedMixture
+from training.model import (
+    build_model,
+    check_export,
+    describe,
+    export_hf,
+    forget_zero3,
+    live_logits,
+    zero3_context,
+    zero_stage,
+)
 from training.samples import SamplesRecord, check_resume_mixture, mixture_identity, write_checkpoint_mixture
 from training.status import read_metrics, write_metrics, write_status
 
 LATEST = checkpoints.LATEST
+# torch's c10d wrapper warns on every ZeRO-3 gather and reduce-scatter DeepSpeed issues: dozens of lines per step
+warnings.filterwarnings("ignore", r"`torch\.distributed\.(all_gather_into_tensor|reduce_scatter_tensor)` is "
+                        "deprecated", FutureWarning)
 
 
 def _lr_lambda(config: TrainConfig) -> Any:
@@ -42,23 +55,6 @@ def _lr_lambda(config: TrainConfig) -> Any:
         return optim.min_lr_ratio + (1 - optim.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
 
     return factor
-
-
-def build_model(config: TrainConfig, vocab_size: int) -> Any:
-    """The HF model of the config, or a tiny random-init Llama (smoke tests)."""
-    import torch
-    from transformers import AutoModelForCausalLM, LlamaConfig, LlamaForCausalLM
-
-    if config.model.source == "hf":
-        if not config.model.path:
-            raise ValueError("model.source=hf needs model.path (an HF folder)")
-        return AutoModelForCausalLM.from_pretrained(config.model.path, dtype=torch.float32)
-    tiny = LlamaConfig(vocab_size=config.model.vocab_size or vocab_size, hidden_size=config.model.hidden_size,
-                       intermediate_size=config.model.hidden_size * 4, num_hidden_layers=config.model.layers,
-                       num_attention_heads=config.model.heads, num_key_value_heads=config.model.heads,
-                       max_position_embeddings=4096, tie_word_embeddings=True)
-    torch.manual_seed(0)
-    return LlamaForCausalLM(tiny)
 
 
 def deepspeed_dict(config: TrainConfig, world_size: int) -> dict[str, Any]:
@@ -87,40 +83,6 @@ def _tokenizer_folder(config: TrainConfig, data: PackedMixture) -> Path | None:
     return Path(recorded).parent if recorded else None
 
 
-def fp32_state_dict(output: Path, tag: str) -> dict[str, Any]:
-    """The weights of checkpoint ``tag`` as fp32.
-
-    ZeRO's partitioned fp32 optimizer states consolidated by zero_to_fp32, or, for a ZeRO stage 0 checkpoint (no
-    optimizer-state partitions), the whole module state it saves per model rank, upcast (in a bf16 run those are the
-    bf16 weights, which is what the HF export saves anyway).
-    """
-    import torch
-    from deepspeed.utils.zero_to_fp32 import get_fp32_state_dict_from_zero_checkpoint
-
-    folder = output / tag
-    if any(folder.glob("*optim_states.pt")):
-        return cast(dict[str, Any], get_fp32_state_dict_from_zero_checkpoint(str(output), tag=tag))
-    saved = torch.load(folder / "mp_rank_00_model_states.pt", map_location="cpu", weights_only=False)  # our own file
-    return {name: tensor.float() for name, tensor in saved["module"].items()}
-
-
-def _export_hf(config: TrainConfig, engine: Any, model: Any, output: Path, tag: str,
-               tokenizer_folder: Path | None) -> Path:
-    """Save checkpoint ``tag`` as an HF folder from its fp32 weights (never save_pretrained on a ZeRO-3 engine)."""
-    model.load_state_dict(fp32_state_dict(output, tag), strict=False)
-    target = output / "hf"
-    partial = output / "hf.partial"
-    shutil.rmtree(partial, ignore_errors=True)
-    model.save_pretrained(partial, safe_serialization=True)
-    if tokenizer_folder is not None:
-        for name in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "chat_template.jinja"):
-            if (tokenizer_folder / name).exists():
-                shutil.copy(tokenizer_folder / name, partial / name)
-    shutil.rmtree(target, ignore_errors=True)
-    partial.rename(target)
-    return target
-
-
 def train(config: TrainConfig) -> dict[str, Any]:
     """Run (or resume) the training loop; returns the final status on rank 0."""
     import torch
@@ -134,7 +96,16 @@ def train(config: TrainConfig) -> dict[str, Any]:
     resume_tag = _resumable(output, rank)
     if resume_tag:  # before the model is built: another mixture's vocabulary may not even fit the checkpoint
         check_resume_mixture(output, resume_tag, mixture, data.manifest_path)
-    engine, model, scheduler = _engine(config, data.vocab_size, world)
+    ds = deepspeed_dict(config, world)
+    # Referenced until the export: while it lives, transformers builds (and HF-loads) models partitioned (ZeRO-3).
+    partitioned = zero3_context(ds) if zero_stage(ds) == 3 else None
+    engine, model, scheduler = _engine(config, data.vocab_size, ds)
+    built = describe(model, ds)
+    if rank == 0:
+        print(f"[train] ZeRO stage {built['zero_stage']}: {built['parameters']:,} parameters, "
+              f"{built['parameters_on_rank0']:,} held by rank 0 of {world}; gradient checkpointing "
+              f"{'on' if built['gradient_checkpointing'] else 'off'}", flush=True)
+        write_status(output, "starting", world_size=world, **built)
     global_batch = config.micro_batch_size * config.grad_accum_steps * world
     record = SamplesRecord(data, global_batch, config.data.seed)
     metrics: list[dict[str, Any]]
@@ -159,16 +130,35 @@ def train(config: TrainConfig) -> dict[str, Any]:
             _checkpoint(engine, config, output, last_tag, done, mixture, record, metrics, rank)
     final: dict[str, Any] = {"step": config.max_steps, "max_steps": config.max_steps,
                              "loss_first": metrics[0]["loss"] if metrics else None,
-                             "loss_last": metrics[-1]["loss"] if metrics else None, **mixture}
+                             "loss_last": metrics[-1]["loss"] if metrics else None, **mixture, **built}
+    _finish(config, engine, model, data, output, last_tag, final, rank, partitioned is not None)
     if rank == 0:
-        if config.export_hf:
-            tag = last_tag or (output / LATEST).read_text().strip()
-            final["hf_folder"] = str(_export_hf(config, engine, model, output, tag, _tokenizer_folder(config, data)))
         write_metrics(output, metrics)
         record.write(output)
         write_status(output, "succeeded", **final)
     torch.distributed.barrier()
     return final
+
+
+def _finish(config: TrainConfig, engine: Any, model: Any, data: PackedMixture, output: Path, last_tag: str | None,
+            final: dict[str, Any], rank: int, partitioned: bool) -> None:
+    """Export the last checkpoint as HF and check it reproduces the live model's logits (adds to ``final``).
+
+    Every rank runs the probe batch (under ZeRO-3 the forward gathers the shards); rank 0 exports and checks.
+    """
+    if not config.export_hf:
+        return
+    probe = data.sequence(0)[None, : config.export_check_tokens] if config.export_check_tokens else None
+    expected = live_logits(engine, probe) if probe is not None else None
+    if rank != 0:
+        return
+    if partitioned:
+        forget_zero3()  # the export check reloads a plain, whole model
+    tag = last_tag or (output / LATEST).read_text().strip()
+    folder = export_hf(model, output, tag, _tokenizer_folder(config, data))
+    final["hf_folder"] = str(folder)
+    if probe is not None and expected is not None:
+        final["export_check"] = check_export(folder, probe, expected, config.precision)
 
 
 def _init_distributed() -> tuple[int, int]:
@@ -183,17 +173,19 @@ def _init_distributed() -> tuple[int, int]:
     return torch.distributed.get_rank(), torch.distributed.get_world_size()
 
 
-def _engine(config: TrainConfig, vocab_size: int, world: int) -> tuple[Any, Any, Any]:
+def _engine(config: TrainConfig, vocab_size: int, ds: dict[str, Any]) -> tuple[Any, Any, Any]:
     """The model wrapped by DeepSpeed with its optimizer and LR schedule: (engine, model, scheduler)."""
     import deepspeed
     import torch
 
     model = build_model(config, vocab_size)
-    if torch.cuda.is_available():  # DeepSpeed broadcasts the initial weights over NCCL, which needs them on the GPU
+    if torch.cuda.is_available() and zero_stage(ds) != 3:
+        # DeepSpeed broadcasts the initial weights over NCCL, which needs them on the GPU (zero.Init put ZeRO-3's
+        # shards there already)
         model = model.to(torch.cuda.current_device())
     engine, _, _, scheduler = deepspeed.initialize(
         model=model, model_parameters=[p for p in model.parameters() if p.requires_grad],
-        config=deepspeed_dict(config, world),
+        config=ds,
         lr_scheduler=lambda optimizer: torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_lambda(config)),
     )
     return engine, model, scheduler

@@ -7,6 +7,7 @@ from typing import ClassVar, Literal
 from pydantic import Field, field_validator
 
 from boostqa.benchmarks.registry import BY_NAME
+from boostqa.eval.runner import ModelRuntime
 from boostqa.eval.tasks import EvalTaskSettings
 from boostqa.stage_config import StageConfig
 
@@ -30,6 +31,14 @@ class EvalRunConfig(StageConfig):
     num_fewshot: dict[str, int] = Field(default_factory=dict, description='few-shot overrides, e.g. {"mmlu": 0}')
     max_new_tokens: int = Field(256, ge=1, description="generation budget (GSM8K, MATH)")
     source: Literal["local", "hub"] = Field("local", description="our editions, or the Hub (production)")
+    model_device: Literal["auto", "cpu", "cuda"] = Field("auto", description="where an HF model runs: auto takes "
+                                                          "the GPU when there is one")
+    model_dtype: Literal["auto", "float32", "bfloat16", "float16"] = Field("auto", description="auto: bf16 on a "
+                                                                           "GPU, fp32 on the CPU")
+    batch_size: int | None = Field(8, ge=1, description="model-side batch; null: the largest that fits the GPU")
+    server_models: list[str] = Field(default_factory=list, description="model ids (baseline, ...) whose generative "
+                                     "benchmarks go to the boostqa_llm_eval connection's server, which must serve "
+                                     "those weights (comma-separated)")
 
     @field_validator("benchmarks")
     @classmethod
@@ -42,6 +51,10 @@ class EvalRunConfig(StageConfig):
     def benchmark_names(self) -> list[str]:
         """The benchmarks to run: the chosen ones, else every registered one."""
         return list(self.benchmarks) or list(BY_NAME)
+
+    def runtime(self) -> ModelRuntime:
+        """How an HF model side runs."""
+        return ModelRuntime(device=self.model_device, dtype=self.model_dtype, batch_size=self.batch_size)
 
     def task_settings(self) -> EvalTaskSettings:
         """The per-run knobs of the benchmark tasks."""

@@ -19,9 +19,9 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SecretStr
 
 from boostqa.errors import ConfigError
 from boostqa.eval.prompts import EvalDoc
@@ -56,13 +56,15 @@ class ModelTarget(BaseModel):
     def identity(self) -> str:
         """Content identity of the model.
 
-        A sha256 over its HF folder's config and weight files (names and bytes), or over the server URL and served name.
-        Answers on disk are filed under it, so a model id that now names other weights (a new baseline folder, a
-        retrained checkpoint) never reuses old answers.
+        A sha256 over its HF folder's config and weight files (names and bytes), or over the server URL and served name
+        (both when an HF model's generations go to a server). Answers on disk are filed under it, so a model id that
+        now names other weights (a new baseline folder, a retrained checkpoint) or another generation path never
+        reuses old answers.
         """
         digest = hashlib.sha256()
-        if not self.hf_folder:
+        if self.server_url:
             digest.update(f"{self.server_url}#{self.served_model}".encode())
+        if not self.hf_folder:
             return digest.hexdigest()
         folder = Path(self.hf_folder)
         for path in sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix in _MODEL_FILES):
@@ -76,6 +78,22 @@ class ModelTarget(BaseModel):
     def answers_key(self) -> str:
         """Folder name of the model's answers on disk: its id and a prefix of its content identity."""
         return f"{self.model_id}-{self.identity[:12]}"
+
+
+class ModelRuntime(BaseModel):
+    """How the HF model side runs: device, precision and batch size (``training.lm_requests``' options)."""
+
+    device: Literal["auto", "cpu", "cuda"] = Field(default="auto", description="auto: the GPU when there is one")
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = Field(default="auto", description="auto: bf16 on a "
+                                                                     "GPU, fp32 on the CPU")
+    batch_size: int | None = Field(default=8, ge=1, description="None: the largest that fits the GPU's memory")
+    server_api_key: SecretStr | None = Field(default=None, description="key of the generation server (else the "
+                                             "BOOSTQA_EVAL_API_KEY variable)")
+
+    def args(self) -> list[str]:
+        """The model process's command-line options."""
+        return ["--device", self.device, "--dtype", self.dtype,
+                "--batch-size", "auto" if self.batch_size is None else str(self.batch_size)]
 
 
 class BenchmarkResult(BaseModel):
@@ -98,7 +116,8 @@ def _read_jsonl(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def run_hf_model(hf_folder: Path, requests_path: Path, responses_path: Path, python: Path | None = None) -> None:
+def run_hf_model(hf_folder: Path, requests_path: Path, responses_path: Path, python: Path | None = None,
+                 runtime: ModelRuntime | None = None) -> None:
     """Answer the requests with ``training.lm_requests`` in the training venv; its progress goes to our log.
 
     ``python`` defaults to the ``BOOSTQA_TRAINER__VENV`` one, run from ``BOOSTQA_TRAINER__CODE_DIR``.
@@ -114,7 +133,7 @@ def run_hf_model(hf_folder: Path, requests_path: Path, responses_path: Path, pyt
     if not (hf_folder / "config.json").exists():
         raise ConfigError(f"{hf_folder} is not an HF model folder (no config.json)")
     command = [str(python), "-m", "training.lm_requests", "--model", str(hf_folder), "--requests",
-               str(requests_path), "--out", str(responses_path)]
+               str(requests_path), "--out", str(responses_path), *(runtime or ModelRuntime()).args()]
     lines: list[str] = []
     code_dir = require_path(trainer.code_dir, "BOOSTQA_TRAINER__CODE_DIR")
     with subprocess.Popen(command, cwd=code_dir, stderr=subprocess.PIPE, text=True,  # noqa: S603
@@ -129,13 +148,14 @@ def run_hf_model(hf_folder: Path, requests_path: Path, responses_path: Path, pyt
 
 
 def run_server_model(target: ModelTarget, requests: list[dict[str, Any]], responses_path: Path,
-                     concurrency: int = 4) -> None:
+                     concurrency: int = 4, api_key: SecretStr | None = None) -> None:
     """Answer generative requests with an OpenAI-compatible completions endpoint (greedy)."""
     if any(r["kind"] != "generate" for r in requests):
         raise ConfigError("a server target scores generative benchmarks only: log-likelihoods need an HF folder")
     from openai import OpenAI  # noqa: PLC0415 - only the server path needs it
 
-    client = OpenAI(base_url=target.server_url, api_key=os.environ.get("BOOSTQA_EVAL_API_KEY", "EMPTY"),
+    key = api_key.get_secret_value() if api_key else os.environ.get("BOOSTQA_EVAL_API_KEY", "EMPTY")
+    client = OpenAI(base_url=target.server_url, api_key=key,
                     max_retries=5, timeout=600)
 
     def answer(request: dict[str, Any]) -> dict[str, Any]:
@@ -154,7 +174,8 @@ def _responses_cover(path: Path, requests: list[dict[str, Any]]) -> bool:
     return {r["request_id"] for r in _read_jsonl(path)} == {r["request_id"] for r in requests}
 
 
-def _answer_pending(target: ModelTarget, pending: dict[str, list[dict[str, Any]]], work_dir: Path) -> None:
+def _answer_pending(target: ModelTarget, pending: dict[str, list[dict[str, Any]]], work_dir: Path,
+                    runtime: ModelRuntime | None = None) -> None:
     """One model-side run (one model load) for every benchmark whose responses are not on disk yet.
 
     The answers are then filed per benchmark (responses first, requests last: a crash never leaves a reusable half).
@@ -164,13 +185,22 @@ def _answer_pending(target: ModelTarget, pending: dict[str, list[dict[str, Any]]
     requests = [r for benchmark_requests in pending.values() for r in benchmark_requests]
     _write_jsonl(batch / "requests.jsonl", requests)
     log.info("%s: %d requests for %s", target.model_id, len(requests), ", ".join(pending))
-    if target.hf_folder:
-        run_hf_model(Path(target.hf_folder), batch / "requests.jsonl", batch / "responses.jsonl")
-    elif target.server_url:
-        run_server_model(target, requests, batch / "responses.jsonl")
-    else:
+    if not (target.hf_folder or target.server_url):
         raise ConfigError(f"model {target.model_id} has neither an HF folder nor a server URL")
-    answers = {r["request_id"]: r for r in _read_jsonl(batch / "responses.jsonl")}
+    # With both, the server generates (vLLM batches far better) and the HF folder scores log-likelihoods.
+    to_server = [r for r in requests if target.server_url and (r["kind"] == "generate" or not target.hf_folder)]
+    served = {r["request_id"] for r in to_server}
+    in_process = [r for r in requests if r["request_id"] not in served]
+    answers: dict[str, dict[str, Any]] = {}
+    if to_server:
+        run_server_model(target, to_server, batch / "server_responses.jsonl",
+                         api_key=runtime.server_api_key if runtime else None)
+        answers |= {r["request_id"]: r for r in _read_jsonl(batch / "server_responses.jsonl")}
+    if in_process:
+        _write_jsonl(batch / "hf_requests.jsonl", in_process)
+        run_hf_model(Path(target.hf_folder or ""), batch / "hf_requests.jsonl", batch / "responses.jsonl",
+                     runtime=runtime)
+        answers |= {r["request_id"]: r for r in _read_jsonl(batch / "responses.jsonl")}
     for benchmark, benchmark_requests in pending.items():
         folder = work_dir / target.answers_key / benchmark
         _write_jsonl(folder / "responses.jsonl", [answers[r["request_id"]] for r in benchmark_requests])
@@ -194,8 +224,11 @@ def _score(store: ObjectStore, target: ModelTarget, benchmark: str, docs: list[E
 
 
 def evaluate_model(store: ObjectStore, target: ModelTarget, benchmarks: Sequence[str], settings: EvalTaskSettings,
-                   work_dir: Path, eval_run_id: str, source: str = "local") -> list[BenchmarkResult]:
+                   work_dir: Path, eval_run_id: str, source: str = "local", runtime: ModelRuntime | None = None
+                   ) -> list[BenchmarkResult]:
     """Score ``target`` on ``benchmarks`` with one model-side run, then write each benchmark's lake parts.
+
+    ``runtime`` says how an HF model runs (device, precision, batch size; default: the GPU when there is one).
 
     Benchmarks whose requests and responses are already in ``work_dir`` (a rerun, or a retry after a crash) are
     not sent to the model again.
@@ -211,7 +244,7 @@ def evaluate_model(store: ObjectStore, target: ModelTarget, benchmarks: Sequence
         if not (previous == requests and _responses_cover(folder / "responses.jsonl", requests)):
             pending[benchmark] = requests
     if pending:
-        _answer_pending(target, pending, work_dir)
+        _answer_pending(target, pending, work_dir, runtime)
     results = []
     for benchmark in benchmarks:
         shots = settings.fewshot_for(benchmark)

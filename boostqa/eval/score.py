@@ -5,6 +5,7 @@ The metrics are computed by the local ``evaluate`` metric modules.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from functools import cache
 from typing import Any
@@ -77,13 +78,35 @@ def score_docs(docs: Sequence[EvalDoc], responses: Mapping[str, Mapping[str, Any
     return [score_item(doc, responses, num_fewshot) for doc in docs]
 
 
+def mean_stderr(values: Sequence[float]) -> float | None:
+    """Standard error of a mean as lm-eval reports it: the sample standard deviation over sqrt(n); None for n < 2."""
+    n = len(values)
+    if n < 2:
+        return None
+    mean = sum(values) / n
+    return math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1) / n)
+
+
 def benchmark_metrics(docs: Sequence[EvalDoc], results: Sequence[Mapping[str, Any]]) -> dict[str, float]:
-    """``acc`` and ``acc_norm`` (multiple choice) or ``exact_match`` (generative), through the metric modules."""
+    """``acc`` and ``acc_norm`` (multiple choice) or ``exact_match`` (generative), with their standard errors.
+
+    The metrics come from the metric modules; each gets its ``<metric>_stderr`` (lm-eval's names and formula) when
+    there are at least two items.
+    """
     if not results:
         return {}
     if results[0]["task_type"] == "generative":
-        return dict(load_metric("exact_match").compute(
+        metrics = dict(load_metric("exact_match").compute(
             predictions=[r["predicted"] for r in results], references=[r["gold"] for r in results]))
-    return dict(load_metric("mc_accuracy").compute(
-        predictions=[r["choice_logprobs"] for r in results], references=[d.gold for d in docs],
-        choice_lengths=[_choice_lengths(d) for d in docs]))
+        per_item = {"exact_match": [float(r["correct"]) for r in results]}
+    else:
+        metrics = dict(load_metric("mc_accuracy").compute(
+            predictions=[r["choice_logprobs"] for r in results], references=[d.gold for d in docs],
+            choice_lengths=[_choice_lengths(d) for d in docs]))
+        per_item = {"acc": [float(r["correct"]) for r in results],
+                    "acc_norm": [float(r["correct_norm"]) for r in results]}
+    for metric, values in per_item.items():
+        stderr = mean_stderr(values)
+        if metric in metrics and stderr is not None:
+            metrics[f"{metric}_stderr"] = stderr
+    return metrics

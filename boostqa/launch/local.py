@@ -47,8 +47,12 @@ class LocalLauncher:
         return settings.trainer.torch_extensions_dir or settings.state_dir / "torch_extensions"
 
     def command(self, spec: LaunchSpec) -> list[str]:
-        """The torchrun command line of a spec."""
-        return [str(self.venv / "bin" / "torchrun"), "--nnodes", "1", "--nproc_per_node", str(spec.nproc_per_node),
+        """The torchrun command line of a spec.
+
+        ``--standalone``: the rendezvous and the workers' process group take free ports, so runs side by side on one
+        machine (a sweep's cells, a test beside the demo) never fight over torchrun's default port 29500.
+        """
+        return [str(self.venv / "bin" / "torchrun"), "--standalone", "--nproc_per_node", str(spec.nproc_per_node),
                 "--monitor-interval", str(MONITOR_INTERVAL_S), "-m", "training.train", *spec.train_args()]
 
     def submit(self, spec: LaunchSpec) -> str:

@@ -109,10 +109,16 @@ def _fmt() -> dict[str, Any]:
     def rel(v: float | None) -> str:
         return "–" if v is None else f"{v:+.1f} %"
 
-    def sign(v: float | None) -> str:
-        return "" if not v else ("up" if v > 0 else "down")
+    def sign(v: float | None, within_noise: bool = False) -> str:
+        return "" if not v or within_noise else ("up" if v > 0 else "down")
 
-    return {"pct": pct, "pts": pts, "rel": rel, "sign": sign}
+    def ci(low: float | None, high: float | None, within_noise: bool | None) -> str:
+        """A change's confidence interval and its verdict ("within noise" when the interval holds 0)."""
+        if low is None or high is None:
+            return "no interval: within noise"
+        return f"{low:+.1f} to {high:+.1f}: {'within noise' if within_noise else 'beyond noise'}"
+
+    return {"pct": pct, "pts": pts, "rel": rel, "sign": sign, "ci": ci}
 
 
 def render_report(settings: BoostqaSettings, report_id: str) -> str:

@@ -121,3 +121,17 @@ def test_runner_quick_prints_the_table_and_refuses_results(tmp_path: Path) -> No
     refused = subprocess.run([*run, "--only", "P2", "--out", str(RESULTS)], cwd=PROJECT_ROOT, capture_output=True,
                              text=True, timeout=300, check=False)
     assert refused.returncode != 0 and "never writes into bench/results" in refused.stdout + refused.stderr
+
+
+@pytest.mark.integration  # the training venv builds an engine: with `make test`, not in the fast loop
+def test_training_dry_run_quick(tmp_path: Path) -> None:
+    record = quick(PIPELINE_PYTHON, "training_dry_run.py", tmp_path, timeout=900)
+    _measured(record)
+    assert not record.failed, [c.measure for c in record.failed]
+    report = record.params["report"]
+    assert 8.0e9 < report["parameters"] < 8.1e9  # Llama-3-8B, built on the meta device
+    assert report["batch"]["tokens_per_step"] == 1_048_576 and report["batch"]["steps_needed"] == 38_147
+    scaled = report["scaled_engine"]
+    assert scaled["zero_stage"] == 3 and scaled["gradient_checkpointing"] and scaled["optimizer_steps"] == 1
+    assert scaled["architecture"]["num_key_value_heads"] == 8 and scaled["architecture"]["vocab_size"] == 128_256
+    assert "--nproc_per_node=8" in record.params["launchers"]["kubernetes"]

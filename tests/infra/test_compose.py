@@ -19,6 +19,7 @@ from boostqa_airflow.constants import (
     ALERTS_CONN_ID,
     LLM_CACHE_CONN_ID,
     LLM_CONN_IDS,
+    LLM_EVAL_CONN_ID,
     POOLS,
     S3_CONN_ID,
     WAREHOUSE_CONN_ID,
@@ -113,12 +114,13 @@ def _flag(service: dict[str, Any], name: str) -> str:
 def test_airflow_services_define_every_connection_the_dags_use(config: dict[str, Any]) -> None:
     embedded = set(connections(BoostqaSettings()))  # what the DAGs get in the embedded stack
     wanted = {f"AIRFLOW_CONN_{cid.upper()}"
-              for cid in (S3_CONN_ID, WAREHOUSE_CONN_ID, RAY_CONN_ID, *LLM_CONN_IDS.values())}
+              for cid in (S3_CONN_ID, WAREHOUSE_CONN_ID, RAY_CONN_ID, LLM_EVAL_CONN_ID, *LLM_CONN_IDS.values())}
     assert wanted == embedded
     for name in AIRFLOW_SERVICES:
         service = config["services"][name]
         assert wanted | {f"AIRFLOW_CONN_{ALERTS_CONN_ID.upper()}"} <= set(service["environment"]), name
-        for cid in (S3_CONN_ID, WAREHOUSE_CONN_ID, RAY_CONN_ID, *LLM_CONN_IDS.values(), ALERTS_CONN_ID):
+        for cid in (S3_CONN_ID, WAREHOUSE_CONN_ID, RAY_CONN_ID, LLM_EVAL_CONN_ID, *LLM_CONN_IDS.values(),
+                    ALERTS_CONN_ID):
             _conn(service, cid)  # valid JSON after interpolation
         assert service["environment"]["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
 

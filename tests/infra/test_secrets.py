@@ -7,7 +7,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from boostqa.settings import BoostqaSettings
-from boostqa_airflow.constants import ALERTS_CONN_ID, LLM_CACHE_CONN_ID, LLM_CONN_IDS, S3_CONN_ID, WAREHOUSE_CONN_ID
+from boostqa_airflow.constants import (
+    ALERTS_CONN_ID,
+    LLM_CACHE_CONN_ID,
+    LLM_CONN_IDS,
+    LLM_EVAL_CONN_ID,
+    S3_CONN_ID,
+    WAREHOUSE_CONN_ID,
+)
 from boostqa_dev.stack.airflow_home import connections
 from tests.infra.k8s_docs import SECRETS_FILE, Doc, all_docs, cli_args, container_port, defined_secrets, load_docs
 from tests.infra.ray_docs import RAY_CONN_ID
@@ -45,7 +52,7 @@ def test_the_airflow_connections_match_the_ids_and_shape_the_stack_defines() -> 
     deployed = defined_secrets()[CONNECTIONS]
     # boostqa_ray: the Ray Jobs API (tests/infra/test_ray_cluster.py checks it reaches the ray-head Service)
     wanted = {_env(c) for c in (S3_CONN_ID, WAREHOUSE_CONN_ID, ALERTS_CONN_ID, RAY_CONN_ID, LLM_CACHE_CONN_ID,
-                                *LLM_CONN_IDS.values())}
+                                LLM_EVAL_CONN_ID, *LLM_CONN_IDS.values())}
     assert set(deployed) == wanted | {_env(SMTP_CONN_ID)}
     for env, shape in embedded.items():
         conn = json.loads(deployed[env])

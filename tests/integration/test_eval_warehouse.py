@@ -9,6 +9,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
+from boostqa.eval.score import mean_stderr
 from boostqa.lake import layout
 from boostqa.lake.bootstrap import ensure_schema_parts
 from boostqa.lake.parquet import parquet_bytes
@@ -38,9 +39,10 @@ def _write(store: ObjectStore, model_id: str, benchmark: str, correct_by_bucket:
     store.put_bytes(layout.eval_part("items", model_id, benchmark),
                     parquet_bytes(pa.Table.from_pylist(rows, schema=ITEM_RESULT_SCHEMA)))
     acc = sum(r["correct"] for r in rows) / len(rows)
+    stderr = mean_stderr([float(r["correct"]) for r in rows])
     scores = [{"model_id": model_id, "eval_run_id": "it", "evaluated_at": when, "benchmark": benchmark,
-               "metric": metric, "value": acc, "items": len(rows), "num_fewshot": 0, "model_path": "/m"}
-              for metric in ("acc", "acc_norm")]
+               "metric": metric, "value": value, "items": len(rows), "num_fewshot": 0, "model_path": "/m"}
+              for metric, value in (("acc", acc), ("acc_norm", acc), ("acc_stderr", stderr))]
     store.put_bytes(layout.eval_part("scores", model_id, benchmark),
                     parquet_bytes(pa.Table.from_pylist(scores, schema=SCORE_SCHEMA)))
 
@@ -92,9 +94,25 @@ def _check_closed_loop(stack: BoostqaSettings, store: ObjectStore, tmp_path: Pat
     assert headline["headline"] == pytest.approx(0.5) and headline["baseline_headline"] == pytest.approx(0.55)
     assert headline["headline_delta_points"] == pytest.approx(-5.0)
     assert headline["headline_relative_pct"] == pytest.approx(-5 / 0.55)
-    buckets = {(r["discipline_id"], r["difficulty"]): r["delta_points"] for r in query(
+    # -5 points from 20 items per benchmark (five items lost, four gained): the interval holds 0, within noise
+    assert headline["headline_ci_low_points"] < -5.0 < headline["headline_ci_high_points"]
+    assert headline["headline_ci_low_points"] < 0 < headline["headline_ci_high_points"]
+    assert headline["headline_within_noise"] and headline["average_12_within_noise"]
+    assert headline["headline_stderr"] == pytest.approx(mean_stderr([1.0] * 10 + [0.0] * 10) / 2 ** 0.5)
+    buckets = {(r["discipline_id"], r["difficulty"]): r for r in query(
         warehouse, "select * from marts.fct_eval_bucket_comparison")}
-    assert buckets[WEAK] == pytest.approx(-50.0) and buckets[STRONG] == pytest.approx(40.0)
-    comparison = query(warehouse, "select benchmark, comparable, delta_points from marts.fct_eval_comparison "
-                                  "order by benchmark")
+    assert buckets[WEAK]["delta_points"] == pytest.approx(-50.0)
+    assert buckets[STRONG]["delta_points"] == pytest.approx(40.0)
+    # half the weak bucket's 20 items lost: beyond noise, the interval all below 0 and around the change
+    assert buckets[WEAK]["delta_ci_low_points"] < -50.0 < buckets[WEAK]["delta_ci_high_points"] < 0
+    assert not buckets[WEAK]["within_noise"] and not buckets[STRONG]["within_noise"]
+    assert buckets[STRONG]["delta_ci_low_points"] > 0
+    comparison = query(warehouse, "select * from marts.fct_eval_comparison order by benchmark")
     assert [(c["benchmark"], c["comparable"]) for c in comparison] == [("cmmlu", True), ("mmlu", True)]
+    assert all(c["shared_items"] == 20 and c["within_noise"] for c in comparison)
+    assert all(c["model_stderr"] == pytest.approx(mean_stderr([1.0] * 10 + [0.0] * 10)) for c in comparison)
+    # the same results give the same interval: rebuilding draws the same resamples
+    intervals = [(c["delta_ci_low_points"], c["delta_ci_high_points"]) for c in comparison]
+    _plan(stack, warehouse, tmp_path / "t3")
+    again = query(warehouse, "select * from marts.fct_eval_comparison order by benchmark")
+    assert [(c["delta_ci_low_points"], c["delta_ci_high_points"]) for c in again] == intervals

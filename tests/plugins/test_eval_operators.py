@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
@@ -64,9 +65,32 @@ def test_evaluate_passes_typed_settings_and_refuses_bad_ones(tmp_path: Path) -> 
     with patch("boostqa_airflow.operators.evaluate.evaluate_model", return_value=[result]) as call, \
             patch("boostqa_airflow.operators.evaluate.LakeHook"):
         assert operator.execute({"run_id": "manual__1"})[0]["metrics"] == {"acc": 1.0}
-    _, target, benchmarks, settings, _, run_id, source = call.call_args.args
+    _, target, benchmarks, settings, _, run_id, source, runtime = call.call_args.args
     assert (target.hf_folder, benchmarks, settings.limit, settings.fewshot_for("piqa"), settings.max_new_tokens,
             run_id, source) == ("/f", ["piqa"], 3, 2, 64, "manual__1", "local")
+    assert (runtime.device, runtime.batch_size, runtime.server_api_key) == ("auto", 8, None)
     assert _run_config({"limit": "None"}).task_settings().limit is None
     with pytest.raises(AirflowFailException, match="bad evaluation parameters"):
         _run_config({"num_fewshot": "{not json"})
+
+
+def test_server_models_send_their_generations_to_the_eval_connection(monkeypatch: pytest.MonkeyPatch) -> None:
+    """server_models: the named models get the boostqa_llm_eval server (URL and served name, never its key, in the
+    XCom); the evaluate task hands the key to the runner. Without the connection the run fails without retry."""
+    monkeypatch.setenv("AIRFLOW_CONN_BOOSTQA_LLM_EVAL", json.dumps(
+        {"conn_type": "openai", "host": "http://vllm-eval:8000/v1", "password": "sk-eval", "extra": {"model": "ckpt"}}))
+    targets = _resolve(model_id="m1", hf_folder="/ckpt/hf", server_models="m1").execute({})
+    served = {t["model"]["model_id"]: t["model"] for t in targets}
+    assert served["m1"]["server_url"] == "http://vllm-eval:8000/v1" and served["m1"]["served_model"] == "ckpt"
+    assert "server_url" not in served["baseline"] and "sk-eval" not in json.dumps(targets)
+    operator = EvaluateModelOperator(task_id="evaluate", benchmarks=["gsm8k"], model=served["m1"],
+                                     stage_params={"server_models": "m1"})
+    with patch("boostqa_airflow.operators.evaluate.evaluate_model", return_value=[]) as call, \
+            patch("boostqa_airflow.operators.evaluate.LakeHook"):
+        operator.execute({"run_id": "manual__1"})
+    assert call.call_args.args[-1].server_api_key.get_secret_value() == "sk-eval"
+    with pytest.raises(AirflowFailException, match="server_models names models not evaluated"):
+        _resolve(model_id="m1", hf_folder="/ckpt/hf", server_models="m2").execute({})
+    monkeypatch.delenv("AIRFLOW_CONN_BOOSTQA_LLM_EVAL")
+    with pytest.raises(AirflowFailException, match="needs the boostqa_llm_eval connection"):
+        _resolve(model_id="m1", hf_folder="/ckpt/hf", server_models="m1").execute({})

@@ -10,7 +10,8 @@ import torch
 from tokenizers import Tokenizer, models, pre_tokenizers
 from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
-from training.lm_requests import encode_pair, run
+from training.lm_requests import CPU_BATCH, auto_batch_size, encode_pair, pick_device, pick_dtype, run
+from training.lm_requests import main as main_cli
 
 WORDS = ["<unk>", "</s>", "Question", ":", "Answer", "A", "B", "C", "the", "sky", "is", "blue", "green", "red",
          "grass", "\n", "1", "2", "3"]
@@ -48,6 +49,15 @@ def main(work: Path) -> None:
         assert abs(got["logprob"] - expected) < 1e-4, (request, got, expected)
         assert got["tokens"] == len(continuation)
     assert "grass" not in answers["g"]["text"]
+    # Where there is no GPU the defaults are the CPU in fp32 and a fixed batch; --batch-size auto answers the same.
+    assert pick_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+    assert pick_dtype("auto", torch.device("cpu")) == torch.float32
+    assert auto_batch_size(model, 16, torch.device("cpu")) == CPU_BATCH
+    main_cli(["--model", str(work / "hf"), "--requests", str(work / "req.jsonl"), "--out", str(work / "auto.jsonl"),
+              "--batch-size", "auto", "--device", "cpu", "--dtype", "auto"])
+    auto = {r["request_id"]: r for r in map(json.loads, (work / "auto.jsonl").read_text().splitlines())}
+    assert auto.keys() == answers.keys() and auto["g"] == answers["g"]
+    assert all(abs(auto[k]["logprob"] - answers[k]["logprob"]) < 1e-4 for k in answers if k != "g")
     print("ok", len(answers))
 
 

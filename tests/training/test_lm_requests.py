@@ -1,5 +1,6 @@
 """The model side of evaluation (training/lm_requests.py), run in the training venv on a tiny random model:
-batched, deduplicated log-likelihoods equal one-request-at-a-time ones; generations stop at their stop string."""
+batched, deduplicated log-likelihoods equal one-request-at-a-time ones; generations stop at their stop string; without
+a GPU the device, precision and batch defaults are the CPU's, and an automatic batch size answers the same."""
 
 from __future__ import annotations
 

@@ -35,7 +35,7 @@ needs_trainer = pytest.mark.skipif(not TORCHRUN.exists(), reason=".venv-train is
 def _train(manifest: Path, output: Path, max_steps: int) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "DS_ACCELERATOR": "cpu", "OMP_NUM_THREADS": "1",
            "TORCH_EXTENSIONS_DIR": str(PROJECT_ROOT / ".state" / "torch_extensions")}
-    args = [str(TORCHRUN), "--nproc_per_node", "1", "-m", "training.train", "--config", "cpu_smoke"]
+    args = [str(TORCHRUN), "--standalone", "--nproc_per_node", "1", "-m", "training.train", "--config", "cpu_smoke"]
     for override in (f"data.manifest={manifest}", f"output_dir={output}", f"max_steps={max_steps}",
                      "checkpoint_every=2", f"micro_batch_size={BATCH}", "export_hf=false"):
         args += ["--override", override]

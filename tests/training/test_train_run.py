@@ -1,6 +1,7 @@
-"""Real DeepSpeed on CPU through torchrun. ZeRO-2 on 2 ranks (gloo): loss falls, a killed run resumes from its last
-checkpoint with the same data order, no repeated step and the same samples record, and the exported HF folder
-reloads. ZeRO stage 0 on one rank (the embedded default): the export holds the checkpoint's weights."""
+"""Real DeepSpeed on CPU through torchrun. ZeRO-2 and ZeRO-3 on 2 ranks (gloo): loss falls, a killed run resumes from
+its last checkpoint with the same data order, no repeated step and the same samples record, and the exported HF folder
+reloads in plain transformers with the live model's logits (ZeRO-3: weights partitioned from construction, HF gradient
+checkpointing on). ZeRO stage 0 on one rank (the embedded default): the export holds the checkpoint's weights."""
 
 from __future__ import annotations
 
@@ -22,21 +23,22 @@ pytestmark = pytest.mark.integration
 TRAIN_PYTHON = PROJECT_ROOT / ".venv-train" / "bin"
 
 
-def _launch(manifest: Path, output: Path, *overrides: str) -> subprocess.Popen[bytes]:
+def _launch(manifest: Path, output: Path, *overrides: str, config: str = "cpu_smoke") -> subprocess.Popen[bytes]:
     env = {**os.environ, "DS_ACCELERATOR": "cpu", "OMP_NUM_THREADS": "1",
            "TORCH_EXTENSIONS_DIR": str(PROJECT_ROOT / ".state" / "torch_extensions")}
-    args = [str(TRAIN_PYTHON / "torchrun"), "--nproc_per_node", "2", "-m", "training.train", "--config", "cpu_smoke",
-            "--override", f"data.manifest={manifest}", "--override", f"output_dir={output}",
+    args = [str(TRAIN_PYTHON / "torchrun"), "--standalone", "--nproc_per_node", "2", "-m", "training.train",
+            "--config", config, "--override", f"data.manifest={manifest}", "--override", f"output_dir={output}",
             "--override", "max_steps=24", "--override", "checkpoint_every=4", "--override", "micro_batch_size=2",
             *(a for o in overrides for a in ("--override", o))]
     return subprocess.Popen(args, cwd=PROJECT_ROOT, env=env, start_new_session=True,  # noqa: S603
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 
 
-def test_training_resumes_after_a_kill_without_repeating_data(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("config", "stage"), [("cpu_smoke", 2), ("cpu_zero3", 3)])
+def test_training_resumes_after_a_kill_without_repeating_data(tmp_path: Path, config: str, stage: int) -> None:
     manifest = _mixture(tmp_path / "mix", documents=400, seq_len=32)
     output = tmp_path / "run"
-    first = _launch(manifest, output)
+    first = _launch(manifest, output, config=config)
     deadline = time.monotonic() + 600
     while time.monotonic() < deadline:  # kill the run as soon as its second checkpoint is complete
         status = read_status(output)
@@ -54,7 +56,7 @@ def test_training_resumes_after_a_kill_without_repeating_data(tmp_path: Path) ->
     damaged.write_bytes(damaged.read_bytes()[: damaged.stat().st_size // 2])
     resume_at = newest - 4
 
-    second = _launch(manifest, output)
+    second = _launch(manifest, output, config=config)
     log = second.communicate(timeout=600)[0].decode()
     assert second.returncode == 0, log[-3000:]
     assert f"checkpoint step_{newest} cannot be used: {damaged.name} differs" in log, log[-3000:]
@@ -78,13 +80,25 @@ def test_training_resumes_after_a_kill_without_repeating_data(tmp_path: Path) ->
 
     status = read_status(output)
     assert status["state"] == "succeeded" and Path(status["hf_folder"]).is_dir()  # type: ignore[index]
+    assert status["zero_stage"] == stage  # type: ignore[index]
+    if stage == 3:  # every weight partitioned at construction: rank 0 holds about half of them; checkpointing on
+        assert status["parameters_on_rank0"] <= status["parameters"] * 0.55  # type: ignore[index]
+        assert status["gradient_checkpointing"] is True  # type: ignore[index]
+    assert status["export_check"]["passed"]  # type: ignore[index]
     assert sorted(p.name for p in output.glob("step_*")) == ["step_20", "step_24"]  # keep_checkpoints=2
     assert all((output / t / "checksums.json").is_file() for t in ("step_20", "step_24"))
+    # A fresh process reloads the export in plain transformers: on the trainer's fixed batch its logits are the
+    # live (partitioned) model's at the last step.
     reload = subprocess.run(  # noqa: S603
-        [str(TRAIN_PYTHON / "python"), "-c", "import sys, transformers; "
-         "m = transformers.AutoModelForCausalLM.from_pretrained(sys.argv[1]); print(m.num_parameters())",
-         status["hf_folder"]], capture_output=True, text=True, check=True)  # type: ignore[index]
-    assert int(reload.stdout.strip().splitlines()[-1]) > 0
+        [str(TRAIN_PYTHON / "python"), "-c", "import sys, numpy, torch, transformers; "
+         "m = transformers.AutoModelForCausalLM.from_pretrained(sys.argv[1]).eval(); p = numpy.load(sys.argv[2]); "
+         "out = m(input_ids=torch.as_tensor(p['input_ids'])).logits.detach().numpy(); "
+         "print(m.num_parameters(), float(abs(out - p['logits']).max()), float(abs(p['logits']).max()))",
+         status["hf_folder"], str(output / "export_probe.npz")],  # type: ignore[index]
+        capture_output=True, text=True, check=True)
+    parameters, diff, scale = reload.stdout.strip().splitlines()[-1].split()
+    assert int(parameters) == status["parameters"] and float(scale) > 0  # type: ignore[index]
+    assert float(diff) <= 1e-4 * max(float(scale), 1.0), (diff, scale)
     assert json.loads((Path(status["hf_folder"]) / "config.json").read_text())["model_type"] == "llama"  # type: ignore[index]
 
 
@@ -95,7 +109,8 @@ def test_one_rank_without_zero_exports_the_checkpoint_weights(tmp_path: Path) ->
     output = tmp_path / "run"
     env = {**os.environ, "DS_ACCELERATOR": "cpu", "OMP_NUM_THREADS": "1",
            "TORCH_EXTENSIONS_DIR": str(PROJECT_ROOT / ".state" / "torch_extensions")}
-    args = [str(TRAIN_PYTHON / "torchrun"), "--nproc_per_node", "1", "-m", "training.train", "--config", "cpu_smoke"]
+    args = [str(TRAIN_PYTHON / "torchrun"), "--standalone", "--nproc_per_node", "1", "-m", "training.train",
+            "--config", "cpu_smoke"]
     for override in (f"data.manifest={manifest}", f"output_dir={output}", "max_steps=3", "checkpoint_every=3",
                      "deepspeed_config=ds_data_parallel.json"):
         args += ["--override", override]
@@ -105,7 +120,7 @@ def test_one_rank_without_zero_exports_the_checkpoint_weights(tmp_path: Path) ->
     assert not list((output / "step_3").glob("*optim_states.pt"))  # stage 0: nothing partitioned
     status = read_status(output)
     assert status["state"] == "succeeded"  # type: ignore[index]
-    compare = ("import sys, torch, transformers; from pathlib import Path; from training.train import fp32_state_dict;"
+    compare = ("import sys, torch, transformers; from pathlib import Path; from training.model import fp32_state_dict;"
                "m = transformers.AutoModelForCausalLM.from_pretrained(sys.argv[1]).state_dict();"
                "s = fp32_state_dict(Path(sys.argv[2]), 'step_3');"
                "print(len(s), sum(torch.equal(m[k], v) for k, v in s.items()))")

@@ -51,10 +51,24 @@ def training_lines(settings: BoostqaSettings, day: date) -> list[str]:
     return lines
 
 
+def change_text(points: float | None, low: float | None, high: float | None, within_noise: bool | None) -> str:
+    """A before/after change with its confidence interval: "+25.0 points, CI -8.3 to +58.3: within noise"."""
+    if points is None:
+        return "-"
+    if low is None or high is None:
+        return f"{points:+.1f} points, no interval: within noise"
+    verdict = "within noise" if within_noise else "beyond noise"
+    return f"{points:+.1f} points, CI {low:+.1f} to {high:+.1f}: {verdict}"
+
+
 def eval_table(settings: BoostqaSettings) -> Table | None:
-    """Baseline vs the newest evaluated model per benchmark, with the headline as caption."""
+    """Baseline vs the newest evaluated model per benchmark, with the headline as caption.
+
+    Every change carries its paired bootstrap interval and says "within noise" when that interval holds 0.
+    """
     rows = query(settings.warehouse_path, """
-        select display_name, metric, items, baseline_value, model_value, delta_points, relative_pct, model_id
+        select display_name, metric, items, shared_items, baseline_value, model_value, delta_points, relative_pct,
+               delta_ci_low_points, delta_ci_high_points, within_noise, model_id
         from marts.fct_eval_comparison
         where model_id = (select model_id from marts.fct_eval_headline where not is_baseline
                           order by evaluated_at desc limit 1)
@@ -67,21 +81,27 @@ def eval_table(settings: BoostqaSettings) -> Table | None:
     def pct(value: float | None) -> str:
         return "-" if value is None else f"{100 * value:.1f}"
 
-    def points(value: float | None) -> str:
-        return "-" if value is None else f"{value:+.1f}"
-
-    caption = (f"headline (avg MMLU, CMMLU): {pct(headline['baseline_headline'])} -> {pct(headline['headline'])} "
-               f"({points(headline['headline_delta_points'])} points); average of {headline['benchmarks']} "
-               f"benchmarks: {pct(headline['baseline_average_12'])} -> {pct(headline['average_12'])} "
-               f"({points(headline['average_12_delta_points'])} points)")
+    caption = (f"headline (avg MMLU, CMMLU): {pct(headline['baseline_headline'])} -> {pct(headline['headline'])} ("
+               + change_text(headline["headline_delta_points"], headline["headline_ci_low_points"],
+                             headline["headline_ci_high_points"], headline["headline_within_noise"])
+               + f"); average of {headline['benchmarks']} benchmarks: {pct(headline['baseline_average_12'])} -> "
+               f"{pct(headline['average_12'])} ("
+               + change_text(headline["average_12_delta_points"], headline["average_12_ci_low_points"],
+                             headline["average_12_ci_high_points"], headline["average_12_within_noise"])
+               + "). CI: paired bootstrap interval over the items both answered (dbt var eval_ci_level)")
     table = Table(title=f"benchmarks: baseline vs {rows[0]['model_id']} (marts.fct_eval_comparison)",
                   caption=caption)
-    for column in ("benchmark", "metric", "items", "baseline", "mid-trained", "points", "relative"):
+    for column in ("benchmark", "metric", "items", "baseline", "mid-trained", "points", "CI", "relative"):
         table.add_column(column, justify="left" if column in ("benchmark", "metric") else "right")
     for r in rows:
+        interval = ("-" if r["delta_ci_low_points"] is None
+                    else f"{r['delta_ci_low_points']:+.1f} to {r['delta_ci_high_points']:+.1f}")
         relative = "-" if r["relative_pct"] is None else f"{r['relative_pct']:+.0f} %"
+        if r["within_noise"]:
+            relative = f"within noise ({relative})"
         table.add_row(r["display_name"], r["metric"], str(r["items"]), pct(r["baseline_value"]),
-                      pct(r["model_value"]), points(r["delta_points"]), relative)
+                      pct(r["model_value"]), f"{r['delta_points']:+.1f}" if r["delta_points"] is not None else "-",
+                      interval, relative)
     return table
 
 

@@ -12,7 +12,14 @@ from pathlib import Path
 
 from boostqa.errors import StackError
 from boostqa.settings import BoostqaSettings
-from boostqa_airflow.constants import LLM_CONN_IDS, POOLS, RAY_CONN_ID, S3_CONN_ID, WAREHOUSE_CONN_ID
+from boostqa_airflow.constants import (
+    LLM_CONN_IDS,
+    LLM_EVAL_CONN_ID,
+    POOLS,
+    RAY_CONN_ID,
+    S3_CONN_ID,
+    WAREHOUSE_CONN_ID,
+)
 from boostqa_dev.checkout import PROJECT_ROOT
 from boostqa_dev.ops.pools import pool_document
 
@@ -51,6 +58,9 @@ def connections(settings: BoostqaSettings) -> dict[str, str]:
             "extra": {"model": settings.llm_server.served_model_name, "role": role,
                       "max_concurrency": settings.llm_server.max_concurrency},
         }
+    # The embedded server serves the base model, so the baseline's generative benchmarks can go there (server_models)
+    conns[LLM_EVAL_CONN_ID] = {"conn_type": "openai", "host": settings.llm_base_url, "password": "EMPTY",
+                               "extra": {"model": settings.llm_server.served_model_name}}
     return {f"AIRFLOW_CONN_{cid.upper()}": json.dumps(c, sort_keys=True) for cid, c in conns.items()}
 
 

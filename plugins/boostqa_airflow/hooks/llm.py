@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from airflow.sdk import BaseHook
 from airflow.sdk.exceptions import AirflowNotFoundException
@@ -18,7 +18,7 @@ from boostqa.llm.transport import OpenAiTransport
 from boostqa.llm.types import LlmEndpoint
 from boostqa.settings import get_settings
 from boostqa.vocabulary import Role
-from boostqa_airflow.constants import LLM_CACHE_CONN_ID, LLM_CONN_IDS
+from boostqa_airflow.constants import LLM_CACHE_CONN_ID, LLM_CONN_IDS, LLM_EVAL_CONN_ID
 
 # Extras of a postgres connection that are libpq parameters (TLS, timeouts), passed on as they are.
 LIBPQ_EXTRAS = ("sslmode", "sslrootcert", "sslcert", "sslkey", "connect_timeout", "application_name",
@@ -105,3 +105,23 @@ def _shared_postgres_cache(conninfo: SecretStr, schema: str) -> PostgresResponse
     # Per process: a synthesis task's three role clients share one session, and a Celery worker's task processes
     # open one each (PostgreSQL's default of 100 connections is shared with Airflow itself).
     return PostgresResponseCache(conninfo, schema=schema)
+
+
+class EvalServer(NamedTuple):
+    """The OpenAI-compatible server of the ``boostqa_llm_eval`` connection: base URL, served model, API key."""
+
+    url: str
+    model: str
+    api_key: SecretStr
+
+
+def eval_server(conn_id: str = LLM_EVAL_CONN_ID) -> EvalServer:
+    """The evaluation server from its connection (host = base URL, password = API key, extra ``model``).
+
+    Raises:
+        AirflowNotFoundException: the connection is not defined.
+        KeyError: its extra names no ``model``.
+    """
+    conn = BaseHook.get_connection(conn_id)
+    return EvalServer(url=conn.host or "", model=str(conn.extra_dejson["model"]),
+                      api_key=SecretStr(conn.password or "EMPTY"))

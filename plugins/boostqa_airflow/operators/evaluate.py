@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from airflow.sdk import BaseOperator
-from airflow.sdk.exceptions import AirflowFailException
+from airflow.sdk.exceptions import AirflowFailException, AirflowNotFoundException
 from pydantic import ValidationError
 
 from boostqa.errors import ConfigError
@@ -16,9 +16,10 @@ from boostqa.eval.config import EvalRunConfig
 from boostqa.eval.runner import ModelTarget, evaluate_model
 from boostqa.lake.versions import read_pointer
 from boostqa.settings import get_settings
-from boostqa_airflow.constants import S3_CONN_ID
+from boostqa_airflow.constants import LLM_EVAL_CONN_ID, S3_CONN_ID
 from boostqa_airflow.failfast import fails_fast
 from boostqa_airflow.hooks.lake import LakeHook
+from boostqa_airflow.hooks.llm import EvalServer, eval_server
 from boostqa_airflow.params import validated
 
 BASELINE_MODEL_ID = "baseline"
@@ -42,6 +43,28 @@ def _checkpoint_from_events(context: Any) -> dict[str, str] | None:
     return {"model_id": str(newest.extra["run_id"]), "hf_folder": str(newest.extra["hf_folder"]),
             "checkpoint_id": str(newest.extra["run_id"]),
             "mixture_version": str(newest.extra.get("mixture_version", ""))}
+
+
+def _eval_server() -> EvalServer:
+    """The ``boostqa_llm_eval`` connection's server; a missing connection fails the task (not worth a retry)."""
+    try:
+        return eval_server()
+    except (AirflowNotFoundException, KeyError) as exc:
+        raise AirflowFailException(f"server_models needs the {LLM_EVAL_CONN_ID} connection (host = the server's base "
+                                   f"URL, extra model = its served name): {exc!r}") from exc
+
+
+def _route_generations(models: list[dict[str, str]], server_models: list[str]) -> None:
+    """Point the models named in ``server_models`` at the evaluation server (their generative benchmarks go there)."""
+    if not server_models:
+        return
+    server = _eval_server()
+    unknown = set(server_models) - {m["model_id"] for m in models}
+    if unknown:
+        raise AirflowFailException(f"server_models names models not evaluated in this run: {sorted(unknown)}")
+    for model in models:
+        if model["model_id"] in server_models:
+            model |= {"server_url": server.url, "served_model": server.model}
 
 
 @fails_fast
@@ -88,6 +111,7 @@ class ResolveEvalTargetsOperator(BaseOperator):
         if not models:
             raise AirflowFailException("nothing to evaluate: give hf_folder (and model_id), or trigger from the "
                                        "checkpoint asset, or set with_baseline")
+        _route_generations(models, config.server_models)
         for model in models:
             try:
                 ModelTarget.model_validate(model)
@@ -121,10 +145,14 @@ class EvaluateModelOperator(BaseOperator):
         model = json.loads(self.model) if isinstance(self.model, str) else self.model
         target = ModelTarget.model_validate({k: v for k, v in model.items() if v})
         config = _run_config(self.stage_params)
+        runtime = config.runtime()
+        if target.server_url and target.model_id in config.server_models:
+            runtime = runtime.model_copy(update={"server_api_key": _eval_server().api_key})
         work_dir = get_settings().state_dir.resolve() / "eval"
         try:
             results = evaluate_model(LakeHook(self.lake_conn_id).get_conn(), target, list(self.benchmarks),
-                                     config.task_settings(), Path(work_dir), context["run_id"], config.source)
+                                     config.task_settings(), Path(work_dir), context["run_id"], config.source,
+                                     runtime)
         except ConfigError as exc:
             raise AirflowFailException(str(exc)) from exc
         return [r.model_dump() for r in results]

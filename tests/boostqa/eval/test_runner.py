@@ -10,7 +10,8 @@ import pytest
 
 from boostqa.errors import ConfigError
 from boostqa.eval import runner
-from boostqa.eval.runner import ModelTarget, evaluate_benchmark
+from boostqa.eval.config import EvalRunConfig
+from boostqa.eval.runner import ModelRuntime, ModelTarget, evaluate_benchmark
 from boostqa.eval.tasks import EvalTaskSettings
 from boostqa.lake import layout
 from tests.conftest import MemoryStore, lake_rows
@@ -18,7 +19,7 @@ from tests.conftest import MemoryStore, lake_rows
 
 def _fake_model(calls: list[Path]):  # type: ignore[no-untyped-def]
     """Prefers the first choice; answers generative items with 42."""
-    def answer(hf_folder: Path, requests_path: Path, responses_path: Path) -> None:
+    def answer(hf_folder: Path, requests_path: Path, responses_path: Path, runtime: ModelRuntime | None = None) -> None:
         calls.append(requests_path)
         out = []
         for line in requests_path.read_text().splitlines():
@@ -43,7 +44,8 @@ def test_results_are_written_per_model_and_benchmark_and_reruns_reuse_the_respon
     assert result.items == len(items) == 4 and not result.reused_responses
     assert result.metrics["acc"] == pytest.approx(sum(r["gold"] == "A" for r in items) / 4)
     scores = lake_rows(memory_store, layout.eval_part("scores", "baseline", "arc_easy"))
-    assert {s["metric"] for s in scores} == {"acc", "acc_norm"} and {s["eval_run_id"] for s in scores} == {"eval_1"}
+    assert {s["metric"] for s in scores} == {"acc", "acc_norm", "acc_stderr", "acc_norm_stderr"}
+    assert {s["eval_run_id"] for s in scores} == {"eval_1"}
 
     again = evaluate_benchmark(memory_store, target, "arc_easy", settings, tmp_path / "work", "eval_2")
     assert again.reused_responses and len(calls) == 1
@@ -99,3 +101,13 @@ def test_a_model_is_loaded_once_for_all_benchmarks_and_only_missing_ones_go_to_i
     assert sent and all(request_id.startswith("piqa:") for request_id in sent)
     assert {k.split("/")[3] for k in memory_store.list_keys("eval/items/")} == {
         "benchmark=arc_easy", "benchmark=gsm8k", "benchmark=piqa"}
+
+
+def test_the_model_side_runs_where_the_config_says() -> None:
+    """The CPU box's defaults pick the GPU when there is one (the model side decides), fp32 or bf16 by device, and a
+    fixed batch; a production run can pin each, and a null batch size asks for the largest that fits."""
+    assert EvalRunConfig().runtime().args() == ["--device", "auto", "--dtype", "auto", "--batch-size", "8"]
+    pinned = EvalRunConfig.model_validate({"model_device": "cuda", "model_dtype": "bfloat16", "batch_size": None})
+    assert pinned.runtime().args() == ["--device", "cuda", "--dtype", "bfloat16", "--batch-size", "auto"]
+    with pytest.raises(ValueError, match="model_device"):
+        EvalRunConfig.model_validate({"model_device": "tpu"})

@@ -4,19 +4,27 @@ import json
 from pathlib import Path
 
 from boostqa.settings import BoostqaSettings
-from boostqa_airflow.constants import DBT_POOL, LLM_CONN_IDS, POOLS, RAY_CONN_ID, S3_CONN_ID, WAREHOUSE_CONN_ID
+from boostqa_airflow.constants import (
+    DBT_POOL,
+    LLM_CONN_IDS,
+    LLM_EVAL_CONN_ID,
+    POOLS,
+    RAY_CONN_ID,
+    S3_CONN_ID,
+    WAREHOUSE_CONN_ID,
+)
 from boostqa_dev.stack.airflow_home import airflow_env, connections
 
 
 def test_connections_cover_store_warehouse_ray_and_every_llm_role(tmp_path: Path) -> None:
     settings = BoostqaSettings(state_dir=tmp_path)
     conns = {k: json.loads(v) for k, v in connections(settings).items()}
-    expected = {S3_CONN_ID, WAREHOUSE_CONN_ID, RAY_CONN_ID, *LLM_CONN_IDS.values()}
+    expected = {S3_CONN_ID, WAREHOUSE_CONN_ID, RAY_CONN_ID, LLM_EVAL_CONN_ID, *LLM_CONN_IDS.values()}
     assert set(conns) == {f"AIRFLOW_CONN_{c.upper()}" for c in expected}
     s3 = conns["AIRFLOW_CONN_BOOSTQA_S3"]
     assert s3["extra"]["endpoint_url"] == settings.s3_endpoint and s3["extra"]["bucket"] == "boostqa"
     assert conns["AIRFLOW_CONN_BOOSTQA_WAREHOUSE"]["host"] == str(settings.warehouse_path)
-    for role in ("annotator", "generator", "refiner"):
+    for role in ("annotator", "generator", "refiner", "eval"):  # eval: the embedded server serves the base model
         assert conns[f"AIRFLOW_CONN_BOOSTQA_LLM_{role.upper()}"]["host"].endswith(f":{settings.ports.llm}/v1")
     ray = conns["AIRFLOW_CONN_BOOSTQA_RAY"]
     assert f"{ray['schema']}://{ray['host']}:{ray['port']}" == settings.ray_address

@@ -1,34 +1,35 @@
--- Each evaluated model against the baseline per discipline x difficulty bucket, on the items both scored.
+-- Each evaluated model against the baseline per discipline x difficulty bucket, on the items both scored (plain
+-- accuracy over every benchmark's items in the bucket), with a paired bootstrap confidence interval of the change
+-- and within_noise when it holds 0.
 with
-
-items as (
-
-    select * from {{ ref('stg_eval__items') }}
-
-),
-
-baseline as (
-
-    select * from items where model_id = '{{ var("eval_baseline_model_id") }}'
-
-),
 
 paired as (
 
-    select
-        items.model_id,
-        items.discipline_id,
-        items.difficulty,
-        case when items.correct then 1.0 else 0.0 end as model_correct,
-        case when baseline.correct then 1.0 else 0.0 end as baseline_correct
-
-    from items
-    inner join baseline using (item_id)
-    where items.model_id != baseline.model_id
+    select * from {{ ref('int_eval_paired_items') }}
 
 ),
 
-final as (
+replicates as (
+
+    {{ paired_bootstrap(ref('int_eval_paired_items'), ['model_id', 'discipline_id', 'difficulty'], 'correct_delta') }}
+
+),
+
+intervals as (
+
+    select
+        model_id,
+        discipline_id,
+        difficulty,
+        {{ ci_low_points('mean_delta') }} as delta_ci_low_points,
+        {{ ci_high_points('mean_delta') }} as delta_ci_high_points
+
+    from replicates
+    group by all
+
+),
+
+buckets as (
 
     select
         model_id,
@@ -41,6 +42,19 @@ final as (
 
     from paired
     group by all
+
+),
+
+final as (
+
+    select
+        buckets.*,
+        intervals.delta_ci_low_points,
+        intervals.delta_ci_high_points,
+        coalesce(intervals.delta_ci_low_points <= 0 and intervals.delta_ci_high_points >= 0, true) as within_noise
+
+    from buckets
+    left join intervals using (model_id, discipline_id, difficulty)
 
 )
 

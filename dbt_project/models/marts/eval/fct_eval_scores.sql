@@ -1,4 +1,5 @@
--- Every evaluated model's result on every benchmark it was scored on, in the benchmark's primary metric.
+-- Every evaluated model's result on every benchmark it was scored on, in the benchmark's primary metric, with its
+-- standard error as lm-eval reports it (the <metric>_stderr score row; null for scores written before it existed).
 with
 
 scores as (
@@ -25,6 +26,7 @@ final as (
         benchmarks.in_headline,
         scores.metric,
         scores.metric_value,
+        stderr.metric_value as metric_stderr,
         scores.items,
         scores.num_fewshot,
         scores.model_path
@@ -33,6 +35,10 @@ final as (
     inner join benchmarks
         on scores.benchmark = benchmarks.benchmark
         and scores.metric = benchmarks.primary_metric
+    left join scores as stderr
+        on stderr.model_id = scores.model_id
+        and stderr.benchmark = scores.benchmark
+        and stderr.metric = scores.metric || '_stderr'
 
 )
 
