@@ -100,6 +100,24 @@ def test_training_resumes_after_a_kill_without_repeating_data(tmp_path: Path, co
     assert int(parameters) == status["parameters"] and float(scale) > 0  # type: ignore[index]
     assert float(diff) <= 1e-4 * max(float(scale), 1.0), (diff, scale)
     assert json.loads((Path(status["hf_folder"]) / "config.json").read_text())["model_type"] == "llama"  # type: ignore[index]
+    if stage == 3:
+        _continue_from_the_export(manifest, tmp_path, Path(str(status["hf_folder"])),  # type: ignore[index]
+                                  float(metrics[-1]["loss"]))
+
+
+def _continue_from_the_export(manifest: Path, tmp_path: Path, hf_folder: Path, last_loss: float) -> None:
+    """ZeRO-3 from an HF folder: from_pretrained under zero.Init loads the exported weights into the shards (the
+    new run's first loss is the trained model's, not a random init's), and its own export checks out."""
+    output = tmp_path / "continued"
+    run = _launch(manifest, output, "model.source=hf", f"model.path={hf_folder}", "max_steps=2",
+                  "checkpoint_every=2", config="cpu_zero3")
+    log = run.communicate(timeout=600)[0].decode()
+    assert run.returncode == 0, log[-3000:]
+    status = read_status(output)
+    assert status is not None and status["state"] == "succeeded" and status["export_check"]["passed"]
+    assert status["parameters_on_rank0"] <= status["parameters"] * 0.55
+    first = read_metrics(output)[0]["loss"]
+    assert first < 6.0 and abs(first - last_loss) < 1.0, (first, last_loss)  # a random init scores ln(1000) = 6.9
 
 
 def test_one_rank_without_zero_exports_the_checkpoint_weights(tmp_path: Path) -> None:
