@@ -62,8 +62,12 @@ final as (
 
     from scores
     inner join baseline using (benchmark)
-    left join intervals using (model_id, benchmark)
-    left join shared using (model_id, benchmark)
+    left join intervals
+        on intervals.model_id = scores.model_id
+        and intervals.benchmark = scores.benchmark
+    left join shared
+        on shared.model_id = scores.model_id
+        and shared.benchmark = scores.benchmark
     where not scores.is_baseline
 
 )

@@ -88,7 +88,7 @@ final as (
 
     from per_model
     left join baseline on true
-    left join intervals using (model_id)
+    left join intervals on intervals.model_id = per_model.model_id
 
 )
 
