@@ -29,7 +29,7 @@ from typing import Any
 
 from training.config import CONFIG_DIR, TrainConfig, load_config
 from training.data import PackedMixture
-from training.model import describe, zero3_context, zero_stage
+from training.model import describe, enable_gradient_checkpointing, zero3_context, zero_stage
 from training.train import deepspeed_dict
 
 GIB = 1 << 30
@@ -150,7 +150,7 @@ def scaled_engine(config: TrainConfig, arch: Any, seq_len: int = 64) -> dict[str
     torch.manual_seed(0)
     model = AutoModelForCausalLM.from_config(scaled, dtype=torch.float32)
     if config.gradient_checkpointing:
-        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        enable_gradient_checkpointing(model)
     engine, *_ = deepspeed.initialize(model=model, model_parameters=list(model.parameters()), config=ds)
     losses = []
     for _ in range(config.grad_accum_steps):  # one optimizer step: DeepSpeed steps at the accumulation boundary

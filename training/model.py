@@ -75,11 +75,18 @@ def build_model(config: TrainConfig, vocab_size: int) -> Any:
         torch.manual_seed(0)
         model = AutoModelForCausalLM.from_config(_tiny_config(config, vocab_size), dtype=torch.float32)
     if config.gradient_checkpointing:
-        # Non-reentrant: the re-entrant variant drops gradients of inputs that need none (the embeddings' output
-        # under a frozen or partitioned table) and is deprecated by torch.
-        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
-        model.config.use_cache = False
+        enable_gradient_checkpointing(model)
     return model
+
+
+def enable_gradient_checkpointing(model: Any) -> None:
+    """Switch on HF gradient checkpointing (and off the KV cache it cannot use).
+
+    Non-reentrant: the re-entrant variant drops gradients of inputs that need none (the embeddings' output under a
+    frozen or partitioned table) and is deprecated by torch.
+    """
+    model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    model.config.use_cache = False
 
 
 def fp32_state_dict(output: Path, tag: str) -> dict[str, Any]:

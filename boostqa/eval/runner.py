@@ -183,7 +183,6 @@ def _answer_pending(target: ModelTarget, pending: dict[str, list[dict[str, Any]]
     batch = work_dir / target.answers_key / "_batch"
     batch.mkdir(parents=True, exist_ok=True)
     requests = [r for benchmark_requests in pending.values() for r in benchmark_requests]
-    _write_jsonl(batch / "requests.jsonl", requests)
     log.info("%s: %d requests for %s", target.model_id, len(requests), ", ".join(pending))
     if not (target.hf_folder or target.server_url):
         raise ConfigError(f"model {target.model_id} has neither an HF folder nor a server URL")
@@ -196,9 +195,9 @@ def _answer_pending(target: ModelTarget, pending: dict[str, list[dict[str, Any]]
         run_server_model(target, to_server, batch / "server_responses.jsonl",
                          api_key=runtime.server_api_key if runtime else None)
         answers |= {r["request_id"]: r for r in _read_jsonl(batch / "server_responses.jsonl")}
-    if in_process:
-        _write_jsonl(batch / "hf_requests.jsonl", in_process)
-        run_hf_model(Path(target.hf_folder or ""), batch / "hf_requests.jsonl", batch / "responses.jsonl",
+    if in_process:  # the model process's input, written once
+        _write_jsonl(batch / "requests.jsonl", in_process)
+        run_hf_model(Path(target.hf_folder or ""), batch / "requests.jsonl", batch / "responses.jsonl",
                      runtime=runtime)
         answers |= {r["request_id"]: r for r in _read_jsonl(batch / "responses.jsonl")}
     for benchmark, benchmark_requests in pending.items():
