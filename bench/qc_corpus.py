@@ -91,7 +91,7 @@ class Truth:
 
 def contamination_snippets(config: QcConfig, count: int = 200) -> list[list[str]]:
     """Token runs of English benchmark items that QC's decontaminator finds, inside an item that passes the filters."""
-    found = benchmark_decontaminator(config.decontamination, config.benchmark_source)
+    found = benchmark_decontaminator(config.decontamination, config.benchmarks())
     length = config.decontamination.ngram + 3
     snippets = []
     for bench in found._items:  # noqa: SLF001 - the very items QC's index holds

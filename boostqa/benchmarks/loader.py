@@ -1,23 +1,50 @@
-"""Load a benchmark's items, normalized and labelled with discipline and difficulty, from our edition or the Hub."""
+"""Load a benchmark's items, normalized and labelled with discipline and difficulty: our edition, the Hub, a mirror."""
 
 from __future__ import annotations
 
 import csv
 import json
+import logging
 from collections.abc import Iterable, Iterator, Mapping
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, model_validator
 
 from boostqa.annotate.taxonomy import TAXONOMY_DIR
 from boostqa.benchmarks.formats import BenchmarkRowError, math_difficulty, parse_row
+from boostqa.benchmarks.mirror import BenchmarkMirror, MirrorLayout, open_mirror
 from boostqa.benchmarks.registry import BENCHMARKS, BenchmarkSpec, subject_difficulty
 from boostqa.errors import ConfigError
+from boostqa.lake.store import LakeConfig
 from boostqa.settings import RESOURCES
 
 EDITIONS_DIR = RESOURCES / "benchmarks"
+SourceKind = Literal["local", "hub", "mirror"]
+log = logging.getLogger(__name__)
+
+
+class BenchmarkSource(BaseModel):
+    """Where benchmark rows come from: our ``local`` editions, the ``hub`` (network), or a Hub ``mirror``.
+
+    A mirror is a folder or ``s3://`` prefix holding the benchmarks' Hub repositories (boostqa/benchmarks/mirror.py).
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: SourceKind = "local"
+    mirror: str = ""
+
+    @model_validator(mode="after")
+    def _mirror_only_with_mirror(self) -> BenchmarkSource:
+        if (self.kind == "mirror") != bool(self.mirror):
+            raise ValueError(f"benchmark source {self.kind!r} with mirror {self.mirror!r}: the source 'mirror' "
+                             "needs the mirror's folder or s3:// prefix, and only it takes one")
+        return self
+
+    def __str__(self) -> str:
+        return f"mirror {self.mirror}" if self.kind == "mirror" else self.kind
 
 
 class BenchmarkItem(BaseModel):
@@ -122,14 +149,55 @@ def load_production(spec: BenchmarkSpec, split: str | None = None) -> Iterator[B
         yield from normalize_rows(spec, split, config, load_dataset(spec.hf_path, config, split=split))
 
 
-def load_items(source: str = "local", names: Iterable[str] | None = None, splits: str = "eval"
-               ) -> list[BenchmarkItem]:
-    """Items of several benchmarks (all by default) from ``local`` editions or ``hub``.
+def mirror_editions(mirror: BenchmarkMirror, layout: MirrorLayout = "hub") -> int:
+    """Write our editions into ``mirror`` in the Hub's layout; returns the rows written.
 
-    ``splits`` is ``eval`` (the scored split) or ``all`` (the scored split and the few-shot split).
+    Every config and split production loads gets a file, empty where our edition holds none of it (the edition has
+    6 of MMLU's 57 subjects), so the mirror is complete and a reader's check for missing configs holds.
     """
-    if source not in ("local", "hub"):
-        raise ConfigError(f"benchmark source must be 'local' or 'hub', got {source!r}")
+    written = 0
+    for spec in BENCHMARKS:
+        for split in filter(None, (spec.eval_split, spec.fewshot_split)):
+            for config in subjects_of(spec):
+                path = EDITIONS_DIR / spec.name / split / f"{config}.jsonl"
+                rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()
+                        if line.strip()] if path.is_file() else []
+                mirror.write(spec, config, split, rows, layout)
+                written += len(rows)
+    return written
+
+
+def load_mirrored(mirror: BenchmarkMirror, spec: BenchmarkSpec, split: str | None = None) -> list[BenchmarkItem]:
+    """Items of the benchmark's Hub repository in ``mirror``: every config production loads, none skipped.
+
+    Raises:
+        ConfigError: a config or split is missing from the mirror (an incomplete copy must not narrow the checks).
+    """
+    split = split or spec.eval_split
+    items: list[BenchmarkItem] = []
+    empty = []
+    for config in subjects_of(spec):
+        rows = mirror.rows(spec, config, split)
+        empty += [] if rows else [config]
+        items.extend(normalize_rows(spec, split, config, rows))
+    if empty:
+        log.warning("benchmark mirror %s: %s %s has no rows in %d of %d configs: %s", mirror.root, spec.name, split,
+                    len(empty), len(subjects_of(spec)), ", ".join(empty))
+    return items
+
+
+def load_items(source: BenchmarkSource | SourceKind = "local", names: Iterable[str] | None = None,
+               splits: str = "eval", lake: LakeConfig | None = None) -> list[BenchmarkItem]:
+    """Items of several benchmarks (all by default) from our editions, the Hub or a mirror (see BenchmarkSource).
+
+    ``splits`` is ``eval`` (the scored split) or ``all`` (the scored split and the few-shot split). ``lake`` signs
+    reads of an ``s3://`` mirror.
+    """
+    if isinstance(source, str):
+        if source not in ("local", "hub"):
+            raise ConfigError(f"benchmark source must be 'local', 'hub' or a mirror, got {source!r}")
+        source = BenchmarkSource(kind=source)
+    mirror = open_mirror(source.mirror, lake) if source.kind == "mirror" else None
     wanted = set(names) if names is not None else None
     items: list[BenchmarkItem] = []
     for spec in BENCHMARKS:
@@ -137,7 +205,9 @@ def load_items(source: str = "local", names: Iterable[str] | None = None, splits
             continue
         chosen = [spec.eval_split] + ([spec.fewshot_split] if splits == "all" and spec.fewshot_split else [])
         for split in chosen:
-            if source == "hub":
+            if mirror is not None:
+                items.extend(load_mirrored(mirror, spec, split))
+            elif source.kind == "hub":
                 items.extend(load_production(spec, split))
             elif edition_files(spec, split):
                 items.extend(load_local(spec, split))

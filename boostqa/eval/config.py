@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
+from boostqa.benchmarks.loader import BenchmarkSource, SourceKind
 from boostqa.benchmarks.registry import BY_NAME
 from boostqa.eval.runner import ModelRuntime
 from boostqa.eval.tasks import EvalTaskSettings
@@ -30,7 +31,10 @@ class EvalRunConfig(StageConfig):
     limit: int | None = Field(None, ge=1, description="items per benchmark; null: all")
     num_fewshot: dict[str, int] = Field(default_factory=dict, description='few-shot overrides, e.g. {"mmlu": 0}')
     max_new_tokens: int = Field(256, ge=1, description="generation budget (GSM8K, MATH)")
-    source: Literal["local", "hub"] = Field("local", description="our editions, or the Hub (production)")
+    source: SourceKind = Field("local", description="benchmark rows: our editions, the Hub (network), or a mirror "
+                               "of the Hub repositories")
+    mirror: str = Field("", description="the mirror's folder or s3:// prefix (source 'mirror'; an s3:// prefix is "
+                        "read with the lake's connection)")
     model_device: Literal["auto", "cpu", "cuda"] = Field("auto", description="where an HF model runs: auto takes "
                                                           "the GPU when there is one")
     model_dtype: Literal["auto", "float32", "bfloat16", "float16"] = Field("auto", description="auto: bf16 on a "
@@ -47,6 +51,15 @@ class EvalRunConfig(StageConfig):
         if unknown:
             raise ValueError(f"unknown benchmarks {unknown}; registered: {', '.join(BY_NAME)}")
         return names
+
+    @model_validator(mode="after")
+    def _source_fits(self) -> EvalRunConfig:
+        self.benchmark_source()
+        return self
+
+    def benchmark_source(self) -> BenchmarkSource:
+        """Where the benchmark rows come from."""
+        return BenchmarkSource(kind=self.source, mirror=self.mirror)
 
     def benchmark_names(self) -> list[str]:
         """The benchmarks to run: the chosen ones, else every registered one."""

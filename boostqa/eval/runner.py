@@ -23,6 +23,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, SecretStr
 
+from boostqa.benchmarks.loader import BenchmarkSource, SourceKind
 from boostqa.errors import ConfigError
 from boostqa.eval.prompts import EvalDoc
 from boostqa.eval.score import benchmark_metrics, score_docs
@@ -223,7 +224,8 @@ def _score(store: ObjectStore, target: ModelTarget, benchmark: str, docs: list[E
 
 
 def evaluate_model(store: ObjectStore, target: ModelTarget, benchmarks: Sequence[str], settings: EvalTaskSettings,
-                   work_dir: Path, eval_run_id: str, source: str = "local", runtime: ModelRuntime | None = None
+                   work_dir: Path, eval_run_id: str, source: BenchmarkSource | SourceKind = "local",
+                   runtime: ModelRuntime | None = None
                    ) -> list[BenchmarkResult]:
     """Score ``target`` on ``benchmarks`` with one model-side run, then write each benchmark's lake parts.
 
@@ -233,7 +235,7 @@ def evaluate_model(store: ObjectStore, target: ModelTarget, benchmarks: Sequence
     not sent to the model again.
     """
     started = time.perf_counter()
-    docs = {b: load_docs(b, settings, source) for b in benchmarks}
+    docs = {b: load_docs(b, settings, source, store.config) for b in benchmarks}
     pending: dict[str, list[dict[str, Any]]] = {}
     for benchmark in benchmarks:
         requests = model_requests(docs[benchmark], settings.max_new_tokens)
@@ -259,6 +261,7 @@ def evaluate_model(store: ObjectStore, target: ModelTarget, benchmarks: Sequence
 
 
 def evaluate_benchmark(store: ObjectStore, target: ModelTarget, benchmark: str, settings: EvalTaskSettings,
-                       work_dir: Path, eval_run_id: str, source: str = "local") -> BenchmarkResult:
+                       work_dir: Path, eval_run_id: str, source: BenchmarkSource | SourceKind = "local"
+                       ) -> BenchmarkResult:
     """Score ``target`` on one benchmark (see :func:`evaluate_model`)."""
     return evaluate_model(store, target, [benchmark], settings, work_dir, eval_run_id, source)[0]

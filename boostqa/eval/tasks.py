@@ -8,9 +8,10 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from boostqa.benchmarks.loader import BenchmarkItem, load_items
+from boostqa.benchmarks.loader import BenchmarkItem, BenchmarkSource, SourceKind, load_items
 from boostqa.benchmarks.registry import BenchmarkSpec, get_benchmark
 from boostqa.eval.prompts import EvalDoc, build_doc
+from boostqa.lake.store import LakeConfig
 
 # Few-shot counts are lm-eval's usual settings for these benchmarks (MMLU/CMMLU/C-Eval 5-shot, GSM8K 5-shot
 # in lm-eval's gsm8k; MATH 4-shot like Minerva); the commonsense sets are zero-shot.
@@ -62,11 +63,15 @@ def build_docs(spec: BenchmarkSpec, items: Sequence[BenchmarkItem], fewshot_pool
     return docs
 
 
-def load_docs(benchmark: str, settings: EvalTaskSettings, source: str = "local") -> list[EvalDoc]:
-    """The docs a run scores for ``benchmark``: its scored split (limited), with few-shot examples."""
+def load_docs(benchmark: str, settings: EvalTaskSettings, source: BenchmarkSource | SourceKind = "local",
+              lake: LakeConfig | None = None) -> list[EvalDoc]:
+    """The docs a run scores for ``benchmark``: its scored split (limited), with few-shot examples.
+
+    ``lake`` signs the reads of a benchmark mirror on S3.
+    """
     spec = get_benchmark(benchmark)
     shots = settings.fewshot_for(benchmark)
-    everything = load_items(source, [benchmark], splits="all" if shots else "eval")
+    everything = load_items(source, [benchmark], splits="all" if shots else "eval", lake=lake)
     scored = [i for i in everything if i.split == spec.eval_split]
     pool = [i for i in everything if i.split == spec.fewshot_split] if shots else []
     return build_docs(spec, _limited(scored, settings.limit), pool, shots)

@@ -141,7 +141,8 @@ def ingest_source(
 ) -> IngestResult:
     """Ingest one source for one date; rerunning the same date rewrites the same objects and nothing else.
 
-    Seeds are decontaminated against the local benchmark editions unless another ``decontaminator`` is given.
+    Seeds are decontaminated against the local benchmark editions unless another ``decontaminator`` is given (the
+    seed_ingest DAG's ``benchmark_source`` param picks one: ``decontaminator_for``).
     """
     run_id = layout.ingest_run_id(ingest_date)
     blobs = [] if source.kind == "hf" else fetch_source(source, store)

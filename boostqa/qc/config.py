@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import ClassVar
 
 from pydantic import Field, model_validator
 
+from boostqa.benchmarks.loader import SourceKind
 from boostqa.qc.decontaminate import DecontaminationConfig
 from boostqa.qc.minhash import MinHashConfig
 from boostqa.qc.records import QcConfig
@@ -22,7 +23,8 @@ class QcRunConfig(StageConfig):
     shingle_size: int = field_of(MinHashConfig, "shingle_size")
     num_perm: int = field_of(MinHashConfig, "num_perm")
     bands: int = field_of(MinHashConfig, "bands")
-    benchmark_source: Literal["local", "hub"] = field_of(QcConfig, "benchmark_source")
+    benchmark_source: SourceKind = field_of(QcConfig, "benchmark_source")
+    benchmark_mirror: str = field_of(QcConfig, "benchmark_mirror")
     force: bool = Field(False, description="redo QC of a run that already has its decisions")
     distributed_min_items: int = Field(5000, ge=0, description="on a Ray cluster, runs of at least this many items "
                                        "are screened by Ray Data workers; smaller ones in the job's driver (a Ray "
@@ -34,7 +36,7 @@ class QcRunConfig(StageConfig):
             "decontamination": {"ngram": self.ngram},
             "minhash": {"threshold": self.threshold, "shingle_size": self.shingle_size, "num_perm": self.num_perm,
                         "bands": self.bands},
-            "benchmark_source": self.benchmark_source,
+            "benchmark_source": self.benchmark_source, "benchmark_mirror": self.benchmark_mirror,
         })
 
     @model_validator(mode="after")

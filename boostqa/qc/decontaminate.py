@@ -12,7 +12,8 @@ from itertools import accumulate
 from pydantic import BaseModel, Field
 
 from boostqa.annotate.task import PROMPTS as ANNOTATE_PROMPTS
-from boostqa.benchmarks.loader import BenchmarkItem, load_items
+from boostqa.benchmarks.loader import BenchmarkItem, BenchmarkSource, SourceKind, load_items
+from boostqa.lake.store import LakeConfig
 from boostqa.qc.text import ngrams, tokens
 from boostqa.synthesize.strategies import PROMPTS as SYNTHESIS_PROMPTS
 
@@ -109,14 +110,22 @@ def prompt_boilerplate() -> list[str]:
     return [p.read_text(encoding="utf-8") for d in (SYNTHESIS_PROMPTS, ANNOTATE_PROMPTS) for p in sorted(d.glob("*"))]
 
 
-def benchmark_decontaminator(config: DecontaminationConfig | None = None, source: str = "local",
-                             items: Iterable[BenchmarkItem] | None = None) -> Decontaminator:
+def benchmark_decontaminator(config: DecontaminationConfig | None = None,
+                             source: BenchmarkSource | SourceKind = "local",
+                             items: Iterable[BenchmarkItem] | None = None, lake: LakeConfig | None = None
+                             ) -> Decontaminator:
     """A decontaminator over every registered benchmark's scored and few-shot items.
 
-    The items come from the ``local`` editions or the ``hub``; our prompt templates are the boilerplate.
+    The items come from ``source`` (our editions, the Hub or a mirror; ``lake`` signs an ``s3://`` mirror's reads)
+    unless given; our prompt templates are the boilerplate.
     """
-    chosen = items if items is not None else load_items(source, splits="all")
+    chosen = items if items is not None else load_items(source, splits="all", lake=lake)
     return Decontaminator(chosen, config, boilerplate=prompt_boilerplate())
+
+
+def decontaminator_for(source: BenchmarkSource, lake: LakeConfig | None = None) -> Decontaminator:
+    """The decontaminator over ``source``'s benchmarks with default settings (the local editions' is built once)."""
+    return default_decontaminator() if source.kind == "local" else benchmark_decontaminator(source=source, lake=lake)
 
 
 @cache

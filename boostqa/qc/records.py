@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Literal, get_args
+from typing import get_args
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from boostqa.benchmarks.loader import BenchmarkSource, SourceKind
 from boostqa.qc.decontaminate import DecontaminationConfig
 from boostqa.qc.minhash import MinHashConfig
 from boostqa.vocabulary import QcReason, QcStep
@@ -50,8 +51,19 @@ class QcConfig(BaseModel):
     filters: FilterConfig = Field(default_factory=FilterConfig)
     decontamination: DecontaminationConfig = Field(default_factory=DecontaminationConfig)
     minhash: MinHashConfig = Field(default_factory=MinHashConfig)
-    benchmark_source: Literal["local", "hub"] = Field(default="local", description="benchmark editions to check "
-                                                                                   "against (hub needs network)")
+    benchmark_source: SourceKind = Field(default="local", description="benchmarks to check against: our editions, "
+                                         "the Hub (needs network) or a mirror of the Hub repositories")
+    benchmark_mirror: str = Field(default="", description="the mirror's folder or s3:// prefix (source 'mirror'; an "
+                                  "s3:// prefix is read with the lake's connection)")
+
+    @model_validator(mode="after")
+    def _source_fits(self) -> QcConfig:
+        self.benchmarks()
+        return self
+
+    def benchmarks(self) -> BenchmarkSource:
+        """Where the benchmark items to check against come from."""
+        return BenchmarkSource(kind=self.benchmark_source, mirror=self.benchmark_mirror)
 
 
 class Removal(BaseModel):

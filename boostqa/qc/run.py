@@ -58,7 +58,7 @@ def run_qc(store: ObjectStore, run_id: str, config: QcConfig | None = None,
         log.info("qc %s is complete: skipped", run_id)
         return QcResult(run_id=run_id, skipped=True, items=0, kept=0, removed=0, reasons={})
     runner: Tasks = tasks or LocalTasks()
-    return _run_one(store, run_id, for_run(run_id, config or QcConfig(), benchmark_items), runner, parts)
+    return _run_one(store, run_id, for_run(run_id, config or QcConfig(), benchmark_items, store.config), runner, parts)
 
 
 def _run_one(store: ObjectStore, run_id: str, quality: QualityControl, tasks: Tasks,
@@ -90,4 +90,5 @@ def rebuild_index(store: ObjectStore, config: QcConfig | None = None,
     store.delete_keys([k for table in ("index", "index_keys") for k in store.list_keys(layout.qc_table_prefix(table))])
     log.info("rebuilding the dedup index from %d runs: %s", len(runs), runs)
     runner: Tasks = tasks or LocalTasks()
-    return [_run_one(store, run, for_run(run, config or QcConfig(), benchmark_items), runner) for run in runs]
+    return [_run_one(store, run, for_run(run, config or QcConfig(), benchmark_items, store.config), runner)
+            for run in runs]

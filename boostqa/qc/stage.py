@@ -12,7 +12,7 @@ from boostqa.benchmarks.loader import BenchmarkItem
 from boostqa.lake import layout
 from boostqa.lake.commits import require_all_shards_committed
 from boostqa.lake.read import read_keys
-from boostqa.lake.store import ObjectStore
+from boostqa.lake.store import LakeConfig, ObjectStore
 from boostqa.qc.buckets import BUCKETS
 from boostqa.qc.decontaminate import benchmark_decontaminator
 from boostqa.qc.filters import DOCUMENT_FILTERS, FILTERS, Filter, run_filters
@@ -63,11 +63,12 @@ class QualityControl:
     """Applies the QC steps in order; each step only sees the items every earlier step kept."""
 
     def __init__(self, config: QcConfig, benchmark_items: Sequence[BenchmarkItem] | None = None,
-                 filters: Sequence[Filter] = FILTERS) -> None:
+                 filters: Sequence[Filter] = FILTERS, lake: LakeConfig | None = None) -> None:
         self.config = config
         self.filters = tuple(filters)
-        self.decontaminator = benchmark_decontaminator(config.decontamination, config.benchmark_source,
-                                                       benchmark_items)
+        # loaded here, in the driver: Ray tasks get the decontaminator with the QC object, never the mirror's reader
+        self.decontaminator = benchmark_decontaminator(config.decontamination, config.benchmarks(), benchmark_items,
+                                                       lake)
         self.hasher = MinHasher(config.minhash)
         # What index entries depend on: the shingle settings, what the exact key hashes, the LSH band keys' settings
         # and the bucket layout.
@@ -115,10 +116,14 @@ class QualityControl:
         return Screened(survivors=survivors, filtered=filtered, contaminated=contaminated)
 
 
-def for_run(run_id: str, config: QcConfig, benchmark_items: Sequence[BenchmarkItem] | None = None) -> QualityControl:
-    """The QC of a run: synthesized items get every filter, the general corpus' documents ``DOCUMENT_FILTERS``."""
+def for_run(run_id: str, config: QcConfig, benchmark_items: Sequence[BenchmarkItem] | None = None,
+            lake: LakeConfig | None = None) -> QualityControl:
+    """The QC of a run: synthesized items get every filter, the general corpus' documents ``DOCUMENT_FILTERS``.
+
+    ``lake`` signs the reads of a benchmark mirror on S3.
+    """
     filters = DOCUMENT_FILTERS if run_id == layout.GENERAL_QC_RUN else FILTERS
-    return QualityControl(config, benchmark_items, filters)
+    return QualityControl(config, benchmark_items, filters, lake)
 
 
 def items_of(run_id: str, table: pa.Table) -> list[QcItem]:

@@ -67,11 +67,15 @@ def test_evaluate_passes_typed_settings_and_refuses_bad_ones(tmp_path: Path) -> 
         assert operator.execute({"run_id": "manual__1"})[0]["metrics"] == {"acc": 1.0}
     _, target, benchmarks, settings, _, run_id, source, runtime = call.call_args.args
     assert (target.hf_folder, benchmarks, settings.limit, settings.fewshot_for("piqa"), settings.max_new_tokens,
-            run_id, source) == ("/f", ["piqa"], 3, 2, 64, "manual__1", "local")
+            run_id, str(source)) == ("/f", ["piqa"], 3, 2, 64, "manual__1", "local")
     assert (runtime.device, runtime.batch_size, runtime.server_api_key) == ("auto", 8, None)
     assert _run_config({"limit": "None"}).task_settings().limit is None
     with pytest.raises(AirflowFailException, match="bad evaluation parameters"):
         _run_config({"num_fewshot": "{not json"})
+    mirrored = _run_config({"source": "mirror", "mirror": "s3://lake/mirrors/hub"}).benchmark_source()
+    assert (mirrored.kind, mirrored.mirror) == ("mirror", "s3://lake/mirrors/hub")
+    with pytest.raises(AirflowFailException, match="needs the mirror's folder"):
+        _run_config({"source": "mirror"})
 
 
 def test_server_models_send_their_generations_to_the_eval_connection(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,11 +1,17 @@
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 from unittest.mock import Mock
 
 import pytest
+import yaml
 from airflow.sdk.exceptions import AirflowFailException
 
+from boostqa.benchmarks.loader import load_items, mirror_editions
+from boostqa.benchmarks.mirror import open_mirror
+from boostqa.settings import RESOURCES
 from boostqa_airflow.operators.ingest import (
     IngestSeedSourceOperator,
     ListSeedSourcesOperator,
@@ -50,3 +56,27 @@ def test_publish_sums_results_into_the_asset_event() -> None:
     summary = operator.execute(context={"outlet_events": events})
     assert summary == {"sources": 2, "rows_valid": 7, "rows_quarantined": 1, "manifests": ["s3://b/1", "s3://b/2"]}
     assert events[asset].extra == {"sources": 2, "rows_valid": 7, "rows_quarantined": 1}
+
+
+def test_ingest_decontaminates_seeds_against_the_benchmark_mirror_its_params_name(
+        memory_store: MemoryStore, tmp_path: Path) -> None:
+    mirror_editions(open_mirror(str(tmp_path / "hub")))
+    arc = next(i for i in load_items(names=["arc_challenge"]) if len(i.question.split()) >= 14)
+    leak = {"id": "leak-1", "q": arc.question, "opts": list(arc.choices or []), "a": "A", "topic": "physics",
+            "level": 2, "lang": "en"}
+    (tmp_path / "dump.jsonl").write_text(json.dumps(leak) + "\n", encoding="utf-8")
+    sources = yaml.safe_load((RESOURCES / "seed_sources.yaml").read_text(encoding="utf-8"))
+    (dump,) = [s for s in sources["sources"] if s["name"] == "community_dump"]
+    dump["location"] = str(tmp_path / "dump.jsonl")
+    (tmp_path / "sources.yaml").write_text(yaml.safe_dump(sources), encoding="utf-8")
+
+    def ingest(**params: str) -> dict[str, Any]:
+        operator = IngestSeedSourceOperator(task_id="ingest", source_name="community_dump", ingest_date="2026-11-25",
+                                            stage_params={"sources_file": str(tmp_path / "sources.yaml"), **params})
+        operator.hook = Mock(get_conn=Mock(return_value=memory_store))  # type: ignore[method-assign]
+        return operator.execute(context={})  # type: ignore[no-any-return]
+
+    assert ingest(benchmark_source="mirror", benchmark_mirror=str(tmp_path / "hub"))["quarantine_reasons"] == {
+        "benchmark_contaminated": 1}
+    with pytest.raises(AirflowFailException, match="no 'test' data of cais/mmlu"):
+        ingest(benchmark_source="mirror", benchmark_mirror=str(tmp_path / "elsewhere"))

@@ -16,9 +16,12 @@ def test_templated_params_become_a_config() -> None:
     config = qc_config({"ngram": "11", "threshold": "0.7", "shingle_size": "4", "num_perm": "64", "bands": "16",
                         "benchmark_source": "local"}).qc_config()
     assert (config.decontamination.ngram, config.minhash.threshold, config.minhash.rows) == (11, 0.7, 4)
+    mirrored = qc_config({"benchmark_source": "mirror", "benchmark_mirror": "s3://lake/mirrors/hub"}).qc_config()
+    assert str(mirrored.benchmarks()) == "mirror s3://lake/mirrors/hub"
 
 
-@pytest.mark.parametrize("bad", [{"bands": "30"}, {"threshold": "1.5"}, {"ngram": "x"}, {"benchmark_source": "web"}])
+@pytest.mark.parametrize("bad", [{"bands": "30"}, {"threshold": "1.5"}, {"ngram": "x"}, {"benchmark_source": "web"},
+                                 {"benchmark_source": "mirror"}, {"benchmark_mirror": "/data/hub"}])
 def test_bad_params_fail_without_retry(bad: dict[str, str]) -> None:
     params = {"ngram": "13", "threshold": "0.8", "shingle_size": "5", "num_perm": "128", "bands": "32",
               "benchmark_source": "local"} | bad

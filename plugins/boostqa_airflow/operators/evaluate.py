@@ -151,8 +151,8 @@ class EvaluateModelOperator(BaseOperator):
         work_dir = get_settings().state_dir.resolve() / "eval"
         try:
             results = evaluate_model(LakeHook(self.lake_conn_id).get_conn(), target, list(self.benchmarks),
-                                     config.task_settings(), Path(work_dir), context["run_id"], config.source,
-                                     runtime)
+                                     config.task_settings(), Path(work_dir), context["run_id"],
+                                     config.benchmark_source(), runtime)
         except ConfigError as exc:
             raise AirflowFailException(str(exc)) from exc
         return [r.model_dump() for r in results]

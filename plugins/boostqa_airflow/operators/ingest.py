@@ -14,6 +14,7 @@ from boostqa.errors import ConfigError
 from boostqa.ingest.config import get_source, load_sources
 from boostqa.ingest.run_config import IngestRunConfig
 from boostqa.ingest.runner import ingest_source
+from boostqa.qc.decontaminate import decontaminator_for
 from boostqa_airflow.constants import S3_CONN_ID
 from boostqa_airflow.failfast import fails_fast
 from boostqa_airflow.hooks.lake import LakeHook
@@ -64,9 +65,12 @@ class IngestSeedSourceOperator(BaseOperator):
         try:
             source = get_source(config.sources_path(), self.source_name)
             logical_date = date.fromisoformat(self.ingest_date)
+            store = self.hook.get_conn()
+            decontaminator = decontaminator_for(config.benchmarks(), store.config)
         except (ConfigError, ValueError) as exc:
             raise AirflowFailException(str(exc)) from exc
-        result = ingest_source(source, logical_date, self.hook.get_conn(), rows_per_part=config.rows_per_part)
+        result = ingest_source(source, logical_date, store, rows_per_part=config.rows_per_part,
+                               decontaminator=decontaminator)
         self.log.info("%s: %d valid, %d quarantined %s", result.source, result.rows_valid, result.rows_quarantined,
                       result.quarantine_reasons)
         return result.model_dump(mode="json")

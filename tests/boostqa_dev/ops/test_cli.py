@@ -7,6 +7,7 @@ import duckdb
 import pytest
 from typer.testing import CliRunner
 
+from boostqa.benchmarks.loader import load_items
 from boostqa.settings import BoostqaSettings
 from boostqa.warehouse import publish_snapshot
 from boostqa_airflow.constants import POOLS
@@ -43,3 +44,17 @@ def test_ops_sql_reads_a_snapshot_while_a_writer_holds_the_warehouse(tmp_path: P
         assert typo.exit_code == 1 and "nope" in typo.output
     finally:
         writer.close()
+
+
+def test_ops_writes_and_checks_a_benchmark_mirror(tmp_path: Path) -> None:
+    written = runner.invoke(app, ["ops", "mirror-editions", str(tmp_path / "hub"), "--layout", "converted"])
+    assert written.exit_code == 0, written.output
+    assert (tmp_path / "hub/openai/gsm8k/main/train/0000.parquet").is_file()
+    checked = runner.invoke(app, ["ops", "check-mirror", str(tmp_path / "hub")])
+    assert checked.exit_code == 0, checked.output
+    assert f"{len(load_items(splits='all'))} benchmark items" in checked.output
+    assert "openai/gsm8k" in checked.output
+    for path in (tmp_path / "hub/cais/mmlu/anatomy").rglob("*.parquet"):
+        path.unlink()
+    refused = runner.invoke(app, ["ops", "check-mirror", str(tmp_path / "hub")])
+    assert refused.exit_code == 1 and "cais/mmlu config 'anatomy'" in refused.output
