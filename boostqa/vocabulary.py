@@ -33,7 +33,7 @@ class QuarantineReason(StrEnum):
 
 
 Language = Literal["en", "zh"]
-Role = Literal["annotator", "generator", "refiner"]
+Role = Literal["annotator", "generator", "refiner", "solver"]
 Corpus = Literal["boostqa", "general"]
 
 AnnotationRejectReason = Literal[
@@ -52,6 +52,8 @@ RejectReason = Literal[
     "refine_unresolved",  # a second refiner sample did not confirm the first
     "llm_rejected",  # the server refused a request of the job for good (HTTP 400/413/422), at its ``step``
     "truncated",  # a reply of the job stopped at max_tokens (finish_reason length), at its ``step``
+    "solved_too_often",  # the solver solved it so often that its empirical band fell below the target (solve step)
+    "solve_invalid",  # no solver sample was usable, so a solve-rate policy could not verify it
 ]
 RefineDecision = Literal[
     "agreed",  # the refined answer matches the draft

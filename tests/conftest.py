@@ -82,7 +82,7 @@ VLLM_FIXTURES = {"stack_with_llm", "annotated_stack"}
 # VLLM_FIXTURES outside them is refused). Under pytest-xdist they form one group on one worker.
 VLLM_MODULES = frozenset(f"tests/integration/{name}.py" for name in (
     "test_llm_engine", "test_seed_annotate_dag", "test_scheduled_days", "test_spend_guard", "test_train_eval_dags",
-    "test_fault_matrix_llm", "test_eval_server_parity"))
+    "test_fault_matrix_llm", "test_eval_server_parity", "test_difficulty_calibration"))
 
 
 # The modules whose tests use the session's PostgreSQL server (`postgres_server`): under xdist, one work unit, so

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any, cast
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 from pydantic import BaseModel, Field
 
 from boostqa.errors import LakeError
@@ -19,6 +18,7 @@ from boostqa.export.packing import TargetTokenizer, packed_dtype
 from boostqa.export.shards import ExportPlan, WrittenShard, checked, count_samples, write_shard
 from boostqa.lake import layout
 from boostqa.lake.parquet import parquet_bytes
+from boostqa.lake.read import dbt_export
 from boostqa.lake.store import ObjectStore
 from boostqa.lake.versions import write_pointer
 
@@ -150,7 +150,7 @@ def load_selection(store: ObjectStore, mixture_version: str) -> list[dict[str, A
     if data is None:
         raise LakeError(f"no mixture selection at {store.config.uri(key)}: build export_training_mixture with "
                         f"mixture_version={mixture_version} first")
-    return cast(list[dict[str, Any]], pq.read_table(pa.BufferReader(data)).sort_by("sample_order").to_pylist())
+    return cast(list[dict[str, Any]], dbt_export(data).sort_by("sample_order").to_pylist())
 
 
 def published_manifest(store: ObjectStore, mixture_version: str) -> tuple[dict[str, Any], str] | None:

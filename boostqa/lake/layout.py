@@ -66,6 +66,7 @@ def shard_marker(prefix: str, shard: int) -> str:
 
 
 QA = "qa"
+SOLVES = "calibration/solves"
 SYNTHESIS = "synthesis"
 PLANS = "plans"
 MIXTURES = "mixtures"
@@ -139,6 +140,11 @@ def synthesis_jobs_snapshot(run_id: str) -> str:
 def qa_prefix(run_id: str) -> str:
     """Synthesized QA parts of one synthesis run (trailing slash)."""
     return f"{QA}/run_id={run_id}/"
+
+
+def solves_prefix(run_id: str) -> str:
+    """Solve-rate parts of one synthesis run (trailing slash): committed by the run's ``qa`` shard markers."""
+    return f"{SOLVES}/run_id={run_id}/"
 
 
 QC = "qc"

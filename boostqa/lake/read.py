@@ -25,3 +25,16 @@ def read_keys(store: ObjectStore, keys: list[str], columns: list[str]) -> pa.Tab
 def read_prefix(store: ObjectStore, prefix: str, columns: list[str]) -> pa.Table | None:
     """Concatenate the given columns of every ``*.parquet`` under ``prefix``; None when there is none."""
     return read_keys(store, [key for key in store.list_keys(prefix) if key.endswith(".parquet")], columns)
+
+
+def dbt_export(data: bytes, columns: list[str] | None = None) -> pa.Table:
+    """A table dbt exported to the lake (``materialized='external'``), read back as the rows the model has.
+
+    dbt-duckdb writes an empty result as one row of nulls (so the file keeps its columns; its own readers filter that
+    row out). That row alone is dropped here: a plan with no jobs is empty, not one job of nulls.
+    """
+    table = pq.read_table(io.BytesIO(data), columns=columns)
+    if table.num_rows == 1 and all(column.null_count == 1 for column in table.columns):
+        return table.slice(0, 0)
+    return table
+

@@ -79,6 +79,14 @@ REJECT_SCHEMA = pa.schema([
     ("replica", pa.int32()),  # the job's replica (sampling seed): the next plan numbers new jobs after it
 ])
 
+# k sampled solver answers per synthesized item, graded: its solve rate and empirical band (boostqa/synthesize/solve.py)
+SOLVE_SCHEMA = pa.schema([
+    *_strings("item_id", "run_id", "discipline_id"),
+    ("target_difficulty", pa.int8()), ("labelled_difficulty", pa.int8()),
+    ("samples", pa.int16()), ("graded", pa.int16()), ("solved", pa.int16()), ("solve_rate", pa.float64()),
+    ("empirical_difficulty", pa.int8()), *_strings("solver_model", "solve_prompt_version"),
+])
+
 # --- QC: kept items, every removal with its reason, the cross-run dedup index ---
 KEPT_SCHEMA = pa.schema(_strings("item_id", "run_id", "exact_key"))
 REMOVAL_SCHEMA = pa.schema([
@@ -182,6 +190,7 @@ LAKE_TABLES: tuple[LakeTable, ...] = (
     _by_run("llm", "budgets", layout.LLM_BUDGETS, BUDGET_SCHEMA, "object", stage="synthesize"),
     _by_run("qa", "items", layout.QA, QA_SCHEMA, _SYNTHESIS_SHARD),
     _by_run("qa", "rejects", f"{layout.QUARANTINE}/synthesize", REJECT_SCHEMA, _SYNTHESIS_SHARD),
+    _by_run("qa", "solves", layout.SOLVES, SOLVE_SCHEMA, _SYNTHESIS_SHARD),
     _by_run("qc", "kept", f"{layout.QC}/kept", KEPT_SCHEMA, "qc_marker"),
     _by_run("qc", "removals", f"{layout.QC}/removals", REMOVAL_SCHEMA, "qc_marker"),
     LakeTable("general", "documents", f"{layout.RAW_GENERAL}/*/*.parquet", GENERAL_SCHEMA,

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import io
 import logging
 from typing import Any
 
-import pyarrow.parquet as pq
-
 from boostqa.errors import LakeError
 from boostqa.lake import layout
+from boostqa.lake.read import dbt_export
 from boostqa.lake.store import ObjectStore
 from boostqa.lake.versions import write_pointer
 
@@ -28,7 +26,7 @@ def plan_jobs(store: ObjectStore, plan_id: str) -> int:
     if data is None:
         raise LakeError(f"plan {plan_id} has no jobs at {store.config.uri(key)}: the warehouse_build run that "
                         "names it did not export it")
-    return int(pq.read_metadata(io.BytesIO(data)).num_rows)
+    return int(dbt_export(data, ["job_id"]).num_rows)
 
 
 def publish_plan(store: ObjectStore, plan_id: str) -> dict[str, Any]:

@@ -83,7 +83,7 @@ class SynthesisReject(_JobOutcome):
 
     target_difficulty: int
     verified_difficulty: int | None
-    step: Literal["generate", "verify", "refine"]
+    step: Literal["generate", "verify", "refine", "solve"]
     reason: RejectReason
     detail: str
     raw_output: str

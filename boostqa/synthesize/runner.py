@@ -1,4 +1,8 @@
-"""Synthesize one shard of jobs: generate drafts -> verify difficulty -> refine answers -> items and rejects."""
+"""Synthesize one shard of jobs: generate drafts -> verify difficulty -> refine answers [-> solve] -> items, rejects.
+
+The solve step (k sampled solver answers per item, graded against the refined answer) runs when the verify policy
+is ``solve_rate`` or ``both`` (boostqa/synthesize/solve.py).
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ from boostqa.llm.progress import Progress
 from boostqa.llm.types import LedgerRow, LlmOutcome
 from boostqa.synthesize.records import SynthesisJob, SynthesisReject, SynthesizedItem
 from boostqa.synthesize.refine import DisagreementPolicy, RefineTask, answers_agree
+from boostqa.synthesize.solve import SolveRecord, SolveTask, VerifyPolicy
 from boostqa.synthesize.strategies import ChoiceDraft, OpenDraft, Strategy
 from boostqa.synthesize.verify import DifficultyCheck
 from boostqa.vocabulary import RefineDecision, RejectReason
@@ -22,25 +27,31 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Roles:
-    """The three role clients a shard uses (their ledgers are collected per shard)."""
+    """The role clients a shard uses (their ledgers are collected per shard); the solver only for solve rates."""
 
     generator: LlmClient
     annotator: LlmClient
     refiner: LlmClient
+    solver: LlmClient | None = None
+
+    @property
+    def clients(self) -> list[LlmClient]:
+        """Every role client of the shard."""
+        return [c for c in (self.generator, self.annotator, self.refiner, self.solver) if c is not None]
 
     def ledger_rows(self) -> list[LedgerRow]:
         """Every model turn of the shard, all roles."""
-        return [row for client in (self.generator, self.annotator, self.refiner) for row in client.ledger.rows]
+        return [row for client in self.clients for row in client.ledger.rows]
 
     def attach_guard(self, guard: SpendGuard | None) -> None:
-        """Put all three roles under one spend guard (the run's caps span every role); None removes it."""
-        for client in (self.generator, self.annotator, self.refiner):
+        """Put every role under one spend guard (the run's caps span every role); None removes it."""
+        for client in self.clients:
             client.guard = guard
 
     @property
     def guard_note(self) -> str | None:
         """Why the spend guard stopped this shard's calls, or None."""
-        guards = {id(c.guard): c.guard for c in (self.generator, self.annotator, self.refiner) if c.guard}
+        guards = {id(c.guard): c.guard for c in self.clients if c.guard}
         return next((g.exhausted for g in guards.values() if g.exhausted), None)
 
 
@@ -56,6 +67,7 @@ class ShardOutput:
     rejects: list[SynthesisReject] = field(default_factory=list)
     pending: list[str] = field(default_factory=list)
     budget_note: str | None = None
+    solves: list[SolveRecord] = field(default_factory=list)
 
 
 @dataclass
@@ -76,6 +88,8 @@ class Synthesizer:
     check: DifficultyCheck
     refine: RefineTask
     policy: DisagreementPolicy = "second_sample"
+    verify_policy: VerifyPolicy = "label"
+    solve: SolveTask | None = None  # needed unless verify_policy is label
 
     def run_shard(self, jobs: list[SynthesisJob], roles: Roles, run_id: str, label: str = "synthesize"
                   ) -> ShardOutput:
@@ -90,6 +104,11 @@ class Synthesizer:
         survivors = self._verify(survivors, roles.annotator, run_id, out,
                                  Progress(f"{label} verify", len(survivors)))
         self._refine(survivors, roles.refiner, run_id, out, Progress(f"{label} refine", len(survivors)))
+        if self.verify_policy != "label":
+            if self.solve is None or roles.solver is None:
+                raise ValueError(f"verify policy {self.verify_policy!r} needs a solve task and a solver client")
+            self._solve(self.solve, roles.solver, {j.job_id: j for j in jobs}, run_id, out,
+                        Progress(f"{label} solve", len(out.items)))
         if out.pending:
             waiting = set(out.pending)
             out.pending = [job.job_id for job in jobs if job.job_id in waiting]
@@ -129,7 +148,9 @@ class Synthesizer:
                 out.rejects.append(_reject(survivor.job, run_id, "verify", "verify_invalid", outcome))
                 continue
             survivor.difficulty = int(outcome.parsed["difficulty"])
-            if self.check.reached(survivor.job.target_difficulty, survivor.difficulty):
+            # under the solve_rate policy the label is recorded (and calibrated) but the solve rate decides
+            if self.verify_policy == "solve_rate" or self.check.reached(survivor.job.target_difficulty,
+                                                                         survivor.difficulty):
                 kept.append(survivor)
             else:
                 out.rejects.append(_reject(survivor.job, run_id, "verify", "difficulty_degraded", outcome,
@@ -174,6 +195,36 @@ class Synthesizer:
             elif not agreed:
                 decision = "kept_refined"
             out.items.append(self._item(survivor, first, run_id, agreed, decision))
+
+    def _solve(self, task: SolveTask, client: LlmClient, jobs: dict[str, SynthesisJob], run_id: str,
+               out: ShardOutput, progress: Progress) -> None:
+        """Sample ``task.samples`` solver answers per item; record the solve rates; reject items solved too often."""
+        requests, schemas = [], []
+        for item in out.items:
+            requests += task.build_requests(item.item_id, item.language, item.question, item.options)
+            schemas += [task.output_model(item.options is not None)] * task.samples
+        outcomes = asyncio.run(client.run_batch_within_budget(requests, schemas, on_done=progress.advance))
+        kept = []
+        for index, item in enumerate(out.items):
+            samples = outcomes[index * task.samples:(index + 1) * task.samples]
+            if any(o is None for o in samples):
+                out.pending.append(item.item_id)
+                continue
+            graded = [o for o in samples if o is not None]
+            record = task.record(item.model_dump(), graded)
+            out.solves.append(record)
+            reached = (record.empirical_difficulty is not None
+                       and self.check.reached(item.target_difficulty, record.empirical_difficulty))
+            if reached or self.verify_policy not in ("solve_rate", "both"):
+                kept.append(item)
+                continue
+            reason: RejectReason = "solved_too_often" if record.graded else "solve_invalid"
+            detail = (f"solved {record.solved} of {record.graded} samples: band {record.empirical_difficulty}, "
+                      f"target {item.target_difficulty}, tolerance {self.check.tolerance}" if record.graded
+                      else f"none of {record.samples} solver samples was usable")
+            out.rejects.append(_reject(jobs[item.item_id], run_id, "solve", reason, graded[0],
+                                       item.verified_difficulty, detail))
+        out.items = kept
 
     def _item(self, survivor: _Survivor, refined: LlmOutcome, run_id: str, agreed: bool, decision: RefineDecision
               ) -> SynthesizedItem:

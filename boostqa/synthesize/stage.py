@@ -15,9 +15,9 @@ from boostqa.errors import LakeError
 from boostqa.lake import layout
 from boostqa.lake.commits import commit_shard, read_committed_shards
 from boostqa.lake.parquet import write_rows, write_table
-from boostqa.lake.read import read_object
+from boostqa.lake.read import dbt_export, read_object
 from boostqa.lake.store import ObjectStore
-from boostqa.lake.tables import LEDGER_SCHEMA, QA_SCHEMA, REJECT_SCHEMA
+from boostqa.lake.tables import LEDGER_SCHEMA, QA_SCHEMA, REJECT_SCHEMA, SOLVE_SCHEMA
 from boostqa.llm.ledger import Ledger
 from boostqa.synthesize.records import SynthesisJob
 from boostqa.synthesize.runner import Roles, Synthesizer
@@ -56,7 +56,7 @@ def snapshot_jobs(store: ObjectStore, plan_id: str, run_id: str, limit: int | No
     data = store.get_bytes_or_none(source)
     if data is None:
         raise LakeError(f"no synthesis jobs at {store.config.uri(source)}: run the warehouse_build DAG first")
-    table = pq.read_table(io.BytesIO(data)).sort_by("job_order")
+    table = dbt_export(data).sort_by("job_order")
     done = jobs_done_elsewhere(store, run_id)
     if done:  # another run on the same plan already finished these: take the plan's next jobs instead
         table = table.filter(pc.invert(pc.is_in(table["job_id"], pa.array(sorted(done), pa.string()))))
@@ -99,7 +99,7 @@ def synthesize_shard(store: ObjectStore, run_id: str, shard: int, shard_size: in
         log.info("synthesis %s shard %d is complete: skipped", run_id, shard)
         return SynthesisShardResult(run_id=run_id, shard=shard, skipped=True, jobs=0, items=0, rejects=0, llm_calls=0)
     jobs = load_shard(store, run_id, shard, shard_size)
-    for client in (roles.generator, roles.annotator, roles.refiner):
+    for client in roles.clients:
         client.ledger = Ledger()
     out = synthesizer.run_shard(jobs, roles, run_id, label=f"synthesize {run_id}/{shard}")
     name = layout.part_name(shard)
@@ -116,6 +116,8 @@ def synthesize_shard(store: ObjectStore, run_id: str, shard: int, shard_size: in
     write_rows(store, layout.stage_quarantine_prefix(STAGE, run_id) + name,
                [r.model_dump() | {"replica": replica[r.item_id]} for r in out.rejects], REJECT_SCHEMA)
     write_rows(store, layout.ledger_prefix(STAGE, run_id) + name, [r.model_dump() for r in ledger_rows], LEDGER_SCHEMA)
+    if out.solves or synthesizer.solve is not None:  # a solve-rate policy: every shard writes its (maybe empty) part
+        write_rows(store, layout.solves_prefix(run_id) + name, [s.model_dump() for s in out.solves], SOLVE_SCHEMA)
     # Written even when the spend guard stopped the shard: its pending jobs have no outcome, so the next plan issues
     # them again under the same job ids, and their calls made so far replay from the cache for free.
     commit_shard(store, prefix, shard)  # last: the shard's parts in every table become visible

@@ -9,7 +9,8 @@ WAREHOUSE_CONN_ID = "boostqa_warehouse"
 RAY_CONN_ID = "boostqa_ray"  # the Ray cluster's Jobs API (http): the heavy data steps run there
 ALERTS_CONN_ID = "boostqa_alerts"  # optional: webhook URL (password) and email recipients (extra) for on-call alerts
 LLM_ROLES = ("annotator", "generator", "refiner")
-LLM_CONN_IDS = {role: f"boostqa_llm_{role}" for role in LLM_ROLES}
+# the solver (solve-rate difficulty) calls from the synthesis shards' generator pool: it has a connection, no pool
+LLM_CONN_IDS = {role: f"boostqa_llm_{role}" for role in (*LLM_ROLES, "solver")}
 # optional: an OpenAI-compatible server (vLLM) serving a model under evaluation, for its generative benchmarks
 LLM_EVAL_CONN_ID = "boostqa_llm_eval"
 # optional: a postgres connection for the LLM response cache shared by workers; undefined = the SQLite file

@@ -39,6 +39,15 @@ def from_asset_events(context: Any, key: str) -> str | None:
     return None if newest is None else str(newest.extra[key])
 
 
+EVALUATION_KEY = "eval_run_id"  # in the extra of benchmark_eval's boostqa_eval event
+
+
+def triggered_by_evaluations_only(context: Any) -> bool:
+    """True when every asset event that triggered this run came from an evaluation (none: a run by hand)."""
+    events = [e for asset_events in (context.get("triggering_asset_events") or {}).values() for e in asset_events]
+    return bool(events) and all((e.extra or {}).get(EVALUATION_KEY) for e in events)
+
+
 def hand_over(context: Any, outlets: Any, extra: dict[str, Any]) -> None:
     """Put ``extra`` (the ids a downstream DAG needs) on the asset events of every outlet of the running task."""
     for outlet in outlets:

@@ -61,6 +61,9 @@ def test_warehouse_build_is_scheduled_on_the_seeds_asset(dagbag: object) -> None
     build = dagbag.dags["warehouse_build"]  # type: ignore[attr-defined]
     assert "boostqa_seeds" in repr(build.timetable.asset_condition)
     assert "boostqa_annotations" in repr(build.timetable.asset_condition)
+    # the closed loop: an evaluation re-plans (guarded: publish_plan skips when the probe did not move)
+    assert "boostqa_eval" in repr(build.timetable.asset_condition)
+    assert build.params["replan_min_change"] == 0.02
 
 
 def test_seed_annotate_maps_one_pooled_retried_task_per_frozen_shard_then_finishes(dagbag: object) -> None:
@@ -77,7 +80,8 @@ def test_seed_annotate_maps_one_pooled_retried_task_per_frozen_shard_then_finish
 
 def test_qa_synthesis_is_chained_by_the_plan_and_qa_assets(dagbag: object) -> None:
     build = dagbag.dags["warehouse_build"]  # type: ignore[attr-defined]
-    assert {o.name for o in build.get_task("publish_warehouse").outlets} == {"boostqa_warehouse", "boostqa_plan"}
+    assert [o.name for o in build.get_task("publish_warehouse").outlets] == ["boostqa_warehouse"]
+    assert [o.name for o in build.get_task("publish_plan").outlets] == ["boostqa_plan"]
     synthesis = dagbag.dags["qa_synthesis"]  # type: ignore[attr-defined]
     assert "boostqa_plan" in repr(synthesis.timetable.asset_condition)
     assert [o.name for o in synthesis.get_task("publish_qa").outlets] == ["boostqa_qa"]
@@ -189,8 +193,8 @@ def test_every_stage_operator_gets_its_config_from_params_derived_from_that_conf
                 param = template.removeprefix("{{ params.").removesuffix(" }}")
                 assert param in dag.params, (dag.dag_id, task.task_id, param)
     # list and ingest sources, freeze and annotate shards, snapshot, synthesize, QC (synthesis runs and the general
-    # corpus), count tokens, export, train, resolve, evaluate
-    assert seen == 13
+    # corpus), count tokens, export, train, resolve, evaluate, publish the plan
+    assert seen == 14
 
 
 def test_warehouse_build_checks_source_freshness_beside_the_build(dagbag: object) -> None:

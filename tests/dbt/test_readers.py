@@ -98,8 +98,9 @@ def test_python_reads_the_marts_we_know() -> None:
     assert {"fct_eval_headline", "fct_training_steps"} <= reads["boostqa/report/html.py"]
     assert "export_synthesis_jobs" in reads["boostqa/synthesize/stage.py"]
     assert "export_training_mixture" in reads["boostqa/export/mixture.py"]
+    assert "export_deficiency_probe" in reads["boostqa/synthesize/replan.py"]
     assert set(export_objects().values()) == {"export_generation_plan", "export_synthesis_jobs",
-                                              "export_training_mixture"}
+                                              "export_training_mixture", "export_deficiency_probe"}
 
 
 def test_every_mart_python_reads_has_an_enforced_contract_with_every_column_typed() -> None:

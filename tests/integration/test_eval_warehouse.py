@@ -15,7 +15,9 @@ from boostqa.lake.bootstrap import ensure_schema_parts
 from boostqa.lake.parquet import parquet_bytes
 from boostqa.lake.store import ObjectStore
 from boostqa.lake.tables import ITEM_RESULT_SCHEMA, SCORE_SCHEMA, SEED_SCHEMA
+from boostqa.lake.versions import write_pointer
 from boostqa.settings import BoostqaSettings
+from boostqa.synthesize.replan import replan_decision
 from boostqa.warehouse import dbt_env, query, run_dbt
 from boostqa_dev.stack.seaweedfs import lake_config
 from tests.conftest import reset_lake_prefixes
@@ -47,11 +49,11 @@ def _write(store: ObjectStore, model_id: str, benchmark: str, correct_by_bucket:
                     parquet_bytes(pa.Table.from_pylist(scores, schema=SCORE_SCHEMA)))
 
 
-def _plan(stack: BoostqaSettings, warehouse: Path, target: Path) -> dict[tuple[str, int], int]:
+def _plan(stack: BoostqaSettings, warehouse: Path, target: Path, plan_id: str) -> dict[tuple[str, int], int]:
     run_dbt(["build", "--select", "+fct_generation_plan", "+fct_eval_headline", "+fct_eval_comparison",
-             "+fct_eval_bucket_comparison", "+fct_eval_bucket_accuracy", "--indirect-selection", "cautious",
-             "--target-path", str(target)],
-            dbt_env(lake_config(stack), warehouse))
+             "+fct_eval_bucket_comparison", "+fct_eval_bucket_accuracy", "export_deficiency_probe",
+             "--indirect-selection", "cautious", "--target-path", str(target)],
+            dbt_env(lake_config(stack), warehouse) | {"BOOSTQA_PLAN_ID": plan_id})
     rows = query(warehouse, "select discipline_id, target_difficulty, sum(quota) as quota "
                             "from marts.fct_generation_plan group by all")
     return {(r["discipline_id"], r["target_difficulty"]): int(r["quota"]) for r in rows}
@@ -64,15 +66,21 @@ def test_a_weak_bucket_gets_more_quota_in_the_next_plan(stack: BoostqaSettings, 
     # the plan reads the seed corpus: an empty seeds part stands in for it when no ingest ran in this lake
     seeds_key = f"{layout.raw_seed_prefix('eval_it', date(2026, 11, 26))}{layout.part_name(0)}"
     store.put_bytes(seeds_key, parquet_bytes(SEED_SCHEMA.empty_table()))
+    pointer = store.get_bytes_or_none(layout.latest_pointer("plans"))  # the session's lake: put back afterwards
     try:
         _check_closed_loop(stack, store, tmp_path)
     finally:
-        store.delete_keys([seeds_key])
+        store.delete_keys([seeds_key, *store.list_keys(f"{layout.PLANS}/plan_id=eval_loop_")])
+        if pointer is None:
+            store.delete_keys([layout.latest_pointer("plans")])
+        else:
+            store.put_bytes(layout.latest_pointer("plans"), pointer)
 
 
 def _check_closed_loop(stack: BoostqaSettings, store: ObjectStore, tmp_path: Path) -> None:
     warehouse = tmp_path / "wh.duckdb"
-    before = _plan(stack, warehouse, tmp_path / "t1")
+    before = _plan(stack, warehouse, tmp_path / "t1", "eval_loop_1")
+    write_pointer(store, "plans", "eval_loop_1")
     assert query(warehouse, "select count(*) as n from marts.fct_deficiency_probe") == [{"n": 0}]
 
     earlier, later = datetime(2026, 11, 26, 8, tzinfo=UTC), datetime(2026, 11, 26, 9, tzinfo=UTC)
@@ -81,7 +89,11 @@ def _check_closed_loop(stack: BoostqaSettings, store: ObjectStore, tmp_path: Pat
                earlier)
         _write(store, "midtrain_it", benchmark, {WEAK: [True] * 1 + [False] * 9, STRONG: [True] * 9 + [False]},
                later)
-    after = _plan(stack, warehouse, tmp_path / "t2")
+    after = _plan(stack, warehouse, tmp_path / "t2", "eval_loop_2")
+    # the evaluation alone triggers the next build; its probe moved (the weak bucket), so its plan is published
+    moved = replan_decision(store, "eval_loop_2", evaluations_only=True, min_change=0.02)
+    assert moved.publish and moved.probe_change is not None and moved.probe_change > 0.5, moved
+    write_pointer(store, "plans", "eval_loop_2")
 
     probe = {(r["discipline_id"], r["difficulty"]): r for r in query(
         warehouse, "select * from marts.fct_deficiency_probe")}
@@ -113,6 +125,9 @@ def _check_closed_loop(stack: BoostqaSettings, store: ObjectStore, tmp_path: Pat
     assert all(c["model_stderr"] == pytest.approx(mean_stderr([1.0] * 10 + [0.0] * 10)) for c in comparison)
     # the same results give the same interval: rebuilding draws the same resamples
     intervals = [(c["delta_ci_low_points"], c["delta_ci_high_points"]) for c in comparison]
-    _plan(stack, warehouse, tmp_path / "t3")
+    _plan(stack, warehouse, tmp_path / "t3", "eval_loop_3")
     again = query(warehouse, "select * from marts.fct_eval_comparison order by benchmark")
     assert [(c["delta_ci_low_points"], c["delta_ci_high_points"]) for c in again] == intervals
+    # a build with no new evaluation since: the same probe, so its plan is not published and the loop stops
+    same = replan_decision(store, "eval_loop_3", evaluations_only=True, min_change=0.02)
+    assert not same.publish and same.probe_change == 0.0 and same.previous_plan_id == "eval_loop_2", same

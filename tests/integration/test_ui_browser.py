@@ -68,7 +68,7 @@ def test_airflow_lists_every_dag(uis: tuple[BoostqaSettings, Path], page: Any) -
 @pytest.mark.parametrize("dag_id, expected_nodes", [
     ("seed_ingest", ["list_sources", "ingest_source", "publish_seeds"]),
     ("seed_annotate", ["freeze_shards", "annotate_shard", "finish_run"]),
-    ("warehouse_build", ["prepare_lake", "dbt", "publish_warehouse"]),
+    ("warehouse_build", ["prepare_lake", "dbt", "publish_warehouse", "publish_plan"]),
     ("qa_synthesis", ["snapshot_jobs", "synthesize_shard", "quality_control", "dbt_synthesis", "publish_qa"]),
     ("mixture_export", ["stage_general_corpus", "export_mixture", "publish_mixture"]),
     ("midtrain", ["train", "publish_training_run", "dbt_training"]),

@@ -12,6 +12,7 @@ from boostqa.settings import get_settings
 from boostqa_airflow.constants import S3_CONN_ID
 from boostqa_airflow.failfast import fails_fast
 from boostqa_airflow.hooks.lake import LakeHook
+from boostqa_airflow.runs import EVALUATION_KEY, hand_over
 
 
 @fails_fast
@@ -28,4 +29,7 @@ class ReportOperator(BaseOperator):
         report_id = re.sub(r"[^A-Za-z0-9_.-]+", "_", self.report_id or context["run_id"])
         path, uri = write_report(get_settings(), LakeHook(self.lake_conn_id).get_conn(), report_id)
         self.log.info("report: %s (%s)", path, uri)
+        # marks this DAG's event as an evaluation's: a warehouse build that evaluations alone triggered re-plans only
+        # on a changed probe (boostqa/synthesize/replan.py)
+        hand_over(context, self.outlets, {EVALUATION_KEY: context["run_id"], "report_uri": uri})
         return {"path": str(path), "uri": uri}

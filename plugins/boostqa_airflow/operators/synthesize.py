@@ -60,7 +60,7 @@ class SnapshotSynthesisJobsOperator(BaseOperator):
                                        "seed can serve the open buckets): nothing to synthesize, downstream skips")
         # The spend guard's pre-flight: projected spend of the jobs still to run against the run's and the day's
         # budgets; over budget fails here, before any LLM call (the message carries the numbers, and so the alert).
-        models: dict[str, str] = {role: LlmHook(role).get_endpoint().model for role in ROLES}
+        models: dict[str, str] = {role: LlmHook(role).get_endpoint().model for role in config.roles()}
         try:
             _, projection = preflight_stage(store, STAGE, self.run_id, open_jobs(store, self.run_id, jobs, shard_size),
                                             models, config.budget_overrides())
@@ -91,7 +91,9 @@ class SynthesizeShardOperator(BaseOperator):
             synthesizer = config.synthesizer(load_taxonomy())
         except FileNotFoundError as exc:
             raise AirflowFailException(f"bad synthesis parameters: {exc}") from exc
-        roles = Roles(*(LlmHook(role).get_client(self.run_id) for role in ROLES))
+        generator, annotator, refiner = (LlmHook(role).get_client(self.run_id) for role in ROLES)
+        roles = Roles(generator, annotator, refiner,
+                      solver=LlmHook("solver").get_client(self.run_id) if "solver" in config.roles() else None)
         store = LakeHook(self.lake_conn_id).get_conn()
         roles.attach_guard(self._guard(store, config))
         result = synthesize_shard(store, self.run_id, int(self.shard), config.shard_size, synthesizer, roles)

@@ -3,6 +3,8 @@
 -- plan of a build is named by env var BOOSTQA_PLAN_ID, which Airflow sets per warehouse_build run (var('plan_id')
 -- when unset: a hand-run build).
 -- multi_grade applies to STEM buckets; high_difficulty to target difficulty >= 2 (from seeds one band lower).
+-- With var('plan_difficulty') = 'calibrated', an item counts in the band its label means in its discipline by solve
+-- rates (fct_difficulty_calibration), where a calibration exists; else, and by default, in its labelled band.
 with
 
 ratios as (
@@ -17,11 +19,24 @@ policy as (
 
 ),
 
+calibration as (
+
+    select discipline_id, labelled_difficulty, calibrated_difficulty
+    from {{ ref('fct_difficulty_calibration') }}
+    {%- if var('plan_difficulty') != 'calibrated' %}
+    where false
+    {%- endif %}
+
+),
+
 seeds_held as (
 
-    select discipline_id, difficulty, count(*) as seed_items
-    from {{ ref('int_seeds_annotated') }}
-    where annotation_status = 'annotated'
+    select seeds.discipline_id, coalesce(calibration.calibrated_difficulty, seeds.difficulty) as difficulty,
+        count(*) as seed_items
+    from {{ ref('int_seeds_annotated') }} as seeds
+    left join calibration
+        on seeds.discipline_id = calibration.discipline_id and seeds.difficulty = calibration.labelled_difficulty
+    where seeds.annotation_status = 'annotated'
     group by 1, 2
 
 ),
@@ -29,9 +44,13 @@ seeds_held as (
 synthesized_held as (
 
     -- QC-kept items count in the bucket they were verified at (the target when no check ran)
-    select discipline_id, coalesce(verified_difficulty, target_difficulty) as difficulty,
+    select passed.discipline_id,
+        coalesce(calibration.calibrated_difficulty, passed.verified_difficulty, passed.target_difficulty) as difficulty,
         count(*) as synthesized_items
-    from {{ ref('fct_qc_passed_items') }}
+    from {{ ref('fct_qc_passed_items') }} as passed
+    left join calibration
+        on passed.discipline_id = calibration.discipline_id
+        and coalesce(passed.verified_difficulty, passed.target_difficulty) = calibration.labelled_difficulty
     group by 1, 2
 
 ),
