@@ -215,7 +215,7 @@ class Synthesizer:
             out.solves.append(record)
             reached = (record.empirical_difficulty is not None
                        and self.check.reached(item.target_difficulty, record.empirical_difficulty))
-            if reached or self.verify_policy not in ("solve_rate", "both"):
+            if reached:
                 kept.append(item)
                 continue
             reason: RejectReason = "solved_too_often" if record.graded else "solve_invalid"

@@ -8,6 +8,7 @@
 ) }}
 
 select
+    '{{ env_var('BOOSTQA_PLAN_ID', var('plan_id')) }}' as plan_id,
     cast(model_id as varchar) as model_id,
     cast(discipline_id as varchar) as discipline_id,
     cast(difficulty as integer) as difficulty,
