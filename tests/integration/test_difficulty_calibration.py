@@ -1,10 +1,12 @@
 """Difficulty by solve rate on the real stack: the solver role samples answers from the embedded vLLM server for
 benchmark items whose answers we know, the records go to the lake as a synthesis shard writes them, and dbt builds
-fct_difficulty_calibration from them (its unit test runs in the same build)."""
+fct_difficulty_calibration from them (its unit test runs in the same build); then qa_synthesis runs through Airflow
+with verify_policy both (the generator answering from the recorded reply set, the solver on vLLM)."""
 
 from __future__ import annotations
 
 import asyncio
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -22,11 +24,14 @@ from boostqa.llm.types import LlmEndpoint
 from boostqa.settings import BoostqaSettings
 from boostqa.synthesize.solve import SolveTask, empirical_band
 from boostqa.warehouse import dbt_env, query, run_dbt
+from boostqa_dev.demo import run_dag
 from boostqa_dev.stack.seaweedfs import lake_config
-from tests.conftest import reset_lake_prefixes
+from tests.conftest import lake_rows, new_run_id, reset_lake_prefixes, run_ids
+from tests.integration.recorded_generator import recorded_generator
 
 pytestmark = pytest.mark.integration
 RUN = "synthesize_calibration_it"
+DAY = date(2026, 11, 29)
 
 
 def _items() -> list[dict[str, object]]:
@@ -86,3 +91,32 @@ def test_solve_rates_from_the_embedded_server_reach_the_calibration_mart(stack_w
         assert all(r["fit_slope"] is None and 1 <= r["calibrated_difficulty"] <= 5 for r in rows)  # one label each
     finally:
         reset_lake_prefixes(store, [layout.solves_prefix(RUN), layout.qa_prefix(RUN)])
+
+
+@pytest.mark.timeout(1200)  # one synthesis run through Airflow, up to one warehouse build
+def test_qa_synthesis_with_a_solve_rate_policy_meters_the_solver_and_fills_the_mart(
+        annotated_stack: BoostqaSettings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The solver role through Airflow: its connection, its ledger turns, its lake part and the calibration mart."""
+    settings = annotated_stack
+    store = ObjectStore(lake_config(settings))
+    conf = {"limit": 4, "shard_size": 4, "difficulty_tolerance": 4, "plain_text": True,
+            "refine_policy": "keep_refined", "verify_policy": "both", "solve_samples": 2, "solver_max_tokens": 160}
+    with recorded_generator(settings, monkeypatch, from_the_end=True):
+        if store.get_bytes_or_none("plans/latest.json") is None:  # an earlier test's plan serves as well
+            run_dag(settings, "warehouse_build", DAY)
+        before = run_ids(store, "synthesis/")
+        run_dag(settings, "qa_synthesis", DAY, conf=conf)
+    run = new_run_id(store, "synthesis/", before)
+    items = {r["item_id"] for r in lake_rows(store, f"qa/run_id={run}/")}
+    solved_out = {r["item_id"] for r in lake_rows(store, f"quarantine/synthesize/run_id={run}/")
+                  if r["step"] == "solve"}
+    solves = lake_rows(store, layout.solves_prefix(run))
+    assert {s["item_id"] for s in solves} == items | solved_out and solves, "every refined item has its solve rate"
+    assert all(s["samples"] == 2 for s in solves)
+    turns = [r for r in lake_rows(store, f"llm/ledger/stage=synthesize/run_id={run}/") if r["role"] == "solver"]
+    assert len(turns) >= 2 * len(solves)  # two samples per item (and their re-asks): metered like every role
+    staged = query(settings.warehouse_path, "select count(*) as n from staging.stg_qa__solves "
+                   f"where synthesis_run_id = '{run}'", lake_config(settings))  # a view over the lake
+    assert staged == [{"n": len(solves)}]
+    calibrated = query(settings.warehouse_path, "select sum(items) as n from marts.fct_difficulty_calibration")
+    assert calibrated[0]["n"] >= sum(1 for s in solves if s["solve_rate"] is not None)
