@@ -32,9 +32,11 @@ from boostqa.lake.store import LakeConfig
 
 log = logging.getLogger(__name__)
 MirrorLayout = Literal["hub", "converted", "jsonl"]
-# <split>.parquet, <split>-00000-of-00003.parquet, <split>.jsonl; and <split>/0000.parquet
-_FLAT = re.compile(r"^(?P<split>[A-Za-z0-9_.]+?)(?:-\d{5}-of-\d{5})?\.(?P<ext>parquet|jsonl)$")
+# <split>.parquet, <split>-00000-of-00003.parquet (older datasets add -<hash>), <split>.jsonl; and <split>/0000.parquet
+_FLAT = re.compile(r"^(?P<split>[A-Za-z0-9_.]+?)(?:-\d{5}-of-\d{5}(?:-[0-9a-f]+)?)?\.(?P<ext>parquet|jsonl)$")
 _NESTED = re.compile(r"^(?P<split>[A-Za-z0-9_.]+)/\d+\.(?P<ext>parquet|jsonl)$")
+# one layout per config and split, in this order: a copy holding two (shards and a conversion) is read once
+LAYOUT_ORDER = (("flat", "parquet"), ("nested", "parquet"), ("flat", "jsonl"), ("nested", "jsonl"))
 
 
 class BenchmarkMirror:
@@ -50,18 +52,24 @@ class BenchmarkMirror:
         return folders + [f"{self.base}/{spec.hf_path}/data"] if config == "default" else folders
 
     def files(self, spec: BenchmarkSpec, config: str, split: str) -> list[tuple[str, str]]:
-        """(path, extension) of every data file of one config and split, shards in order; [] when there are none."""
+        """(path, extension) of the data files of one config and split, shards in order; [] when there are none.
+
+        The first layout of ``LAYOUT_ORDER`` that has files wins, so no row is read twice.
+        """
         for folder in self._folders(spec, config):
-            found = []
+            found: dict[tuple[str, str], list[tuple[str, str]]] = {}
             for info in self.fs.get_file_info(pafs.FileSelector(folder, recursive=True, allow_not_found=True)):
                 if info.type != pafs.FileType.File:
                     continue
                 relative = str(PurePosixPath(info.path).relative_to(folder))
-                match = _FLAT.match(relative) or _NESTED.match(relative)
-                if match and match["split"] == split:
-                    found.append((info.path, match["ext"]))
-            if found:
-                return sorted(found)
+                for kind, pattern in (("flat", _FLAT), ("nested", _NESTED)):
+                    match = pattern.match(relative)
+                    if match and match["split"] == split:
+                        found.setdefault((kind, match["ext"]), []).append((info.path, match["ext"]))
+                        break
+            for layout in LAYOUT_ORDER:
+                if layout in found:
+                    return sorted(found[layout])
         return []
 
     def rows(self, spec: BenchmarkSpec, config: str, split: str) -> list[dict[str, Any]]:

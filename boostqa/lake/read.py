@@ -33,8 +33,8 @@ def dbt_export(data: bytes, columns: list[str] | None = None) -> pa.Table:
     dbt-duckdb writes an empty result as one row of nulls (so the file keeps its columns; its own readers filter that
     row out). That row alone is dropped here: a plan with no jobs is empty, not one job of nulls.
     """
-    table = pq.read_table(io.BytesIO(data), columns=columns)
-    if table.num_rows == 1 and all(column.null_count == 1 for column in table.columns):
-        return table.slice(0, 0)
-    return table
+    table = pq.read_table(io.BytesIO(data))
+    if table.num_rows == 1 and all(column.null_count == 1 for column in table.columns):  # the whole row, every column
+        table = table.slice(0, 0)
+    return table.select(columns) if columns is not None else table
 

@@ -29,10 +29,13 @@ def plan_jobs(store: ObjectStore, plan_id: str) -> int:
     return int(dbt_export(data, ["job_id"]).num_rows)
 
 
-def publish_plan(store: ObjectStore, plan_id: str) -> dict[str, Any]:
-    """Point ``plans/latest.json`` at a plan dbt has exported (after its objects); returns the pointer."""
+def publish_plan(store: ObjectStore, plan_id: str, **facts: Any) -> dict[str, Any]:
+    """Point ``plans/latest.json`` at a plan dbt has exported (after its objects); returns the pointer.
+
+    ``facts`` are kept in the pointer beside the job count (the loop's evaluation-only rounds).
+    """
     jobs = plan_jobs(store, plan_id)
-    pointer = write_pointer(store, "plans", plan_id, jobs=jobs)
+    pointer = write_pointer(store, "plans", plan_id, jobs=jobs, **facts)
     if jobs == 0:
         log.info("plan %s is empty: every bucket's target is met (or no seed can serve it); synthesis will skip",
                  plan_id)

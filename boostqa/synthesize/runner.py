@@ -11,6 +11,7 @@ import logging
 from dataclasses import dataclass, field
 
 from boostqa.annotate.taxonomy import Taxonomy
+from boostqa.errors import ConfigError
 from boostqa.llm.budget import SpendGuard
 from boostqa.llm.client import LlmClient
 from boostqa.llm.progress import Progress
@@ -99,16 +100,17 @@ class Synthesizer:
 
         Progress (done/total, rate, ETA) is logged per step as ``<label> <step>``.
         """
+        if self.verify_policy != "label" and (self.solve is None or roles.solver is None):
+            raise ConfigError(f"verify policy {self.verify_policy!r} needs a solve task and a solver client (the "
+                              "boostqa_llm_solver connection)")
         out = ShardOutput()
         survivors = self._generate(jobs, roles.generator, run_id, out, Progress(f"{label} generate", len(jobs)))
         survivors = self._verify(survivors, roles.annotator, run_id, out,
                                  Progress(f"{label} verify", len(survivors)))
         self._refine(survivors, roles.refiner, run_id, out, Progress(f"{label} refine", len(survivors)))
-        if self.verify_policy != "label":
-            if self.solve is None or roles.solver is None:
-                raise ValueError(f"verify policy {self.verify_policy!r} needs a solve task and a solver client")
+        if self.solve is not None and roles.solver is not None and self.verify_policy != "label":
             self._solve(self.solve, roles.solver, {j.job_id: j for j in jobs}, run_id, out,
-                        Progress(f"{label} solve", len(out.items)))
+                        Progress(f"{label} solve", len(out.items) * self.solve.samples))
         if out.pending:
             waiting = set(out.pending)
             out.pending = [job.job_id for job in jobs if job.job_id in waiting]
@@ -216,12 +218,16 @@ class Synthesizer:
             reached = (record.empirical_difficulty is not None
                        and self.check.reached(item.target_difficulty, record.empirical_difficulty))
             if reached:
-                kept.append(item)
+                # under solve_rate the solve rate verified the item: it counts (QC keep order, the plan's buckets)
+                # in its empirical band, not in the label's that the policy ignored
+                kept.append(item if self.verify_policy == "both" else
+                            item.model_copy(update={"verified_difficulty": record.empirical_difficulty}))
                 continue
-            reason: RejectReason = "solved_too_often" if record.graded else "solve_invalid"
+            rated = record.solve_rate is not None
+            reason: RejectReason = "solved_too_often" if rated else "solve_invalid"
             detail = (f"solved {record.solved} of {record.graded} samples: band {record.empirical_difficulty}, "
-                      f"target {item.target_difficulty}, tolerance {self.check.tolerance}" if record.graded
-                      else f"none of {record.samples} solver samples was usable")
+                      f"target {item.target_difficulty}, tolerance {self.check.tolerance}" if rated
+                      else f"{record.graded} of {record.samples} solver samples usable: fewer than half")
             out.rejects.append(_reject(jobs[item.item_id], run_id, "solve", reason, graded[0],
                                        item.verified_difficulty, detail))
         out.items = kept

@@ -8,13 +8,15 @@ difficulty band (``SOLVE_RATE_BANDS``), which the verify step can check instead 
 
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
 from boostqa.benchmarks.formats import last_boxed
-from boostqa.eval.answers import gsm8k_prediction, math_prediction, normalize_math
+from boostqa.eval.answers import math_prediction, normalize_math
 from boostqa.llm.delimit import DATA_NOTE, as_data
 from boostqa.llm.schema_fields import text_field
 from boostqa.llm.types import LlmOutcome, LlmRequest, Sampling
@@ -61,19 +63,43 @@ def empirical_band(solve_rate: float) -> int:
     return next(band for floor, band in SOLVE_RATE_BANDS if solve_rate >= floor)
 
 
-def _final(text: str) -> str:
-    """An open answer's comparable form: its boxed answer, else its last number, else its normalized text."""
+# the last number of a text, with its sign, thousands separators, decimals and a fraction bar (3/4, -1,200.5)
+_NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?(?:/\d+)?")
+_WORDS = re.compile(r"\w+")
+
+
+def _number(token: str) -> str:
+    r"""A number token in MATH's normal form: no separators, integers without ``.0``, ``a/b`` as ``\frac{a}{b}``."""
+    token = token.replace(",", "")
+    if "/" not in token:
+        value = float(token)
+        token = str(int(value)) if value.is_integer() else str(value)
+    return normalize_math(token)
+
+
+def final_value(text: str) -> str | None:
+    r"""The value an open answer ends with: its last ``\boxed{}``, else its last number; None when it has neither."""
     if last_boxed(text) is not None:
-        return "boxed:" + math_prediction(text)
-    number = gsm8k_prediction(text)
-    return "number:" + number if number else "text:" + " ".join(normalize_math(text).split()).casefold()
+        return math_prediction(text)
+    numbers = _NUMBER.findall(text)
+    return _number(numbers[-1]) if numbers else None
 
 
 def answer_matches(sample: dict[str, Any], reference_answer: str, reference_option: str | None) -> bool:
-    """A sampled answer agrees with the item's: the same option, or the same final answer of an open question."""
+    """A sampled answer agrees with the item's: the same option, the same final value, or the same closing words.
+
+    The final value is the boxed answer or the last number, in MATH's normal form. Answers with neither match when
+    the shorter one's words end the longer one ("Paris" matches "The capital of France is Paris.").
+    """
     if reference_option is not None:
         return bool(sample.get("answer_option") == reference_option)
-    return _final(str(sample.get("final_answer", ""))) == _final(reference_answer)
+    answer = str(sample.get("final_answer", ""))
+    ours, theirs = final_value(answer), final_value(reference_answer)
+    if ours is not None or theirs is not None:
+        return ours == theirs
+    a, b = (_WORDS.findall(t.casefold()) for t in (answer, reference_answer))
+    short, long = sorted((a, b), key=len)
+    return bool(short) and long[len(long) - len(short):] == short
 
 
 @dataclass(frozen=True)
@@ -110,10 +136,14 @@ class SolveTask:
                 for k in range(1, self.samples + 1)]
 
     def record(self, item: dict[str, Any], outcomes: list[LlmOutcome]) -> SolveRecord:
-        """Grade an item's sampled outcomes against its refined answer (``item``: a synthesized item's fields)."""
+        """Grade an item's sampled outcomes against its refined answer (``item``: a synthesized item's fields).
+
+        The rate needs at least half the samples graded: fewer usable answers say more about the solver than the
+        item, and leave it without a rate (unverified).
+        """
         answers = [o.parsed for o in outcomes if o.status == "ok" and o.parsed is not None]
         solved = sum(answer_matches(a, item["refined_answer"], item.get("refined_option")) for a in answers)
-        rate = solved / len(answers) if answers else None
+        rate = solved / len(answers) if len(answers) >= math.ceil(len(outcomes) / 2) and answers else None
         models = [o.model for o in outcomes if o.model]
         return SolveRecord(item_id=item["item_id"], run_id=item["run_id"], discipline_id=item["discipline_id"],
                            target_difficulty=item["target_difficulty"],

@@ -24,10 +24,12 @@ from boostqa.lake.store import ObjectStore
 from boostqa.lake.tables import QA_SCHEMA
 from boostqa.settings import BoostqaSettings
 from boostqa_airflow.operators.qc import QualityControlOperator
+from boostqa_dev.stack.airflow_home import connections
 from boostqa_dev.stack.llm_server import ensure_model
+from boostqa_dev.stack.seaweedfs import lake_config
 from tests.boostqa.qc.planted import planted_items
 from tests.conftest import MemoryStore, lake_rows, reset_lake_prefixes
-from tests.integration.test_ray_jobs import _context, _outputs, _run, lake  # noqa: F401 - fixture
+from tests.integration.test_ray_jobs import _context, _outputs, _run
 
 pytestmark = pytest.mark.integration
 MIRROR_PREFIX = "mirrors/hub/"
@@ -35,7 +37,23 @@ RUN = "synthesize_mirror_1"
 
 
 @pytest.fixture
-def mirror(lake: ObjectStore) -> Iterator[BenchmarkSource]:  # noqa: F811
+def lake(stack: BoostqaSettings, monkeypatch: pytest.MonkeyPatch) -> Iterator[ObjectStore]:
+    """The stack's lake with an empty QC index and no parts of this test's run, and the stack's connections here.
+
+    Only this run's ``qa/`` parts go, never other runs' shard markers: their ledger parts would turn uncommitted
+    under an incremental mart that already holds them.
+    """
+    for name, value in connections(stack).items():
+        monkeypatch.setenv(name, value)
+    store = ObjectStore(lake_config(stack))
+    prefixes = ["qc/", layout.qa_prefix(RUN)]
+    reset_lake_prefixes(store, prefixes)
+    yield store
+    reset_lake_prefixes(store, prefixes)
+
+
+@pytest.fixture
+def mirror(lake: ObjectStore) -> Iterator[BenchmarkSource]:
     """Our editions as a Hub-layout mirror under an S3 prefix of the stack's lake."""
     reset_lake_prefixes(lake, [MIRROR_PREFIX])
     root = f"s3://{lake.config.bucket}/{MIRROR_PREFIX.rstrip('/')}"
@@ -55,7 +73,7 @@ def _put_planted(store: ObjectStore | MemoryStore) -> int:
 
 
 def test_the_qc_ray_job_decontaminates_against_the_mirror_named_in_its_params(
-        lake: ObjectStore, mirror: BenchmarkSource) -> None:  # noqa: F811
+        lake: ObjectStore, mirror: BenchmarkSource) -> None:
     contaminated = _put_planted(lake)
     operator = QualityControlOperator(task_id="qc", run_id=RUN, poll_seconds=0.5, stage_params={
         "distributed_min_items": "0", "benchmark_source": "mirror", "benchmark_mirror": mirror.mirror})
@@ -76,7 +94,7 @@ def test_the_qc_ray_job_decontaminates_against_the_mirror_named_in_its_params(
 
 
 def test_evaluation_scores_the_mirror_s_items_with_the_editions_prompts(
-        lake: ObjectStore, mirror: BenchmarkSource, stack: BoostqaSettings, tmp_path: Path) -> None:  # noqa: F811
+        lake: ObjectStore, mirror: BenchmarkSource, stack: BoostqaSettings, tmp_path: Path) -> None:
     settings = EvalTaskSettings(limit=2)  # C-Eval 5-shot: its few-shot split comes from the mirror too
     target = ModelTarget(model_id="mirror_eval", hf_folder=str(ensure_model(stack)))
     benchmarks = ["arc_easy", "ceval"]

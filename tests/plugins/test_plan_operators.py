@@ -73,7 +73,7 @@ def _publish(store: MemoryStore, plan_id: str, triggers: list[dict[str, str]], *
 
 def test_an_evaluation_alone_re_plans_only_when_the_probe_moved(memory_store: MemoryStore) -> None:
     evaluation = {"eval_run_id": "scheduled__e1"}
-    for plan_id in ("plan_1", "plan_2", "plan_3", "plan_4"):
+    for plan_id in ("plan_1", "plan_2", "plan_3", "plan_4", "plan_5", "plan_6"):
         _plan(memory_store, plan_id, 2)
     _probe(memory_store, "plan_1", {("physics", 3): 0.30, ("mathematics", 2): 0.0})
     assert _publish(memory_store, "plan_1", [evaluation])["plan_id"] == "plan_1"  # the first plan
@@ -90,6 +90,17 @@ def test_an_evaluation_alone_re_plans_only_when_the_probe_moved(memory_store: Me
     # a bucket that became weak is new information
     _probe(memory_store, "plan_4", {("physics", 3): 0.32, ("biology", 4): 0.25})
     assert _publish(memory_store, "plan_4", [evaluation])["plan_id"] == "plan_4"
+    assert read_pointer(memory_store, "plans")["evaluation_rounds"] == 2  # type: ignore[index]
+    # a retry after the pointer moved announces the same plan again (never "no change against itself")
+    assert _publish(memory_store, "plan_4", [evaluation])["plan_id"] == "plan_4"
+    # every new checkpoint moves a small probe: the count of evaluation-only plans in a row ends the chain
+    _probe(memory_store, "plan_5", {("physics", 3): 0.10})
+    assert _publish(memory_store, "plan_5", [evaluation])["plan_id"] == "plan_5"
+    _probe(memory_store, "plan_6", {("physics", 3): 0.40})
+    with pytest.raises(AirflowSkipException, match="3 plans in a row came from evaluations alone"):
+        _publish(memory_store, "plan_6", [evaluation])
+    assert _publish(memory_store, "plan_6", [{"sources": "4"}])["plan_id"] == "plan_6"  # new seeds: count restarts
+    assert read_pointer(memory_store, "plans")["evaluation_rounds"] == 0  # type: ignore[index]
 
 
 def test_replan_decisions_compare_bucket_by_bucket(memory_store: MemoryStore) -> None:

@@ -41,12 +41,12 @@ class PublishPlanOperator(BaseOperator):
         config = validated(self.run_config, self.stage_params)
         store = LakeHook(self.lake_conn_id).get_conn()
         decision = replan_decision(store, self.plan_id, triggered_by_evaluations_only(context),
-                                   config.replan_min_change)
+                                   config.replan_min_change, config.replan_max_rounds)
         if not decision.publish:
             self.log.info("plan %s not published: %s", self.plan_id, decision.reason)
             raise AirflowSkipException(f"plan {self.plan_id} not published: {decision.reason}")
         self.log.info("plan %s: publishing (%s)", self.plan_id, decision.reason)
-        pointer = publish_plan(store, self.plan_id)
+        pointer = publish_plan(store, self.plan_id, evaluation_rounds=decision.evaluation_rounds)
         extra = {"plan_id": self.plan_id, "jobs": pointer["jobs"]}
         hand_over(context, self.outlets, extra)
         self.log.info("plan %s: %d jobs (s3 plans/plan_id=%s/)", self.plan_id, pointer["jobs"], self.plan_id)

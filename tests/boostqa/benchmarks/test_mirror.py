@@ -101,3 +101,12 @@ def test_an_empty_mirror_file_reads_as_no_rows(tmp_path: Path) -> None:
     assert path.endswith("ybisk/piqa/data/validation-00000-of-00001.parquet")
     assert mirror.rows(spec, "default", "validation") == []
     assert pq.read_table(io.BytesIO(Path(path).read_bytes())).num_rows == 0
+
+
+def test_hash_suffixed_shards_are_read_and_a_second_layout_is_not_read_twice(tmp_path: Path) -> None:
+    source = _mirror(tmp_path)
+    folder = tmp_path / "openai/gsm8k/main"
+    (folder / "test-00000-of-00001.parquet").rename(folder / "test-00000-of-00001-5e6b2b6d1a4f0a1c.parquet")
+    (folder / "test").mkdir()  # the parquet conversion beside the shards: the same rows again
+    pq.write_table(pq.read_table(folder / "test-00000-of-00001-5e6b2b6d1a4f0a1c.parquet"), folder / "test/0000.parquet")
+    assert load_items(source, ["gsm8k"]) == [i for i in LOCAL if i.benchmark == "gsm8k" and i.split == "test"]

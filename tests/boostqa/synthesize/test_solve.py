@@ -6,6 +6,7 @@ import io
 import itertools
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -14,6 +15,7 @@ import yaml
 
 from boostqa.annotate.task import AnnotationTask
 from boostqa.annotate.taxonomy import load_taxonomy
+from boostqa.errors import ConfigError
 from boostqa.lake.parquet import parquet_bytes
 from boostqa.llm.fake import FakeTransport
 from boostqa.synthesize.refine import RefineTask
@@ -41,6 +43,10 @@ def test_a_solve_rate_maps_to_a_band_and_the_warehouse_uses_the_same_floors() ->
     ({"final_answer": "So x = \\boxed{\\dfrac{1}{2}}"}, "The value is \\boxed{0.5}.", None, True),
     ({"final_answer": "The answer is 8."}, "7", None, False),
     ({"final_answer": "Photosynthesis"}, "photosynthesis", None, True),
+    ({"final_answer": "3/4"}, "1/4", None, False),  # a fraction is one value, not its last number
+    ({"final_answer": "x = 42"}, "The answer is \\boxed{42}.", None, True),
+    ({"final_answer": "Paris"}, "The capital of France is Paris.", None, True),
+    ({"final_answer": "Lyon"}, "The capital of France is Paris.", None, False),
 ])
 def test_answers_are_graded_with_the_eval_normalizers(sample: dict[str, str], reference: str, option: str | None,
                                                       match: bool) -> None:
@@ -86,6 +92,16 @@ def _roles(tmp_path: Path, easy_label: int = 3) -> tuple[Roles, FakeTransport]:
     return roles, solver
 
 
+def test_fewer_than_half_the_samples_graded_leaves_an_item_unrated() -> None:
+    ok = SimpleNamespace(status="ok", parsed={"final_answer": "6", "answer_option": "A"}, model="m")
+    bad = SimpleNamespace(status="invalid", parsed=None, model="m")
+    item = {"item_id": "i", "run_id": "r", "discipline_id": "physics", "target_difficulty": 3,
+            "verified_difficulty": 3, "refined_answer": "6", "refined_option": "A"}
+    record = SolveTask(samples=4).record(item, [ok, bad, bad, bad])  # type: ignore[list-item]
+    assert (record.graded, record.solve_rate, record.empirical_difficulty) == (1, None, None)
+    assert SolveTask(samples=4).record(item, [ok, ok, bad, bad]).solve_rate == 1.0  # type: ignore[list-item]
+
+
 @pytest.mark.parametrize(("policy", "kept"), [("solve_rate", ["ok", "open"]), ("both", ["ok", "open"])])
 def test_a_solve_rate_policy_rejects_items_the_solver_finds_too_easy(tmp_path: Path, policy: VerifyPolicy,
                                                                      kept: list[str]) -> None:
@@ -102,6 +118,9 @@ def test_a_solve_rate_policy_rejects_items_the_solver_finds_too_easy(tmp_path: P
     # half the open item's samples are unusable (after their re-ask): graded over the usable ones only
     assert (solves["open"].samples, solves["open"].graded, solves["open"].solve_rate) == (4, 2, 0.5)
     assert solves["ok"].solver_model == "solver-model"
+    # under solve_rate the solve rate verified the item, so it counts in its empirical band; under both in its label
+    verified = {i.item_id: i.verified_difficulty for i in out.items}
+    assert verified["ok"] == (4 if policy == "solve_rate" else 3)
     assert "solver" in {r.role for r in roles.ledger_rows()} and len(solver.calls) >= 12
 
 
@@ -129,5 +148,5 @@ def test_a_shard_writes_its_solves_beside_its_items_before_its_marker(memory_sto
 def test_a_solve_policy_without_a_solver_is_refused(tmp_path: Path) -> None:
     roles, _ = _roles(tmp_path)
     roles.solver = None
-    with pytest.raises(ValueError, match="needs a solve task and a solver client"):
+    with pytest.raises(ConfigError, match="needs a solve task and a solver client"):
         _synthesizer("both").run_shard([job("ok")], roles, "s1")

@@ -2,7 +2,8 @@
 -- (from the solve rate) agrees with the annotator's label, and a calibration fitted per discipline. The fit is the
 -- least-squares line solve_rate = intercept + slope x labelled band over the discipline's items; its value at a band,
 -- mapped back to a band, is that label's calibrated difficulty. A negative slope means the labels order items by
--- how hard they really are; r2 says how much of the solve rate they explain.
+-- how hard they really are; r2 says how much of the solve rate they explain. A fit is used (is_fit_usable) only
+-- with var('calibration_min_items') items or more and a negative slope; otherwise a label means itself.
 with
 
 solves as (
@@ -82,7 +83,11 @@ final as (
         round(fit_intercept, 6) as fit_intercept,
         round(fit_r2, 6) as fit_r2,
         round(fitted_solve_rate, 6) as fitted_solve_rate,
-        {{ solve_rate_band('round(fitted_solve_rate, 6)') }} as calibrated_difficulty,
+        fit_items >= {{ var('calibration_min_items') }} and coalesce(fit_slope < 0, false) as is_fit_usable,
+        case when fit_items >= {{ var('calibration_min_items') }} and coalesce(fit_slope < 0, false)
+            then {{ solve_rate_band('round(fitted_solve_rate, 6)') }}
+            else labelled_difficulty
+        end as calibrated_difficulty,
         round(mean_solve_rate - fitted_solve_rate, 6) + 0.0 as residual  -- + 0.0: no -0.0
 
     from fitted
