@@ -24,7 +24,15 @@ from pathlib import Path
 import duckdb
 from boostqa.warehouse import publish_snapshot
 live, seconds = Path(sys.argv[1]), float(sys.argv[2])
-con = duckdb.connect(str(live))  # held for the whole build, as dbt holds it
+deadline = time.monotonic() + seconds
+while True:  # the probing reader may hold the file for a moment as we open it: wait for it, as dbt's retry would
+    try:
+        con = duckdb.connect(str(live))  # held for the whole build, as dbt holds it
+        break
+    except duckdb.IOException:
+        if time.monotonic() > deadline:
+            raise
+        time.sleep(0.05)
 published, stop = 0, time.monotonic() + seconds
 while time.monotonic() < stop:
     con.execute("insert into t select range from range({batch})")
