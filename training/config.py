@@ -66,6 +66,8 @@ class TrainConfig(_Strict):
     gradient_checkpointing: bool = Field(default=False, description="HF gradient checkpointing: recompute each "
                                          "layer's activations in the backward pass (memory for time)")
     export_hf: bool = True
+    heldout: dict[str, str] = Field(default_factory=dict, description="held-out sets (name: .npy of documents, "
+                                    "one per row, -1 padded) whose losses are taken before and after training")
     export_check_tokens: int = Field(default=32, ge=0, description="tokens of the first packed sequence on which "
                                      "the reloaded HF export must give the live model's logits (0: no check)")
 

@@ -26,6 +26,7 @@ if __package__ in (None, ""):  # run as a script by the deepspeed launcher
 from training import checkpoints
 from training.config import TrainConfig, deepspeed_config_path, load_config
 from training.data import PackedMixture
+from training.heldout import baseline, measure_after, non_embedding_parameters
 from training.model import (
     build_model,
     check_export,
@@ -87,6 +88,7 @@ def train(config: TrainConfig) -> dict[str, Any]:
     """Run (or resume) the training loop; returns the final status on rank 0."""
     import torch
 
+    started = time.monotonic()
     rank, world = _init_distributed()
     output = Path(config.output_dir)
     if rank == 0:
@@ -100,7 +102,7 @@ def train(config: TrainConfig) -> dict[str, Any]:
     # Referenced until the export: while it lives, transformers builds (and HF-loads) models partitioned (ZeRO-3).
     partitioned = zero3_context(ds) if zero_stage(ds) == 3 else None
     engine, model, scheduler = _engine(config, data.vocab_size, ds)
-    built = describe(model, ds)
+    built = describe(model, ds) | {"non_embedding_parameters": non_embedding_parameters(model)}
     if rank == 0:
         print(f"[train] ZeRO stage {built['zero_stage']}: {built['parameters']:,} parameters, "
               f"{built['parameters_on_rank0']:,} held by rank 0 of {world}; gradient checkpointing "
@@ -112,6 +114,7 @@ def train(config: TrainConfig) -> dict[str, Any]:
     start_step, metrics = 0, []
     if resume_tag:
         start_step, metrics = _resume(engine, output, resume_tag, mixture, data, record, rank)
+    before = baseline(engine, config.heldout, data.eos_token_id, output, start_step > 0, rank)
     last_tag = None
     for step in range(start_step, config.max_steps):
         indexes, loss, seconds = _step(engine, data, config, step, global_batch, world, rank)
@@ -130,12 +133,14 @@ def train(config: TrainConfig) -> dict[str, Any]:
             _checkpoint(engine, config, output, last_tag, done, mixture, record, metrics, rank)
     final: dict[str, Any] = {"step": config.max_steps, "max_steps": config.max_steps,
                              "loss_first": metrics[0]["loss"] if metrics else None,
-                             "loss_last": metrics[-1]["loss"] if metrics else None, **mixture, **built}
+                             "loss_last": metrics[-1]["loss"] if metrics else None, **mixture, **built,
+                             "train_seconds": sum(m["seconds"] for m in metrics)}
+    final |= measure_after(engine, config.heldout, data.eos_token_id, output, before, rank)
     _finish(config, engine, model, data, output, last_tag, final, rank, partitioned is not None)
     if rank == 0:
         write_metrics(output, metrics)
         record.write(output)
-        write_status(output, "succeeded", **final)
+        write_status(output, "succeeded", **final, wall_seconds=time.monotonic() - started)
     torch.distributed.barrier()
     return final
 

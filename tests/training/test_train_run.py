@@ -11,6 +11,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from boostqa_dev.checkout import PROJECT_ROOT
@@ -122,15 +123,20 @@ def _continue_from_the_export(manifest: Path, tmp_path: Path, hf_folder: Path, l
 
 def test_one_rank_without_zero_exports_the_checkpoint_weights(tmp_path: Path) -> None:
     """The embedded default (ZeRO stage 0, one rank) saves no optimizer partitions for zero_to_fp32: the export reads
-    the checkpoint's whole module state instead, and the HF folder holds exactly those weights."""
+    the checkpoint's whole module state instead, and the HF folder holds exactly those weights. A held-out set's
+    losses are taken before and after training, per document over its real tokens only."""
     manifest = _mixture(tmp_path / "mix", documents=40, seq_len=32)
     output = tmp_path / "run"
+    heldout = np.full((3, 16), -1, dtype=np.int32)  # documents of the mixture's pattern, padded to one length
+    for row, length in enumerate((11, 13, 16)):
+        heldout[row, :length] = np.arange(2 + row, 2 + row + length)
+    np.save(tmp_path / "heldout.npy", heldout)
     env = {**os.environ, "DS_ACCELERATOR": "cpu", "OMP_NUM_THREADS": "1",
            "TORCH_EXTENSIONS_DIR": str(PROJECT_ROOT / ".state" / "torch_extensions")}
     args = [str(TRAIN_PYTHON / "torchrun"), "--standalone", "--nproc_per_node", "1", "-m", "training.train",
             "--config", "cpu_smoke"]
     for override in (f"data.manifest={manifest}", f"output_dir={output}", "max_steps=3", "checkpoint_every=3",
-                     "deepspeed_config=ds_data_parallel.json"):
+                     "deepspeed_config=ds_data_parallel.json", f"heldout.pattern={tmp_path / 'heldout.npy'}"):
         args += ["--override", override]
     run = subprocess.run(args, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=600,  # noqa: S603
                          check=False)
@@ -138,6 +144,12 @@ def test_one_rank_without_zero_exports_the_checkpoint_weights(tmp_path: Path) ->
     assert not list((output / "step_3").glob("*optim_states.pt"))  # stage 0: nothing partitioned
     status = read_status(output)
     assert status["state"] == "succeeded"  # type: ignore[index]
+    assert 0 < status["non_embedding_parameters"] < status["parameters"]  # type: ignore[index]
+    rows = json.loads((output / "heldout.json").read_text())
+    assert rows["after"]["pattern"]["row_tokens"] == [10, 12, 15]  # next tokens of the real ones; padding unscored
+    before, after = status["heldout_before"]["pattern"], status["heldout_after"]["pattern"]  # type: ignore[index]
+    assert before == rows["before"]["pattern"]["loss"] and 6.0 < before  # a random init: about ln(1000) = 6.9
+    assert after < before - 0.3, (before, after)
     compare = ("import sys, torch, transformers; from pathlib import Path; from training.model import fp32_state_dict;"
                "m = transformers.AutoModelForCausalLM.from_pretrained(sys.argv[1]).state_dict();"
                "s = fp32_state_dict(Path(sys.argv[2]), 'step_3');"
