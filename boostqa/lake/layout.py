@@ -223,3 +223,18 @@ def training_samples_part(run_id: str) -> str:
     Per optimizer step, the packed sequences it read.
     """
     return f"{TRAINING_SAMPLES}/run_id={run_id}/{part_name(0)}"
+
+
+# --- Research studies (boostqa/studies): their packed data and one row per trained arm, for dbt ---
+STUDIES = "studies"
+SCALING_CELLS = f"{STUDIES}/scaling_cells"
+
+
+def study_data_prefix(run_id: str) -> str:
+    """The packed blends and held-out sets one study run trained and scored on (trailing slash)."""
+    return f"{STUDIES}/data/run_id={run_id}/"
+
+
+def scaling_cells_part(run_id: str) -> str:
+    """The trained arms of one scaling sweep: size, base, tokens, compute, wall time and held-out losses."""
+    return f"{SCALING_CELLS}/run_id={run_id}/{part_name(0)}"

@@ -123,6 +123,17 @@ TRAINING_SAMPLES_SCHEMA = pa.schema([  # training/samples.py SAMPLES_SCHEMA, wit
     ("packed_shard", pa.int32()), ("packed_sequence", pa.int64()), ("seq_len", pa.int32()),
 ])
 
+# --- studies: each trained arm of a scaling sweep (boostqa/studies/collect.py) ---
+SCALING_CELL_SCHEMA = pa.schema([
+    *_strings("run_id", "cell_id", "training_run_id", "arm", "model_size", "base_id", "base_model", "mixture_version"),
+    ("hidden_size", pa.int32()), ("layers", pa.int32()), ("parameters", pa.int64()),
+    ("non_embedding_parameters", pa.int64()), ("base_tokens", pa.int64()), ("boostqa_tokens", pa.int64()),
+    ("general_tokens", pa.int64()), ("tokens", pa.int64()), ("steps", pa.int64()), ("boostqa_passes", pa.float64()),
+    ("train_seconds", pa.float64()), ("wall_seconds", pa.float64()), ("loss_last", pa.float64()),
+    ("heldout_boostqa_before", pa.float64()), ("heldout_boostqa_after", pa.float64()),
+    ("heldout_general_before", pa.float64()), ("heldout_general_after", pa.float64()),
+])
+
 # --- eval: per-item results and per-benchmark scores of each evaluated model ---
 # Who was evaluated: the model's name, its training run (checkpoint) and mixture, and its content identity.
 _EVALUATED = [("model_id", pa.string()), ("eval_run_id", pa.string()), ("evaluated_at", pa.timestamp("us", tz="UTC")),
@@ -200,6 +211,7 @@ LAKE_TABLES: tuple[LakeTable, ...] = (
               TOKEN_COUNT_SCHEMA, f"{layout.token_counts_prefix(layout.BOOTSTRAP_RUN)}{_RUN}", "object"),
     _by_run("training", "metrics", layout.TRAINING_METRICS, TRAINING_METRICS_SCHEMA, "object"),
     _by_run("training", "samples", layout.TRAINING_SAMPLES, TRAINING_SAMPLES_SCHEMA, "object"),
+    _by_run("studies", "scaling_cells", layout.SCALING_CELLS, SCALING_CELL_SCHEMA, "object"),
     LakeTable("eval", "items", f"{layout.EVAL}/items/model_id=*/*/*.parquet", ITEM_RESULT_SCHEMA,
               f"{layout.EVAL}/items/{_NESTED}", "object"),
     LakeTable("eval", "scores", f"{layout.EVAL}/scores/model_id=*/*/*.parquet", SCORE_SCHEMA,

@@ -28,6 +28,8 @@ DAG_INCIDENTS: dict[str, list[str]] = {
                      "4-duckdb-lock", *_EVERY_STAGE],
     "mixture_export": ["11-ray-cluster-down-or-a-ray-job-failing", "4-duckdb-lock", *_EVERY_STAGE],
     "midtrain": ["7-training-oom-or-preemption", *_EVERY_STAGE],
+    "scaling_sweep": ["7-training-oom-or-preemption", "5-disk-full", "4-duckdb-lock", "3-s3-outage",
+                      "9-stuck-dag-run"],
     "benchmark_eval": ["8-eval-regression", "1-vllm-server-down", "4-duckdb-lock", *_EVERY_STAGE],
 }
 

@@ -30,6 +30,7 @@ STAGE_DEADLINES: dict[str, timedelta] = {
     "mixture_export": timedelta(hours=4),
     "midtrain": timedelta(days=7),
     "benchmark_eval": timedelta(hours=12),
+    "scaling_sweep": timedelta(days=14),  # a grid of training runs: sized for a production grid
 }
 
 

@@ -72,7 +72,9 @@ WRITES: dict[str, list[str]] = {
                layout.token_counts_part(TOKENIZER, VERSION)],
     "trainer": [],
     "midtrain": [layout.training_metrics_part("midtrain_20260101"), layout.training_samples_part("midtrain_20260101"),
-                 layout.latest_pointer("training")],
+                 layout.latest_pointer("training"), layout.study_data_prefix(RUN) + "plan.json",
+                 layout.study_data_prefix(RUN) + "data/control-d8192/packed/shard-00000.bin",
+                 layout.scaling_cells_part(RUN)],
     "eval": [layout.eval_part(table, "llama3-8b-boostqa", "mmlu") for table in layout.EVAL_TABLES],
     "report": ["reports/2026-01-02/index.html"],
 }
@@ -101,7 +103,8 @@ READS: dict[str, list[str]] = {
                layout.qa_prefix(RUN) + PART, layout.general_corpus_part("fineweb"),
                layout.token_counts_part(TOKENIZER, "v0")],
     "trainer": [f"{trainer_prefix()}manifest.json", f"{trainer_prefix()}packed/shard-00000.bin"],
-    "midtrain": [layout.latest_pointer("mixtures")],
+    "midtrain": [layout.latest_pointer("mixtures"), f"mixtures/{VERSION}/{SELECTION_NAME}",
+                 layout.general_corpus_part("fineweb")],
     "eval": [layout.latest_pointer("training")],
 }
 
@@ -120,7 +123,7 @@ LISTS: dict[str, list[str]] = {
     "export": [f"mixtures/{VERSION}/", layout.qc_table_prefix("kept"), layout.qa_prefix(RUN), f"{layout.RAW_GENERAL}/",
                layout.token_counts_prefix(TOKENIZER)],
     "trainer": [trainer_prefix()],
-    "midtrain": [layout.latest_pointer("mixtures")],
+    "midtrain": [layout.latest_pointer("mixtures"), f"mixtures/{VERSION}/{SELECTION_NAME}", f"{layout.RAW_GENERAL}/"],
     "eval": [layout.latest_pointer("training")],
 }
 

@@ -88,12 +88,15 @@ class DeepSpeedTrainOperator(BaseOperator):
         """
         if self.launch.launcher == "local":
             return None
-        bucket = LakeHook(self.lake_conn_id).get_config().bucket
         trainer = get_settings().trainer  # BOOSTQA_TRAINER__IMAGE, __CPUS, __MEMORY
         return ClusterResources(image=trainer.image, cpus=trainer.cpus, memory=trainer.memory,
                                 gpus_per_node=self.launch.nproc_per_node,
                                 mixture_dir=str(self._mixture_dir(mixture_version)),
-                                mixture_uri=f"s3://{bucket}/mixtures/{mixture_version}/")
+                                mixture_uri=self._mixture_uri(mixture_version))
+
+    def _mixture_uri(self, mixture_version: str) -> str:
+        """Where a cluster run syncs its data from: the version's folder in the lake."""
+        return LakeHook(self.lake_conn_id).get_config().uri(f"mixtures/{mixture_version}/")
 
     def execute(self, context: Any) -> None:
         launcher = self.launch.launcher

@@ -1,0 +1,1 @@
+"""Research studies on the corpus: scaling sweeps and anneal probes, trained through the training launcher."""

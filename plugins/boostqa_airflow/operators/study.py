@@ -1,0 +1,138 @@
+"""Operators of the research studies: prepare a study's data and plan, train one of its runs, collect its rows."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+
+from airflow.sdk import BaseOperator
+from airflow.sdk.exceptions import AirflowFailException
+
+from boostqa.errors import ConfigError, LakeError
+from boostqa.lake import layout
+from boostqa.lake.versions import resolve_version
+from boostqa.launch.config import LaunchRunConfig
+from boostqa.runs import check_id
+from boostqa.settings import get_settings
+from boostqa.studies.collect import publish_cells
+from boostqa.studies.grid import SweepRunConfig
+from boostqa.studies.sweep import PLAN_NAME, prepare_sweep
+from boostqa_airflow.constants import S3_CONN_ID
+from boostqa_airflow.failfast import fails_fast
+from boostqa_airflow.hooks.lake import LakeHook
+from boostqa_airflow.operators.train import DeepSpeedTrainOperator
+from boostqa_airflow.params import validated
+from boostqa_airflow.runs import from_asset_events
+
+
+def study_folder(run_id: str) -> Path:
+    """Where a study run keeps its data and plan (in the training folder the trainer shares)."""
+    return get_settings().training_dir.resolve() / "studies" / check_id(run_id)
+
+
+def launch_kwargs(plan: dict[str, Any], runs: str, config: SweepRunConfig, data_uri: str) -> list[dict[str, Any]]:
+    """The mapped training tasks' kwargs for the plan's ``runs`` (``bases`` or ``cells``)."""
+    return [{"run_id": run["run_id"], "data_dir": run["data_dir"], "data_uri": f"{data_uri}data/{run['blend']}/",
+             "stage_params": {"config": config.train_config, "overrides": run["overrides"],
+                              "mixture_version": plan["mixture_version"], "launcher": config.launcher,
+                              "nproc_per_node": config.nproc_per_node, "output_dir": run["output_dir"]}}
+            for run in plan[runs]]
+
+
+def read_plan(run_id: str) -> dict[str, Any]:
+    """The plan a study's prepare task wrote.
+
+    Raises:
+        AirflowFailException: there is none (the prepare task has not run for this run id).
+    """
+    path = study_folder(run_id) / PLAN_NAME
+    if not path.exists():
+        raise AirflowFailException(f"study {run_id} has no plan at {path}: run its prepare task first")
+    return dict(json.loads(path.read_text()))
+
+
+@fails_fast
+class PrepareSweepOperator(BaseOperator):
+    """Write a scaling sweep's blends, held-out sets and plan (its launches: :class:`SweepLaunchesOperator`)."""
+
+    run_config: ClassVar[type[SweepRunConfig]] = SweepRunConfig
+    template_fields: Sequence[str] = ("run_id", "stage_params")
+
+    def __init__(self, *, run_id: str, stage_params: Mapping[str, Any] | None = None,
+                 lake_conn_id: str = S3_CONN_ID, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.run_id, self.stage_params, self.lake_conn_id = run_id, dict(stage_params or {}), lake_conn_id
+
+    def execute(self, context: Any) -> dict[str, Any]:
+        config = validated(self.run_config, self.stage_params)
+        store = LakeHook(self.lake_conn_id).get_conn()
+        settings = get_settings()
+        try:
+            explicit = config.mixture_version or from_asset_events(context, "mixture_version")
+            mixture = resolve_version(store, "mixtures", explicit)
+            tokenizer = Path(config.tokenizer_dir) if config.tokenizer_dir else settings.served_model_dir
+            plan = prepare_sweep(store, config, self.run_id, mixture, tokenizer, settings.training_dir)
+        except (ConfigError, LakeError) as exc:
+            raise AirflowFailException(str(exc)) from exc
+        self.log.info("sweep %s: %d bases to pre-train, %d cells on mixture %s (pools %s)", self.run_id,
+                      len(plan["bases"]), len(plan["cells"]), mixture, plan["pools"])
+        return {"sweep_run_id": self.run_id, "mixture_version": mixture, "bases": len(plan["bases"]),
+                "cells": len(plan["cells"]), "pools": plan["pools"]}
+
+
+@fails_fast
+class SweepLaunchesOperator(BaseOperator):
+    """Hand one kind of a study's training runs (``bases`` or ``cells``) to a mapped training task, as its kwargs."""
+
+    template_fields: Sequence[str] = ("run_id",)
+
+    def __init__(self, *, run_id: str, runs: str, lake_conn_id: str = S3_CONN_ID, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.run_id, self.runs, self.lake_conn_id = run_id, runs, lake_conn_id
+
+    def execute(self, context: Any) -> list[dict[str, Any]]:
+        plan = read_plan(self.run_id)
+        config = SweepRunConfig.model_validate(plan["config"])
+        data_uri = LakeHook(self.lake_conn_id).get_config().uri(layout.study_data_prefix(self.run_id))
+        return launch_kwargs(plan, self.runs, config, data_uri)
+
+
+class StudyTrainOperator(DeepSpeedTrainOperator):
+    """One training run of a study: the midtrain operator on the study's own packed blend instead of a mixture."""
+
+    run_config: ClassVar[type[LaunchRunConfig]] = LaunchRunConfig
+
+    def __init__(self, *, data_dir: str, data_uri: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.data_dir, self.data_uri = data_dir, data_uri
+
+    def _resolve_mixture(self, context: Any) -> str:
+        return check_id(self.launch.mixture_version, "mixture version")  # the version the blend was cut from
+
+    def _mixture_dir(self, mixture_version: str) -> Path:
+        return Path(self.data_dir)
+
+    def _mixture_uri(self, mixture_version: str) -> str:
+        return self.data_uri
+
+
+@fails_fast
+class CollectSweepOperator(BaseOperator):
+    """Join every cell's plan to its trainer's status and publish the sweep's rows for dbt."""
+
+    template_fields: Sequence[str] = ("run_id",)
+
+    def __init__(self, *, run_id: str, lake_conn_id: str = S3_CONN_ID, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.run_id, self.lake_conn_id = run_id, lake_conn_id
+
+    def execute(self, context: Any) -> dict[str, Any]:
+        plan = read_plan(self.run_id)
+        try:
+            rows = publish_cells(LakeHook(self.lake_conn_id).get_conn(), plan)
+        except ConfigError as exc:
+            raise AirflowFailException(str(exc)) from exc
+        self.log.info("sweep %s: %d cells published to %s", self.run_id, rows, layout.scaling_cells_part(self.run_id))
+        return {"sweep_run_id": self.run_id, "cells": rows, "mixture_version": plan["mixture_version"]}
