@@ -7,7 +7,8 @@ random init); ``train_cells`` mid-trains every cell (mapped): per base and Boost
 ``control`` arm on general text alone at the same token count. Every run goes through the training launcher (local,
 Kubernetes or Slurm) and scores both held-out sets before and after. ``collect_cells`` publishes one row per arm
 (``studies/scaling_cells/``), and dbt builds ``fct_scaling_grid`` (gains, 6 N D compute) and ``fct_scaling_trend``
-(gain against ln tokens per base, with residuals). In production ``base_checkpoints`` names real bases.
+(gain against ln tokens per base, with residuals); the report shows the newest sweep's gains. In production
+``base_checkpoints`` names real bases.
 """
 
 from __future__ import annotations
@@ -18,11 +19,12 @@ from airflow.sdk import DAG
 
 from boostqa_airflow.alerting import dag_operations
 from boostqa_airflow.dbt import warehouse_task_group
+from boostqa_airflow.operators.report import ReportOperator
 from boostqa_airflow.operators.study import (
     CollectSweepOperator,
     PrepareSweepOperator,
+    StudyLaunchesOperator,
     StudyTrainOperator,
-    SweepLaunchesOperator,
 )
 from boostqa_airflow.params import dag_params, templated
 from boostqa_airflow.policy import TaskKind, retry_args
@@ -45,9 +47,9 @@ with DAG(
     prepare = PrepareSweepOperator(task_id="prepare_sweep", run_id=SWEEP_ID,
                                    stage_params=templated(PrepareSweepOperator.run_config),
                                    **retry_args(TaskKind.LAKE))
-    base_runs = SweepLaunchesOperator(task_id="base_runs", run_id=SWEEP_ID, runs="bases",
+    base_runs = StudyLaunchesOperator(task_id="base_runs", run_id=SWEEP_ID, runs="bases",
                                       **retry_args(TaskKind.CONTROL))
-    cell_runs = SweepLaunchesOperator(task_id="cell_runs", run_id=SWEEP_ID, runs="cells",
+    cell_runs = StudyLaunchesOperator(task_id="cell_runs", run_id=SWEEP_ID, runs="cells",
                                       **retry_args(TaskKind.CONTROL))
     bases = StudyTrainOperator.partial(task_id="pretrain_bases", **retry_args(TaskKind.TRAIN)).expand_kwargs(
         base_runs.output)
@@ -56,7 +58,8 @@ with DAG(
     collect = CollectSweepOperator(task_id="collect_cells", run_id=SWEEP_ID, **retry_args(TaskKind.LAKE))
     marts = warehouse_task_group("dbt_scaling", select=["stg_studies__scaling_cells", "fct_scaling_grid",
                                                         "fct_scaling_trend"])
+    report = ReportOperator(task_id="report", report_id=SWEEP_ID, **retry_args(TaskKind.LAKE))
     prepare >> [base_runs, cell_runs]
     base_runs >> bases >> cells
     cell_runs >> cells
-    cells >> collect >> marts
+    cells >> collect >> marts >> report

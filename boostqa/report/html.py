@@ -1,6 +1,6 @@
 """``boostqa report``: an HTML report of the warehouse, saved locally and to S3.
 
-It covers data, QC, cost, training and before/after accuracy.
+It covers data, QC, cost, training, before/after accuracy and the newest research studies.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from boostqa.lake.store import ObjectStore
 from boostqa.package_data import package_path
 from boostqa.report import plots
+from boostqa.report.studies import study_sections
 from boostqa.settings import BoostqaSettings
 from boostqa.warehouse import query, warehouse_snapshot
 
@@ -125,7 +126,7 @@ def render_report(settings: BoostqaSettings, report_id: str) -> str:
     """The report's HTML."""
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"]))
     with warehouse_snapshot(settings.warehouse_path) as warehouse:
-        sections = _eval_sections(warehouse) | _data_sections(warehouse)
+        sections = _eval_sections(warehouse) | _data_sections(warehouse) | study_sections(warehouse, _rows)
     context = {"report_id": report_id, "generated_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
                "warehouse": settings.warehouse_path, **_fmt(), **sections}
     return env.get_template("report.html.j2").render(context)

@@ -63,11 +63,13 @@ def bars(labels: Sequence[str], series: Mapping[str, Sequence[float]], title: st
 
 
 def lines(series: Mapping[str, tuple[Sequence[float], Sequence[float]]], title: str, xlabel: str,
-          ylabel: str) -> str:
-    """One line per series of (x, y)."""
+          ylabel: str, log_x: bool = False) -> str:
+    """One line per series of (x, y); ``log_x`` draws x on a log scale."""
     figure, axes = plt.subplots(figsize=(6.0, 3.4))
     for name, (x, y) in series.items():
         axes.plot(x, y, marker=".", label=name)
+    if log_x:
+        axes.set_xscale("log")
     axes.set_xlabel(xlabel)
     axes.set_ylabel(ylabel)
     axes.set_title(title)

@@ -15,21 +15,17 @@ from typing import ClassVar
 
 from pydantic import Field, field_validator
 
-from boostqa.launch.config import LAUNCHERS
-from boostqa.stage_config import StageConfig
+from boostqa.studies.config import StudyRunConfig
 
 SIZE = re.compile(r"^(\d+)x(\d+)$")  # hidden size x layers
 ARMS = ("boostqa", "control")
 
 
-class SweepRunConfig(StageConfig):
+class SweepRunConfig(StudyRunConfig):
     """What one scaling sweep may vary (the ``scaling_sweep`` DAG's params)."""
 
     stage: ClassVar[str] = "scaling sweep"
 
-    mixture_version: str = Field("", pattern=r"^([A-Za-z0-9][A-Za-z0-9_.=-]{0,127})?$",
-                                 description="the mixture whose BoostQA items and general documents the sweep "
-                                 "trains on; empty: the newest (mixtures/latest.json)")
     sizes: list[str] = Field(default_factory=lambda: ["64x2", "128x2", "256x2"],
                              description="tiny Llama sizes, hidden x layers (heads: hidden / 16), one architecture")
     base_tokens: list[int] = Field(default_factory=lambda: [0, 65536], description="pre-training budgets of the "
@@ -39,22 +35,11 @@ class SweepRunConfig(StageConfig):
     boostqa_tokens: list[int] = Field(default_factory=lambda: [8192, 32768], description="BoostQA tokens in the "
                                       "mid-training mix, one column of the grid each")
     general_ratio: float = Field(1.0, ge=0, description="general tokens per BoostQA token in the boostqa arm")
-    seq_len: int = Field(128, ge=16, description="tokens per packed sequence")
-    micro_batch_size: int = Field(4, ge=1)
-    lr: float = Field(3e-3, gt=0, description="peak learning rate of every run (cosine to 10 %)")
-    heldout_fraction: float = Field(0.1, gt=0, lt=1, description="share of documents held out of training, by a "
-                                    "stable hash of their sample id")
-    heldout_docs: int = Field(64, ge=1, description="held-out documents scored per set (BoostQA, general)")
-    train_config: str = Field("cpu_study", pattern=r"^[A-Za-z0-9_./+-]+$", description="training/configs/<name>.yaml "
-                              "every run starts from")
-    launcher: str = Field("local", description="where the runs execute", json_schema_extra={"enum": list(LAUNCHERS)})
-    nproc_per_node: int = Field(1, ge=1, description="ranks per run")
-    tokenizer_dir: str = Field("", description="HF folder of the tokenizer (default: the embedded stack's model)")
 
     @field_validator("sizes")
     @classmethod
     def _sizes(cls, sizes: list[str]) -> list[str]:
-        bad = [s for s in sizes if not SIZE.match(s) or int(SIZE.match(s).group(1)) % 16]  # type: ignore[union-attr]
+        bad = [s for s in sizes if not SIZE.match(s) or int(s.split("x")[0]) % 16]
         if bad or not sizes:
             raise ValueError(f"sizes are hidden x layers with hidden a multiple of 16 (e.g. 64x2), got {bad or sizes}")
         return sizes
@@ -65,13 +50,6 @@ class SweepRunConfig(StageConfig):
         if not values or any(v < 0 for v in values) or len(set(values)) != len(values):
             raise ValueError(f"token budgets must be distinct and non-negative, got {values}")
         return sorted(values)
-
-    @field_validator("launcher")
-    @classmethod
-    def _launcher(cls, name: str) -> str:
-        if name not in LAUNCHERS:
-            raise ValueError(f"launcher must be one of {LAUNCHERS}, got {name!r}")
-        return name
 
 
 @dataclass(frozen=True)

@@ -77,7 +77,7 @@ OPERATOR_KINDS: dict[str, TaskKind] = {
     "DeepSpeedTrainOperator": TaskKind.TRAIN,
     "PublishTrainingRunOperator": TaskKind.CONTROL,
     "PrepareSweepOperator": TaskKind.LAKE,
-    "SweepLaunchesOperator": TaskKind.CONTROL,
+    "StudyLaunchesOperator": TaskKind.CONTROL,
     "StudyTrainOperator": TaskKind.TRAIN,
     "CollectSweepOperator": TaskKind.LAKE,
     "ResolveEvalTargetsOperator": TaskKind.CONTROL,

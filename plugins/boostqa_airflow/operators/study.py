@@ -18,7 +18,8 @@ from boostqa.runs import check_id
 from boostqa.settings import get_settings
 from boostqa.studies.collect import publish_cells
 from boostqa.studies.grid import SweepRunConfig
-from boostqa.studies.sweep import PLAN_NAME, prepare_sweep
+from boostqa.studies.runs import PLAN_NAME
+from boostqa.studies.sweep import prepare_sweep
 from boostqa_airflow.constants import S3_CONN_ID
 from boostqa_airflow.failfast import fails_fast
 from boostqa_airflow.hooks.lake import LakeHook
@@ -32,12 +33,11 @@ def study_folder(run_id: str) -> Path:
     return get_settings().training_dir.resolve() / "studies" / check_id(run_id)
 
 
-def launch_kwargs(plan: dict[str, Any], runs: str, config: SweepRunConfig, data_uri: str) -> list[dict[str, Any]]:
-    """The mapped training tasks' kwargs for the plan's ``runs`` (``bases`` or ``cells``)."""
+def launch_kwargs(plan: dict[str, Any], runs: str, data_uri: str) -> list[dict[str, Any]]:
+    """The mapped training tasks' kwargs for the plan's ``runs`` (``bases``, ``cells``, ``arms``)."""
     return [{"run_id": run["run_id"], "data_dir": run["data_dir"], "data_uri": f"{data_uri}data/{run['blend']}/",
-             "stage_params": {"config": config.train_config, "overrides": run["overrides"],
-                              "mixture_version": plan["mixture_version"], "launcher": config.launcher,
-                              "nproc_per_node": config.nproc_per_node, "output_dir": run["output_dir"]}}
+             "stage_params": {**plan["launch"], "overrides": run["overrides"],
+                              "mixture_version": plan["mixture_version"], "output_dir": run["output_dir"]}}
             for run in plan[runs]]
 
 
@@ -55,7 +55,7 @@ def read_plan(run_id: str) -> dict[str, Any]:
 
 @fails_fast
 class PrepareSweepOperator(BaseOperator):
-    """Write a scaling sweep's blends, held-out sets and plan (its launches: :class:`SweepLaunchesOperator`)."""
+    """Write a scaling sweep's blends, held-out sets and plan (its launches: :class:`StudyLaunchesOperator`)."""
 
     run_config: ClassVar[type[SweepRunConfig]] = SweepRunConfig
     template_fields: Sequence[str] = ("run_id", "stage_params")
@@ -83,8 +83,8 @@ class PrepareSweepOperator(BaseOperator):
 
 
 @fails_fast
-class SweepLaunchesOperator(BaseOperator):
-    """Hand one kind of a study's training runs (``bases`` or ``cells``) to a mapped training task, as its kwargs."""
+class StudyLaunchesOperator(BaseOperator):
+    """Hand one kind of a study's training runs (``bases``, ``cells``, ``arms``) to a mapped training task."""
 
     template_fields: Sequence[str] = ("run_id",)
 
@@ -94,9 +94,8 @@ class SweepLaunchesOperator(BaseOperator):
 
     def execute(self, context: Any) -> list[dict[str, Any]]:
         plan = read_plan(self.run_id)
-        config = SweepRunConfig.model_validate(plan["config"])
         data_uri = LakeHook(self.lake_conn_id).get_config().uri(layout.study_data_prefix(self.run_id))
-        return launch_kwargs(plan, self.runs, config, data_uri)
+        return launch_kwargs(plan, self.runs, data_uri)
 
 
 class StudyTrainOperator(DeepSpeedTrainOperator):
@@ -104,8 +103,9 @@ class StudyTrainOperator(DeepSpeedTrainOperator):
 
     run_config: ClassVar[type[LaunchRunConfig]] = LaunchRunConfig
 
-    def __init__(self, *, data_dir: str, data_uri: str, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+    def __init__(self, *, data_dir: str, data_uri: str, poll_seconds: float = 5.0, **kwargs: Any) -> None:
+        # A study's runs are many and short: waiting up to 15 s (midtrain's poll) after each adds up over a grid.
+        super().__init__(poll_seconds=poll_seconds, **kwargs)
         self.data_dir, self.data_uri = data_dir, data_uri
 
     def _resolve_mixture(self, context: Any) -> str:

@@ -1,0 +1,84 @@
+"""What both studies' plans are made of: their documents from the lake, training launches, and the saved plan."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+from boostqa.errors import ConfigError
+from boostqa.export.mixture import load_selection
+from boostqa.lake import layout
+from boostqa.lake.read import read_prefix
+from boostqa.lake.store import ObjectStore
+from boostqa.studies.blend import Blend
+from boostqa.studies.config import StudyRunConfig
+
+log = logging.getLogger(__name__)
+HELDOUT_SETS = ("boostqa", "general")
+PLAN_NAME = "plan.json"
+
+
+def boostqa_rows(store: ObjectStore, mixture_version: str) -> list[dict[str, Any]]:
+    """The BoostQA items of a mixture version's selection."""
+    return [r for r in load_selection(store, mixture_version) if r["source"] == "boostqa"]
+
+
+def general_rows(store: ObjectStore) -> list[dict[str, Any]]:
+    """Every staged general-corpus document, as a pool row."""
+    general = read_prefix(store, f"{layout.RAW_GENERAL}/", ["doc_id", "text"])
+    return [{"sample_id": r["doc_id"], "source": "general", "text": r["text"]}
+            for r in (general.to_pylist() if general is not None else []) if r["text"]]
+
+
+def study_rows(store: ObjectStore, mixture_version: str) -> list[dict[str, Any]]:
+    """A mixture version's BoostQA items and the staged general corpus.
+
+    Raises:
+        ConfigError: the mixture holds no BoostQA item, or no general document is staged.
+    """
+    items, docs = boostqa_rows(store, mixture_version), general_rows(store)
+    if not items or not docs:
+        raise ConfigError(f"mixture {mixture_version} gives {len(items)} BoostQA items and the lake {len(docs)} "
+                          "general documents: a study needs both")
+    return items + docs
+
+
+def run_dir(training_dir: Path, run_id: str) -> Path:
+    """Where a training run writes (as the midtrain operator places it)."""
+    return training_dir.resolve() / "checkpoints" / run_id
+
+
+def tiny_model(hidden: int, layers: int) -> list[str]:
+    """Trainer overrides of a seeded random-init tiny Llama (heads of 16 dimensions)."""
+    return ["model.source=tiny", f"model.hidden_size={hidden}", f"model.layers={layers}", f"model.heads={hidden // 16}"]
+
+
+def launch(run_id: str, blend: Blend, config: StudyRunConfig, model: list[str], training_dir: Path,
+           meta: dict[str, Any], extra: list[str] | None = None) -> dict[str, Any]:
+    """One training launch: one epoch of the blend, its held-out sets scored before and after.
+
+    Raises:
+        ConfigError: the blend is smaller than one optimizer step.
+    """
+    steps = blend.sequences // config.global_batch
+    if steps < 1:
+        raise ConfigError(f"blend {blend.name} packs {blend.sequences} sequences, fewer than one step of "
+                          f"{config.global_batch}: raise its tokens")
+    heldout = [f"heldout.{s}={blend.manifest.parent / 'heldout' / f'{s}.npy'}" for s in HELDOUT_SETS]
+    overrides = [*model, f"max_steps={steps}", f"checkpoint_every={steps}",
+                 f"micro_batch_size={config.micro_batch_size}", f"optim.lr={config.lr}",
+                 f"optim.warmup_steps={max(1, steps // 10)}", *heldout, *(extra or [])]
+    return {"run_id": run_id, "blend": blend.name, "data_dir": str(blend.manifest.parent),
+            "output_dir": str(run_dir(training_dir, run_id)), "steps": steps,
+            "tokens": steps * config.global_batch * config.seq_len, "overrides": overrides, **meta}
+
+
+def save_plan(store: ObjectStore, folder: Path, run_id: str, plan: dict[str, Any]) -> None:
+    """Write the plan beside the study's data, then copy the whole folder to ``studies/data/run_id=<run>/``."""
+    (folder / PLAN_NAME).write_text(json.dumps(plan, indent=2))
+    prefix = layout.study_data_prefix(run_id)
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        store.put_bytes(prefix + path.relative_to(folder).as_posix(), path.read_bytes())
+    log.info("study %s: data and plan in %s and %s", run_id, folder, store.config.uri(prefix))
