@@ -228,6 +228,8 @@ def training_samples_part(run_id: str) -> str:
 # --- Research studies (boostqa/studies): their packed data and one row per trained arm, for dbt ---
 STUDIES = "studies"
 SCALING_CELLS = f"{STUDIES}/scaling_cells"
+ANNEAL_ARMS = f"{STUDIES}/anneal_arms"
+ANNEAL_DOCUMENTS = f"{STUDIES}/anneal_documents"
 
 
 def study_data_prefix(run_id: str) -> str:
@@ -238,3 +240,8 @@ def study_data_prefix(run_id: str) -> str:
 def scaling_cells_part(run_id: str) -> str:
     """The trained arms of one scaling sweep: size, base, tokens, compute, wall time and held-out losses."""
     return f"{SCALING_CELLS}/run_id={run_id}/{part_name(0)}"
+
+
+def anneal_part(table: str, run_id: str) -> str:
+    """One anneal probe's rows: ``anneal_arms`` (one per arm) or ``anneal_documents`` (trained and held out)."""
+    return f"{STUDIES}/{table}/run_id={run_id}/{part_name(0)}"

@@ -134,6 +134,22 @@ SCALING_CELL_SCHEMA = pa.schema([
     ("heldout_general_before", pa.float64()), ("heldout_general_after", pa.float64()),
 ])
 
+# --- studies: each arm of an anneal probe, and the documents it trained on (candidate) and measured on (held out) ---
+ANNEAL_ARM_SCHEMA = pa.schema([
+    *_strings("run_id", "arm", "training_run_id", "eval_model_id", "mixture_version", "reference_version",
+              "slice_discipline"), ("slice_difficulty", pa.int32()),
+    *_strings("slice_strategy", "base_model"), ("candidate_share", pa.float64()), ("tokens", pa.int64()),
+    ("candidate_tokens", pa.int64()), ("candidate_passes", pa.float64()), ("steps", pa.int64()),
+    ("wall_seconds", pa.float64()), ("loss_last", pa.float64()),
+    ("heldout_boostqa_before", pa.float64()), ("heldout_boostqa_after", pa.float64()),
+    ("heldout_general_before", pa.float64()), ("heldout_general_after", pa.float64()),
+])
+ANNEAL_DOCUMENT_SCHEMA = pa.schema([
+    *_strings("run_id", "arm", "use", "heldout_set", "sample_id", "item_id", "discipline_id"),
+    ("difficulty", pa.int32()), ("strategy", pa.string()), ("tokens", pa.int64()),
+    ("loss_before", pa.float64()), ("loss_after", pa.float64()),
+])
+
 # --- eval: per-item results and per-benchmark scores of each evaluated model ---
 # Who was evaluated: the model's name, its training run (checkpoint) and mixture, and its content identity.
 _EVALUATED = [("model_id", pa.string()), ("eval_run_id", pa.string()), ("evaluated_at", pa.timestamp("us", tz="UTC")),
@@ -212,6 +228,8 @@ LAKE_TABLES: tuple[LakeTable, ...] = (
     _by_run("training", "metrics", layout.TRAINING_METRICS, TRAINING_METRICS_SCHEMA, "object"),
     _by_run("training", "samples", layout.TRAINING_SAMPLES, TRAINING_SAMPLES_SCHEMA, "object"),
     _by_run("studies", "scaling_cells", layout.SCALING_CELLS, SCALING_CELL_SCHEMA, "object"),
+    _by_run("studies", "anneal_arms", layout.ANNEAL_ARMS, ANNEAL_ARM_SCHEMA, "object"),
+    _by_run("studies", "anneal_documents", layout.ANNEAL_DOCUMENTS, ANNEAL_DOCUMENT_SCHEMA, "object"),
     LakeTable("eval", "items", f"{layout.EVAL}/items/model_id=*/*/*.parquet", ITEM_RESULT_SCHEMA,
               f"{layout.EVAL}/items/{_NESTED}", "object"),
     LakeTable("eval", "scores", f"{layout.EVAL}/scores/model_id=*/*/*.parquet", SCORE_SCHEMA,

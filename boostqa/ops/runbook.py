@@ -30,6 +30,8 @@ DAG_INCIDENTS: dict[str, list[str]] = {
     "midtrain": ["7-training-oom-or-preemption", *_EVERY_STAGE],
     "scaling_sweep": ["7-training-oom-or-preemption", "5-disk-full", "4-duckdb-lock", "3-s3-outage",
                       "9-stuck-dag-run"],
+    "anneal_probe": ["7-training-oom-or-preemption", "8-eval-regression", "5-disk-full", "4-duckdb-lock",
+                     "3-s3-outage", "9-stuck-dag-run"],
     "benchmark_eval": ["8-eval-regression", "1-vllm-server-down", "4-duckdb-lock", *_EVERY_STAGE],
 }
 

@@ -39,7 +39,8 @@ def _eval_sections(warehouse: Path) -> dict[str, Any]:
                                     order by benchmark, model_id""")
     bucket = _rows(warehouse, """select discipline_id, difficulty, delta_points from marts.fct_eval_bucket_comparison
                                 where model_id = (select model_id from marts.fct_eval_headline
-                                                  where not is_baseline order by evaluated_at desc limit 1)""")
+                                                  where not is_baseline and not is_study
+                                                  order by evaluated_at desc limit 1)""")
     sections: dict[str, Any] = {"headline": headline, "comparison": comparison}
     if comparison:
         labels = sorted({r["benchmark"] for r in comparison})

@@ -1,4 +1,4 @@
-"""A finished sweep's rows: each cell's plan joined to what its trainer reported (``status.json``)."""
+"""Finished studies' rows: each run of the plan joined to what its trainer reported (status, held-out losses)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from boostqa.errors import ConfigError
 from boostqa.lake import layout
 from boostqa.lake.parquet import write_rows
 from boostqa.lake.store import ObjectStore
-from boostqa.lake.tables import SCALING_CELL_SCHEMA
+from boostqa.lake.tables import ANNEAL_ARM_SCHEMA, ANNEAL_DOCUMENT_SCHEMA, SCALING_CELL_SCHEMA
 
 
 def _status(output_dir: str) -> dict[str, Any]:
@@ -49,3 +49,54 @@ def publish_cells(store: ObjectStore, plan: dict[str, Any]) -> int:
     rows = cell_rows(plan)
     write_rows(store, layout.scaling_cells_part(plan["sweep_run_id"]), rows, SCALING_CELL_SCHEMA)
     return len(rows)
+
+
+def _heldout_documents(arm: dict[str, Any], probe_run_id: str) -> list[dict[str, Any]]:
+    """Each held-out document's losses in one arm, with its bucket (the set's ``rows.json``)."""
+    losses = json.loads((Path(arm["output_dir"]) / "heldout.json").read_text())
+    rows = []
+    for name in ("boostqa", "general"):
+        meta = json.loads((Path(arm["data_dir"]) / "heldout" / f"{name}.rows.json").read_text())
+        before, after = losses["before"][name], losses["after"][name]
+        for index, doc in enumerate(meta):
+            rows.append({**doc, "run_id": probe_run_id, "arm": arm["arm"], "use": "heldout", "heldout_set": name,
+                         "tokens": after["row_tokens"][index], "loss_before": before["row_losses"][index],
+                         "loss_after": after["row_losses"][index]})
+    return rows
+
+
+def probe_rows(plan: dict[str, Any], candidate_items: list[dict[str, Any]]) -> tuple[list[dict[str, Any]],
+                                                                                   list[dict[str, Any]]]:
+    """An anneal probe's arm rows and document rows (held out in each arm; the candidate items it trained on).
+
+    Raises:
+        ConfigError: an arm's run has not succeeded.
+    """
+    config, run = plan["config"], plan["probe_run_id"]
+    arms, documents = [], []
+    for arm in plan["arms"]:
+        status = _status(arm["output_dir"])
+        before, after = status.get("heldout_before", {}), status.get("heldout_after", {})
+        arms.append({"run_id": run, "arm": arm["arm"], "training_run_id": arm["run_id"],
+                     "eval_model_id": f"{run}.{arm['arm']}", "mixture_version": plan["mixture_version"],
+                     "reference_version": config["reference_version"] or None,
+                     "slice_discipline": config["slice_discipline"] or None,
+                     "slice_difficulty": config["slice_difficulty"], "slice_strategy": config["slice_strategy"] or None,
+                     "base_model": plan["base_model"], "candidate_share": config["candidate_share"],
+                     "tokens": arm["tokens"], "candidate_tokens": arm["candidate_tokens"],
+                     "candidate_passes": arm["candidate_passes"], "steps": arm["steps"],
+                     "wall_seconds": status.get("wall_seconds"), "loss_last": status.get("loss_last"),
+                     **{f"heldout_{s}_{when}": losses.get(s) for s in ("boostqa", "general")
+                        for when, losses in (("before", before), ("after", after))}})
+        documents += _heldout_documents(arm, run)
+    documents += [{**item, "run_id": run, "arm": "candidate", "use": "trained"} for item in candidate_items]
+    return arms, documents
+
+
+def publish_probe(store: ObjectStore, plan: dict[str, Any], candidate_items: list[dict[str, Any]]) -> tuple[int, int]:
+    """Write the probe's rows to ``studies/anneal_arms/`` and ``studies/anneal_documents/``; returns their counts."""
+    arms, documents = probe_rows(plan, candidate_items)
+    write_rows(store, layout.anneal_part("anneal_arms", plan["probe_run_id"]), arms, ANNEAL_ARM_SCHEMA)
+    write_rows(store, layout.anneal_part("anneal_documents", plan["probe_run_id"]), documents,
+               ANNEAL_DOCUMENT_SCHEMA)
+    return len(arms), len(documents)

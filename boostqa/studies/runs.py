@@ -12,7 +12,7 @@ from boostqa.export.mixture import load_selection
 from boostqa.lake import layout
 from boostqa.lake.read import read_prefix
 from boostqa.lake.store import ObjectStore
-from boostqa.studies.blend import Blend
+from boostqa.studies.blend import Blend, Pools, write_heldout_set
 from boostqa.studies.config import StudyRunConfig
 
 log = logging.getLogger(__name__)
@@ -43,6 +43,19 @@ def study_rows(store: ObjectStore, mixture_version: str) -> list[dict[str, Any]]
         raise ConfigError(f"mixture {mixture_version} gives {len(items)} BoostQA items and the lake {len(docs)} "
                           "general documents: a study needs both")
     return items + docs
+
+
+def write_heldout(folder: Path, pools: Pools, seq_len: int, limit: int) -> None:
+    """Both held-out sets inside a blend's folder (a cluster run syncs one folder per run).
+
+    Beside each ``<set>.npy``, ``<set>.rows.json`` names its rows' documents and buckets, in row order.
+    """
+    for source in HELDOUT_SETS:
+        chosen = write_heldout_set(folder / "heldout" / f"{source}.npy", pools.heldout.get(source, []), seq_len,
+                                   limit)
+        rows = [{"sample_id": d.sample_id, "item_id": d.item_id, "discipline_id": d.discipline_id,
+                 "difficulty": d.difficulty, "strategy": d.strategy} for d in chosen]
+        (folder / "heldout" / f"{source}.rows.json").write_text(json.dumps(rows))
 
 
 def run_dir(training_dir: Path, run_id: str) -> Path:

@@ -14,17 +14,11 @@ from typing import Any
 
 from boostqa.export.packing import TargetTokenizer, load_target_tokenizer
 from boostqa.lake.store import ObjectStore
-from boostqa.studies.blend import Blend, Pools, build_pools, write_blend, write_heldout_set
+from boostqa.studies.blend import Blend, Pools, build_pools, write_blend
 from boostqa.studies.grid import Base, Cell, SweepRunConfig, bases, cells
-from boostqa.studies.runs import HELDOUT_SETS, launch, run_dir, save_plan, study_rows, tiny_model
+from boostqa.studies.runs import launch, run_dir, save_plan, study_rows, tiny_model, write_heldout
 
 log = logging.getLogger(__name__)
-
-
-def write_heldout(folder: Path, pools: Pools, seq_len: int, limit: int) -> None:
-    """Both held-out sets inside a blend's folder (a cluster run syncs one folder per run)."""
-    for source in HELDOUT_SETS:
-        write_heldout_set(folder / "heldout" / f"{source}.npy", pools.heldout.get(source, []), seq_len, limit)
 
 
 def _write_blends(folder: Path, config: SweepRunConfig, pools: Pools, tokenizer: TargetTokenizer,

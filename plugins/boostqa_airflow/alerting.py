@@ -31,6 +31,7 @@ STAGE_DEADLINES: dict[str, timedelta] = {
     "midtrain": timedelta(days=7),
     "benchmark_eval": timedelta(hours=12),
     "scaling_sweep": timedelta(days=14),  # a grid of training runs: sized for a production grid
+    "anneal_probe": timedelta(days=2),  # two short anneals and their evaluations
 }
 
 

@@ -10,7 +10,8 @@ import pytest
 from boostqa_dev.checkout import PROJECT_ROOT
 
 pytestmark = pytest.mark.dag
-EXPECTED_DAGS = {"seed_ingest", "seed_annotate", "warehouse_build", "qa_synthesis", "mixture_export", "midtrain", "scaling_sweep",
+EXPECTED_DAGS = {"seed_ingest", "seed_annotate", "warehouse_build", "qa_synthesis", "mixture_export", "midtrain",
+                 "scaling_sweep", "anneal_probe",
                  "benchmark_eval"}
 
 
@@ -193,8 +194,9 @@ def test_every_stage_operator_gets_its_config_from_params_derived_from_that_conf
                 param = template.removeprefix("{{ params.").removesuffix(" }}")
                 assert param in dag.params, (dag.dag_id, task.task_id, param)
     # list and ingest sources, freeze and annotate shards, snapshot, synthesize, QC (synthesis runs and the general
-    # corpus), count tokens, export, train, resolve, evaluate, publish the plan, prepare a scaling sweep
-    assert seen == 15
+    # corpus), count tokens, export, train, resolve, evaluate, publish the plan, prepare a scaling sweep, and the
+    # anneal probe's prepare, eval targets and evaluate
+    assert seen == 18
 
 
 def test_warehouse_build_checks_source_freshness_beside_the_build(dagbag: object) -> None:

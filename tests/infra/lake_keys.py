@@ -74,7 +74,8 @@ WRITES: dict[str, list[str]] = {
     "midtrain": [layout.training_metrics_part("midtrain_20260101"), layout.training_samples_part("midtrain_20260101"),
                  layout.latest_pointer("training"), layout.study_data_prefix(RUN) + "plan.json",
                  layout.study_data_prefix(RUN) + "data/control-d8192/packed/shard-00000.bin",
-                 layout.scaling_cells_part(RUN)],
+                 layout.scaling_cells_part(RUN), layout.anneal_part("anneal_arms", RUN),
+                 layout.anneal_part("anneal_documents", RUN)],
     "eval": [layout.eval_part(table, "llama3-8b-boostqa", "mmlu") for table in layout.EVAL_TABLES],
     "report": ["reports/2026-01-02/index.html"],
 }

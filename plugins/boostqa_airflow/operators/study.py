@@ -7,16 +7,21 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
+import pyarrow.parquet as pq
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException
 
 from boostqa.errors import ConfigError, LakeError
+from boostqa.eval.config import EvalRunConfig
 from boostqa.lake import layout
+from boostqa.lake.store import ObjectStore
 from boostqa.lake.versions import resolve_version
 from boostqa.launch.config import LaunchRunConfig
 from boostqa.runs import check_id
 from boostqa.settings import get_settings
-from boostqa.studies.collect import publish_cells
+from boostqa.studies.anneal import CANDIDATE_ITEMS, AnnealRunConfig, prepare_anneal
+from boostqa.studies.collect import publish_cells, publish_probe
+from boostqa.studies.config import StudyRunConfig
 from boostqa.studies.grid import SweepRunConfig
 from boostqa.studies.runs import PLAN_NAME
 from boostqa.studies.sweep import prepare_sweep
@@ -54,10 +59,10 @@ def read_plan(run_id: str) -> dict[str, Any]:
 
 
 @fails_fast
-class PrepareSweepOperator(BaseOperator):
-    """Write a scaling sweep's blends, held-out sets and plan (its launches: :class:`StudyLaunchesOperator`)."""
+class _PrepareStudyOperator(BaseOperator):
+    """Resolve the study's mixture and tokenizer, write its data and plan, and log what it will train."""
 
-    run_config: ClassVar[type[SweepRunConfig]] = SweepRunConfig
+    run_config: ClassVar[type[StudyRunConfig]]
     template_fields: Sequence[str] = ("run_id", "stage_params")
 
     def __init__(self, *, run_id: str, stage_params: Mapping[str, Any] | None = None,
@@ -65,21 +70,42 @@ class PrepareSweepOperator(BaseOperator):
         super().__init__(**kwargs)
         self.run_id, self.stage_params, self.lake_conn_id = run_id, dict(stage_params or {}), lake_conn_id
 
+    def _prepare(self, store: ObjectStore, config: Any, mixture: str, tokenizer: Path) -> dict[str, Any]:
+        raise NotImplementedError
+
     def execute(self, context: Any) -> dict[str, Any]:
         config = validated(self.run_config, self.stage_params)
         store = LakeHook(self.lake_conn_id).get_conn()
-        settings = get_settings()
         try:
             explicit = config.mixture_version or from_asset_events(context, "mixture_version")
             mixture = resolve_version(store, "mixtures", explicit)
-            tokenizer = Path(config.tokenizer_dir) if config.tokenizer_dir else settings.served_model_dir
-            plan = prepare_sweep(store, config, self.run_id, mixture, tokenizer, settings.training_dir)
+            tokenizer = Path(config.tokenizer_dir) if config.tokenizer_dir else get_settings().served_model_dir
+            plan = self._prepare(store, config, mixture, tokenizer)
         except (ConfigError, LakeError) as exc:
             raise AirflowFailException(str(exc)) from exc
-        self.log.info("sweep %s: %d bases to pre-train, %d cells on mixture %s (pools %s)", self.run_id,
-                      len(plan["bases"]), len(plan["cells"]), mixture, plan["pools"])
-        return {"sweep_run_id": self.run_id, "mixture_version": mixture, "bases": len(plan["bases"]),
-                "cells": len(plan["cells"]), "pools": plan["pools"]}
+        runs = {kind: len(plan[kind]) for kind in ("bases", "cells", "arms") if kind in plan}
+        self.log.info("%s %s on mixture %s: runs %s", config.stage, self.run_id, mixture, runs)
+        return {"run_id": self.run_id, "mixture_version": mixture, **runs}
+
+
+@fails_fast
+class PrepareSweepOperator(_PrepareStudyOperator):
+    """Write a scaling sweep's blends, held-out sets and plan (its launches: :class:`StudyLaunchesOperator`)."""
+
+    run_config: ClassVar[type[StudyRunConfig]] = SweepRunConfig
+
+    def _prepare(self, store: ObjectStore, config: Any, mixture: str, tokenizer: Path) -> dict[str, Any]:
+        return prepare_sweep(store, config, self.run_id, mixture, tokenizer, get_settings().training_dir)
+
+
+@fails_fast
+class PrepareAnnealOperator(_PrepareStudyOperator):
+    """Write an anneal probe's blends (candidate and control arms), held-out sets and plan; its base if needed."""
+
+    run_config: ClassVar[type[StudyRunConfig]] = AnnealRunConfig
+
+    def _prepare(self, store: ObjectStore, config: Any, mixture: str, tokenizer: Path) -> dict[str, Any]:
+        return prepare_anneal(store, config, self.run_id, mixture, tokenizer, get_settings().training_dir)
 
 
 @fails_fast
@@ -136,3 +162,41 @@ class CollectSweepOperator(BaseOperator):
             raise AirflowFailException(str(exc)) from exc
         self.log.info("sweep %s: %d cells published to %s", self.run_id, rows, layout.scaling_cells_part(self.run_id))
         return {"sweep_run_id": self.run_id, "cells": rows, "mixture_version": plan["mixture_version"]}
+
+
+@fails_fast
+class ProbeEvalTargetsOperator(BaseOperator):
+    """The probe's two arms as evaluation tasks' kwargs (``{model, benchmarks}``), with the DAG's eval params."""
+
+    run_config: ClassVar[type[EvalRunConfig]] = EvalRunConfig
+    template_fields: Sequence[str] = ("run_id", "stage_params")
+
+    def __init__(self, *, run_id: str, stage_params: Mapping[str, Any] | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.run_id, self.stage_params = run_id, dict(stage_params or {})
+
+    def execute(self, context: Any) -> list[dict[str, Any]]:
+        benchmarks = validated(self.run_config, self.stage_params).benchmark_names()
+        return [{"model": model, "benchmarks": benchmarks} for model in read_plan(self.run_id)["evals"]]
+
+
+@fails_fast
+class CollectProbeOperator(BaseOperator):
+    """Join both arms' plans to their trainers' held-out losses and publish the probe's rows for dbt."""
+
+    template_fields: Sequence[str] = ("run_id",)
+
+    def __init__(self, *, run_id: str, lake_conn_id: str = S3_CONN_ID, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.run_id, self.lake_conn_id = run_id, lake_conn_id
+
+    def execute(self, context: Any) -> dict[str, Any]:
+        plan = read_plan(self.run_id)
+        items = pq.read_table(study_folder(self.run_id) / CANDIDATE_ITEMS).to_pylist()
+        try:
+            arms, documents = publish_probe(LakeHook(self.lake_conn_id).get_conn(), plan, items)
+        except ConfigError as exc:
+            raise AirflowFailException(str(exc)) from exc
+        self.log.info("probe %s: %d arms and %d documents published", self.run_id, arms, documents)
+        return {"probe_run_id": self.run_id, "arms": arms, "documents": documents,
+                "mixture_version": plan["mixture_version"]}

@@ -15,6 +15,7 @@ per_model as (
     select
         model_id,
         bool_or(is_baseline) as is_baseline,
+        bool_or({{ is_study_model('model_id') }}) as is_study,
         max(evaluated_at) as evaluated_at,
         case when count(*) filter (where in_headline) = 2
             then avg(metric_value) filter (where in_headline) end as headline,
@@ -67,6 +68,7 @@ final as (
     select
         per_model.model_id,
         per_model.is_baseline,
+        per_model.is_study,
         per_model.evaluated_at,
         per_model.benchmarks,
         per_model.headline,

@@ -1,5 +1,5 @@
 -- The closed loop's probe: accuracy per discipline x difficulty bucket of the model under study (the dbt var
--- deficiency_model_id, else the most recently evaluated model), and its deficiency = 1 - accuracy / the model's
+-- deficiency_model_id, else the most recently evaluated model that no study trained), and its deficiency = 1 - accuracy / the model's
 -- mean accuracy (0 when the bucket is at or above the mean), shrunk toward 0 for buckets with few items
 -- (x n / (n + deficiency_prior_items)). fct_mixing_ratios multiplies a bucket's weight by
 -- 1 + deficiency_boost x deficiency, so the next generation plan gives weak buckets more quota.
@@ -17,7 +17,9 @@ probed as (
     {% if var('deficiency_model_id') %}
     select '{{ var("deficiency_model_id") }}' as model_id
     {% else %}
-    select model_id from items order by evaluated_at desc, model_id limit 1
+    select model_id from items
+    where not {{ is_study_model('model_id') }}  -- an anneal probe's arm is no candidate for the next plan
+    order by evaluated_at desc, model_id limit 1
     {% endif %}
 
 ),
