@@ -1,9 +1,7 @@
 """scaling_sweep through ``airflow dags test`` on the embedded stack, at a tiny size: two model sizes, a seeded init
 and a base pre-trained on general text, two BoostQA volumes, each cell against its general-text control. Every run
-goes through the local launcher (torchrun, DeepSpeed on CPU); dbt builds the grid and the fitted trend.
-
-The mixture is written straight into the lake (dbt's selection of seed questions as BoostQA items, and the general
-corpus's local edition staged as the export stages it), so the test needs no LLM server.
+goes through the local launcher (torchrun, DeepSpeed on CPU); dbt builds the grid and the fitted trend, and the report
+draws it. The mixture is written straight into the lake (tests/integration/study_mixture.py): no LLM server.
 """
 
 from __future__ import annotations
@@ -11,19 +9,16 @@ from __future__ import annotations
 import json
 from datetime import date
 
-import pyarrow as pa
 import pytest
 
-from boostqa.export.general import load_general_sources, stage_general_corpus
-from boostqa.export.mixture import SELECTION_NAME
 from boostqa.lake import layout
-from boostqa.lake.parquet import parquet_bytes
 from boostqa.lake.store import ObjectStore
-from boostqa.settings import RESOURCES, BoostqaSettings
+from boostqa.settings import BoostqaSettings
 from boostqa.warehouse import query
 from boostqa_dev.demo import run_dag
 from boostqa_dev.stack.llm_server import model_dir
 from boostqa_dev.stack.seaweedfs import lake_config
+from tests.integration.study_mixture import write_study_mixture
 
 pytestmark = pytest.mark.integration
 DAY = date(2026, 12, 8)
@@ -32,26 +27,10 @@ SWEEP = {"mixture_version": MIXTURE, "sizes": "32x1,64x1", "base_tokens": "0,204
          "seq_len": 32, "micro_batch_size": 4, "lr": 0.01, "heldout_docs": 24, "heldout_fraction": 0.15}
 
 
-def _write_mixture(store: ObjectStore) -> int:
-    """A selection of the English seed questions as BoostQA items; the general corpus staged. Returns the items."""
-    rows = []
-    for order, line in enumerate((RESOURCES / "seeds" / "stem_exam_en.jsonl").read_text().splitlines()):
-        seed = json.loads(line)
-        option = seed["answer"]
-        rows.append({"sample_id": f"boostqa:{seed['uid']}", "item_id": seed["uid"], "source": "boostqa",
-                     "sample_order": order, "discipline_id": seed["subject"], "difficulty": seed["difficulty"],
-                     "strategy": "multi_grade", "language": "en", "question": seed["question"],
-                     "options": seed["choices"], "refined_option": option,
-                     "refined_answer": seed["choices"][ord(option) - 65], "text": None})
-    store.put_bytes(layout.mixture_prefix(MIXTURE) + SELECTION_NAME, parquet_bytes(pa.Table.from_pylist(rows)))
-    stage_general_corpus(store, load_general_sources()[0])
-    return len(rows)
-
-
 @pytest.mark.timeout(1800)
 def test_the_sweep_trains_every_cell_against_its_control_and_dbt_fits_the_trend(stack: BoostqaSettings) -> None:
     store = ObjectStore(lake_config(stack))
-    assert _write_mixture(store) > 100
+    assert write_study_mixture(store, MIXTURE) > 100
     run_dag(stack, "scaling_sweep", DAY, conf=SWEEP | {"tokenizer_dir": str(model_dir(stack))})
 
     (sweep_run,) = {k.split("run_id=")[1].split("/")[0] for k in store.list_keys(f"{layout.SCALING_CELLS}/")
