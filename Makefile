@@ -115,8 +115,9 @@ lock-llm:
 	{ sed -n '1,3p' requirements/vllm.lock; .venv-vllm-lock/bin/pip freeze; } > requirements/vllm.lock.new
 	mv requirements/vllm.lock.new requirements/vllm.lock && rm -rf .venv-vllm-lock
 
+# DEMO_RESEARCH=1 also runs the research DAGs (scaling_sweep, anneal_probe) at a tiny size: a few minutes more.
 demo: install
-	$(BIN)/boostqa demo
+	$(BIN)/boostqa demo $(if $(filter 1,$(DEMO_RESEARCH)),--research,)
 
 # Two pytest-xdist workers (one per core): the tests on the vLLM server form one group on one worker
 # (tests/conftest.py), the other worker takes the rest. TEST_WORKERS=0 runs in one process.

@@ -144,6 +144,8 @@ def demo(
     synthesis_limit: Annotated[int, typer.Option(help="plan jobs to synthesize in this run")] = 16,
     days: Annotated[int, typer.Option(min=1, help="scheduled days to run in a row (the data chain each day, "
                                                    "then mid-training and evaluation of the last day's mixture)")] = 1,
+    research: Annotated[bool, typer.Option(help="then run the research DAGs (scaling_sweep, anneal_probe) at a tiny "
+                                                "size on the new mixture")] = False,
 ) -> None:
     """Stack up, run the whole pipeline through Airflow, print the summary.
 
@@ -155,7 +157,7 @@ def demo(
 
     try:
         run_demo(get_settings(), date.fromisoformat(ingest_date), console, annotate_limit or None, synthesis_limit,
-                 days=days)
+                 days=days, research=research)
     except BoostqaError as exc:
         raise _fail(exc) from exc
 

@@ -27,6 +27,14 @@ from boostqa_dev.stack.seaweedfs import lake_config
 DAY_DAGS = ("seed_ingest", "seed_annotate", "warehouse_build", "qa_synthesis", "mixture_export")
 MODEL_DAGS = ("midtrain", "benchmark_eval")
 DEMO_DAGS = DAY_DAGS + MODEL_DAGS
+# The research DAGs, behind `make demo DEMO_RESEARCH=1` (`boostqa demo --research`): a tiny grid and one probe on the
+# mixture the demo just exported, a few more minutes on 2 cores (docs/studies.md).
+RESEARCH_CONFS: dict[str, dict[str, object]] = {
+    "scaling_sweep": {"sizes": "32x1,64x1", "base_tokens": "0,4096", "boostqa_tokens": "1024,4096", "seq_len": 64,
+                      "lr": 0.01},
+    "anneal_probe": {"tokens": 4096, "seq_len": 64, "lr": 0.01, "base_size": "32x1", "base_tokens": 4096,
+                     "eval_benchmarks": "arc_easy,mmlu", "eval_with_baseline": False},
+}
 # Items per benchmark the demo scores (baseline and mid-trained model, 12 benchmarks): the plumbing, in the demo's
 # 15-minute budget (bench/demo_time.py records each stage); the scores are noise at this size (docs/eval.md).
 DEMO_EVAL_LIMIT = 2
@@ -83,7 +91,7 @@ def ensure_manifest(settings: BoostqaSettings) -> None:
 
 def run_demo(settings: BoostqaSettings, logical_date: date, console: Console, annotate_limit: int | None = None,
              synthesis_limit: int = 72, difficulty_tolerance: int = 3, days: int = 1,
-             timings: dict[str, float] | None = None) -> list[DayRow]:
+             timings: dict[str, float] | None = None, research: bool = False) -> list[DayRow]:
     """The demo, end to end on the embedded stack.
 
     Stack up -> seed_ingest -> seed_annotate -> warehouse_build (plan) -> qa_synthesis (with QC) -> mixture_export ->
@@ -99,6 +107,7 @@ def run_demo(settings: BoostqaSettings, logical_date: date, console: Console, an
     ``synthesis_limit`` caps the plan's jobs the demo synthesizes; ``difficulty_tolerance`` is the verify step's
     slack: the 135M annotator rarely rates anything above 2, so at 0 nearly every hard question would be
     rejected as degraded (see docs/synthesis.md); ``plain_text`` keeps its strings from running away.
+    ``research`` then runs the research DAGs (``RESEARCH_CONFS``) on the newest mixture.
     ``timings``, when given, receives the wall seconds of each stage (``stack``, each DAG, ``summary``; a DAG of
     day n > 1 as ``<dag>@<n>``): ``bench/demo_time.py`` records them.
     """
@@ -130,6 +139,9 @@ def run_demo(settings: BoostqaSettings, logical_date: date, console: Console, an
     for dag_id in MODEL_DAGS:
         timings[dag_id] = _run_with_progress(settings, console, dag_id, logical_date + timedelta(days=days - 1),
                                              confs.get(dag_id))
+    for dag_id, conf in RESEARCH_CONFS.items() if research else ():
+        conf = conf | ({"eval_limit": DEMO_EVAL_LIMIT} if dag_id == "anneal_probe" else {})
+        timings[dag_id] = _run_with_progress(settings, console, dag_id, logical_date + timedelta(days=days - 1), conf)
     started = time.monotonic()
     print_summary(settings, console, logical_date + timedelta(days=days - 1))
     timings["summary"] = time.monotonic() - started
