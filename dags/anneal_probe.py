@@ -18,7 +18,6 @@ from datetime import datetime, timedelta
 
 from airflow.sdk import DAG
 
-from boostqa.eval.config import EvalRunConfig
 from boostqa_airflow import assets
 from boostqa_airflow.alerting import dag_operations
 from boostqa_airflow.constants import EVAL_POOL
@@ -37,7 +36,7 @@ from boostqa_airflow.policy import TaskKind, retry_args
 from boostqa_airflow.runs import run_id_template
 
 PROBE_ID = run_id_template("anneal_probe")
-EVAL_PARAMS = templated(EvalRunConfig, prefix="eval_")
+EVAL_PARAMS = templated(ProbeEvalTargetsOperator.run_config, prefix="eval_")  # benchmark_eval's, prefixed
 
 with DAG(
     dag_id="anneal_probe",
@@ -47,7 +46,8 @@ with DAG(
     catchup=False,
     max_active_runs=1,
     tags=["boostqa", "training", "research"],
-    params={**dag_params(PrepareAnnealOperator.run_config), **dag_params(EvalRunConfig, prefix="eval_")},
+    params={**dag_params(PrepareAnnealOperator.run_config),
+            **dag_params(ProbeEvalTargetsOperator.run_config, prefix="eval_")},
     **dag_operations("anneal_probe"),
     doc_md=__doc__,
 ) as dag:

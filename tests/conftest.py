@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from collections.abc import Iterator
@@ -250,3 +251,16 @@ def new_run_id(store: object, prefix: str, before: set[str]) -> str:
     """The one run id under ``prefix`` that was not in ``before`` (the run a test just made)."""
     (run_id,) = run_ids(store, prefix) - before
     return run_id
+
+
+def word_tokenizer(folder: Path, words: list[str]) -> Path:
+    """An HF tokenizer folder of a word-level vocabulary (``words[1]`` is EOS), for tests of our own token logic."""
+    from tokenizers import Tokenizer, models, pre_tokenizers
+
+    folder.mkdir(parents=True, exist_ok=True)
+    tokenizer = Tokenizer(models.WordLevel({w: i for i, w in enumerate(words)}, unk_token=words[0]))
+    tokenizer.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.WhitespaceSplit(),
+                                                       pre_tokenizers.Punctuation()])
+    tokenizer.save(str(folder / "tokenizer.json"))
+    (folder / "tokenizer_config.json").write_text(json.dumps({"eos_token": words[1]}))
+    return folder

@@ -26,7 +26,7 @@ def load_set(path: str | Path) -> np.ndarray:
     Raises:
         ValueError: the file is not a 2-D integer array, or a row has fewer than two real tokens.
     """
-    rows = np.load(path)
+    rows: np.ndarray = np.asarray(np.load(path))
     if rows.ndim != 2 or not np.issubdtype(rows.dtype, np.integer):
         raise ValueError(f"held-out set {path} must be a 2-D integer array (documents x tokens), got {rows.shape} "
                          f"{rows.dtype}")

@@ -59,12 +59,18 @@ def test_the_probe_attributes_benchmark_and_bucket_deltas_and_a_later_probe_reus
     for row in benchmarks.values():
         assert row["delta"] == pytest.approx(row["candidate_value"] - row["control_value"], abs=1e-6)
     buckets = [r for r in rows if r["attribution_kind"] == "bucket"]
-    assert buckets and sum(r["measured"] for r in buckets) == 32  # every held-out BoostQA item, in its bucket
-    assert sum(r["candidate_items"] for r in buckets) > 50  # the version's items the candidate trained on
-    headline = query(stack.warehouse_path, "select model_id, is_study from marts.fct_eval_headline where model_id "
-                     f"like '{probe}.%'")
-    assert sorted(r["model_id"] for r in headline) == [f"{probe}.candidate", f"{probe}.control"]
-    assert all(r["is_study"] for r in headline)  # shown, never the closed loop's model under study
+    (held,) = query(stack.warehouse_path, "select count(*) as n from staging.stg_studies__anneal_documents where "
+                    f"probe_run_id = '{probe}' and arm = 'candidate' and use = 'heldout' and heldout_set = 'boostqa'",
+                    lake_config(stack))
+    assert buckets and sum(r["measured"] for r in buckets) == held["n"] > 20  # every held-out item, in its bucket
+    (trained,) = query(stack.warehouse_path, "select count(*) as n from staging.stg_studies__anneal_documents where "
+                       f"probe_run_id = '{probe}' and use = 'trained'", lake_config(stack))
+    assert trained["n"] == 120 - held["n"]  # every item of the version the held-out split left to train on
+    # the items trained on in the buckets measured (a bucket without held-out items has nothing to attribute)
+    assert 0 < sum(r["candidate_items"] for r in buckets) <= trained["n"]
+    scored = query(stack.warehouse_path, "select distinct model_id from marts.fct_eval_scores where model_id like "
+                   f"'{probe}.%' order by model_id")
+    assert [r["model_id"] for r in scored] == [f"{probe}.candidate", f"{probe}.control"]
     report = store.get_bytes(f"reports/{probe}/index.html").decode()
     assert probe in report[report.index('<section id="anneal">'):]
 

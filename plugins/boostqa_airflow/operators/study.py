@@ -145,26 +145,6 @@ class StudyTrainOperator(DeepSpeedTrainOperator):
 
 
 @fails_fast
-class CollectSweepOperator(BaseOperator):
-    """Join every cell's plan to its trainer's status and publish the sweep's rows for dbt."""
-
-    template_fields: Sequence[str] = ("run_id",)
-
-    def __init__(self, *, run_id: str, lake_conn_id: str = S3_CONN_ID, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.run_id, self.lake_conn_id = run_id, lake_conn_id
-
-    def execute(self, context: Any) -> dict[str, Any]:
-        plan = read_plan(self.run_id)
-        try:
-            rows = publish_cells(LakeHook(self.lake_conn_id).get_conn(), plan)
-        except ConfigError as exc:
-            raise AirflowFailException(str(exc)) from exc
-        self.log.info("sweep %s: %d cells published to %s", self.run_id, rows, layout.scaling_cells_part(self.run_id))
-        return {"sweep_run_id": self.run_id, "cells": rows, "mixture_version": plan["mixture_version"]}
-
-
-@fails_fast
 class ProbeEvalTargetsOperator(BaseOperator):
     """The probe's two arms as evaluation tasks' kwargs (``{model, benchmarks}``), with the DAG's eval params."""
 
@@ -181,8 +161,8 @@ class ProbeEvalTargetsOperator(BaseOperator):
 
 
 @fails_fast
-class CollectProbeOperator(BaseOperator):
-    """Join both arms' plans to their trainers' held-out losses and publish the probe's rows for dbt."""
+class _CollectStudyOperator(BaseOperator):
+    """Read the study's plan, publish its rows (one per trained run and more) for dbt, and log what went where."""
 
     template_fields: Sequence[str] = ("run_id",)
 
@@ -190,13 +170,32 @@ class CollectProbeOperator(BaseOperator):
         super().__init__(**kwargs)
         self.run_id, self.lake_conn_id = run_id, lake_conn_id
 
+    def _publish(self, store: ObjectStore, plan: dict[str, Any]) -> dict[str, int]:
+        raise NotImplementedError
+
     def execute(self, context: Any) -> dict[str, Any]:
         plan = read_plan(self.run_id)
-        items = pq.read_table(study_folder(self.run_id) / CANDIDATE_ITEMS).to_pylist()
         try:
-            arms, documents = publish_probe(LakeHook(self.lake_conn_id).get_conn(), plan, items)
-        except ConfigError as exc:
+            rows = self._publish(LakeHook(self.lake_conn_id).get_conn(), plan)
+        except ConfigError as exc:  # a run of the plan did not succeed
             raise AirflowFailException(str(exc)) from exc
-        self.log.info("probe %s: %d arms and %d documents published", self.run_id, arms, documents)
-        return {"probe_run_id": self.run_id, "arms": arms, "documents": documents,
-                "mixture_version": plan["mixture_version"]}
+        self.log.info("study %s: rows published %s", self.run_id, rows)
+        return {"run_id": self.run_id, "mixture_version": plan["mixture_version"], **rows}
+
+
+@fails_fast
+class CollectSweepOperator(_CollectStudyOperator):
+    """Join every cell's plan to its trainer's status and publish the sweep's rows (``studies/scaling_cells/``)."""
+
+    def _publish(self, store: ObjectStore, plan: dict[str, Any]) -> dict[str, int]:
+        return {"cells": publish_cells(store, plan)}
+
+
+@fails_fast
+class CollectProbeOperator(_CollectStudyOperator):
+    """Join both arms to their trainers' held-out losses; publish ``studies/anneal_arms/`` and ``anneal_documents/``."""
+
+    def _publish(self, store: ObjectStore, plan: dict[str, Any]) -> dict[str, int]:
+        items = pq.read_table(study_folder(self.run_id) / CANDIDATE_ITEMS).to_pylist()
+        arms, documents = publish_probe(store, plan, items)
+        return {"arms": arms, "documents": documents}

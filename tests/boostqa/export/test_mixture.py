@@ -8,14 +8,13 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-from tokenizers import Tokenizer, models, pre_tokenizers
 
 from boostqa.errors import ConfigError, LakeError
 from boostqa.export.mixture import export_mixture, fetch_packed, publish_mixture
 from boostqa.export.packing import load_target_tokenizer
 from boostqa.export.text import qa_text
 from boostqa.lake.versions import read_pointer
-from tests.conftest import MemoryStore
+from tests.conftest import MemoryStore, word_tokenizer
 from training.data import PackedMixture
 
 WORDS = ["<unk>", "</s>", "Question", "Answer", ":", ".", "What", "is", "2", "+", "4", "?", "A", "B", "C", "D",
@@ -24,14 +23,7 @@ WORDS = ["<unk>", "</s>", "Question", "Answer", ":", ".", "What", "is", "2", "+"
 
 @pytest.fixture
 def tokenizer_dir(tmp_path: Path) -> Path:
-    folder = tmp_path / "model"
-    folder.mkdir()
-    tokenizer = Tokenizer(models.WordLevel({w: i for i, w in enumerate(WORDS)}, unk_token="<unk>"))
-    tokenizer.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.WhitespaceSplit(),
-                                                       pre_tokenizers.Punctuation()])
-    tokenizer.save(str(folder / "tokenizer.json"))
-    (folder / "tokenizer_config.json").write_text(json.dumps({"eos_token": "</s>"}))
-    return folder
+    return word_tokenizer(tmp_path / "model", WORDS)
 
 
 def _selection() -> list[dict[str, object]]:

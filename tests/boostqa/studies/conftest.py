@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pyarrow as pa
 import pytest
-from tokenizers import Tokenizer, models, pre_tokenizers
 
 from boostqa.export.mixture import SELECTION_NAME
 from boostqa.lake import layout
 from boostqa.lake.parquet import parquet_bytes, write_rows
 from boostqa.lake.tables import GENERAL_SCHEMA
-from tests.conftest import MemoryStore
+from tests.conftest import MemoryStore, word_tokenizer
 
 WORDS = ["<unk>", "</s>", "Question", "Answer", ":", ".", "what", "is", "the", "sky", "blue", "water", "boils", "A",
          "B", "C", "D", "2", "4", "6", "cold", "warm", "stars", "shine"]
@@ -21,14 +19,7 @@ WORDS = ["<unk>", "</s>", "Question", "Answer", ":", ".", "what", "is", "the", "
 
 @pytest.fixture
 def tokenizer_dir(tmp_path: Path) -> Path:
-    folder = tmp_path / "model"
-    folder.mkdir()
-    tokenizer = Tokenizer(models.WordLevel({w: i for i, w in enumerate(WORDS)}, unk_token="<unk>"))
-    tokenizer.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.WhitespaceSplit(),
-                                                       pre_tokenizers.Punctuation()])
-    tokenizer.save(str(folder / "tokenizer.json"))
-    (folder / "tokenizer_config.json").write_text(json.dumps({"eos_token": "</s>"}))
-    return folder
+    return word_tokenizer(tmp_path / "model", WORDS)
 
 
 def selection_rows(items: int = 40) -> list[dict[str, object]]:

@@ -62,8 +62,9 @@ final as (
 
     select
         *,
-        6.0 * non_embedding_parameters * base_tokens as base_flops,
-        6.0 * non_embedding_parameters * tokens as cell_flops,
+        -- double: 6 N D overflows bigint at production sizes (8B parameters x 10T tokens)
+        6 * cast(non_embedding_parameters as double) * base_tokens as base_flops,
+        6 * cast(non_embedding_parameters as double) * tokens as cell_flops,
         round(control_heldout_boostqa_after - heldout_boostqa_after, 6) + 0.0 as gain_boostqa,
         round(control_heldout_general_after - heldout_general_after, 6) + 0.0 as gain_general
 
