@@ -36,6 +36,7 @@ def _rows(warehouse: Path, sql: str) -> list[dict[str, Any]]:
 def _eval_sections(warehouse: Path) -> dict[str, Any]:
     headline = _rows(warehouse, "select * from marts.fct_eval_headline order by evaluated_at")
     comparison = _rows(warehouse, """select * from marts.fct_eval_comparison where model_id != baseline_model_id
+                                    and model_id not in (select model_id from marts.fct_eval_headline where is_study)
                                     order by benchmark, model_id""")
     bucket = _rows(warehouse, """select discipline_id, difficulty, delta_points from marts.fct_eval_bucket_comparison
                                 where model_id = (select model_id from marts.fct_eval_headline

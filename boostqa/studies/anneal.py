@@ -25,7 +25,16 @@ from boostqa.lake.store import ObjectStore
 from boostqa.studies.blend import Document, Pools, build_pools, write_blend
 from boostqa.studies.config import StudyRunConfig
 from boostqa.studies.grid import SIZE
-from boostqa.studies.runs import boostqa_rows, general_rows, launch, run_dir, save_plan, tiny_model, write_heldout
+from boostqa.studies.runs import (
+    boostqa_rows,
+    general_rows,
+    launch,
+    run_dir,
+    save_plan,
+    saved_plan,
+    tiny_model,
+    write_heldout,
+)
 
 ARMS = ("candidate", "control")
 CANDIDATE_ITEMS = "candidate_items.parquet"
@@ -68,9 +77,15 @@ def _pools(store: ObjectStore, config: AnnealRunConfig, mixture_version: str, to
                         config.heldout_fraction)
     candidate = [d for d in pools.train.get("boostqa", []) if config.in_slice(d)]
     reference = list(pools.train.get("general", []))
+    if config.reference_version == mixture_version:
+        raise ConfigError(f"reference_version {mixture_version} is the candidate's own version: the probe would "
+                          "compare it with itself")
     if config.reference_version:
-        reference += build_pools(boostqa_rows(store, config.reference_version), tokenizer,
-                                 config.heldout_fraction).train.get("boostqa", [])
+        # versions share most items: the candidate's own items stay out of the control, or it trains on them too
+        own = {d.item_id for d in candidate}
+        reference += [d for d in build_pools(boostqa_rows(store, config.reference_version), tokenizer,
+                                             config.heldout_fraction).train.get("boostqa", [])
+                      if d.item_id not in own]
     if not candidate or not reference:
         raise ConfigError(f"mixture {mixture_version} has {len(candidate)} training items in the slice and the "
                           f"reference mix {len(reference)} documents: the probe needs both")
@@ -82,12 +97,15 @@ def _base(config: AnnealRunConfig, folder: Path, pools: Pools, tokenizer: Any, m
     """The pre-training launch of the probe's own base (none when named or already made), its weights, its name."""
     if config.base_model:
         return [], ["model.source=hf", f"model.path={config.base_model}"], config.base_model
+    # general text only: no mixture version in its manifest, so a later probe (another version) can resume it
     blend = write_blend(folder, "pretrain", {"general": (pools.train["general"], config.base_tokens)}, tokenizer,
-                        config.seq_len, mixture_version)
+                        config.seq_len, "")
     write_heldout(folder / "pretrain", pools, config.seq_len, config.heldout_docs)
     data = json.loads(blend.manifest.read_text())["packed"]["shards"]
-    digest = hashlib.sha256(json.dumps([s["sha256"] for s in data]).encode()).hexdigest()[:8]
-    base_run = f"anneal_base.{config.base_size}-b{config.base_tokens}-{digest}"  # the same data: the same base
+    recipe = [config.base_size, config.seq_len, config.micro_batch_size, config.lr, config.train_config,
+              config.nproc_per_node]
+    digest = hashlib.sha256(json.dumps([[s["sha256"] for s in data], recipe]).encode()).hexdigest()[:8]
+    base_run = f"anneal_base.{config.base_size}-b{config.base_tokens}-{digest}"  # same data and recipe: same base
     weights = ["model.source=hf", f"model.path={run_dir(training_dir, base_run) / 'hf'}"]
     status = run_dir(training_dir, base_run) / "status.json"
     if status.exists() and json.loads(status.read_text()).get("state") == "succeeded":
@@ -101,7 +119,9 @@ def prepare_anneal(store: ObjectStore, config: AnnealRunConfig, probe_run_id: st
                    tokenizer_dir: Path, training_dir: Path) -> dict[str, Any]:
     """Write the probe's data (locally and to the lake) and its plan; returns the plan."""
     folder = training_dir.resolve() / "studies" / probe_run_id
-    shutil.rmtree(folder, ignore_errors=True)  # a retry writes the same data again from scratch
+    if (plan := saved_plan(folder)) is not None:
+        return plan
+    shutil.rmtree(folder, ignore_errors=True)  # a try that died before its plan: start its data again
     tokenizer = load_target_tokenizer(tokenizer_dir)
     pools, candidate, reference = _pools(store, config, mixture_version, tokenizer)
     data = folder / "data"
@@ -109,9 +129,11 @@ def prepare_anneal(store: ObjectStore, config: AnnealRunConfig, probe_run_id: st
     share = round(config.candidate_share * config.tokens)
     parts = {"candidate": {"candidate": (candidate, share), "reference": (reference, config.tokens - share)},
              "control": {"reference": (reference, config.tokens)}}
-    arms = []
+    arms: list[dict[str, Any]] = []
+    trained: list[Document] = []
     for arm, blend_parts in parts.items():
         blend = write_blend(data, arm, blend_parts, tokenizer, config.seq_len, mixture_version)
+        trained = blend.documents.get("candidate", trained)
         write_heldout(data / arm, pools, config.seq_len, config.heldout_docs)
         meta = {"arm": arm, "candidate_tokens": blend.tokens.get("candidate", 0),
                 "candidate_passes": blend.passes.get("candidate", 0.0)}
@@ -119,12 +141,13 @@ def prepare_anneal(store: ObjectStore, config: AnnealRunConfig, probe_run_id: st
                            extra=["optim.min_lr_ratio=0.0"]))  # annealed: the learning rate decays to zero
     pq.write_table(pa.Table.from_pylist([{"sample_id": d.sample_id, "item_id": d.item_id,
                                           "discipline_id": d.discipline_id, "difficulty": d.difficulty,
-                                          "strategy": d.strategy, "tokens": len(d.tokens) + 1} for d in candidate]),
+                                          "strategy": d.strategy, "tokens": len(d.tokens) + 1} for d in trained]),
                    folder / CANDIDATE_ITEMS)
     evals = [{"model_id": f"{probe_run_id}.{a['arm']}", "hf_folder": str(Path(a["output_dir"]) / "hf"),
               "checkpoint_id": a["run_id"], "mixture_version": mixture_version} for a in arms]
     plan = {"probe_run_id": probe_run_id, "mixture_version": mixture_version, "config": config.model_dump(),
             "launch": config.launch_settings(), "base_model": base_name, "bases": bases, "arms": arms,
-            "evals": evals, "candidate_items": len(candidate), "reference_documents": len(reference)}
+            "evals": evals, "candidate_items": len(trained), "candidate_pool": len(candidate),
+            "reference_documents": len(reference)}
     save_plan(store, folder, probe_run_id, plan)
     return plan

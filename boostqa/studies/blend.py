@@ -70,16 +70,17 @@ def build_pools(rows: Iterable[Mapping[str, Any]], tokenizer: TargetTokenizer, h
     return pools
 
 
-def take_tokens(docs: Sequence[Document], target: int) -> tuple[list[Sequence[int]], float]:
+def take_tokens(docs: Sequence[Document], target: int) -> tuple[list[Sequence[int]], float, list[Document]]:
     """Documents' tokens adding up to exactly ``target`` (each counted with its EOS), cycling the pool as needed.
 
-    The last document is cut to fit. Returns the token lists and the passes over the pool (target / pool tokens).
+    The last document is cut to fit. Returns the token lists, the passes over the pool (target / pool tokens) and the
+    distinct documents taken (what the blend really holds of the pool).
 
     Raises:
         ConfigError: tokens are asked of an empty pool.
     """
     if target <= 0:
-        return [], 0.0
+        return [], 0.0, []
     pool = sum(len(d.tokens) + 1 for d in docs)
     if not pool:
         raise ConfigError(f"{target} tokens asked of an empty pool: the mixture has no such documents")
@@ -92,7 +93,7 @@ def take_tokens(docs: Sequence[Document], target: int) -> tuple[list[Sequence[in
         index += 1
     if left == 1:  # one token short of the target: an empty document is just its EOS
         taken.append(())
-    return taken, target / pool
+    return taken, target / pool, list(docs[: min(index, len(docs))])
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,7 @@ class Blend:
     sequences: int
     tokens: dict[str, int]
     passes: dict[str, float]
+    documents: dict[str, list[Document]] = field(default_factory=dict, compare=False, repr=False)
 
 
 def write_blend(folder: Path, name: str, parts: Mapping[str, tuple[Sequence[Document], int]],
@@ -111,9 +113,9 @@ def write_blend(folder: Path, name: str, parts: Mapping[str, tuple[Sequence[Docu
     """Pack ``{source: (pool, tokens)}`` into ``folder/name`` as a trainer-readable mixture; returns what it holds."""
     out = folder / name
     packer = Packer(out, seq_len=seq_len, eos_token_id=tokenizer.eos_token_id, vocab_size=tokenizer.vocab_size)
-    tokens, passes = {}, {}
+    tokens, passes, documents = {}, {}, {}
     for source, (docs, target) in parts.items():
-        taken, passes[source] = take_tokens(docs, target)
+        taken, passes[source], documents[source] = take_tokens(docs, target)
         for ids in taken:
             packer.add(list(ids))
         tokens[source] = target
@@ -125,7 +127,7 @@ def write_blend(folder: Path, name: str, parts: Mapping[str, tuple[Sequence[Docu
                            "vocab_size": tokenizer.vocab_size, "shards": [s.__dict__ for s in shards]}}
     path = out / "manifest.json"
     path.write_text(json.dumps(manifest, indent=2, sort_keys=True))
-    return Blend(name, path, sum(s.sequences for s in shards), tokens, passes)
+    return Blend(name, path, sum(s.sequences for s in shards), tokens, passes, documents)
 
 
 def write_heldout_set(path: Path, docs: Sequence[Document], seq_len: int, limit: int) -> list[Document]:

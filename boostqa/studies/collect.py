@@ -57,6 +57,9 @@ def _heldout_documents(arm: dict[str, Any], probe_run_id: str) -> list[dict[str,
     rows = []
     for name in ("boostqa", "general"):
         meta = json.loads((Path(arm["data_dir"]) / "heldout" / f"{name}.rows.json").read_text())
+        if name not in losses.get("after", {}) or name not in losses.get("before", {}):
+            raise ConfigError(f"training run in {arm['output_dir']} has no {name} held-out losses before and after: "
+                              "rerun its arm from the start (a new run id)")
         before, after = losses["before"][name], losses["after"][name]
         for index, doc in enumerate(meta):
             rows.append({**doc, "run_id": probe_run_id, "arm": arm["arm"], "use": "heldout", "heldout_set": name,

@@ -51,6 +51,13 @@ class SweepRunConfig(StudyRunConfig):
             raise ValueError(f"token budgets must be distinct and non-negative, got {values}")
         return sorted(values)
 
+    @field_validator("boostqa_tokens")
+    @classmethod
+    def _volumes(cls, values: list[int]) -> list[int]:
+        if 0 in values:
+            raise ValueError("boostqa_tokens must be above 0: the control arm of a volume trains on as many tokens")
+        return values
+
 
 @dataclass(frozen=True)
 class Base:

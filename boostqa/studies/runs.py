@@ -72,6 +72,9 @@ def launch(run_id: str, blend: Blend, config: StudyRunConfig, model: list[str], 
            meta: dict[str, Any], extra: list[str] | None = None) -> dict[str, Any]:
     """One training launch: one epoch of the blend, its held-out sets scored before and after.
 
+    A step is ``micro_batch_size`` x ranks sequences (no gradient accumulation, whatever the recipe says), so the
+    steps times the batch are the blend's sequences.
+
     Raises:
         ConfigError: the blend is smaller than one optimizer step.
     """
@@ -80,12 +83,22 @@ def launch(run_id: str, blend: Blend, config: StudyRunConfig, model: list[str], 
         raise ConfigError(f"blend {blend.name} packs {blend.sequences} sequences, fewer than one step of "
                           f"{config.global_batch}: raise its tokens")
     heldout = [f"heldout.{s}={blend.manifest.parent / 'heldout' / f'{s}.npy'}" for s in HELDOUT_SETS]
-    overrides = [*model, f"max_steps={steps}", f"checkpoint_every={steps}",
+    overrides = [*model, f"max_steps={steps}", f"checkpoint_every={steps}", "grad_accum_steps=1",
                  f"micro_batch_size={config.micro_batch_size}", f"optim.lr={config.lr}",
                  f"optim.warmup_steps={max(1, steps // 10)}", *heldout, *(extra or [])]
     return {"run_id": run_id, "blend": blend.name, "data_dir": str(blend.manifest.parent),
             "output_dir": str(run_dir(training_dir, run_id)), "steps": steps,
             "tokens": steps * config.global_batch * config.seq_len, "overrides": overrides, **meta}
+
+
+def saved_plan(folder: Path) -> dict[str, Any] | None:
+    """The plan a finished prepare of this run id wrote, if any.
+
+    A retried or cleared prepare task reuses it: rewriting the data could change it under runs that already read it
+    (a newer general corpus, a newer latest mixture), and a resumed run refuses data that changed.
+    """
+    path = folder / PLAN_NAME
+    return dict(json.loads(path.read_text())) if path.exists() else None
 
 
 def save_plan(store: ObjectStore, folder: Path, run_id: str, plan: dict[str, Any]) -> None:

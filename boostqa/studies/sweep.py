@@ -16,7 +16,7 @@ from boostqa.export.packing import TargetTokenizer, load_target_tokenizer
 from boostqa.lake.store import ObjectStore
 from boostqa.studies.blend import Blend, Pools, build_pools, write_blend
 from boostqa.studies.grid import Base, Cell, SweepRunConfig, bases, cells
-from boostqa.studies.runs import launch, run_dir, save_plan, study_rows, tiny_model, write_heldout
+from boostqa.studies.runs import launch, run_dir, save_plan, saved_plan, study_rows, tiny_model, write_heldout
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +57,9 @@ def _cell_meta(cell: Cell, blend: Blend) -> dict[str, Any]:
     hidden, layers = cell.base.hidden_layers
     return {"cell_id": cell.cell_id, "arm": cell.arm, "model_size": cell.base.size, "base_id": cell.base.base_id,
             "base_model": cell.base.checkpoint, "hidden_size": hidden, "layers": layers,
-            "base_tokens": cell.base.base_tokens, "boostqa_tokens": blend.tokens.get("boostqa", 0),
+            # a named checkpoint's pre-training tokens are not ours to know: null, so its base_flops is null too
+            "base_tokens": None if cell.base.checkpoint else cell.base.base_tokens,
+            "boostqa_tokens": blend.tokens.get("boostqa", 0),
             "general_tokens": blend.tokens.get("general", 0), "boostqa_passes": blend.passes.get("boostqa", 0.0)}
 
 
@@ -76,7 +78,9 @@ def prepare_sweep(store: ObjectStore, config: SweepRunConfig, sweep_run_id: str,
                   tokenizer_dir: Path, training_dir: Path) -> dict[str, Any]:
     """Write the sweep's data (locally and to the lake) and its plan; returns the plan."""
     folder = training_dir.resolve() / "studies" / sweep_run_id
-    shutil.rmtree(folder, ignore_errors=True)  # a retry writes the same data again from scratch
+    if (plan := saved_plan(folder)) is not None:
+        return plan
+    shutil.rmtree(folder, ignore_errors=True)  # a try that died before its plan: start its data again
     tokenizer = load_target_tokenizer(tokenizer_dir)
     pools = build_pools(study_rows(store, mixture_version), tokenizer, config.heldout_fraction)
     blends = _write_blends(folder / "data", config, pools, tokenizer, mixture_version)

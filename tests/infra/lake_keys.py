@@ -103,7 +103,9 @@ READS: dict[str, list[str]] = {
     "export": [f"mixtures/{VERSION}/{SELECTION_NAME}", layout.qc_bucket_part("kept", RUN, 0),
                layout.qa_prefix(RUN) + PART, layout.general_corpus_part("fineweb"),
                layout.token_counts_part(TOKENIZER, "v0")],
-    "trainer": [f"{trainer_prefix()}manifest.json", f"{trainer_prefix()}packed/shard-00000.bin"],
+    # a study's run syncs its blend's folder (boostqa_airflow/operators/study.py, launch_kwargs)
+    "trainer": [f"{trainer_prefix()}manifest.json", f"{trainer_prefix()}packed/shard-00000.bin",
+                layout.study_data_prefix(RUN) + "data/control-d8192/heldout/boostqa.npy"],
     "midtrain": [layout.latest_pointer("mixtures"), f"mixtures/{VERSION}/{SELECTION_NAME}",
                  layout.general_corpus_part("fineweb")],
     "eval": [layout.latest_pointer("training")],
@@ -123,7 +125,7 @@ LISTS: dict[str, list[str]] = {
     "qc": [layout.qa_prefix(RUN), *(layout.qc_table_prefix(t) for t in ("done", "kept", "index", "removals"))],
     "export": [f"mixtures/{VERSION}/", layout.qc_table_prefix("kept"), layout.qa_prefix(RUN), f"{layout.RAW_GENERAL}/",
                layout.token_counts_prefix(TOKENIZER)],
-    "trainer": [trainer_prefix()],
+    "trainer": [trainer_prefix(), layout.study_data_prefix(RUN) + "data/control-d8192/"],
     "midtrain": [layout.latest_pointer("mixtures"), f"mixtures/{VERSION}/{SELECTION_NAME}", f"{layout.RAW_GENERAL}/"],
     "eval": [layout.latest_pointer("training")],
 }

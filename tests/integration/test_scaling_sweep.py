@@ -64,5 +64,6 @@ def test_the_sweep_trains_every_cell_against_its_control_and_dbt_fits_the_trend(
         assert (output / "hf" / "model.safetensors").exists() and cell["wall_seconds"] > 0
     assert store.list_keys(layout.study_data_prefix(sweep_run) + "plan.json")
     report = store.get_bytes(f"reports/{sweep_run}/index.html").decode()
-    section = report[report.index('<section id="scaling">'):]
+    start = report.index('<section id="scaling">')
+    section = report[start : report.index("</section>", start)]
     assert sweep_run in section and "<svg" in section and section.count("<tr>") == 1 + len(grid)

@@ -24,7 +24,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
 ARTIFACTS = Path(os.environ.get("BOOSTQA_TEST_ARTIFACTS", PROJECT_ROOT / ".state" / "test-artifacts")) / "ui"
 DAG_IDS = ["seed_ingest", "seed_annotate", "warehouse_build", "qa_synthesis", "mixture_export", "midtrain",
-           "benchmark_eval"]
+           "benchmark_eval", "scaling_sweep", "anneal_probe"]
 
 
 @pytest.fixture(scope="module")

@@ -70,7 +70,7 @@ def eval_table(settings: BoostqaSettings) -> Table | None:
         select display_name, metric, items, shared_items, baseline_value, model_value, delta_points, relative_pct,
                delta_ci_low_points, delta_ci_high_points, within_noise, model_id
         from marts.fct_eval_comparison
-        where model_id = (select model_id from marts.fct_eval_headline where not is_baseline
+        where model_id = (select model_id from marts.fct_eval_headline where not is_baseline and not is_study
                           order by evaluated_at desc limit 1)
         order by in_headline desc, display_name""")
     if not rows:

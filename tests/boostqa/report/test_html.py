@@ -41,7 +41,8 @@ def test_eval_qc_and_ledger_tables_show_their_numbers_and_a_missing_score_as_mis
             ('gsm8k', 'exact_match', 4, null, 'base', 'ckpt', 0.25, null, null, null, null, true))
             t(benchmark, metric, items, baseline_value, baseline_model_id, model_id, model_value, delta_points,
               relative_pct, delta_ci_low_points, delta_ci_high_points, within_noise)""")
-        con.execute("""create table marts.fct_eval_headline as select *, current_timestamp as evaluated_at from (values
+        con.execute("""create table marts.fct_eval_headline as select *, current_timestamp as evaluated_at,
+                       false as is_study from (values
             ('base', true, 0.375, null, null, null, null, true, 0.4, null, null, null, true, 12),
             ('ckpt', false, 0.625, 25.0, 66.7, -8.3, 58.3, true, 0.45, 5.0, 1.0, 9.0, false, 12))
             t(model_id, is_baseline, headline, headline_delta_points, headline_relative_pct, headline_ci_low_points,

@@ -49,7 +49,8 @@ def test_a_later_probe_reuses_the_finished_base_and_a_named_base_needs_none(stud
     (Path(base["output_dir"]) / "status.json").write_text(json.dumps({"state": "succeeded"}))
     later = _plan(study_lake, tokenizer_dir, tmp_path, run="anneal_probe_20261209T010000Z_0a1b2c3d")
     assert later["bases"] == [] and later["base_model"] == base["run_id"]
-    named = _plan(study_lake, tokenizer_dir, tmp_path, CONFIG.model_copy(update={"base_model": "/ckpt/llama"}))
+    named = _plan(study_lake, tokenizer_dir, tmp_path, CONFIG.model_copy(update={"base_model": "/ckpt/llama"}),
+                  run="anneal_probe_20261210T010000Z_0a1b2c3d")
     assert named["bases"] == [] and "model.path=/ckpt/llama" in named["arms"][0]["overrides"]
 
 
@@ -59,9 +60,10 @@ def test_a_slice_keeps_only_its_items_and_an_empty_slice_is_refused(study_lake: 
     plan = _plan(study_lake, tokenizer_dir, tmp_path, physics)
     items = pq.read_table(tmp_path / "studies" / RUN / CANDIDATE_ITEMS).to_pylist()
     assert items and {(i["discipline_id"], i["difficulty"]) for i in items} == {("physics", 3)}
-    assert plan["candidate_items"] == len(items)
+    assert plan["candidate_items"] == len(items) <= plan["candidate_pool"]  # the items the blend really holds
     with pytest.raises(ConfigError, match="0 training items in the slice"):
-        _plan(study_lake, tokenizer_dir, tmp_path, CONFIG.model_copy(update={"slice_discipline": "biology"}))
+        _plan(study_lake, tokenizer_dir, tmp_path, CONFIG.model_copy(update={"slice_discipline": "biology"}),
+              run="anneal_probe_20261213T010000Z_0a1b2c3d")
 
 
 def test_collect_gives_an_arm_row_each_and_every_documents_loss_with_its_bucket(
@@ -86,3 +88,19 @@ def test_collect_gives_an_arm_row_each_and_every_documents_loss_with_its_bucket(
     assert len([d for d in documents if d["use"] == "trained"]) == len(items)
     assert publish_probe(study_lake, plan, items) == (2, len(documents))
     assert study_lake.get_bytes(layout.anneal_part("anneal_documents", RUN))
+
+
+def test_a_retried_prepare_keeps_its_plan_and_a_reference_never_holds_the_candidates_items(
+        study_lake: MemoryStore, tokenizer_dir: Path, tmp_path: Path) -> None:
+    first = _plan(study_lake, tokenizer_dir, tmp_path)
+    again = _plan(study_lake, tokenizer_dir, tmp_path, CONFIG.model_copy(update={"tokens": 1024}))
+    assert again == first  # the same run id: the plan its runs already read, not a new one
+    with pytest.raises(ConfigError, match="compare it with itself"):
+        _plan(study_lake, tokenizer_dir, tmp_path, CONFIG.model_copy(update={"reference_version": "v1"}),
+              run="anneal_probe_20261211T010000Z_0a1b2c3d")
+    study_lake.put_bytes(layout.mixture_prefix("v0") + "selection.parquet",
+                         study_lake.get_bytes(layout.mixture_prefix("v1") + "selection.parquet"))
+    run = "anneal_probe_20261212T010000Z_0a1b2c3d"
+    plan = _plan(study_lake, tokenizer_dir, tmp_path, CONFIG.model_copy(update={"reference_version": "v0"}), run=run)
+    # v0 holds the same items as v1: every one of them is the candidate's, so none joins the reference mix
+    assert plan["reference_documents"] == first["reference_documents"]

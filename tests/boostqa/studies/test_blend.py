@@ -17,11 +17,12 @@ from tests.boostqa.studies.conftest import selection_rows
 def test_take_tokens_hits_the_target_exactly_cycling_and_cutting_documents() -> None:
     docs = [Document("a", "s", (1, 2, 3)), Document("b", "s", (4, 5))]  # 4 + 3 tokens with their EOS
     for target in range(1, 16):
-        taken, passes = take_tokens(docs, target)
+        taken, passes, used = take_tokens(docs, target)
         assert sum(len(t) + 1 for t in taken) == target
         assert passes == pytest.approx(target / 7)
+        assert [d.sample_id for d in used] == ([] if target == 1 else ["a"] if target <= 5 else ["a", "b"])
     assert take_tokens(docs, 12)[0] == [(1, 2, 3), (4, 5), (1, 2, 3), ()]  # a second pass, the last cut to its EOS
-    assert take_tokens(docs, 0) == ([], 0.0)
+    assert take_tokens(docs, 0) == ([], 0.0, [])
     with pytest.raises(ConfigError, match="empty pool"):
         take_tokens([], 5)
 

@@ -74,7 +74,7 @@ def test_the_eval_summary_gives_every_change_its_interval_and_says_when_it_is_no
             ('GSM8K', 'exact_match', 6, 6, 0.0, 0.5, 50.0, null, 16.7, 83.3, false, 'ckpt', false))
             t(display_name, metric, items, shared_items, baseline_value, model_value, delta_points, relative_pct,
               delta_ci_low_points, delta_ci_high_points, within_noise, model_id, in_headline)""")
-        con.execute("""create table marts.fct_eval_headline as select * from (values
+        con.execute("""create table marts.fct_eval_headline as select *, false as is_study from (values
             ('ckpt', false, timestamp '2026-11-26 10:00', 0.083, 0.333, 25.0, -8.3, 58.3, true, 0.1, 0.4, 30.0,
              5.0, 55.0, false, 2)) t(model_id, is_baseline, evaluated_at, baseline_headline, headline,
             headline_delta_points, headline_ci_low_points, headline_ci_high_points, headline_within_noise,

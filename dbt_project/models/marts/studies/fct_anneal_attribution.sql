@@ -118,12 +118,12 @@ bucket_rows as (
     inner join heldout as control
         on control.probe_run_id = probes.probe_run_id
         and control.arm = 'control'
-        and control.discipline_id = candidate.discipline_id
-        and control.difficulty = candidate.difficulty
+        and control.discipline_id is not distinct from candidate.discipline_id
+        and control.difficulty is not distinct from candidate.difficulty
     left join trained
         on trained.probe_run_id = probes.probe_run_id
-        and trained.discipline_id = candidate.discipline_id
-        and trained.difficulty = candidate.difficulty
+        and trained.discipline_id is not distinct from candidate.discipline_id
+        and trained.difficulty is not distinct from candidate.difficulty
 
 ),
 
