@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -59,6 +60,11 @@ def page(browser: Any) -> Iterator[Any]:
 def test_airflow_lists_every_dag(uis: tuple[BoostqaSettings, Path], page: Any) -> None:
     settings, _ = uis
     page.goto(f"http://{settings.host}:{settings.ports.airflow_api}/dags", wait_until="networkidle")
+    deadline = time.monotonic() + 180
+    # the list is fetched once per load: reload until the dag-processor has parsed every file (seconds each)
+    while not page.get_by_text(f"{len(DAG_IDS)} Dags").count() and time.monotonic() < deadline:
+        time.sleep(3)
+        page.reload(wait_until="networkidle")
     page.get_by_text(f"{len(DAG_IDS)} Dags").wait_for()
     for dag_id in DAG_IDS:
         assert page.get_by_role("link", name=dag_id, exact=True).count() >= 1, dag_id
