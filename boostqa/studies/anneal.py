@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -29,9 +28,9 @@ from boostqa.studies.runs import (
     boostqa_rows,
     general_rows,
     launch,
+    open_study_folder,
     run_dir,
     save_plan,
-    saved_plan,
     tiny_model,
     write_heldout,
 )
@@ -118,10 +117,9 @@ def _base(config: AnnealRunConfig, folder: Path, pools: Pools, tokenizer: Any, m
 def prepare_anneal(store: ObjectStore, config: AnnealRunConfig, probe_run_id: str, mixture_version: str,
                    tokenizer_dir: Path, training_dir: Path) -> dict[str, Any]:
     """Write the probe's data (locally and to the lake) and its plan; returns the plan."""
-    folder = training_dir.resolve() / "studies" / probe_run_id
-    if (plan := saved_plan(folder)) is not None:
-        return plan
-    shutil.rmtree(folder, ignore_errors=True)  # a try that died before its plan: start its data again
+    folder, saved = open_study_folder(training_dir, probe_run_id)
+    if saved is not None:
+        return saved
     tokenizer = load_target_tokenizer(tokenizer_dir)
     pools, candidate, reference = _pools(store, config, mixture_version, tokenizer)
     data = folder / "data"

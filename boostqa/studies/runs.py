@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -91,14 +92,19 @@ def launch(run_id: str, blend: Blend, config: StudyRunConfig, model: list[str], 
             "tokens": steps * config.global_batch * config.seq_len, "overrides": overrides, **meta}
 
 
-def saved_plan(folder: Path) -> dict[str, Any] | None:
-    """The plan a finished prepare of this run id wrote, if any.
+def open_study_folder(training_dir: Path, run_id: str) -> tuple[Path, dict[str, Any] | None]:
+    """The study run's folder, and the plan a finished prepare of this run id wrote there (None: prepare it).
 
-    A retried or cleared prepare task reuses it: rewriting the data could change it under runs that already read it
-    (a newer general corpus, a newer latest mixture), and a resumed run refuses data that changed.
+    A retried or cleared prepare task reuses that plan: rewriting the data could change it under runs that already
+    read it (a newer general corpus, a newer latest mixture), and a resumed run refuses data that changed. A try that
+    died before its plan left no plan: its folder is emptied for the new try.
     """
+    folder = training_dir.resolve() / "studies" / run_id
     path = folder / PLAN_NAME
-    return dict(json.loads(path.read_text())) if path.exists() else None
+    if path.exists():
+        return folder, dict(json.loads(path.read_text()))
+    shutil.rmtree(folder, ignore_errors=True)
+    return folder, None
 
 
 def save_plan(store: ObjectStore, folder: Path, run_id: str, plan: dict[str, Any]) -> None:

@@ -8,7 +8,6 @@ with the trainer overrides that make it (size, start weights, steps, data, held-
 from __future__ import annotations
 
 import logging
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,7 @@ from boostqa.export.packing import TargetTokenizer, load_target_tokenizer
 from boostqa.lake.store import ObjectStore
 from boostqa.studies.blend import Blend, Pools, build_pools, write_blend
 from boostqa.studies.grid import Base, Cell, SweepRunConfig, bases, cells
-from boostqa.studies.runs import launch, run_dir, save_plan, saved_plan, study_rows, tiny_model, write_heldout
+from boostqa.studies.runs import launch, open_study_folder, run_dir, save_plan, study_rows, tiny_model, write_heldout
 
 log = logging.getLogger(__name__)
 
@@ -77,10 +76,9 @@ def plan_launches(config: SweepRunConfig, sweep_run_id: str, blends: dict[str, B
 def prepare_sweep(store: ObjectStore, config: SweepRunConfig, sweep_run_id: str, mixture_version: str,
                   tokenizer_dir: Path, training_dir: Path) -> dict[str, Any]:
     """Write the sweep's data (locally and to the lake) and its plan; returns the plan."""
-    folder = training_dir.resolve() / "studies" / sweep_run_id
-    if (plan := saved_plan(folder)) is not None:
-        return plan
-    shutil.rmtree(folder, ignore_errors=True)  # a try that died before its plan: start its data again
+    folder, saved = open_study_folder(training_dir, sweep_run_id)
+    if saved is not None:
+        return saved
     tokenizer = load_target_tokenizer(tokenizer_dir)
     pools = build_pools(study_rows(store, mixture_version), tokenizer, config.heldout_fraction)
     blends = _write_blends(folder / "data", config, pools, tokenizer, mixture_version)
