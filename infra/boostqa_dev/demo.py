@@ -30,10 +30,11 @@ DEMO_DAGS = DAY_DAGS + MODEL_DAGS
 # The research DAGs, behind `make demo DEMO_RESEARCH=1` (`boostqa demo --research`): a tiny grid and one probe on the
 # mixture the demo just exported, a few more minutes on 2 cores (docs/studies.md).
 RESEARCH_CONFS: dict[str, dict[str, object]] = {
+    # a demo mixture holds a few dozen BoostQA items: hold out a quarter, so every held-out set has some
     "scaling_sweep": {"sizes": "32x1,64x1", "base_tokens": "0,4096", "boostqa_tokens": "1024,4096", "seq_len": 64,
-                      "lr": 0.01},
+                      "lr": 0.01, "heldout_fraction": 0.25},
     "anneal_probe": {"tokens": 4096, "seq_len": 64, "lr": 0.01, "base_size": "32x1", "base_tokens": 4096,
-                     "eval_benchmarks": "arc_easy,mmlu", "eval_with_baseline": False},
+                     "heldout_fraction": 0.25, "eval_benchmarks": "arc_easy,mmlu", "eval_with_baseline": False},
 }
 # Items per benchmark the demo scores (baseline and mid-trained model, 12 benchmarks): the plumbing, in the demo's
 # 15-minute budget (bench/demo_time.py records each stage); the scores are noise at this size (docs/eval.md).
