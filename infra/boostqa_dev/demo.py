@@ -14,7 +14,9 @@ from rich.status import Status
 from boostqa.errors import StackError
 from boostqa.lake import layout
 from boostqa.lake.store import ObjectStore
+from boostqa.lake.versions import read_pointer
 from boostqa.settings import BoostqaSettings
+from boostqa.studies.runs import boostqa_rows
 from boostqa.warehouse import dbt_env, dbt_project_dir, run_dbt
 from boostqa_dev.report.days import DayRow, day_row, days_table, run_ids
 from boostqa_dev.report.summary import print_summary
@@ -29,8 +31,9 @@ MODEL_DAGS = ("midtrain", "benchmark_eval")
 DEMO_DAGS = DAY_DAGS + MODEL_DAGS
 # The research DAGs, behind `make demo DEMO_RESEARCH=1` (`boostqa demo --research`): a tiny grid and one probe on the
 # mixture the demo just exported, a few more minutes on 2 cores (docs/studies.md).
+RESEARCH_MIN_ITEMS = 40
 RESEARCH_CONFS: dict[str, dict[str, object]] = {
-    # a demo mixture holds a few dozen BoostQA items: hold out a quarter, so every held-out set has some
+    # a demo mixture holds a few dozen BoostQA items at best: hold out a quarter, so every held-out set has some
     "scaling_sweep": {"sizes": "32x1,64x1", "base_tokens": "0,4096", "boostqa_tokens": "1024,4096", "seq_len": 64,
                       "lr": 0.01, "heldout_fraction": 0.25},
     "anneal_probe": {"tokens": 4096, "seq_len": 64, "lr": 0.01, "base_size": "32x1", "base_tokens": 4096,
@@ -140,15 +143,29 @@ def run_demo(settings: BoostqaSettings, logical_date: date, console: Console, an
     for dag_id in MODEL_DAGS:
         timings[dag_id] = _run_with_progress(settings, console, dag_id, logical_date + timedelta(days=days - 1),
                                              confs.get(dag_id))
-    for dag_id, conf in RESEARCH_CONFS.items() if research else ():
-        conf = conf | ({"eval_limit": DEMO_EVAL_LIMIT} if dag_id == "anneal_probe" else {})
-        timings[dag_id] = _run_with_progress(settings, console, dag_id, logical_date + timedelta(days=days - 1), conf)
+    if research and _enough_for_studies(store, console):
+        for dag_id, conf in RESEARCH_CONFS.items():
+            conf = conf | ({"eval_limit": DEMO_EVAL_LIMIT} if dag_id == "anneal_probe" else {})
+            timings[dag_id] = _run_with_progress(settings, console, dag_id, logical_date + timedelta(days=days - 1),
+                                                 conf)
     started = time.monotonic()
     print_summary(settings, console, logical_date + timedelta(days=days - 1))
     timings["summary"] = time.monotonic() - started
     if days > 1:
         console.print(days_table(rows))
     return rows
+
+
+def _enough_for_studies(store: ObjectStore, console: Console) -> bool:
+    """Whether the newest mixture holds enough BoostQA items to hold some out; says why not when it does not."""
+    pointer = read_pointer(store, "mixtures")
+    items = len(boostqa_rows(store, pointer["version"])) if pointer else 0
+    if items >= RESEARCH_MIN_ITEMS:
+        return True
+    console.print(f"[yellow]skipped[/] the research DAGs: the newest mixture holds {items} BoostQA items, and a study "
+                  f"holds out a quarter of at least {RESEARCH_MIN_ITEMS} (grow the corpus: more --days or a larger "
+                  "--synthesis-limit, then `boostqa demo --research` again)")
+    return False
 
 
 def _run_with_progress(settings: BoostqaSettings, console: Console, dag_id: str, day: date,
