@@ -13,6 +13,7 @@ from boostqa.export.mixture import load_selection
 from boostqa.lake import layout
 from boostqa.lake.read import read_prefix
 from boostqa.lake.store import ObjectStore
+from boostqa.runs import check_id
 from boostqa.studies.blend import Blend, Pools, write_heldout_set
 from boostqa.studies.config import StudyRunConfig
 
@@ -92,6 +93,17 @@ def launch(run_id: str, blend: Blend, config: StudyRunConfig, model: list[str], 
             "tokens": steps * config.global_batch * config.seq_len, "overrides": overrides, **meta}
 
 
+def study_dir(training_dir: Path, run_id: str) -> Path:
+    """Where a study run keeps its data and plan (in the training folder the trainer shares)."""
+    return training_dir.resolve() / "studies" / check_id(run_id)
+
+
+def load_plan(folder: Path) -> dict[str, Any] | None:
+    """The plan a finished prepare wrote into a study folder, or None."""
+    path = folder / PLAN_NAME
+    return dict(json.loads(path.read_text())) if path.exists() else None
+
+
 def open_study_folder(training_dir: Path, run_id: str) -> tuple[Path, dict[str, Any] | None]:
     """The study run's folder, and the plan a finished prepare of this run id wrote there (None: prepare it).
 
@@ -99,12 +111,11 @@ def open_study_folder(training_dir: Path, run_id: str) -> tuple[Path, dict[str, 
     read it (a newer general corpus, a newer latest mixture), and a resumed run refuses data that changed. A try that
     died before its plan left no plan: its folder is emptied for the new try.
     """
-    folder = training_dir.resolve() / "studies" / run_id
-    path = folder / PLAN_NAME
-    if path.exists():
-        return folder, dict(json.loads(path.read_text()))
-    shutil.rmtree(folder, ignore_errors=True)
-    return folder, None
+    folder = study_dir(training_dir, run_id)
+    plan = load_plan(folder)
+    if plan is None:
+        shutil.rmtree(folder, ignore_errors=True)
+    return folder, plan
 
 
 def save_plan(store: ObjectStore, folder: Path, run_id: str, plan: dict[str, Any]) -> None:

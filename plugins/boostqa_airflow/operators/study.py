@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
@@ -23,7 +22,7 @@ from boostqa.studies.anneal import CANDIDATE_ITEMS, AnnealRunConfig, prepare_ann
 from boostqa.studies.collect import publish_cells, publish_probe
 from boostqa.studies.config import StudyRunConfig
 from boostqa.studies.grid import SweepRunConfig
-from boostqa.studies.runs import PLAN_NAME
+from boostqa.studies.runs import load_plan, study_dir
 from boostqa.studies.sweep import prepare_sweep
 from boostqa_airflow.constants import S3_CONN_ID
 from boostqa_airflow.failfast import fails_fast
@@ -35,7 +34,7 @@ from boostqa_airflow.runs import from_asset_events
 
 def study_folder(run_id: str) -> Path:
     """Where a study run keeps its data and plan (in the training folder the trainer shares)."""
-    return get_settings().training_dir.resolve() / "studies" / check_id(run_id)
+    return study_dir(get_settings().training_dir, run_id)
 
 
 def launch_kwargs(plan: dict[str, Any], runs: str, data_uri: str) -> list[dict[str, Any]]:
@@ -52,10 +51,11 @@ def read_plan(run_id: str) -> dict[str, Any]:
     Raises:
         AirflowFailException: there is none (the prepare task has not run for this run id).
     """
-    path = study_folder(run_id) / PLAN_NAME
-    if not path.exists():
-        raise AirflowFailException(f"study {run_id} has no plan at {path}: run its prepare task first")
-    return dict(json.loads(path.read_text()))
+    folder = study_folder(run_id)
+    plan = load_plan(folder)
+    if plan is None:
+        raise AirflowFailException(f"study {run_id} has no plan in {folder}: run its prepare task first")
+    return plan
 
 
 @fails_fast
